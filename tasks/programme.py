@@ -1,0 +1,214 @@
+"""The programme of a reporting year, read from its declarative file in `programmes/`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROGRAMMES_DIR = Path(__file__).resolve().parent.parent / "programmes"
+
+GROUPS = ("agencies", "enterprises")
+# Indicator and metric codes become SQL column names in the analysts' wide view.
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+AGGREGATIONS = ("sum", "latest", "weighted_mean")
+
+
+class ProgrammeError(ValueError):
+    """A programme file is missing or says something inconsistent."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    label_vi: str
+    unit_vi: str
+    group: str
+    aggregation: str
+    position: int
+    weight: str | None = None
+    has_plan: bool = False
+    decimals: int = 0
+    signed: bool = False
+
+    def applies_to(self, unit_group: str) -> bool:
+        return self.group in ("all", unit_group)
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    label_vi: str
+    is_completed: bool = False
+
+
+@dataclass(frozen=True)
+class HeadlineMetric:
+    metric_code: str
+    label_vi: str
+    display_unit_vi: str
+    display_decimals: int
+    position: int
+    indicator: str | None = None
+    task_sources: tuple[str, ...] = ()
+    task_statuses: tuple[str, ...] = ()
+    plan_metric: str | None = None
+
+
+@dataclass(frozen=True)
+class Programme:
+    code: str
+    year: int
+    title_vi: str
+    organisation_vi: str
+    template_version: str
+    accepted_template_versions: tuple[str, ...]
+    deadlines: dict[int, dt.date]
+    groups: dict[str, str]
+    unit_types: dict[str, str]
+    task_sources: tuple[Choice, ...]
+    task_statuses: tuple[Choice, ...]
+    indicators: tuple[Indicator, ...]
+    headline: tuple[HeadlineMetric, ...]
+    source_sha256: str = field(default="", compare=False)
+
+    def indicators_for(self, unit_group: str) -> list[Indicator]:
+        return [i for i in self.indicators if i.applies_to(unit_group)]
+
+    def indicator(self, code: str) -> Indicator:
+        for item in self.indicators:
+            if item.code == code:
+                return item
+        raise KeyError(code)
+
+    def source_by_label(self) -> dict[str, str]:
+        return {c.label_vi: c.code for c in self.task_sources}
+
+    def status_by_label(self) -> dict[str, str]:
+        return {c.label_vi: c.code for c in self.task_statuses}
+
+
+def load_programme(path: Path) -> Programme:
+    """Read and check one programme file."""
+    raw_bytes = Path(path).read_bytes()
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProgrammeError(f"{path}: not a valid TOML programme file: {exc}") from exc
+    try:
+        programme = _build(raw, hashlib.sha256(raw_bytes).hexdigest())
+    except (KeyError, TypeError) as exc:
+        raise ProgrammeError(f"{path}: missing or malformed field {exc}") from exc
+    _check(programme, path)
+    return programme
+
+
+def programme_for_year(year: int, directory: Path | None = None) -> Programme:
+    """Find the programme file whose `year` is the given one."""
+    directory = Path(directory) if directory else PROGRAMMES_DIR
+    found = []
+    for path in sorted(directory.glob("*.toml")):
+        programme = load_programme(path)
+        if programme.year == year:
+            found.append(programme)
+    if not found:
+        raise ProgrammeError(f"no programme file for year {year} in {directory}")
+    if len(found) > 1:
+        raise ProgrammeError(f"more than one programme file for year {year} in {directory}")
+    return found[0]
+
+
+def _build(raw: dict, sha256: str) -> Programme:
+    indicators = tuple(
+        Indicator(
+            code=item["code"],
+            label_vi=item["label_vi"],
+            unit_vi=item["unit_vi"],
+            group=item["group"],
+            aggregation=item["aggregation"],
+            position=position,
+            weight=item.get("weight"),
+            has_plan=bool(item.get("has_plan", False)),
+            decimals=int(item.get("decimals", 0)),
+            signed=bool(item.get("signed", False)),
+        )
+        for position, item in enumerate(raw["indicators"], start=1)
+    )
+    headline = tuple(
+        HeadlineMetric(
+            metric_code=item["metric_code"],
+            label_vi=item["label_vi"],
+            display_unit_vi=item["display_unit_vi"],
+            display_decimals=int(item.get("display_decimals", 0)),
+            position=position,
+            indicator=item.get("indicator"),
+            task_sources=tuple(item.get("task_sources", ())),
+            task_statuses=tuple(item.get("task_statuses", ())),
+            plan_metric=item.get("plan_metric"),
+        )
+        for position, item in enumerate(raw["headline"], start=1)
+    )
+    return Programme(
+        code=raw["code"],
+        year=int(raw["year"]),
+        title_vi=raw["title_vi"],
+        organisation_vi=raw["organisation_vi"],
+        template_version=raw["template_version"],
+        accepted_template_versions=tuple(raw["accepted_template_versions"]),
+        deadlines={int(q): d for q, d in raw["deadlines"].items()},
+        groups=dict(raw["groups"]),
+        unit_types=dict(raw["unit_types"]),
+        task_sources=tuple(Choice(c["code"], c["label_vi"]) for c in raw["task_sources"]),
+        task_statuses=tuple(
+            Choice(c["code"], c["label_vi"], bool(c.get("is_completed", False)))
+            for c in raw["task_statuses"]
+        ),
+        indicators=indicators,
+        headline=headline,
+        source_sha256=sha256,
+    )
+
+
+def _check(p: Programme, path: Path) -> None:
+    problems: list[str] = []
+    if sorted(p.deadlines) != [1, 2, 3, 4]:
+        problems.append("deadlines must name quarters 1 to 4")
+    if sorted(p.groups) != sorted(GROUPS):
+        problems.append(f"groups must be exactly {GROUPS}")
+    if p.template_version not in p.accepted_template_versions:
+        problems.append("template_version must be one of accepted_template_versions")
+    codes = [i.code for i in p.indicators]
+    if len(set(codes)) != len(codes):
+        problems.append("indicator codes must be unique")
+    for code in [*codes, *(h.metric_code for h in p.headline)]:
+        if not CODE_PATTERN.match(code):
+            problems.append(f"code {code!r} must be lower-case letters, digits and _")
+    for ind in p.indicators:
+        if ind.group not in (*GROUPS, "all"):
+            problems.append(f"indicator {ind.code}: unknown group {ind.group!r}")
+        if ind.aggregation not in AGGREGATIONS:
+            problems.append(f"indicator {ind.code}: unknown aggregation {ind.aggregation!r}")
+        if ind.aggregation == "weighted_mean":
+            if ind.weight not in codes:
+                problems.append(f"indicator {ind.code}: weight {ind.weight!r} is not an indicator")
+            elif p.indicator(ind.weight).group != ind.group:
+                problems.append(f"indicator {ind.code}: weight must be reported by the same group")
+    sources = {c.code for c in p.task_sources}
+    statuses = {c.code for c in p.task_statuses}
+    if not any(c.is_completed for c in p.task_statuses):
+        problems.append("one task status must be marked is_completed")
+    metrics = [h.metric_code for h in p.headline]
+    for h in p.headline:
+        if h.indicator and h.indicator not in codes:
+            problems.append(f"headline {h.metric_code}: unknown indicator {h.indicator!r}")
+        if h.indicator and (h.task_sources or h.task_statuses):
+            problems.append(f"headline {h.metric_code}: an indicator metric takes no task filter")
+        if set(h.task_sources) - sources or set(h.task_statuses) - statuses:
+            problems.append(f"headline {h.metric_code}: unknown task source or status")
+        if h.plan_metric and h.plan_metric not in metrics:
+            problems.append(f"headline {h.metric_code}: unknown plan_metric {h.plan_metric!r}")
+    if problems:
+        raise ProgrammeError(f"{path}: " + "; ".join(problems))

@@ -1,0 +1,50 @@
+"""Where the warehouse is and how to connect to it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+URL_ENV = "P135_WAREHOUSE_URL"
+DATA_DIR_ENV = "P135_DATA_DIR"
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """The data directory: explicit, else $P135_DATA_DIR, else ./data."""
+    return Path(explicit or os.environ.get(DATA_DIR_ENV) or "data")
+
+
+def warehouse_url(data: Path) -> str:
+    """$P135_WAREHOUSE_URL, else a SQLite file in the data directory."""
+    url = os.environ.get(URL_ENV)
+    if url is not None:
+        if not url.strip():
+            raise RuntimeError(f"{URL_ENV} is set but empty")
+        return url
+    return f"sqlite:///{(data / 'warehouse.db').as_posix()}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs (SQLite: foreign keys, waiting on locks)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"

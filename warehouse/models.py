@@ -1,0 +1,264 @@
+"""The warehouse schema. Every table is named for its grain and says it in its comment.
+
+The schema is created and changed only by the alembic migrations in `warehouse/migrations`;
+these models are the reference the migrations were written from and what the code imports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SUBMISSION_STATUSES = ("received", "accepted", "accepted_with_warnings", "rejected", "superseded")
+CURRENT_STATUSES = ("accepted", "accepted_with_warnings")
+SEVERITIES = ("error", "warning")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Programme(Base):
+    """One row per programme: the declarative file of one reporting year."""
+
+    __tablename__ = "programme"
+    __table_args__ = {"comment": "One row per programme (one reporting year of Programme 135)."}
+
+    programme_code: Mapped[str] = mapped_column(String(40), primary_key=True, comment="e.g. CTr135-2023")
+    year: Mapped[int] = mapped_column(Integer, unique=True, comment="Reporting year")
+    title_vi: Mapped[str] = mapped_column(String(300), comment="Vietnamese title")
+    organisation_vi: Mapped[str] = mapped_column(String(300), comment="Reporting organisation")
+    template_version: Mapped[str] = mapped_column(String(60), comment="Version printed in templates")
+    source_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of the programme file loaded")
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was loaded (UTC)")
+
+
+class Indicator(Base):
+    """One row per programme and indicator."""
+
+    __tablename__ = "indicator"
+    __table_args__ = {"comment": "One row per programme and indicator, from the programme file."}
+
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
+    indicator_code: Mapped[str] = mapped_column(String(60), primary_key=True, comment="Code; carries its unit, e.g. revenue_bn_vnd")
+    label_vi: Mapped[str] = mapped_column(String(300), comment="Vietnamese label")
+    unit_vi: Mapped[str] = mapped_column(String(60), comment="Unit of measure, in Vietnamese")
+    unit_group: Mapped[str] = mapped_column(String(20), comment="Who reports it: agencies, enterprises or all")
+    aggregation: Mapped[str] = mapped_column(String(20), comment="Year from quarters: sum, latest or weighted_mean")
+    weight_indicator_code: Mapped[str | None] = mapped_column(String(60), comment="Weight of a weighted_mean")
+    has_plan: Mapped[bool] = mapped_column(Boolean, comment="Units enter a plan for the year")
+    decimals: Mapped[int] = mapped_column(Integer, comment="Decimals a clerk may enter")
+    is_signed: Mapped[bool] = mapped_column(Boolean, comment="Negative values are legitimate")
+    position: Mapped[int] = mapped_column(Integer, comment="Order in templates and reports")
+
+
+class TaskSource(Base):
+    """One row per programme and key-task source."""
+
+    __tablename__ = "task_source"
+    __table_args__ = {"comment": "One row per programme and key-task source (where a task comes from)."}
+
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
+    source_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    label_vi: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class TaskStatus(Base):
+    """One row per programme and key-task status."""
+
+    __tablename__ = "task_status"
+    __table_args__ = {"comment": "One row per programme and key-task status."}
+
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
+    status_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    label_vi: Mapped[str] = mapped_column(String(200))
+    is_completed: Mapped[bool] = mapped_column(Boolean, comment="The task counts as completed")
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class HeadlineMetric(Base):
+    """One row per programme and year-end headline metric."""
+
+    __tablename__ = "headline_metric"
+    __table_args__ = {"comment": "One row per programme and year-end headline metric (v_year_end_programme135)."}
+
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
+    metric_code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    label_vi: Mapped[str] = mapped_column(String(300))
+    display_unit_vi: Mapped[str] = mapped_column(String(60), comment="Unit printed beside the figure")
+    display_decimals: Mapped[int] = mapped_column(Integer, comment="Decimals printed in reports")
+    position: Mapped[int] = mapped_column(Integer)
+    is_task_count: Mapped[bool] = mapped_column(Boolean, comment="Counts key tasks (else an indicator)")
+    indicator_code: Mapped[str | None] = mapped_column(String(60), comment="Indicator whose year figure it is")
+    plan_metric_code: Mapped[str | None] = mapped_column(String(60), comment="Metric that serves as its plan")
+
+
+class HeadlineTaskMember(Base):
+    """One row per task-count headline metric and (source, status) pair it counts."""
+
+    __tablename__ = "headline_task_member"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["programme_code", "metric_code"],
+            ["headline_metric.programme_code", "headline_metric.metric_code"],
+        ),
+        {"comment": "One row per task-count headline metric and key-task (source, status) pair it counts."},
+    )
+
+    programme_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    metric_code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    source_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    status_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+
+
+class Period(Base):
+    """One row per year and quarter."""
+
+    __tablename__ = "period"
+    __table_args__ = {"comment": "One row per reporting year and quarter."}
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"))
+    starts_on: Mapped[dt.date] = mapped_column(Date, comment="First day of the quarter")
+    ends_on: Mapped[dt.date] = mapped_column(Date, comment="Last day of the quarter")
+    deadline_on: Mapped[dt.date] = mapped_column(Date, comment="Submission deadline (local date, whole day)")
+    deadline_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="End of the deadline day (UTC)")
+
+
+class Unit(Base):
+    """One row per unit version (slowly changing, type 2)."""
+
+    __tablename__ = "unit"
+    __table_args__ = {"comment": "One row per unit version: a grassroots unit as named and placed between valid_from and valid_to."}
+
+    unit_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True, comment="First day in force")
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, comment="Last day in force; null while current")
+    name_vi: Mapped[str] = mapped_column(String(300))
+    unit_group: Mapped[str] = mapped_column(String(20), comment="agencies or enterprises")
+    unit_type: Mapped[str] = mapped_column(String(20), comment="chi_bo_co_so or dang_bo_co_so")
+    successor_unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit it was merged into")
+
+
+class CollectRun(Base):
+    """One row per collect run (the run log)."""
+
+    __tablename__ = "collect_run"
+    __table_args__ = {"comment": "One row per run of the collect flow over one inbox."}
+
+    collect_run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(40), comment="Prefect flow run id")
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    inbox: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+    files_new: Mapped[int] = mapped_column(Integer, default=0, comment="Files whose content was never received before")
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    accepted_with_warnings: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReceivedFile(Base):
+    """One row per distinct file content ever received."""
+
+    __tablename__ = "received_file"
+    __table_args__ = {"comment": "One row per distinct file content received (by sha256); the original is in the archive."}
+
+    file_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    original_name: Mapped[str] = mapped_column(String(500), comment="File name as it arrived")
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    archive_path: Mapped[str] = mapped_column(String(500), comment="Path of the archived copy, under the data directory")
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived in the inbox (its modification time, UTC)")
+    collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), comment="Run that first saw it")
+
+
+class Submission(Base):
+    """One row per submission version: one received workbook, checked for one unit and quarter."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        ForeignKeyConstraint(["year", "quarter"], ["period.year", "period.quarter"]),
+        Index("ix_submission_unit_period", "unit_code", "year", "quarter"),
+        {"comment": "One row per submission version (one received workbook checked for a unit and quarter)."},
+    )
+
+    submission_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_sha256: Mapped[str] = mapped_column(ForeignKey("received_file.file_sha256"), unique=True)
+    unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit code the file claims (null if unreadable)")
+    year: Mapped[int] = mapped_column(Integer, comment="Period collected")
+    quarter: Mapped[int] = mapped_column(Integer)
+    template_version: Mapped[str | None] = mapped_column(String(60))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived (UTC)")
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was checked (UTC)")
+    status: Mapped[str] = mapped_column(String(30), comment="received, accepted, accepted_with_warnings, rejected or superseded")
+    supersedes_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.submission_id"), comment="Earlier version it replaces")
+    collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"))
+
+
+class ValidationFinding(Base):
+    """One row per finding of a check on a submission."""
+
+    __tablename__ = "validation_finding"
+    __table_args__ = {"comment": "One row per problem a check found in a submission, with the cell and a Vietnamese message."}
+
+    validation_finding_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(60), comment="Stable id of the rule")
+    severity: Mapped[str] = mapped_column(String(10), comment="error (rejects) or warning")
+    sheet: Mapped[str | None] = mapped_column(String(100))
+    cell: Mapped[str | None] = mapped_column(String(20), comment="A1-style cell in the clerk's sheet")
+    value: Mapped[str | None] = mapped_column(Text, comment="Value found, as text")
+    message_vi: Mapped[str] = mapped_column(Text, comment="What to fix, in Vietnamese")
+
+
+class SubmissionIndicator(Base):
+    """One row per submission and indicator."""
+
+    __tablename__ = "submission_indicator"
+    __table_args__ = {"comment": "One row per submission and indicator: the quarter's value and the year's plan as reported."}
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True)
+    indicator_code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float, comment="Value in the quarter, in the indicator's unit")
+    plan_value: Mapped[float | None] = mapped_column(Float, comment="Plan for the year, in the indicator's unit")
+
+
+class SubmissionKeyTask(Base):
+    """One row per submission and key task."""
+
+    __tablename__ = "submission_key_task"
+    __table_args__ = {"comment": "One row per submission and key task, in the state the unit reported that quarter."}
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True)
+    task_code: Mapped[str] = mapped_column(String(40), primary_key=True, comment="Unit's own code, stable across quarters")
+    content_vi: Mapped[str | None] = mapped_column(Text)
+    source_code: Mapped[str] = mapped_column(String(30))
+    status_code: Mapped[str] = mapped_column(String(30))
+    completed_on: Mapped[dt.date | None] = mapped_column(Date)
+    note_vi: Mapped[str | None] = mapped_column(Text)

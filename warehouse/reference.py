@@ -1,0 +1,173 @@
+"""Load the programme and the unit registry into the warehouse, changing only what differs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, insert, select, text, update
+
+from tasks.periods import Period, deadline_at
+from tasks.programme import Programme
+from tasks.registry import Registry
+from warehouse import models as m
+
+WIDE_VIEW = "v_unit_quarter_indicators"
+
+
+def sync_rows(
+    conn: Connection,
+    table: Table,
+    rows: Iterable[dict[str, Any]],
+    key: tuple[str, ...],
+    scope: dict[str, Any] | None = None,
+    ignore: tuple[str, ...] = (),
+) -> int:
+    """Make `table` (within `scope`) hold exactly `rows`; return how many rows changed."""
+    where = [table.c[k] == v for k, v in (scope or {}).items()]
+    existing = {
+        tuple(r[k] for k in key): dict(r)
+        for r in conn.execute(select(table).where(and_(True, *where))).mappings()
+    }
+    wanted = {tuple(r[k] for k in key): r for r in rows}
+    changed = 0
+    stale = [k for k in existing if k not in wanted]
+    for k in stale:
+        conn.execute(delete(table).where(and_(*[table.c[c] == v for c, v in zip(key, k)])))
+    changed += len(stale)
+    new = [r for k, r in wanted.items() if k not in existing]
+    if new:
+        conn.execute(insert(table), new)
+        changed += len(new)
+    for k, row in wanted.items():
+        old = existing.get(k)
+        if old is None:
+            continue
+        diff = {c: v for c, v in row.items() if c not in ignore and _normal(old.get(c)) != _normal(v)}
+        if diff:
+            conn.execute(
+                update(table).where(and_(*[table.c[c] == v for c, v in zip(key, k)])).values(**row)
+            )
+            changed += 1
+    return changed
+
+
+def _normal(value: Any) -> Any:
+    # SQLite hands back naive datetimes for aware ones written.
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def load_reference(engine: Engine, programmes: Iterable[Programme], registry: Registry) -> int:
+    """Load programmes, their periods and the registry in one transaction; return rows changed."""
+    changed = 0
+    programmes = list(programmes)
+    with engine.begin() as conn:
+        programme_changes = sum(_sync_programme(conn, p) for p in programmes)
+        changed += programme_changes
+        changed += sync_rows(conn, m.Unit.__table__, _unit_rows(registry), ("unit_code", "valid_from"))
+        if programme_changes or WIDE_VIEW not in inspect(conn).get_view_names():
+            _recreate_wide_view(conn)
+    return changed
+
+
+def _sync_programme(conn: Connection, p: Programme) -> int:
+    now = dt.datetime.now(dt.timezone.utc)
+    scope = {"programme_code": p.code}
+    changed = sync_rows(
+        conn,
+        m.Programme.__table__,
+        [{
+            "programme_code": p.code, "year": p.year, "title_vi": p.title_vi,
+            "organisation_vi": p.organisation_vi, "template_version": p.template_version,
+            "source_sha256": p.source_sha256, "loaded_at": now,
+        }],
+        ("programme_code",),
+        scope,
+        ignore=("loaded_at",),
+    )
+    changed += sync_rows(conn, m.Indicator.__table__, [
+        {
+            "programme_code": p.code, "indicator_code": i.code, "label_vi": i.label_vi,
+            "unit_vi": i.unit_vi, "unit_group": i.group, "aggregation": i.aggregation,
+            "weight_indicator_code": i.weight, "has_plan": i.has_plan, "decimals": i.decimals,
+            "is_signed": i.signed, "position": i.position,
+        }
+        for i in p.indicators
+    ], ("indicator_code",), scope)
+    changed += sync_rows(conn, m.TaskSource.__table__, [
+        {"programme_code": p.code, "source_code": c.code, "label_vi": c.label_vi, "position": n}
+        for n, c in enumerate(p.task_sources, start=1)
+    ], ("source_code",), scope)
+    changed += sync_rows(conn, m.TaskStatus.__table__, [
+        {
+            "programme_code": p.code, "status_code": c.code, "label_vi": c.label_vi,
+            "is_completed": c.is_completed, "position": n,
+        }
+        for n, c in enumerate(p.task_statuses, start=1)
+    ], ("status_code",), scope)
+    members = m.HeadlineTaskMember.__table__
+    gone = conn.execute(
+        delete(members).where(
+            members.c.programme_code == p.code,
+            members.c.metric_code.not_in([h.metric_code for h in p.headline]),
+        )
+    )
+    changed += gone.rowcount
+    changed += sync_rows(conn, m.HeadlineMetric.__table__, [
+        {
+            "programme_code": p.code, "metric_code": h.metric_code, "label_vi": h.label_vi,
+            "display_unit_vi": h.display_unit_vi, "display_decimals": h.display_decimals,
+            "position": h.position, "is_task_count": h.indicator is None,
+            "indicator_code": h.indicator, "plan_metric_code": h.plan_metric,
+        }
+        for h in p.headline
+    ], ("metric_code",), scope)
+    changed += sync_rows(conn, members, [
+        {"programme_code": p.code, "metric_code": h.metric_code, "source_code": s, "status_code": st}
+        for h in p.headline if h.indicator is None
+        for s in (h.task_sources or [c.code for c in p.task_sources])
+        for st in (h.task_statuses or [c.code for c in p.task_statuses])
+    ], ("metric_code", "source_code", "status_code"), scope)
+    changed += sync_rows(conn, m.Period.__table__, [
+        {
+            "year": p.year, "quarter": q, "programme_code": p.code,
+            "starts_on": Period(p.year, q).starts_on, "ends_on": Period(p.year, q).ends_on,
+            "deadline_on": p.deadlines[q], "deadline_at": deadline_at(p.deadlines[q]),
+        }
+        for q in (1, 2, 3, 4)
+    ], ("year", "quarter"), {"year": p.year})
+    return changed
+
+
+def _unit_rows(registry: Registry) -> list[dict[str, Any]]:
+    return [
+        {
+            "unit_code": v.unit_code, "valid_from": v.valid_from, "valid_to": v.valid_to,
+            "name_vi": v.name_vi, "unit_group": v.unit_group, "unit_type": v.unit_type,
+            "successor_unit_code": v.successor_code,
+        }
+        for v in registry.versions
+    ]
+
+
+def _recreate_wide_view(conn: Connection) -> None:
+    """v_unit_quarter_indicators: one row per unit and quarter, a column per indicator."""
+    codes = conn.execute(
+        select(m.Indicator.indicator_code)
+        .group_by(m.Indicator.indicator_code)
+        .order_by(text("MIN(position)"), m.Indicator.indicator_code)
+    ).scalars().all()
+    columns = "".join(
+        f",\n       MAX(CASE WHEN indicator_code = '{code}' THEN value END) AS {code}"
+        for code in codes
+    )
+    conn.execute(text(f"DROP VIEW IF EXISTS {WIDE_VIEW}"))
+    conn.execute(text(
+        f"CREATE VIEW {WIDE_VIEW} AS\n"
+        "SELECT year, quarter, unit_code, unit_name, unit_group, submission_id"
+        f"{columns}\n"
+        "FROM v_unit_quarter_indicator\n"
+        "GROUP BY year, quarter, unit_code, unit_name, unit_group, submission_id"
+    ))
