@@ -48,3 +48,14 @@ def make_engine(url: str) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def engine_for(data: Path) -> Engine:
+    """One engine per warehouse URL for the life of the process."""
+    url = warehouse_url(Path(data))
+    if url not in _ENGINES:
+        _ENGINES[url] = make_engine(url)
+    return _ENGINES[url]

@@ -1,0 +1,41 @@
+"""What a check found: one problem in one cell of one submitted file, said in Vietnamese."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    submission_id: str
+    rule_id: str
+    severity: str
+    sheet: str | None
+    cell: str | None
+    value: str | None
+    message_vi: str
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+def shown(value: object) -> str:
+    """A value as a clerk would recognise it in a message."""
+    if value is None or value == "":
+        return "(để trống)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def status_for(findings: list[Finding]) -> str:
+    """accepted, accepted_with_warnings or rejected, from one submission's findings."""
+    severities = {f.severity for f in findings}
+    if ERROR in severities:
+        return "rejected"
+    if WARNING in severities:
+        return "accepted_with_warnings"
+    return "accepted"

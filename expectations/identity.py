@@ -1,0 +1,62 @@
+"""Identity of a submission: the right template, programme, period and a known unit."""
+
+from __future__ import annotations
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from expectations.runner import rule
+from tasks import layout as L
+from tasks.periods import Period
+from tasks.programme import Programme
+
+INDEX_COLUMNS = ["submission_id"] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
+REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")
+
+
+def build_suite(programme: Programme, period: Period, unit_codes: list[str]) -> gx.ExpectationSuite:
+    """Checks on the info sheet; `unit_codes` are the units in force at the period's end."""
+    sheet = L.SHEET_INFO
+    expectations = [
+        rule(
+            gxe.ExpectColumnValuesToNotBeNull, column=field, rule_id=f"identity.{field}_missing",
+            sheet=sheet, cell_column=f"{field}_cell",
+            message_vi=f'Ô {{cell}} ("{L.INFO[field].label_vi}") đang để trống. '
+            "Hãy dùng đúng tệp mẫu đã được cấp, không xóa thông tin điền sẵn.",
+        )
+        for field in REQUIRED
+    ]
+    expectations += [
+        rule(
+            gxe.ExpectColumnValuesToBeInSet, column="template_version",
+            value_set=list(programme.accepted_template_versions),
+            rule_id="identity.template_version", sheet=sheet, cell_column="template_version_cell",
+            message_vi="Phiên bản mẫu biểu ở ô {cell} là \"{value}\", không phải mẫu đang dùng "
+            f"({programme.template_version}). Hãy tải mẫu {period.label_vi} và nhập lại số liệu.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToBeInSet, column="programme_code", value_set=[programme.code],
+            rule_id="identity.programme", sheet=sheet, cell_column="programme_code_cell",
+            message_vi="Ô {cell} ghi chương trình \"{value}\", nhưng báo cáo này thuộc "
+            f"{programme.code}. Hãy dùng đúng tệp mẫu đã được cấp.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToBeInSet, column="year", value_set=[period.year],
+            rule_id="identity.period_year", sheet=sheet, cell_column="year_cell",
+            message_vi="Năm báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
+            f"{period.label_vi}. Hãy dùng mẫu của {period.label_vi}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToBeInSet, column="quarter", value_set=[period.quarter],
+            rule_id="identity.period_quarter", sheet=sheet, cell_column="quarter_cell",
+            message_vi="Quý báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
+            f"{period.label_vi}. Hãy dùng mẫu của {period.label_vi}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToBeInSet, column="unit_code", value_set=sorted(unit_codes),
+            rule_id="identity.unit_known", sheet=sheet, cell_column="unit_code_cell",
+            message_vi="Mã đơn vị \"{value}\" ở ô {cell} không có trong danh sách đơn vị đang "
+            f"hoạt động {period.label_vi}. Hãy dùng đúng tệp mẫu của đơn vị mình.",
+        ),
+    ]
+    return gx.ExpectationSuite(name="identity", expectations=expectations)

@@ -1,0 +1,92 @@
+"""Key tasks: each identified by a unique code, with a known source and status, dated when done."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+from great_expectations.expectations.row_conditions import Column
+
+from expectations.runner import rule
+from tasks import layout as L
+from tasks.periods import Period
+from tasks.programme import Programme
+
+INDEX_COLUMNS = [
+    "submission_id", "row", "task_code", "task_code_cell", "content_cell", "source_cell",
+    "status_cell", "completed_on_cell", "completed_on_text", "completed_on_shown",
+]
+
+
+def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
+    """Checks on the key-task sheet; the frame carries source and status codes, or null."""
+    sheet = L.SHEET_TASKS
+    sources = "; ".join(f'"{c.label_vi}"' for c in programme.task_sources)
+    statuses = "; ".join(f'"{c.label_vi}"' for c in programme.task_statuses)
+    latest = programme.deadlines[period.quarter]
+    return gx.ExpectationSuite(name="key_tasks", expectations=[
+        rule(
+            gxe.ExpectColumnValuesToNotBeNull, column="task_code",
+            rule_id="task.code_missing", sheet=sheet, cell_column="task_code_cell",
+            message_vi="Dòng {row} có nội dung nhiệm vụ nhưng ô {cell} (mã nhiệm vụ) để trống. "
+            "Đặt cho mỗi nhiệm vụ một mã riêng, giữ nguyên qua các quý.",
+        ),
+        rule(
+            gxe.ExpectCompoundColumnsToBeUnique, column_list=["submission_id", "task_code"],
+            rule_id="task.code_duplicate", sheet=sheet, cell_column="task_code_cell",
+            value_column="task_code",
+            message_vi="Mã nhiệm vụ \"{value}\" ở ô {cell} bị trùng với một dòng khác. "
+            "Mỗi nhiệm vụ phải có một mã riêng.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeNull, column="content",
+            rule_id="task.content_missing", sheet=sheet, cell_column="content_cell",
+            message_vi="Ô {cell}: nhiệm vụ \"{task_code}\" chưa ghi nội dung.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeNull, column="source_label",
+            rule_id="task.source_missing", sheet=sheet, cell_column="source_cell",
+            message_vi=f"Ô {{cell}}: chưa chọn nguồn của nhiệm vụ \"{{task_code}}\". Chọn một trong: {sources}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="source_known", value_set=[False],
+            rule_id="task.source_invalid", sheet=sheet, cell_column="source_cell",
+            value_column="source_label",
+            message_vi=f"Ô {{cell}}: nguồn nhiệm vụ \"{{value}}\" không có trong danh sách. Chọn một trong: {sources}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeNull, column="status_label",
+            rule_id="task.status_missing", sheet=sheet, cell_column="status_cell",
+            message_vi=f"Ô {{cell}}: chưa chọn trạng thái của nhiệm vụ \"{{task_code}}\". Chọn một trong: {statuses}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="status_known", value_set=[False],
+            rule_id="task.status_invalid", sheet=sheet, cell_column="status_cell",
+            value_column="status_label",
+            message_vi=f"Ô {{cell}}: trạng thái \"{{value}}\" không có trong danh sách. Chọn một trong: {statuses}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind", value_set=["missing"],
+            row_condition=Column("is_completed") == True,  # noqa: E712 (a GX condition)
+            rule_id="task.completed_on_missing", sheet=sheet, cell_column="completed_on_cell",
+            message_vi="Ô {cell}: nhiệm vụ \"{task_code}\" đã hoàn thành nhưng chưa có ngày "
+            "hoàn thành. Nhập ngày dạng dd/mm/yyyy.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind", value_set=["text"],
+            rule_id="task.completed_on_not_date", sheet=sheet, cell_column="completed_on_cell",
+            value_column="completed_on_text",
+            message_vi="Ô {cell} có giá trị \"{value}\", không phải là ngày. "
+            "Nhập ngày dạng dd/mm/yyyy.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToBeBetween, column="completed_on_ts",
+            min_value=dt.datetime(period.year, 1, 1),
+            max_value=dt.datetime.combine(latest, dt.time()),
+            rule_id="task.completed_on_out_of_range", sheet=sheet, cell_column="completed_on_cell",
+            value_column="completed_on_shown",
+            message_vi=f"Ô {{cell}}: ngày hoàn thành {{value}} nằm ngoài khoảng từ 01/01/{period.year} "
+            f"đến hạn nộp báo cáo {latest:%d/%m/%Y}.",
+        ),
+    ])

@@ -1,0 +1,124 @@
+"""Run a suite over a batch frame in an ephemeral context; turn failures into findings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import great_expectations as gx
+import pandas as pd
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.expectations.expectation import Expectation
+
+from expectations.findings import ERROR, WARNING, Finding, shown
+
+SEVERITY = {"critical": ERROR, "warning": WARNING, "info": WARNING}
+
+
+def rule(
+    kind: type[Expectation],
+    *,
+    rule_id: str,
+    sheet: str,
+    cell_column: str,
+    message_vi: str,
+    value_column: str | None = None,
+    severity: str = "critical",
+    **kwargs: Any,
+) -> Expectation:
+    """An expectation that knows its rule id, where its cell is and what to tell the clerk.
+
+    `message_vi` may name {cell}, {value}, {sheet} and any index column of the suite.
+    """
+    meta = {
+        "rule_id": rule_id,
+        "sheet": sheet,
+        "cell_column": cell_column,
+        "value_column": value_column,
+        "message_vi": message_vi,
+    }
+    return kind(meta=meta, severity=severity, **kwargs)
+
+
+class _Fields(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def run_suite(
+    suite: gx.ExpectationSuite, frame: pd.DataFrame, index_columns: list[str]
+) -> list[Finding]:
+    """Validate one frame (many submissions at once) and return every failing cell.
+
+    The suite must be freshly built: it is bound to a context of its own here, because a
+    context shared between threads gives false failures.
+    """
+    if frame.empty:
+        return []
+    context = gx.get_context(mode="ephemeral", project_config=_context_config())
+    name = f"{suite.name}-{uuid.uuid4().hex[:8]}"
+    suite.name = name
+    batch = (
+        context.data_sources.add_pandas(name)
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe(name)
+    )
+    suite = context.suites.add(suite)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns},
+    )
+    findings = []
+    for outcome in result.results:
+        if outcome.success:
+            continue
+        config = outcome.expectation_config
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"check {config.meta.get('rule_id')} could not run: "
+                f"{outcome.exception_info.get('exception_message')}"
+            )
+        meta = config.meta
+        column = meta.get("value_column") or config.kwargs.get("column")
+        severity = SEVERITY[str(getattr(config.severity, "value", config.severity)).lower()]
+        for row in outcome.result.get("unexpected_index_list") or []:
+            cell = row.get(meta["cell_column"])
+            value = row.get(column) if column else None
+            value = None if _is_missing(value) else value
+            fields = _Fields({k: shown(v) for k, v in row.items()})
+            fields.update(cell=cell, value=shown(value), sheet=meta["sheet"])
+            findings.append(
+                Finding(
+                    submission_id=row["submission_id"],
+                    rule_id=meta["rule_id"],
+                    severity=severity,
+                    sheet=meta["sheet"],
+                    cell=cell,
+                    value=None if value is None else shown(value),
+                    message_vi=meta["message_vi"].format_map(fields),
+                )
+            )
+    return findings
+
+
+def _context_config() -> DataContextConfig:
+    """In memory, without a docs site, progress bars or analytics."""
+    return DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        analytics_enabled=False,
+    )
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,63 @@
+"""Collect one quarter: archive, read, check and load every workbook waiting in the inbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from tasks.artifacts import summarise_collect
+from tasks.intake import archive_originals, discover_workbooks, split_known
+from tasks.loading import close_run, load_submissions, open_run
+from tasks.periods import Period, period_just_ended
+from tasks.prepare import prepare_warehouse
+from tasks.programme import programme_for_year
+from tasks.quality import check_submissions, read_submissions
+from tasks.registry import load_registry
+from warehouse.engine import data_dir as resolve_data_dir
+
+
+def resolve_period(year: int | None, quarter: int | None) -> Period:
+    """The period asked for; what is not given defaults to the quarter just ended (local time)."""
+    ended = period_just_ended()
+    if year is None and quarter is None:
+        return ended
+    if quarter is None:
+        raise ValueError("give the quarter too when giving the year")
+    return Period(year if year is not None else ended.year, quarter)
+
+
+@flow(name="collect-quarter")
+def collect_quarter(
+    year: int | None = None,
+    quarter: int | None = None,
+    inbox: str | None = None,
+    data_dir: str | None = None,
+    batch_size: int = 2000,
+    read_workers: int = 2,
+) -> dict:
+    """Collect the workbooks of one quarter; a rejected file is a result, not a failure."""
+    period = resolve_period(year, quarter)
+    data = resolve_data_dir(data_dir)
+    inbox_dir = Path(inbox) if inbox else data / "inbox" / period.key
+    programme = programme_for_year(period.year)
+    registry = load_registry()
+    prepare_warehouse(data)
+
+    run_id = open_run(data, period, inbox_dir, str(flow_run.id) if flow_run.id else None)
+    files = discover_workbooks(inbox_dir)
+    arrivals = archive_originals(files, data / "archive", data)
+    new, known = split_known(arrivals, data)
+    checked = []
+    for start in range(0, len(new), batch_size):
+        batch = new[start:start + batch_size]
+        parsed = read_submissions(batch, data, read_workers)
+        verdicts = check_submissions(parsed, batch, programme, registry, period)
+        load_submissions(data, run_id, period, batch, verdicts)
+        checked.append(verdicts)
+    summary = summarise_collect(period, new, known, checked)
+    close_run(data, run_id, {k: summary[k] for k in (
+        "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
+    )})
+    return summary

@@ -1,0 +1,72 @@
+"""What the ops team sees in the Prefect UI after a run."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from expectations.gate import CheckedBatch
+from tasks.periods import Period
+from warehouse.load import Arrival
+
+STATUS_VI = {
+    "accepted": "Chấp nhận",
+    "accepted_with_warnings": "Chấp nhận, có cảnh báo",
+    "rejected": "Từ chối",
+}
+
+
+@task(cache_policy=NO_CACHE)
+def summarise_collect(
+    period: Period, arrivals: list[Arrival], known: list[Arrival], checked: list[CheckedBatch]
+) -> dict:
+    """Publish a table of this run's verdicts (the top finding of each file) and return the counts."""
+    rows, counts = [], Counter()
+    by_sha = {a.sha256: a for a in arrivals}
+    for batch in checked:
+        first = {}
+        for finding in batch.findings:
+            first.setdefault(finding.submission_id, finding)
+        for sha, status in batch.status.items():
+            counts[status] += 1
+            top = first.get(sha)
+            rows.append({
+                "unit_code": batch.unit_code.get(sha) or "",
+                "file": by_sha[sha].original_name,
+                "status": status,
+                "findings": sum(1 for f in batch.findings if f.submission_id == sha),
+                "top_finding": f"{top.sheet or ''}!{top.cell or ''} {top.message_vi}" if top else "",
+            })
+    rows.sort(key=lambda r: (r["status"] == "accepted", r["unit_code"], r["file"]))
+    summary = {
+        "period": period.key,
+        "files_seen": len(arrivals) + len(known),
+        "files_new": len(arrivals),
+        "files_known": len(known),
+        "accepted": counts["accepted"],
+        "accepted_with_warnings": counts["accepted_with_warnings"],
+        "rejected": counts["rejected"],
+    }
+    if rows:
+        create_table_artifact(
+            key=f"collect-{period.year}-q{period.quarter}",
+            table=rows,
+            description=(
+                f"Collect {period.key}: {summary['files_new']} new files, "
+                f"{summary['accepted']} accepted, {summary['accepted_with_warnings']} with warnings, "
+                f"{summary['rejected']} rejected; {summary['files_known']} already received."
+            ),
+        )
+    return summary
+
+
+@task
+def publish_headline_artifact(year: int, markdown: str) -> None:
+    """Show the year-end headline table in the Prefect UI."""
+    create_markdown_artifact(
+        key=f"ctr135-{year}-headline", markdown=markdown,
+        description=f"Programme 135 year-end results {year}",
+    )

@@ -1,0 +1,147 @@
+"""Bulk writes of a checked batch: all of a batch lands in one transaction, or none of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from warehouse import models as m
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A file as received: its content hash, name, size, archived copy and arrival time."""
+
+    sha256: str
+    original_name: str
+    size_bytes: int
+    archive_path: str
+    received_at: dt.datetime
+
+
+def known_hashes(engine: Engine, hashes: Iterable[str]) -> set[str]:
+    """The hashes among `hashes` the warehouse has already received."""
+    hashes = list(hashes)
+    found: set[str] = set()
+    table = m.ReceivedFile.__table__
+    with engine.connect() as conn:
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            found |= set(conn.execute(select(table.c.file_sha256).where(table.c.file_sha256.in_(chunk))).scalars())
+    return found
+
+
+def open_collect_run(engine: Engine, *, year: int, quarter: int, inbox: str, flow_run_id: str | None) -> int:
+    with engine.begin() as conn:
+        return conn.execute(
+            insert(m.CollectRun.__table__).returning(m.CollectRun.collect_run_id),
+            {
+                "flow_run_id": flow_run_id, "year": year, "quarter": quarter, "inbox": inbox,
+                "started_at": dt.datetime.now(dt.timezone.utc), "files_seen": 0, "files_new": 0,
+                "accepted": 0, "accepted_with_warnings": 0, "rejected": 0,
+            },
+        ).scalar_one()
+
+
+def close_collect_run(engine: Engine, collect_run_id: int, counts: dict[str, int]) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(m.CollectRun.__table__)
+            .where(m.CollectRun.collect_run_id == collect_run_id)
+            .values(finished_at=dt.datetime.now(dt.timezone.utc), **counts)
+        )
+
+
+def load_batch(
+    engine: Engine,
+    *,
+    collect_run_id: int,
+    year: int,
+    quarter: int,
+    arrivals: list[Arrival],
+    status: dict[str, str],
+    unit_code: dict[str, str | None],
+    template_version: dict[str, str | None],
+    findings: list[dict[str, Any]],
+    indicator_facts: pd.DataFrame,
+    task_facts: pd.DataFrame,
+) -> dict[str, int]:
+    """Write one checked batch: files, submissions, findings, facts and supersessions.
+
+    Keys of `status` and of the facts' submission_id are file hashes; returns hash -> submission_id.
+    """
+    now = dt.datetime.now(dt.timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(insert(m.ReceivedFile.__table__), [
+            {
+                "file_sha256": a.sha256, "original_name": a.original_name, "size_bytes": a.size_bytes,
+                "archive_path": a.archive_path, "received_at": a.received_at,
+                "collect_run_id": collect_run_id,
+            }
+            for a in arrivals
+        ])
+        rows = [
+            {
+                "file_sha256": a.sha256, "unit_code": unit_code.get(a.sha256), "year": year,
+                "quarter": quarter, "template_version": template_version.get(a.sha256),
+                "received_at": a.received_at, "checked_at": now, "status": status[a.sha256],
+                "supersedes_submission_id": None, "collect_run_id": collect_run_id,
+            }
+            for a in arrivals
+        ]
+        table = m.Submission.__table__
+        returned = conn.execute(
+            insert(table).returning(table.c.file_sha256, table.c.submission_id, sort_by_parameter_order=True),
+            rows,
+        ).all()
+        ids = {sha: sid for sha, sid in returned}
+        if findings:
+            conn.execute(insert(m.ValidationFinding.__table__), [
+                {
+                    "submission_id": ids[f["submission_id"]], "rule_id": f["rule_id"],
+                    "severity": f["severity"], "sheet": f["sheet"], "cell": f["cell"],
+                    "value": f["value"], "message_vi": f["message_vi"],
+                }
+                for f in findings
+            ])
+        _insert_frame(conn, m.SubmissionIndicator.__table__, indicator_facts.assign(
+            submission_id=indicator_facts["submission_id"].map(ids),
+        ).rename(columns={"plan": "plan_value"}))
+        _insert_frame(conn, m.SubmissionKeyTask.__table__, task_facts.assign(
+            submission_id=task_facts["submission_id"].map(ids),
+        ).rename(columns={"content": "content_vi", "note": "note_vi"}))
+        for code in {unit_code[sha] for sha, s in status.items() if s in m.CURRENT_STATUSES}:
+            _supersede(conn, code, year, quarter)
+    return ids
+
+
+def _insert_frame(conn: Connection, table, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    columns = [c.name for c in table.columns]
+    records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+    conn.execute(insert(table), records)
+
+
+def _supersede(conn: Connection, unit_code: str, year: int, quarter: int) -> None:
+    """Keep the latest accepted version of a unit's quarter current; mark older ones superseded."""
+    table = m.Submission.__table__
+    versions = conn.execute(
+        select(table.c.submission_id, table.c.supersedes_submission_id)
+        .where(
+            table.c.unit_code == unit_code, table.c.year == year, table.c.quarter == quarter,
+            table.c.status.in_(m.CURRENT_STATUSES),
+        )
+        .order_by(table.c.received_at, table.c.submission_id)
+    ).all()
+    for earlier, later in zip(versions, versions[1:]):
+        conn.execute(update(table).where(table.c.submission_id == earlier.submission_id).values(status="superseded"))
+        if later.supersedes_submission_id is None:
+            conn.execute(
+                update(table).where(table.c.submission_id == later.submission_id)
+                .values(supersedes_submission_id=earlier.submission_id)
+            )
