@@ -1,0 +1,33 @@
+"""The demo year: the bloc's four quarters filled, collected and published, end to end."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.collect import collect_quarter
+from flows.publish import publish_year
+from tasks.demo_data import DEMO_SEED, write_demo_submissions
+from tasks.handout import fetch_carry_over
+from tasks.periods import Period
+from tasks.prepare import prepare_warehouse
+from tasks.programme import programme_for_year
+from tasks.registry import load_registry
+from warehouse.engine import data_dir as resolve_data_dir
+
+
+@flow(name="demo-year")
+def demo_year(year: int = 2023, data_dir: str | None = None, seed: int = DEMO_SEED) -> dict:
+    """Write each quarter's demo submissions where absent, collect Q1 to Q4, publish the year."""
+    data = resolve_data_dir(data_dir)
+    programme = programme_for_year(year)
+    registry = load_registry()
+    prepare_warehouse(data)
+    collected = []
+    for quarter in (1, 2, 3, 4):
+        period = Period(year, quarter)
+        inbox = data / "inbox" / period.key
+        carry = fetch_carry_over(data, period)
+        write_demo_submissions(programme, registry, period, carry, inbox, seed)
+        collected.append(collect_quarter(year=year, quarter=quarter, data_dir=str(data)))
+    published = publish_year(year=year, data_dir=str(data))
+    return {"collected": collected, **published}

@@ -1,0 +1,46 @@
+"""Handing out templates: what each unit's previous quarter carries into the next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.periods import Period
+from tasks.programme import Programme
+from tasks.registry import Registry
+from tasks.templates import CarriedTask, CarryOver, write_template
+from warehouse import queries
+from warehouse.engine import engine_for
+
+
+@task
+def fetch_carry_over(data_dir: Path, period: Period) -> dict[str, CarryOver]:
+    """Per unit: the key tasks and plans of its latest accepted quarter earlier in the year."""
+    rows = queries.carry_over(engine_for(data_dir), period.year, period.quarter)
+    return {
+        code: CarryOver(
+            tasks=tuple(
+                CarriedTask(
+                    task_code=t["task_code"], content_vi=t["content_vi"] or "",
+                    source_code=t["source_code"], status_code=t["status_code"],
+                    completed_on=t["completed_on"],
+                )
+                for t in found["tasks"]
+            ),
+            plans=dict(found["plans"]),
+        )
+        for code, found in rows.items()
+    }
+
+
+@task(cache_policy=NO_CACHE)
+def write_templates(
+    programme: Programme, registry: Registry, period: Period, carry: dict[str, CarryOver], out_dir: Path
+) -> list[Path]:
+    """Write one pre-filled template per unit in force at the end of the quarter."""
+    return [
+        write_template(programme, unit, period, out_dir, carry.get(unit.unit_code))
+        for unit in registry.in_force_on(period.ends_on)
+    ]
