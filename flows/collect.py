@@ -10,22 +10,12 @@ from prefect.runtime import flow_run
 from tasks.artifacts import summarise_collect
 from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, load_submissions, open_run
-from tasks.periods import Period, period_just_ended
+from tasks.periods import period_just_ended, resolve_period
 from tasks.prepare import prepare_warehouse
 from tasks.programme import programme_for_year
 from tasks.quality import check_submissions, read_submissions
 from tasks.registry import load_registry
 from warehouse.engine import data_dir as resolve_data_dir
-
-
-def resolve_period(year: int | None, quarter: int | None) -> Period:
-    """The period asked for; what is not given defaults to the quarter just ended (local time)."""
-    ended = period_just_ended()
-    if year is None and quarter is None:
-        return ended
-    if quarter is None:
-        raise ValueError("give the quarter too when giving the year")
-    return Period(year if year is not None else ended.year, quarter)
 
 
 @flow(name="collect-quarter")
@@ -37,8 +27,11 @@ def collect_quarter(
     batch_size: int = 2000,
     read_workers: int = 2,
 ) -> dict:
-    """Collect the workbooks of one quarter; a rejected file is a result, not a failure."""
-    period = resolve_period(year, quarter)
+    """Collect the workbooks of one quarter (default: the quarter just ended).
+
+    A rejected file is a result, not a failure: the run completes and says why in its artifact.
+    """
+    period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
     inbox_dir = Path(inbox) if inbox else data / "inbox" / period.key
     programme = programme_for_year(period.year)

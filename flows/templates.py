@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.collect import resolve_period
 from tasks.handout import fetch_carry_over, write_templates
+from tasks.periods import current_period, resolve_period
 from tasks.prepare import prepare_warehouse
 from tasks.programme import programme_for_year
 from tasks.registry import load_registry
@@ -18,8 +18,12 @@ from warehouse.engine import data_dir as resolve_data_dir
 def hand_out_templates(
     year: int | None = None, quarter: int | None = None, out_dir: str | None = None, data_dir: str | None = None
 ) -> list[str]:
-    """Write data/templates/<year>-Q<q>/ (or out_dir): one template per unit, carried over from its last quarter."""
-    period = resolve_period(year, quarter)
+    """Write one template per unit for a quarter (default: the quarter in progress).
+
+    They land in <data_dir>/templates/<year>-Q<q>/ (or out_dir), each carrying over the unit's
+    key tasks and plans from its latest accepted quarter of the year.
+    """
+    period = resolve_period(year, quarter, default=current_period())
     data = resolve_data_dir(data_dir)
     programme = programme_for_year(period.year)
     prepare_warehouse(data)

@@ -50,8 +50,22 @@ def deadline_at(deadline_on: dt.date) -> dt.datetime:
     return end.astimezone(dt.timezone.utc)
 
 
+def current_period(now: dt.datetime | None = None) -> Period:
+    """The quarter in progress, as seen in Asia/Ho_Chi_Minh."""
+    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(LOCAL_TZ)
+    return Period(local.year, (local.month - 1) // 3 + 1)
+
+
 def period_just_ended(now: dt.datetime | None = None) -> Period:
     """The last quarter that has ended, as seen in Asia/Ho_Chi_Minh."""
-    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(LOCAL_TZ)
-    current = (local.month - 1) // 3 + 1
-    return Period(local.year, current - 1) if current > 1 else Period(local.year - 1, 4)
+    current = current_period(now)
+    return Period(current.year, current.quarter - 1) if current.quarter > 1 else Period(current.year - 1, 4)
+
+
+def resolve_period(year: int | None, quarter: int | None, default: Period) -> Period:
+    """The period asked for; with neither year nor quarter given, `default`."""
+    if year is None and quarter is None:
+        return default
+    if quarter is None:
+        raise ValueError("give the quarter too when giving the year")
+    return Period(year if year is not None else default.year, quarter)

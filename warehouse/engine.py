@@ -59,3 +59,10 @@ def engine_for(data: Path) -> Engine:
     if url not in _ENGINES:
         _ENGINES[url] = make_engine(url)
     return _ENGINES[url]
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests drop databases; a process may switch warehouses)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()

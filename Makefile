@@ -1,0 +1,34 @@
+# p135: `make demo` and `make test` set everything up on a machine with python3 (3.11+).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.p135-installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: setup demo test bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("p135 needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/p135 demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m tests.benchmark
+
+# Re-resolve the locked versions after changing dependencies in pyproject.toml.
+lock: setup
+	$(PIP) install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,172 @@
+"""The `p135` command: hand out templates, collect a quarter, publish a year, run the demo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Manage the warehouse schema.")
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", envvar="P135_DATA_DIR", help="Data directory (inbox, archive, reports, SQLite warehouse).", show_default="data"),
+]
+Year = Annotated[Optional[int], typer.Option(help="Reporting year (default: see the command).")]
+Quarter = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quarter 1-4 (default: see the command).")]
+
+
+def _prepare(data_dir: Path | None) -> Path:
+    """Make the data directory exist and keep Prefect's state beside it (before Prefect loads)."""
+    data = data_dir or Path("data")
+    data.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_HOME", str((data / "prefect").resolve()))
+    os.environ["P135_DATA_DIR"] = str(data)
+    return data
+
+
+def _period(year: int | None, quarter: int | None, *, current: bool = False):
+    from tasks.periods import current_period, period_just_ended, resolve_period
+
+    try:
+        return resolve_period(year, quarter, default=current_period() if current else period_just_ended())
+    except ValueError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _programme(year: int):
+    from tasks.programme import ProgrammeError, programme_for_year
+
+    try:
+        return programme_for_year(year)
+    except ProgrammeError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _run(flow_fn, **params):
+    """Run a flow; a failed run prints its message and exits 1."""
+    state = flow_fn(**params, return_state=True)
+    if not state.is_completed():
+        errors.print(f"[red]{flow_fn.name} did not complete:[/red] {state.message}")
+        raise typer.Exit(1)
+    return state.result()
+
+
+def _print_collect(summary: dict) -> None:
+    console.print(
+        f"{summary['period']}: {summary['files_seen']} files in the inbox, "
+        f"{summary['files_new']} new ({summary['files_known']} already received): "
+        f"{summary['accepted']} accepted, {summary['accepted_with_warnings']} accepted with warnings, "
+        f"{summary['rejected']} rejected"
+    )
+
+
+def _print_headline(result: dict) -> None:
+    from tasks.vn_format import headline_cells
+
+    year = result["year"]
+    table = Table(title=f"Kết quả thực hiện Chương trình hành động 135-CTr/TU năm {year}")
+    table.add_column("Chỉ tiêu")
+    table.add_column(f"Năm {year}", justify="right")
+    table.add_column("Kế hoạch", justify="right")
+    table.add_column("% kế hoạch", justify="right")
+    for row in result["headline"]:
+        table.add_row(*headline_cells(row))
+    console.print(table)
+    console.print(f"Báo cáo: {result['report']}")
+
+
+@app.command()
+def templates(
+    year: Year = None,
+    quarter: Quarter = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder; default: <data-dir>/templates/<year>-Q<q>/.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write one pre-filled template per unit for a quarter (default: the quarter in progress)."""
+    data = _prepare(data_dir)
+    period = _period(year, quarter, current=True)
+    _programme(period.year)
+    from flows.templates import hand_out_templates
+
+    paths = _run(hand_out_templates, year=period.year, quarter=period.quarter,
+                 out_dir=str(out) if out else None, data_dir=str(data))
+    console.print(f"{len(paths)} templates for {period.key} in {Path(paths[0]).parent if paths else out}")
+
+
+@app.command()
+def collect(
+    year: Year = None,
+    quarter: Quarter = None,
+    inbox: Annotated[Optional[Path], typer.Option(help="Inbox folder; default: <data-dir>/inbox/<year>-Q<q>/.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Archive, check and load a quarter's inbox (default: the quarter just ended)."""
+    data = _prepare(data_dir)
+    period = _period(year, quarter)
+    _programme(period.year)
+    from flows.collect import collect_quarter
+
+    summary = _run(collect_quarter, year=period.year, quarter=period.quarter,
+                   inbox=str(inbox) if inbox else None, data_dir=str(data))
+    _print_collect(summary)
+
+
+@app.command()
+def publish(
+    year: Annotated[Optional[int], typer.Option(help="Year; default: that of the quarter just ended.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Publish the year-end report and print its headline table."""
+    data = _prepare(data_dir)
+    year = year or _period(None, None).year
+    _programme(year)
+    from flows.publish import publish_year
+
+    result = _run(publish_year, year=year, data_dir=str(data))
+    if not result["headline"]:
+        errors.print(f"[red]error:[/red] no accepted submissions for {year}; nothing published")
+        raise typer.Exit(1)
+    _print_headline(result)
+
+
+@app.command()
+def demo(
+    year: Annotated[int, typer.Option(help="Demo year (the programme file must exist).")] = 2023,
+    data_dir: DataDir = None,
+) -> None:
+    """Fill the demo bloc's four quarters, collect them and publish the year."""
+    data = _prepare(data_dir)
+    _programme(year)
+    from flows.demo import demo_year
+
+    result = _run(demo_year, year=year, data_dir=str(data))
+    for summary in result["collected"]:
+        _print_collect(summary)
+    _print_headline(result)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply pending migrations to the warehouse ($P135_WAREHOUSE_URL or the SQLite file)."""
+    data = _prepare(data_dir)
+    from warehouse.engine import engine_for
+    from warehouse.migrate import current_revision, upgrade
+
+    engine = engine_for(data)
+    upgrade(engine)
+    console.print(f"warehouse at revision {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})")
+
+
+if __name__ == "__main__":
+    app()

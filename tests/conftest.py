@@ -1,0 +1,124 @@
+"""Test harness: Prefect against a temporary server, a real SQLite file and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+POSTGRES_ENV = "P135_TEST_POSTGRES_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before anything imports Prefect or Great Expectations: their settings are read at import.
+    home = tempfile.mkdtemp(prefix="p135-prefect-home-")
+    os.environ["PREFECT_HOME"] = home
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    os.environ.pop("P135_WAREHOUSE_URL", None)
+    os.environ.pop("P135_DATA_DIR", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@dataclass
+class Warehouse:
+    """A warehouse for one test: where its data lives and its URL."""
+
+    backend: str
+    data_dir: Path
+    url: str
+
+    @property
+    def engine(self):
+        from warehouse.engine import engine_for
+
+        return engine_for(self.data_dir)
+
+
+def _postgres_server_url() -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL cases skipped")
+    return url
+
+
+class PostgresDatabases:
+    """Creates one fresh database per warehouse fixture on the test server, drops it after."""
+
+    def __init__(self, server_url: str):
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.server_url = make_url(server_url)
+        self.admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        self.prefix = f"p135_test_{uuid.uuid4().hex[:8]}"
+        self.count = 0
+
+    def create(self) -> str:
+        from sqlalchemy import text
+
+        self.count += 1
+        name = f"{self.prefix}_{self.count}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.server_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
+
+        from warehouse.engine import dispose_engines
+
+        dispose_engines()
+        name = make_url(url).database
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_databases():
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        yield None
+        return
+    databases = PostgresDatabases(url)
+    yield databases
+    databases.admin.dispose()
+
+
+def make_warehouse(backend: str, data_dir: Path, databases: PostgresDatabases | None, mp: pytest.MonkeyPatch) -> Warehouse:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if backend == "postgresql":
+        _postgres_server_url()
+        url = databases.create()
+        mp.setenv("P135_WAREHOUSE_URL", url)
+    else:
+        mp.delenv("P135_WAREHOUSE_URL", raising=False)
+        url = f"sqlite:///{(data_dir / 'warehouse.db').as_posix()}"
+    return Warehouse(backend, data_dir, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse(request, tmp_path, postgres_databases, monkeypatch) -> Warehouse:
+    """An empty warehouse on each backend (PostgreSQL only when its URL is given)."""
+    found = make_warehouse(request.param, tmp_path / "data", postgres_databases, monkeypatch)
+    yield found
+    if found.backend == "postgresql":
+        postgres_databases.drop(found.url)
+    else:
+        from warehouse.engine import dispose_engines
+
+        dispose_engines()

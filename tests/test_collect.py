@@ -1,0 +1,115 @@
+"""The collect flow on real files and a real warehouse (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy import select, text
+
+from flows.collect import collect_quarter
+from tasks.periods import LOCAL_TZ, Period
+from tests.workbooks import default_values, save, submission
+from warehouse import models as m
+
+Q1 = Period(2023, 1)
+TASK = ("NV01", "Học tập nghị quyết", "unit", "completed", dt.date(2023, 2, 1))
+
+
+def _fingerprint(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime
+
+
+def snapshot(engine, skip=("collect_run",)) -> dict[str, list]:
+    """Every row of every table, in a stable order."""
+    out = {}
+    with engine.connect() as conn:
+        for table in m.Base.metadata.sorted_tables:
+            if table.name in skip:
+                continue
+            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            out[table.name] = [tuple(r) for r in rows]
+    return out
+
+
+def _inbox(warehouse):
+    inbox = warehouse.data_dir / "inbox" / Q1.key
+    arrived = dt.datetime(2023, 4, 5, 9, 30, tzinfo=LOCAL_TZ)
+    save(submission("CQ003", Q1, tasks=[TASK]), inbox / "CQ003.xlsx", arrived)
+    save(submission("DN001", Q1, tasks=[TASK]), inbox / "DN001.xlsx", arrived + dt.timedelta(days=7))
+    bad = default_values("agencies")
+    bad["inspections"] = "hai"
+    save(submission("CQ004", Q1, values=bad), inbox / "CQ004.xlsx", arrived)
+    (inbox / "ghi-chu.txt").write_text("Kính gửi Đảng ủy Khối", encoding="utf-8")
+    return inbox
+
+
+def test_collect_archives_every_file_and_loads_what_passes(warehouse):
+    inbox = _inbox(warehouse)
+    before = {p.name: _fingerprint(p) for p in inbox.iterdir()}
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert summary == {
+        "period": "2023-Q1", "files_seen": 4, "files_new": 4, "files_known": 0,
+        "accepted": 2, "accepted_with_warnings": 0, "rejected": 2,
+    }
+    assert {p.name: _fingerprint(p) for p in inbox.iterdir()} == before, "inbox files must not change"
+    with warehouse.engine.connect() as conn:
+        rf = m.ReceivedFile.__table__
+        files = conn.execute(select(rf.c.file_sha256, rf.c.original_name, rf.c.archive_path, rf.c.received_at)).all()
+        status = dict(conn.execute(text(
+            "SELECT f.original_name, s.status FROM submission s JOIN received_file f USING (file_sha256)"
+        )).all())
+        findings = conn.execute(text(
+            "SELECT f.original_name, v.rule_id, v.sheet, v.cell, v.value FROM validation_finding v "
+            "JOIN submission s USING (submission_id) JOIN received_file f USING (file_sha256)"
+        )).all()
+        facts = conn.execute(text("SELECT COUNT(DISTINCT submission_id) FROM submission_indicator")).scalar_one()
+    assert len(files) == 4
+    for sha, name, archive_path, received_at in files:
+        archived = warehouse.data_dir / archive_path
+        assert hashlib.sha256(archived.read_bytes()).hexdigest() == sha == before[name][0]
+        received_at = received_at if received_at.tzinfo else received_at.replace(tzinfo=dt.timezone.utc)
+        assert abs(received_at.timestamp() - before[name][1]) < 1
+    assert status == {"CQ003.xlsx": "accepted", "DN001.xlsx": "accepted", "CQ004.xlsx": "rejected", "ghi-chu.txt": "rejected"}
+    assert ("CQ004.xlsx", "indicator.value_not_number", "Chỉ tiêu", "E10", "hai") in findings
+    assert ("ghi-chu.txt", "file.unreadable", None, None, None) in findings
+    assert facts == 2
+
+
+def test_the_same_files_collected_twice_change_nothing_but_the_run_log(warehouse):
+    _inbox(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    before = snapshot(warehouse.engine)
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert summary["files_known"] == 4 and summary["files_new"] == 0
+    assert snapshot(warehouse.engine) == before
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM collect_run")).scalar_one() == 2
+
+
+def test_a_corrected_file_supersedes_the_earlier_version(warehouse):
+    inbox = warehouse.data_dir / "inbox" / Q1.key
+    first = dt.datetime(2023, 4, 3, 8, 0, tzinfo=LOCAL_TZ)
+    save(submission("CQ003", Q1, values=default_values("agencies", 1)), inbox / "CQ003.xlsx", first)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    save(submission("CQ003", Q1, values=default_values("agencies", 7)), inbox / "CQ003-sua.xlsx", first + dt.timedelta(days=2))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    with warehouse.engine.connect() as conn:
+        versions = conn.execute(text(
+            "SELECT submission_id, status, supersedes_submission_id FROM submission ORDER BY received_at"
+        )).all()
+        current = conn.execute(text(
+            "SELECT value FROM v_unit_quarter_indicator WHERE unit_code = 'CQ003' AND indicator_code = 'inspections'"
+        )).scalars().all()
+        status = conn.execute(text(
+            "SELECT version, is_latest, status FROM v_submission_status ORDER BY version"
+        )).all()
+    (old_id, old_status, _), (new_id, new_status, supersedes) = versions
+    assert (old_status, new_status, supersedes) == ("superseded", "accepted", old_id)
+    assert current == [7.0]
+    assert [(v, bool(latest), s) for v, latest, s in status] == [(1, False, "superseded"), (2, True, "accepted")]
