@@ -76,14 +76,14 @@ def _print_headline(result: dict) -> None:
 
     year = result["year"]
     table = Table(title=f"Kết quả thực hiện Chương trình hành động 135-CTr/TU năm {year}")
-    table.add_column("Chỉ tiêu")
-    table.add_column(f"Năm {year}", justify="right")
-    table.add_column("Kế hoạch", justify="right")
-    table.add_column("% kế hoạch", justify="right")
+    table.add_column("Chỉ tiêu", ratio=1)
+    table.add_column(f"Năm {year}", justify="right", no_wrap=True)
+    table.add_column("Kế hoạch", justify="right", no_wrap=True)
+    table.add_column("% kế hoạch", justify="right", no_wrap=True)
     for row in result["headline"]:
         table.add_row(*headline_cells(row))
     console.print(table)
-    console.print(f"Báo cáo: {result['report']}")
+    console.print(f"Báo cáo: {result['report']}", soft_wrap=True)
 
 
 @app.command()

@@ -1,0 +1,159 @@
+"""The demo year through the real flows reproduces the article's 2023 figures, everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.collect import collect_quarter
+from flows.demo import demo_year
+from tasks import layout as L
+from tasks.report import HEADLINE_HEADER_ROW, SHEET_HEADLINE
+from tasks.vn_format import headline_cells
+from tests.conftest import make_warehouse
+from tests.test_collect import snapshot
+from warehouse.engine import dispose_engines
+
+
+def check_golden(h: dict[str, tuple]) -> None:
+    """The article's table (brief.md), as the issue states its tolerances."""
+    assert h["key_tasks_total"][0] == 1966
+    assert h["key_tasks_ctr135"][0] == 365
+    assert h["key_tasks_other"][0] == 1601
+    assert h["key_tasks_completed"][0] == 1966
+    assert 9899 <= h["revenue_bn_vnd"][0] < 9900
+    income, _, income_pct = h["avg_income_m_vnd"]
+    assert income == pytest.approx(10.6, abs=0.05)
+    assert income_pct == pytest.approx(106, abs=0.5)
+    assert h["budget_paid_bn_vnd"][0] == pytest.approx(870)
+    insurance, _, insurance_pct = h["social_insurance_bn_vnd"]
+    assert 60.8 <= insurance < 60.85
+    assert insurance_pct == pytest.approx(135, abs=0.5)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def demo(request, tmp_path_factory, postgres_databases):
+    with pytest.MonkeyPatch.context() as mp:
+        warehouse = make_warehouse(request.param, tmp_path_factory.mktemp("demo") / "data", postgres_databases, mp)
+        mp.setenv("P135_DATA_DIR", str(warehouse.data_dir))
+        result = demo_year(year=2023, data_dir=str(warehouse.data_dir))
+        yield warehouse, result
+        if warehouse.backend == "postgresql":
+            postgres_databases.drop(warehouse.url)
+        dispose_engines()
+
+
+def _view(engine) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT metric_code, value, plan, pct_of_plan FROM v_year_end_programme135 WHERE year = 2023"
+        )).all()
+    return {code: tuple(None if v is None else float(v) for v in rest) for code, *rest in rows}
+
+
+def test_the_view_holds_the_article_figures(demo):
+    warehouse, _ = demo
+    headline = _view(warehouse.engine)
+    assert list(headline) == [
+        "key_tasks_total", "key_tasks_ctr135", "key_tasks_other", "key_tasks_completed",
+        "revenue_bn_vnd", "avg_income_m_vnd", "budget_paid_bn_vnd", "social_insurance_bn_vnd",
+    ]
+    check_golden(headline)
+
+
+def test_the_published_workbook_holds_the_same_figures(demo):
+    warehouse, result = demo
+    assert result["report"] == str(warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.xlsx")
+    rows = CalamineWorkbook.from_path(result["report"]).get_sheet_by_name(SHEET_HEADLINE).to_python(skip_empty_area=False)
+    from_report = {
+        r[1]: tuple(None if v == "" else float(v) for v in (r[4], r[5], r[6]))
+        for r in rows[HEADLINE_HEADER_ROW:] if r[1]
+    }
+    # The workbook holds % of plan as a fraction formatted 0%.
+    check_golden({k: (v, p, None if pct is None else pct * 100) for k, (v, p, pct) in from_report.items()})
+    assert from_report == {
+        k: (v, p, None if pct is None else pytest.approx(pct / 100)) for k, (v, p, pct) in _view(warehouse.engine).items()
+    }
+    assert load_workbook(result["report"])[SHEET_HEADLINE]["G11"].number_format == "0%"
+
+
+def test_the_terminal_table_speaks_vietnamese_numbers(demo):
+    _, result = demo
+    cells = {r["metric_code"]: headline_cells(r)[1:] for r in result["headline"]}
+    assert cells["key_tasks_total"] == ("1.966 nhiệm vụ", "", "")
+    assert cells["key_tasks_completed"] == ("1.966 nhiệm vụ", "1.966 nhiệm vụ", "100%")
+    assert cells["revenue_bn_vnd"][0] == "9.899,4 tỷ đồng"
+    assert cells["avg_income_m_vnd"] == ("10,6 triệu đồng/tháng", "10,0 triệu đồng/tháng", "106%")
+    assert cells["budget_paid_bn_vnd"][0] == "870,0 tỷ đồng"
+    assert cells["social_insurance_bn_vnd"][0] == "60,8 tỷ đồng"
+    assert cells["social_insurance_bn_vnd"][2] == "135%"
+
+
+def test_the_demo_is_realistic_not_just_right(demo):
+    warehouse, result = demo
+    with warehouse.engine.connect() as conn:
+        plain_income = conn.execute(text(
+            "SELECT AVG(value) FROM v_unit_quarter_indicator WHERE year = 2023 AND indicator_code = 'avg_income_m_vnd'"
+        )).scalar_one()
+        task_rows, tasks = conn.execute(text(
+            "SELECT COUNT(*), COUNT(DISTINCT s.unit_code || '/' || k.task_code) FROM submission_key_task k "
+            "JOIN v_current_submission s USING (submission_id)"
+        )).one()
+        on_time = conn.execute(text(
+            "SELECT AVG(CASE WHEN is_on_time THEN 1.0 ELSE 0.0 END) FROM v_submission_status"
+        )).scalar_one()
+        statuses = dict(conn.execute(text("SELECT status, COUNT(*) FROM submission GROUP BY status")).all())
+        units = conn.execute(text("SELECT COUNT(DISTINCT unit_code) FROM v_current_submission")).scalar_one()
+    assert abs(float(plain_income) - 10.6) > 0.5, "a plain mean must not pass for the weighted one"
+    assert tasks == 1966 and task_rows > 2 * tasks, "tasks carry over between quarters"
+    assert 0.8 < float(on_time) < 1.0, "most files arrive before the deadline, a few after"
+    assert statuses == {"accepted": 4 * units, "rejected": 1, "superseded": 1}
+    assert 60 <= units <= 80
+    assert [c["files_new"] for c in result["collected"]] == [units, units + 1, units + 1, units]
+
+
+def test_the_cli_prints_the_headline(demo):
+    warehouse, _ = demo
+    out = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(warehouse.data_dir)])
+    assert out.exit_code == 0, out.output
+    for text_ in ("9.899,4 tỷ đồng", "10,6 triệu đồng/tháng", "106%", "1.966 nhiệm vụ", "60,8 tỷ đồng", "135%"):
+        assert text_ in out.output
+
+
+def test_running_the_demo_again_changes_nothing(demo):
+    warehouse, result = demo
+    before = snapshot(warehouse.engine)
+    report = hashlib.sha256(open(result["report"], "rb").read()).hexdigest()
+
+    again = demo_year(year=2023, data_dir=str(warehouse.data_dir))
+
+    assert [c["files_new"] for c in again["collected"]] == [0, 0, 0, 0]
+    assert snapshot(warehouse.engine) == before
+    assert hashlib.sha256(open(again["report"], "rb").read()).hexdigest() == report
+
+
+def test_one_changed_cell_changes_the_headline(demo):
+    warehouse, _ = demo
+    inbox = warehouse.data_dir / "inbox" / "2023-Q4"
+    original = inbox / "BaoCao_2023-Q4_DN005.xlsx"
+    wb = load_workbook(original)
+    sheet = wb[L.SHEET_INDICATORS]
+    row = next(r for r in range(L.FIRST_DATA_ROW, 40) if sheet[f"B{r}"].value == "revenue_bn_vnd")
+    sheet[f"E{row}"] = sheet[f"E{row}"].value + 100
+    corrected = inbox / "BaoCao_2023-Q4_DN005_bosung.xlsx"
+    wb.save(corrected)
+    later = original.stat().st_mtime + dt.timedelta(days=1).total_seconds()
+    import os
+    os.utime(corrected, (later, later))
+    before = _view(warehouse.engine)["revenue_bn_vnd"][0]
+
+    collect_quarter(year=2023, quarter=4, data_dir=str(warehouse.data_dir))
+
+    assert _view(warehouse.engine)["revenue_bn_vnd"][0] == pytest.approx(before + 100)
