@@ -32,6 +32,8 @@ TASK_COLUMNS = [
 ]
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 CHUNK_FILES = 100
+# Below this many chunks, starting reader processes costs more than it saves.
+MIN_POOLED_CHUNKS = 4
 
 
 @dataclass
@@ -47,7 +49,7 @@ class ParsedBatch:
 def read_workbooks(items: list[tuple[str, Path]], workers: int = 1) -> ParsedBatch:
     """Read (submission_id, path) pairs, in a process pool when the batch is large."""
     chunks = [items[i:i + CHUNK_FILES] for i in range(0, len(items), CHUNK_FILES)]
-    if workers <= 1 or len(chunks) <= 1:
+    if workers <= 1 or len(chunks) < MIN_POOLED_CHUNKS:
         parts = [read_chunk(chunk) for chunk in chunks]
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:

@@ -1,0 +1,71 @@
+"""The programme and registry files: loaded, checked, and refused with a clear reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tasks.programme import PROGRAMMES_DIR, ProgrammeError, load_programme, programme_for_year
+from tasks.registry import RegistryError, load_registry
+
+GOOD = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+
+
+def test_the_2023_programme_declares_what_the_year_reports():
+    p = programme_for_year(2023)
+    assert p.code == "CTr135-2023"
+    assert [c.code for c in p.task_sources] == ["ctr135", "superior", "unit"]
+    assert sorted(p.deadlines) == [1, 2, 3, 4]
+    income = p.indicator("avg_income_m_vnd")
+    assert (income.aggregation, income.weight, income.has_plan, income.group) == ("weighted_mean", "workers", True, "enterprises")
+    assert p.indicator("party_members_end").aggregation == "latest"
+    assert p.indicator("revenue_bn_vnd").aggregation == "sum"
+    other = next(h for h in p.headline if h.metric_code == "key_tasks_other")
+    assert other.task_sources == ("superior", "unit")
+    assert {i.code for i in p.indicators_for("agencies")} < {i.code for i in p.indicators_for("enterprises")}
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (('aggregation = "weighted_mean"\nweight = "workers"', 'aggregation = "median"\nweight = "workers"'), "unknown aggregation"),
+    (('weight = "workers"', 'weight = "staff"'), "is not an indicator"),
+    (('group = "enterprises"\naggregation = "sum"\ndecimals = 3\n\n[[indicators]]\ncode = "profit_bn_vnd"', 'group = "farms"\naggregation = "sum"\ndecimals = 3\n\n[[indicators]]\ncode = "profit_bn_vnd"'), "unknown group"),
+    (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'), "unknown task source"),
+    (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "lower-case"),
+    (('4 = 2024-01-10\n', ''), "quarters 1 to 4"),
+], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing"])
+def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
+    old, new = change
+    assert old in GOOD
+    path = tmp_path / "broken.toml"
+    path.write_text(GOOD.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=reason):
+        load_programme(path)
+
+
+def test_a_year_without_programme_is_a_clear_error():
+    with pytest.raises(ProgrammeError, match="no programme file for year 2031"):
+        programme_for_year(2031)
+
+
+def test_the_registry_holds_the_demo_bloc_with_its_history():
+    registry = load_registry()
+    in_2023 = registry.in_force_on(dt.date(2023, 12, 31))
+    assert 60 <= len(in_2023) <= 80
+    assert {u.unit_group for u in in_2023} == {"agencies", "enterprises"}
+    renamed = [v for v in registry.versions if v.unit_code == "DN023"]
+    assert len(renamed) == 2 and renamed[0].name_vi != renamed[1].name_vi
+    merged = registry.version_on("DN021", dt.date(2022, 6, 30))
+    assert merged.successor_code == "DN022" and registry.version_on("DN021", dt.date(2023, 1, 1)) is None
+
+
+def test_overlapping_unit_versions_are_refused(tmp_path):
+    path = tmp_path / "units.csv"
+    path.write_text(
+        "unit_code,name_vi,unit_group,unit_type,valid_from,valid_to,successor_code\n"
+        "CQ001,A,agencies,chi_bo_co_so,2020-01-01,2023-06-30,\n"
+        "CQ001,B,agencies,chi_bo_co_so,2023-01-01,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RegistryError, match="overlap"):
+        load_registry(path)

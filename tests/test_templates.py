@@ -1,0 +1,86 @@
+"""Templates: pre-filled, protected where they must not change, with lists and formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tasks import layout as L
+from tasks.periods import Period
+from tasks.templates import CarriedTask, CarryOver, build_template
+from tests.workbooks import PROGRAMME, REGISTRY
+
+Q2 = Period(2023, 2)
+
+
+def _template(tmp_path, code="DN005", carry=None):
+    unit = REGISTRY.version_on(code, Q2.ends_on)
+    path = tmp_path / f"{code}.xlsx"
+    build_template(PROGRAMME, unit, Q2, carry).save(path)
+    return load_workbook(path)
+
+
+def test_identity_is_prefilled_and_locked(tmp_path):
+    wb = _template(tmp_path)
+    info = wb[L.SHEET_INFO]
+    assert wb.sheetnames == [L.SHEET_GUIDE, L.SHEET_INFO, L.SHEET_INDICATORS, L.SHEET_TASKS, L.SHEET_LISTS]
+    assert wb[L.SHEET_LISTS].sheet_state == "hidden"
+    assert info[L.INFO["unit_code"].cell].value == "DN005"
+    assert info[L.INFO["template_version"].cell].value == PROGRAMME.template_version
+    assert (info[L.INFO["year"].cell].value, info[L.INFO["quarter"].cell].value) == (2023, 2)
+    assert all(wb[name].protection.sheet for name in wb.sheetnames)
+    for key in ("unit_code", "unit_name", "year", "quarter", "template_version"):
+        assert info[L.INFO[key].cell].protection.locked
+    assert not info[L.INFO["reporter"].cell].protection.locked
+
+
+def test_indicator_rows_follow_the_group_and_plans_only_where_due(tmp_path):
+    agency = _template(tmp_path, "CQ003")[L.SHEET_INDICATORS]
+    enterprise = _template(tmp_path, "DN005")[L.SHEET_INDICATORS]
+
+    def codes(ws):
+        return [ws[f"B{r}"].value for r in range(L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + 30) if ws[f"B{r}"].value]
+
+    assert codes(agency) == [i.code for i in PROGRAMME.indicators_for("agencies")]
+    assert codes(enterprise) == [i.code for i in PROGRAMME.indicators_for("enterprises")]
+    for row, code in enumerate(codes(enterprise), start=L.FIRST_DATA_ROW):
+        ind = PROGRAMME.indicator(code)
+        assert not enterprise[f"E{row}"].protection.locked
+        assert enterprise[f"F{row}"].protection.locked is (not ind.has_plan)
+        assert enterprise[f"B{row}"].protection.locked
+        assert enterprise[f"E{row}"].number_format == ("#,##0" if ind.decimals == 0 else "#,##0." + "0" * ind.decimals)
+
+
+def test_sources_and_statuses_are_dropdowns(tmp_path):
+    tasks = _template(tmp_path)[L.SHEET_TASKS]
+    lists = {dv.type: dv for dv in tasks.data_validations.dataValidation}
+    formulas = sorted(dv.formula1 for dv in tasks.data_validations.dataValidation if dv.type == "list")
+    assert formulas == [f"'{L.SHEET_LISTS}'!$A$2:$A$4", f"'{L.SHEET_LISTS}'!$B$2:$B$5"]
+    assert "date" in lists
+
+
+def test_key_tasks_and_plans_carry_over(tmp_path):
+    carry = CarryOver(
+        tasks=(CarriedTask("NV07", "Kiện toàn tổ chức", "unit", "completed", dt.date(2023, 3, 20)),),
+        plans={"avg_income_m_vnd": 12.5, "social_insurance_bn_vnd": 3.2},
+    )
+    wb = _template(tmp_path, carry=carry)
+    tasks, ind = wb[L.SHEET_TASKS], wb[L.SHEET_INDICATORS]
+    row = L.FIRST_DATA_ROW
+    assert [tasks[f"{c}{row}"].value for c in "BCDE"] == ["NV07", "Kiện toàn tổ chức", "Do cơ quan, đơn vị xác định", "Đã hoàn thành"]
+    assert tasks[f"F{row}"].value.date() == dt.date(2023, 3, 20)
+    assert tasks[f"B{row}"].protection.locked and not tasks[f"B{row + 1}"].protection.locked
+    plans = {ind[f"B{r}"].value: ind[f"F{r}"].value for r in range(L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + 20)}
+    assert plans["avg_income_m_vnd"] == 12.5 and plans["social_insurance_bn_vnd"] == 3.2
+
+
+def test_the_templates_command_writes_one_per_unit(tmp_path, monkeypatch):
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["templates", "--year", "2023", "--quarter", "1", "--out", str(out), "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == sorted(f"{u.unit_code}_2023-Q1.xlsx" for u in REGISTRY.in_force_on(dt.date(2023, 3, 31)))
