@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,7 +14,8 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Manage the warehouse schema.")
 app.add_typer(db_app, name="db")
-console = Console()
+# Piped output (make, CI logs) would otherwise be cut to 80 columns and wrap every label.
+console = Console(width=None if sys.stdout.isatty() else 130)
 errors = Console(stderr=True)
 
 DataDir = Annotated[
@@ -67,7 +69,8 @@ def _print_collect(summary: dict) -> None:
         f"{summary['period']}: {summary['files_seen']} files in the inbox, "
         f"{summary['files_new']} new ({summary['files_known']} already received): "
         f"{summary['accepted']} accepted, {summary['accepted_with_warnings']} accepted with warnings, "
-        f"{summary['rejected']} rejected"
+        f"{summary['rejected']} rejected",
+        soft_wrap=True,
     )
 
 
