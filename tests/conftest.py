@@ -67,13 +67,13 @@ class PostgresDatabases:
         self.prefix = f"p135_test_{uuid.uuid4().hex[:8]}"
         self.count = 0
 
-    def create(self) -> str:
+    def create(self, template: str | None = None) -> str:
         from sqlalchemy import text
 
         self.count += 1
         name = f"{self.prefix}_{self.count}"
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
         return self.server_url.set(database=name).render_as_string(hide_password=False)
 
     def drop(self, url: str) -> None:
@@ -122,3 +122,67 @@ def warehouse(request, tmp_path, postgres_databases, monkeypatch) -> Warehouse:
         from warehouse.engine import dispose_engines
 
         dispose_engines()
+
+
+@dataclass
+class DemoYear:
+    warehouse: Warehouse
+    result: dict
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def demo_session(request, tmp_path_factory, postgres_databases):
+    """The demo year run once per backend through the real flows, shared by read-only tests."""
+    from flows.demo import demo_year
+    from warehouse.engine import dispose_engines
+
+    with pytest.MonkeyPatch.context() as mp:
+        found = make_warehouse(request.param, tmp_path_factory.mktemp("demo") / "data", postgres_databases, mp)
+        result = demo_year(year=2023, data_dir=str(found.data_dir))
+    yield DemoYear(found, result)
+    if found.backend == "postgresql":
+        postgres_databases.drop(found.url)
+    dispose_engines()
+
+
+@pytest.fixture
+def demo(demo_session, monkeypatch) -> DemoYear:
+    """The shared demo year, with the environment pointing at its warehouse. Do not change it:
+    take `demo_copy` to change anything."""
+    _point_at(demo_session.warehouse, monkeypatch)
+    return demo_session
+
+
+@pytest.fixture
+def demo_copy(demo_session, tmp_path, postgres_databases, monkeypatch) -> DemoYear:
+    """A private copy of the demo year (files and warehouse) that a test may change."""
+    import shutil
+
+    from sqlalchemy import text
+
+    from warehouse.engine import dispose_engines
+
+    source = demo_session.warehouse
+    data_dir = tmp_path / "data"
+    shutil.copytree(source.data_dir, data_dir, ignore=shutil.ignore_patterns("prefect"))
+    if source.backend == "postgresql":
+        from sqlalchemy.engine import make_url
+
+        dispose_engines()
+        url = postgres_databases.create(template=make_url(source.url).database)
+    else:
+        url = f"sqlite:///{(data_dir / 'warehouse.db').as_posix()}"
+    copy = Warehouse(source.backend, data_dir, url)
+    _point_at(copy, monkeypatch)
+    yield DemoYear(copy, demo_session.result)
+    if copy.backend == "postgresql":
+        postgres_databases.drop(copy.url)
+    dispose_engines()
+
+
+def _point_at(found: Warehouse, monkeypatch) -> None:
+    if found.backend == "postgresql":
+        monkeypatch.setenv("P135_WAREHOUSE_URL", found.url)
+    else:
+        monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    monkeypatch.setenv("P135_DATA_DIR", str(found.data_dir))

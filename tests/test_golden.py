@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 
 import pytest
 from openpyxl import load_workbook
@@ -17,9 +18,7 @@ from flows.demo import demo_year
 from tasks import layout as L
 from tasks.report import HEADLINE_HEADER_ROW, SHEET_HEADLINE
 from tasks.vn_format import headline_cells
-from tests.conftest import make_warehouse
 from tests.test_collect import snapshot
-from warehouse.engine import dispose_engines
 
 
 def check_golden(h: dict[str, tuple]) -> None:
@@ -38,18 +37,6 @@ def check_golden(h: dict[str, tuple]) -> None:
     assert insurance_pct == pytest.approx(135, abs=0.5)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def demo(request, tmp_path_factory, postgres_databases):
-    with pytest.MonkeyPatch.context() as mp:
-        warehouse = make_warehouse(request.param, tmp_path_factory.mktemp("demo") / "data", postgres_databases, mp)
-        mp.setenv("P135_DATA_DIR", str(warehouse.data_dir))
-        result = demo_year(year=2023, data_dir=str(warehouse.data_dir))
-        yield warehouse, result
-        if warehouse.backend == "postgresql":
-            postgres_databases.drop(warehouse.url)
-        dispose_engines()
-
-
 def _view(engine) -> dict[str, tuple]:
     with engine.connect() as conn:
         rows = conn.execute(text(
@@ -59,7 +46,7 @@ def _view(engine) -> dict[str, tuple]:
 
 
 def test_the_view_holds_the_article_figures(demo):
-    warehouse, _ = demo
+    warehouse = demo.warehouse
     headline = _view(warehouse.engine)
     assert list(headline) == [
         "key_tasks_total", "key_tasks_ctr135", "key_tasks_other", "key_tasks_completed",
@@ -69,7 +56,7 @@ def test_the_view_holds_the_article_figures(demo):
 
 
 def test_the_published_workbook_holds_the_same_figures(demo):
-    warehouse, result = demo
+    warehouse, result = demo.warehouse, demo.result
     assert result["report"] == str(warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.xlsx")
     rows = CalamineWorkbook.from_path(result["report"]).get_sheet_by_name(SHEET_HEADLINE).to_python(skip_empty_area=False)
     from_report = {
@@ -85,7 +72,7 @@ def test_the_published_workbook_holds_the_same_figures(demo):
 
 
 def test_the_terminal_table_speaks_vietnamese_numbers(demo):
-    _, result = demo
+    result = demo.result
     cells = {r["metric_code"]: headline_cells(r)[1:] for r in result["headline"]}
     assert cells["key_tasks_total"] == ("1.966 nhiệm vụ", "", "")
     assert cells["key_tasks_completed"] == ("1.966 nhiệm vụ", "1.966 nhiệm vụ", "100%")
@@ -97,7 +84,7 @@ def test_the_terminal_table_speaks_vietnamese_numbers(demo):
 
 
 def test_the_demo_is_realistic_not_just_right(demo):
-    warehouse, result = demo
+    warehouse, result = demo.warehouse, demo.result
     with warehouse.engine.connect() as conn:
         plain_income = conn.execute(text(
             "SELECT AVG(value) FROM v_unit_quarter_indicator WHERE year = 2023 AND indicator_code = 'avg_income_m_vnd'"
@@ -120,17 +107,17 @@ def test_the_demo_is_realistic_not_just_right(demo):
 
 
 def test_the_cli_prints_the_headline(demo):
-    warehouse, _ = demo
+    warehouse = demo.warehouse
     out = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(warehouse.data_dir)])
     assert out.exit_code == 0, out.output
     for text_ in ("9.899,4 tỷ đồng", "10,6 triệu đồng/tháng", "106%", "1.966 nhiệm vụ", "60,8 tỷ đồng", "135%"):
         assert text_ in out.output
 
 
-def test_running_the_demo_again_changes_nothing(demo):
-    warehouse, result = demo
+def test_running_the_demo_again_changes_nothing(demo_copy):
+    warehouse = demo_copy.warehouse
     before = snapshot(warehouse.engine)
-    report = hashlib.sha256(open(result["report"], "rb").read()).hexdigest()
+    report = hashlib.sha256((warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.xlsx").read_bytes()).hexdigest()
 
     again = demo_year(year=2023, data_dir=str(warehouse.data_dir))
 
@@ -139,20 +126,19 @@ def test_running_the_demo_again_changes_nothing(demo):
     assert hashlib.sha256(open(again["report"], "rb").read()).hexdigest() == report
 
 
-def test_one_changed_cell_changes_the_headline(demo):
-    warehouse, _ = demo
+def test_one_changed_cell_changes_the_headline(demo_copy):
+    warehouse = demo_copy.warehouse
     inbox = warehouse.data_dir / "inbox" / "2023-Q4"
     original = inbox / "BaoCao_2023-Q4_DN005.xlsx"
     wb = load_workbook(original)
+    before = _view(warehouse.engine)["revenue_bn_vnd"][0]
     sheet = wb[L.SHEET_INDICATORS]
     row = next(r for r in range(L.FIRST_DATA_ROW, 40) if sheet[f"B{r}"].value == "revenue_bn_vnd")
     sheet[f"E{row}"] = sheet[f"E{row}"].value + 100
     corrected = inbox / "BaoCao_2023-Q4_DN005_bosung.xlsx"
     wb.save(corrected)
     later = original.stat().st_mtime + dt.timedelta(days=1).total_seconds()
-    import os
     os.utime(corrected, (later, later))
-    before = _view(warehouse.engine)["revenue_bn_vnd"][0]
 
     collect_quarter(year=2023, quarter=4, data_dir=str(warehouse.data_dir))
 

@@ -61,7 +61,7 @@ class Indicator(Base):
     __tablename__ = "indicator"
     __table_args__ = {"comment": "One row per programme and indicator, from the programme file."}
 
-    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True, comment="Programme the indicator belongs to")
     indicator_code: Mapped[str] = mapped_column(String(60), primary_key=True, comment="Code; carries its unit, e.g. revenue_bn_vnd")
     label_vi: Mapped[str] = mapped_column(String(300), comment="Vietnamese label")
     unit_vi: Mapped[str] = mapped_column(String(60), comment="Unit of measure, in Vietnamese")
@@ -80,10 +80,10 @@ class TaskSource(Base):
     __tablename__ = "task_source"
     __table_args__ = {"comment": "One row per programme and key-task source (where a task comes from)."}
 
-    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
-    source_code: Mapped[str] = mapped_column(String(30), primary_key=True)
-    label_vi: Mapped[str] = mapped_column(String(200))
-    position: Mapped[int] = mapped_column(Integer)
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True, comment="Programme the source belongs to")
+    source_code: Mapped[str] = mapped_column(String(30), primary_key=True, comment="Source code, e.g. ctr135")
+    label_vi: Mapped[str] = mapped_column(String(200), comment="Label in the template's dropdown")
+    position: Mapped[int] = mapped_column(Integer, comment="Order in the dropdown")
 
 
 class TaskStatus(Base):
@@ -92,11 +92,11 @@ class TaskStatus(Base):
     __tablename__ = "task_status"
     __table_args__ = {"comment": "One row per programme and key-task status."}
 
-    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
-    status_code: Mapped[str] = mapped_column(String(30), primary_key=True)
-    label_vi: Mapped[str] = mapped_column(String(200))
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True, comment="Programme the status belongs to")
+    status_code: Mapped[str] = mapped_column(String(30), primary_key=True, comment="Status code, e.g. completed")
+    label_vi: Mapped[str] = mapped_column(String(200), comment="Label in the template's dropdown")
     is_completed: Mapped[bool] = mapped_column(Boolean, comment="The task counts as completed")
-    position: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, comment="Order in the dropdown")
 
 
 class HeadlineMetric(Base):
@@ -105,12 +105,12 @@ class HeadlineMetric(Base):
     __tablename__ = "headline_metric"
     __table_args__ = {"comment": "One row per programme and year-end headline metric (v_year_end_programme135)."}
 
-    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True)
-    metric_code: Mapped[str] = mapped_column(String(60), primary_key=True)
-    label_vi: Mapped[str] = mapped_column(String(300))
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), primary_key=True, comment="Programme the metric belongs to")
+    metric_code: Mapped[str] = mapped_column(String(60), primary_key=True, comment="Metric code, e.g. key_tasks_total")
+    label_vi: Mapped[str] = mapped_column(String(300), comment="Vietnamese label")
     display_unit_vi: Mapped[str] = mapped_column(String(60), comment="Unit printed beside the figure")
     display_decimals: Mapped[int] = mapped_column(Integer, comment="Decimals printed in reports")
-    position: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, comment="Order in the headline table")
     is_task_count: Mapped[bool] = mapped_column(Boolean, comment="Counts key tasks (else an indicator)")
     indicator_code: Mapped[str | None] = mapped_column(String(60), comment="Indicator whose year figure it is")
     plan_metric_code: Mapped[str | None] = mapped_column(String(60), comment="Metric that serves as its plan")
@@ -128,10 +128,10 @@ class HeadlineTaskMember(Base):
         {"comment": "One row per task-count headline metric and key-task (source, status) pair it counts."},
     )
 
-    programme_code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    metric_code: Mapped[str] = mapped_column(String(60), primary_key=True)
-    source_code: Mapped[str] = mapped_column(String(30), primary_key=True)
-    status_code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    programme_code: Mapped[str] = mapped_column(String(40), primary_key=True, comment="Programme of the metric")
+    metric_code: Mapped[str] = mapped_column(String(60), primary_key=True, comment="Task-count metric")
+    source_code: Mapped[str] = mapped_column(String(30), primary_key=True, comment="Key-task source it counts")
+    status_code: Mapped[str] = mapped_column(String(30), primary_key=True, comment="Key-task status it counts")
 
 
 class Period(Base):
@@ -140,9 +140,9 @@ class Period(Base):
     __tablename__ = "period"
     __table_args__ = {"comment": "One row per reporting year and quarter."}
 
-    year: Mapped[int] = mapped_column(Integer, primary_key=True)
-    quarter: Mapped[int] = mapped_column(Integer, primary_key=True)
-    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"))
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Reporting year")
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Quarter 1-4")
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), comment="Programme in force that year")
     starts_on: Mapped[dt.date] = mapped_column(Date, comment="First day of the quarter")
     ends_on: Mapped[dt.date] = mapped_column(Date, comment="Last day of the quarter")
     deadline_on: Mapped[dt.date] = mapped_column(Date, comment="Submission deadline (local date, whole day)")
@@ -155,10 +155,10 @@ class Unit(Base):
     __tablename__ = "unit"
     __table_args__ = {"comment": "One row per unit version: a grassroots unit as named and placed between valid_from and valid_to."}
 
-    unit_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(20), primary_key=True, comment="Unit code, stable across renames")
     valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True, comment="First day in force")
     valid_to: Mapped[dt.date | None] = mapped_column(Date, comment="Last day in force; null while current")
-    name_vi: Mapped[str] = mapped_column(String(300))
+    name_vi: Mapped[str] = mapped_column(String(300), comment="Vietnamese name in this version")
     unit_group: Mapped[str] = mapped_column(String(20), comment="agencies or enterprises")
     unit_type: Mapped[str] = mapped_column(String(20), comment="chi_bo_co_so or dang_bo_co_so")
     successor_unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit it was merged into")
@@ -170,18 +170,34 @@ class CollectRun(Base):
     __tablename__ = "collect_run"
     __table_args__ = {"comment": "One row per run of the collect flow over one inbox."}
 
-    collect_run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    collect_run_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, comment="Run log id")
     flow_run_id: Mapped[str | None] = mapped_column(String(40), comment="Prefect flow run id")
-    year: Mapped[int] = mapped_column(Integer)
-    quarter: Mapped[int] = mapped_column(Integer)
-    inbox: Mapped[str] = mapped_column(String(500))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+    year: Mapped[int] = mapped_column(Integer, comment="Year collected")
+    quarter: Mapped[int] = mapped_column(Integer, comment="Quarter collected")
+    inbox: Mapped[str] = mapped_column(String(500), comment="Inbox folder read")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When the run started (UTC)")
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), comment="When it finished (UTC); null if it did not")
+    files_seen: Mapped[int] = mapped_column(Integer, default=0, comment="Files found in the inbox")
     files_new: Mapped[int] = mapped_column(Integer, default=0, comment="Files whose content was never received before")
-    accepted: Mapped[int] = mapped_column(Integer, default=0)
-    accepted_with_warnings: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0, comment="Submissions accepted")
+    accepted_with_warnings: Mapped[int] = mapped_column(Integer, default=0, comment="Submissions accepted with warnings")
+    rejected: Mapped[int] = mapped_column(Integer, default=0, comment="Submissions rejected")
+
+
+class CollectLock(Base):
+    """One row per quarter being collected right now."""
+
+    __tablename__ = "collect_lock"
+    __table_args__ = (
+        ForeignKeyConstraint(["year", "quarter"], ["period.year", "period.quarter"]),
+        {"comment": "One row per quarter a collect run is working on: two runs of one quarter never interleave."},
+    )
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Year being collected")
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Quarter being collected")
+    holder: Mapped[str] = mapped_column(String(200), comment="Who holds it: flow run, host and process")
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was taken (UTC)")
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="Last sign of life (UTC); a lock silent too long is stale")
 
 
 class ReceivedFile(Base):
@@ -190,9 +206,9 @@ class ReceivedFile(Base):
     __tablename__ = "received_file"
     __table_args__ = {"comment": "One row per distinct file content received (by sha256); the original is in the archive."}
 
-    file_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_sha256: Mapped[str] = mapped_column(String(64), primary_key=True, comment="sha256 of the file content")
     original_name: Mapped[str] = mapped_column(String(500), comment="File name as it arrived")
-    size_bytes: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer, comment="Size of the file in bytes")
     archive_path: Mapped[str] = mapped_column(String(500), comment="Path of the archived copy, under the data directory")
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived in the inbox (its modification time, UTC)")
     collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), comment="Run that first saw it")
@@ -208,17 +224,17 @@ class Submission(Base):
         {"comment": "One row per submission version (one received workbook checked for a unit and quarter)."},
     )
 
-    submission_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    file_sha256: Mapped[str] = mapped_column(ForeignKey("received_file.file_sha256"), unique=True)
+    submission_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, comment="Submission id")
+    file_sha256: Mapped[str] = mapped_column(ForeignKey("received_file.file_sha256"), unique=True, comment="The received file (content hash)")
     unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit code the file claims (null if unreadable)")
     year: Mapped[int] = mapped_column(Integer, comment="Period collected")
-    quarter: Mapped[int] = mapped_column(Integer)
-    template_version: Mapped[str | None] = mapped_column(String(60))
+    quarter: Mapped[int] = mapped_column(Integer, comment="Quarter collected")
+    template_version: Mapped[str | None] = mapped_column(String(60), comment="Template version the file carries")
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived (UTC)")
     checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was checked (UTC)")
     status: Mapped[str] = mapped_column(String(30), comment="received, accepted, accepted_with_warnings, rejected or superseded")
     supersedes_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.submission_id"), comment="Earlier version it replaces")
-    collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"))
+    collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), comment="Run that checked it")
 
 
 class ValidationFinding(Base):
@@ -227,11 +243,11 @@ class ValidationFinding(Base):
     __tablename__ = "validation_finding"
     __table_args__ = {"comment": "One row per problem a check found in a submission, with the cell and a Vietnamese message."}
 
-    validation_finding_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), index=True)
+    validation_finding_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, comment="Finding id")
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), index=True, comment="Submission the finding is about")
     rule_id: Mapped[str] = mapped_column(String(60), comment="Stable id of the rule")
     severity: Mapped[str] = mapped_column(String(10), comment="error (rejects) or warning")
-    sheet: Mapped[str | None] = mapped_column(String(100))
+    sheet: Mapped[str | None] = mapped_column(String(100), comment="Sheet in the clerk's workbook")
     cell: Mapped[str | None] = mapped_column(String(20), comment="A1-style cell in the clerk's sheet")
     value: Mapped[str | None] = mapped_column(Text, comment="Value found, as text")
     message_vi: Mapped[str] = mapped_column(Text, comment="What to fix, in Vietnamese")
@@ -243,8 +259,8 @@ class SubmissionIndicator(Base):
     __tablename__ = "submission_indicator"
     __table_args__ = {"comment": "One row per submission and indicator: the quarter's value and the year's plan as reported."}
 
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True)
-    indicator_code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True, comment="Submission it was reported in")
+    indicator_code: Mapped[str] = mapped_column(String(60), primary_key=True, comment="Indicator (programme code of the year)")
     value: Mapped[float | None] = mapped_column(Float, comment="Value in the quarter, in the indicator's unit")
     plan_value: Mapped[float | None] = mapped_column(Float, comment="Plan for the year, in the indicator's unit")
 
@@ -255,10 +271,10 @@ class SubmissionKeyTask(Base):
     __tablename__ = "submission_key_task"
     __table_args__ = {"comment": "One row per submission and key task, in the state the unit reported that quarter."}
 
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True, comment="Submission it was reported in")
     task_code: Mapped[str] = mapped_column(String(40), primary_key=True, comment="Unit's own code, stable across quarters")
-    content_vi: Mapped[str | None] = mapped_column(Text)
-    source_code: Mapped[str] = mapped_column(String(30))
-    status_code: Mapped[str] = mapped_column(String(30))
-    completed_on: Mapped[dt.date | None] = mapped_column(Date)
-    note_vi: Mapped[str | None] = mapped_column(Text)
+    content_vi: Mapped[str | None] = mapped_column(Text, comment="What the task is, in Vietnamese")
+    source_code: Mapped[str] = mapped_column(String(30), comment="Where the task comes from (task_source)")
+    status_code: Mapped[str] = mapped_column(String(30), comment="State reported that quarter (task_status)")
+    completed_on: Mapped[dt.date | None] = mapped_column(Date, comment="When it was completed")
+    note_vi: Mapped[str | None] = mapped_column(Text, comment="Clerk's note")

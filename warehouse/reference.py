@@ -166,8 +166,8 @@ def _recreate_wide_view(conn: Connection) -> None:
     conn.execute(text(f"DROP VIEW IF EXISTS {WIDE_VIEW}"))
     conn.execute(text(
         f"CREATE VIEW {WIDE_VIEW} AS\n"
-        "SELECT year, quarter, unit_code, unit_name, unit_group, submission_id"
+        "SELECT year, quarter, unit_code, unit_name, unit_group, current_unit_code, submission_id"
         f"{columns}\n"
         "FROM v_unit_quarter_indicator\n"
-        "GROUP BY year, quarter, unit_code, unit_name, unit_group, submission_id"
+        "GROUP BY year, quarter, unit_code, unit_name, unit_group, current_unit_code, submission_id"
     ))
