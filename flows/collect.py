@@ -16,6 +16,8 @@ from tasks.programme import programme_for_year
 from tasks.quality import check_submissions, read_submissions
 from tasks.registry import load_registry
 from warehouse.engine import data_dir as resolve_data_dir
+from warehouse.engine import engine_for
+from warehouse.locks import holder_name, quarter_lock
 
 
 @flow(name="collect-quarter")
@@ -26,10 +28,12 @@ def collect_quarter(
     data_dir: str | None = None,
     batch_size: int = 2000,
     read_workers: int = 2,
+    lock_wait_seconds: int = 600,
 ) -> dict:
     """Collect the workbooks of one quarter (default: the quarter just ended).
 
     A rejected file is a result, not a failure: the run completes and says why in its artifact.
+    Two runs of the same quarter never interleave: the second waits up to `lock_wait_seconds`.
     """
     period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
@@ -38,19 +42,24 @@ def collect_quarter(
     registry = load_registry()
     prepare_warehouse(data)
 
-    run_id = open_run(data, period, inbox_dir, str(flow_run.id) if flow_run.id else None)
-    files = discover_workbooks(inbox_dir)
-    arrivals = archive_originals(files, data / "archive", data)
-    new, known = split_known(arrivals, data)
-    checked = []
-    for start in range(0, len(new), batch_size):
-        batch = new[start:start + batch_size]
-        parsed = read_submissions(batch, data, read_workers)
-        verdicts = check_submissions(parsed, batch, programme, registry, period)
-        load_submissions(data, run_id, period, batch, verdicts)
-        checked.append(verdicts)
-    summary = summarise_collect(period, new, known, checked)
-    close_run(data, run_id, {k: summary[k] for k in (
-        "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
-    )})
+    run_key = str(flow_run.id) if flow_run.id else None
+    with quarter_lock(
+        engine_for(data), period.year, period.quarter, holder_name(run_key), wait_seconds=lock_wait_seconds
+    ) as lock:
+        run_id = open_run(data, period, inbox_dir, run_key)
+        files = discover_workbooks(inbox_dir)
+        arrivals = archive_originals(files, data / "archive", data)
+        new, known = split_known(arrivals, data)
+        checked = []
+        for start in range(0, len(new), batch_size):
+            batch = new[start:start + batch_size]
+            parsed = read_submissions(batch, data, read_workers)
+            verdicts = check_submissions(parsed, batch, programme, registry, period)
+            load_submissions(data, run_id, period, batch, verdicts)
+            checked.append(verdicts)
+            lock.beat()
+        summary = summarise_collect(period, new, known, checked)
+        close_run(data, run_id, {k: summary[k] for k in (
+            "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
+        )})
     return summary

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from tasks.programme import PROGRAMMES_DIR, load_programme
-from tasks.registry import REGISTRY_FILE, load_registry
+from tasks.programme import all_programmes
+from tasks.registry import load_registry
 from warehouse.engine import engine_for
 from warehouse.migrate import upgrade
 from warehouse.reference import load_reference
@@ -18,7 +18,6 @@ def prepare_warehouse(data_dir: Path) -> None:
     """Apply pending migrations, then load every programme file and the unit registry."""
     engine = engine_for(data_dir)
     upgrade(engine)
-    programmes = [load_programme(p) for p in sorted(PROGRAMMES_DIR.glob("*.toml"))]
-    changed = load_reference(engine, programmes, load_registry(REGISTRY_FILE))
+    changed = load_reference(engine, all_programmes(), load_registry())
     if changed:
         get_run_logger().info("Reference data updated: %d rows changed", changed)

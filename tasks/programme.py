@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROGRAMMES_DIR = Path(__file__).resolve().parent.parent / "programmes"
+PROGRAMMES_ENV = "P135_PROGRAMMES_DIR"
 
 GROUPS = ("agencies", "enterprises")
 # Indicator and metric codes become SQL column names in the analysts' wide view.
@@ -106,9 +108,18 @@ def load_programme(path: Path) -> Programme:
     return programme
 
 
+def programmes_dir() -> Path:
+    """Where the programme files and the unit registry live: $P135_PROGRAMMES_DIR or programmes/."""
+    return Path(os.environ.get(PROGRAMMES_ENV) or PROGRAMMES_DIR)
+
+
+def all_programmes() -> list[Programme]:
+    return [load_programme(p) for p in sorted(programmes_dir().glob("*.toml"))]
+
+
 def programme_for_year(year: int, directory: Path | None = None) -> Programme:
     """Find the programme file whose `year` is the given one."""
-    directory = Path(directory) if directory else PROGRAMMES_DIR
+    directory = Path(directory) if directory else programmes_dir()
     found = []
     for path in sorted(directory.glob("*.toml")):
         programme = load_programme(path)

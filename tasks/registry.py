@@ -10,9 +10,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.programme import GROUPS, PROGRAMMES_DIR
+from tasks.programme import GROUPS, programmes_dir
 
-REGISTRY_FILE = PROGRAMMES_DIR / "units.csv"
+REGISTRY_FILE_NAME = "units.csv"
 UNIT_TYPES = ("chi_bo_co_so", "dang_bo_co_so")
 
 
@@ -52,9 +52,10 @@ class Registry:
         return None
 
 
-def load_registry(path: Path = REGISTRY_FILE) -> Registry:
-    """Read and check the registry CSV."""
-    raw = Path(path).read_bytes()
+def load_registry(path: Path | None = None) -> Registry:
+    """Read and check the registry CSV (default: units.csv beside the programme files)."""
+    path = Path(path) if path else programmes_dir() / REGISTRY_FILE_NAME
+    raw = path.read_bytes()
     try:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     except UnicodeDecodeError as exc:

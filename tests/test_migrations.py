@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from warehouse.migrate import current_revision, head_revision, upgrade
+from warehouse.migrate import current_revision, downgrade, head_revision, upgrade
 from warehouse.models import Base
 
 
@@ -20,3 +20,30 @@ def test_upgrade_is_rerunnable_and_matches_the_models(warehouse):
         views = set(inspect(conn).get_view_names())
     assert drift == []
     assert {"v_year_end_programme135", "v_submission_status", "v_unit_year_indicator"} <= views
+
+
+def test_upgrading_a_filled_warehouse_keeps_every_row(demo_copy):
+    """The demo year taken back to the previous head, then upgraded: no row is lost."""
+    from sqlalchemy import text
+
+    from tasks.programme import all_programmes
+    from tasks.registry import load_registry
+    from tests.test_collect import snapshot
+    from tests.test_golden import _view, check_golden
+    from warehouse.reference import load_reference
+
+    engine = demo_copy.warehouse.engine
+    previous = "0002"
+    downgrade(engine, previous)
+    assert current_revision(engine) == previous
+    before = snapshot(engine, skip=("collect_lock",))
+    with engine.connect() as conn:
+        submissions = conn.execute(text("SELECT COUNT(*) FROM submission")).scalar_one()
+    assert submissions > 250
+
+    upgrade(engine)
+    load_reference(engine, all_programmes(), load_registry())
+
+    assert current_revision(engine) == head_revision()
+    assert snapshot(engine, skip=("collect_lock",)) == before
+    check_golden(_view(engine))

@@ -33,10 +33,14 @@ def submission(
     tasks: list[tuple] = (),
     info: dict[str, object] | None = None,
     cells: dict[tuple[str, str], object] | None = None,
+    registry: Registry | None = None,
 ):
     """A filled template: `tasks` rows are (code, content, source_code, status_code, completed_on);
     `cells` sets raw cells last, as {(sheet, "E7"): value}."""
-    unit = REGISTRY.version_on(unit_code, period.ends_on) or REGISTRY.version_on(unit_code, dt.date(2023, 12, 31))
+    registry = registry or REGISTRY
+    unit = registry.version_on(unit_code, period.ends_on) or next(
+        v for v in reversed(registry.versions) if v.unit_code == unit_code
+    )
     wb = build_template(PROGRAMME, unit, period)
     values = default_values(unit.unit_group) if values is None else values
     plans = default_plans(unit.unit_group) if plans is None else plans

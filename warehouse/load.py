@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from warehouse import models as m
 
@@ -99,15 +99,14 @@ def load_batch(
             rows,
         ).all()
         ids = {sha: sid for sha, sid in returned}
-        if findings:
-            conn.execute(insert(m.ValidationFinding.__table__), [
-                {
-                    "submission_id": ids[f["submission_id"]], "rule_id": f["rule_id"],
-                    "severity": f["severity"], "sheet": f["sheet"], "cell": f["cell"],
-                    "value": f["value"], "message_vi": f["message_vi"],
-                }
-                for f in findings
-            ])
+        bulk_insert(conn, m.ValidationFinding.__table__, [
+            {
+                "submission_id": ids[f["submission_id"]], "rule_id": f["rule_id"],
+                "severity": f["severity"], "sheet": f["sheet"], "cell": f["cell"],
+                "value": f["value"], "message_vi": f["message_vi"],
+            }
+            for f in findings
+        ])
         _insert_frame(conn, m.SubmissionIndicator.__table__, indicator_facts.assign(
             submission_id=indicator_facts["submission_id"].map(ids),
         ).rename(columns={"plan": "plan_value"}))
@@ -119,12 +118,25 @@ def load_batch(
     return ids
 
 
-def _insert_frame(conn: Connection, table, frame: pd.DataFrame) -> None:
+def _insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     columns = [c.name for c in table.columns]
-    records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
-    conn.execute(insert(table), records)
+    bulk_insert(conn, table, frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records"))
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows: COPY on PostgreSQL, executemany elsewhere; inside the caller's transaction."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), rows)
+        return
+    columns = [c.name for c in table.columns if c.name in rows[0]]
+    cursor = conn.connection.dbapi_connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _supersede(conn: Connection, unit_code: str, year: int, quarter: int) -> None:

@@ -1,0 +1,81 @@
+"""Mergers: a merged unit's figures stay under its own name, and roll up under its successor
+when asked (v_unit_year_indicator_rollup), each indicator by its own rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+from sqlalchemy import text
+
+from flows.collect import collect_quarter
+from tasks.periods import LOCAL_TZ, Period
+from tasks.programme import PROGRAMMES_DIR
+from tasks.registry import load_registry
+from tests.workbooks import default_values, save, submission
+
+UNITS = """unit_code,name_vi,unit_group,unit_type,valid_from,valid_to,successor_code
+CQ901,Chi bộ Hội Văn học Nghệ thuật,agencies,chi_bo_co_so,2020-01-01,2023-06-30,CQ903
+CQ902,Chi bộ Hội Nhà báo,agencies,chi_bo_co_so,2020-01-01,2023-06-30,CQ903
+CQ903,Chi bộ Liên hiệp các hội đặc thù,agencies,chi_bo_co_so,2023-07-01,,
+"""
+
+
+@pytest.fixture
+def merged_bloc(warehouse, tmp_path, monkeypatch):
+    """Two cells merged on 1 July 2023 into a third, each reporting its own quarters."""
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    shutil.copy(PROGRAMMES_DIR / "ctr135-2023.toml", programmes)
+    (programmes / "units.csv").write_text(UNITS, encoding="utf-8")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    registry = load_registry()
+    reports = {
+        1: {"CQ901": (1, 10), "CQ902": (2, 20)},
+        2: {"CQ901": (1, 11), "CQ902": (2, 21)},
+        3: {"CQ903": (5, 30), "CQ901": (9, 99)},
+        4: {"CQ903": (5, 31)},
+    }
+    for quarter, units in reports.items():
+        period = Period(2023, quarter)
+        inbox = warehouse.data_dir / "inbox" / period.key
+        for code, (inspections, members) in units.items():
+            values = {**default_values("agencies", 0), "inspections": inspections, "party_members_end": members}
+            arrived = dt.datetime.combine(period.ends_on + dt.timedelta(days=2), dt.time(9), tzinfo=LOCAL_TZ)
+            save(submission(code, period, values=values, registry=registry), inbox / f"{code}.xlsx", arrived)
+        collect_quarter(year=2023, quarter=quarter, data_dir=str(warehouse.data_dir))
+    return warehouse
+
+
+def _rows(engine, sql):
+    with engine.connect() as conn:
+        return {tuple(r[:-1]): float(r[-1]) for r in conn.execute(text(sql)).all()}
+
+
+def test_figures_stay_under_their_own_unit(merged_bloc):
+    found = _rows(merged_bloc.engine, """
+        SELECT unit_code, indicator_code, value FROM v_unit_year_indicator
+        WHERE year = 2023 AND indicator_code IN ('inspections', 'party_members_end')""")
+    assert found == {
+        ("CQ901", "inspections"): 2, ("CQ902", "inspections"): 4, ("CQ903", "inspections"): 10,
+        ("CQ901", "party_members_end"): 11, ("CQ902", "party_members_end"): 21, ("CQ903", "party_members_end"): 31,
+    }
+
+
+def test_figures_roll_up_under_the_successor_when_asked(merged_bloc):
+    found = _rows(merged_bloc.engine, """
+        SELECT unit_code, indicator_code, value FROM v_unit_year_indicator_rollup
+        WHERE year = 2023 AND indicator_code IN ('inspections', 'party_members_end')""")
+    # A flow adds up over the whole group; a stock is the group's latest quarter, not a sum.
+    assert found == {("CQ903", "inspections"): 16, ("CQ903", "party_members_end"): 31}
+
+
+def test_lineage_names_the_successor_and_a_merged_unit_cannot_report_after(merged_bloc):
+    with merged_bloc.engine.connect() as conn:
+        lineage = {r[0]: (r[1], bool(r[2])) for r in conn.execute(text(
+            "SELECT unit_code, current_unit_code, is_merged FROM v_unit_lineage")).all()}
+        late = conn.execute(text(
+            "SELECT rule_id FROM v_validation_findings WHERE unit_code = 'CQ901' AND quarter = 3")).scalars().all()
+    assert lineage == {"CQ901": ("CQ903", True), "CQ902": ("CQ903", True), "CQ903": ("CQ903", False)}
+    assert late == ["identity.unit_known"]
