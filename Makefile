@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.p135-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: setup demo test bench lock clean
+.PHONY: setup demo test bench docs lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("p135 needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
@@ -24,6 +24,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python -m tests.benchmark
+
+# Regenerate docs/warehouse.md (the data dictionary) after changing the models or views.
+docs: setup
+	$(BIN)/python -m warehouse.docs
 
 # Re-resolve the locked versions after changing dependencies in pyproject.toml.
 lock: setup
