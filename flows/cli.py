@@ -171,5 +171,49 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     console.print(f"warehouse at revision {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})")
 
 
+@db_app.command("grant-analyst")
+def db_grant_analyst(
+    role: Annotated[str, typer.Argument(help="Login role to create or update, e.g. analyst_hanoi.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Create or update ROLE as a read-only analyst of the PostgreSQL warehouse (password: $P135_ANALYST_PASSWORD)."""
+    data = _prepare(data_dir)
+    from rich.markup import escape
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from warehouse.engine import engine_for
+    from warehouse.migrate import upgrade
+    from warehouse.roles import GROUP, PASSWORD_ENV, AnalystRoleError, check_grant, grant_analyst
+
+    engine = engine_for(data)
+    password = os.environ.get(PASSWORD_ENV)
+    try:
+        check_grant(engine, role, password)
+        upgrade(engine)
+        grant_analyst(engine, role, password)
+    except AnalystRoleError as exc:
+        errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        reason = escape(str(getattr(exc, "orig", exc)))
+        errors.print(f"[red]error:[/red] granting {role} failed: {reason}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    where = engine.url.render_as_string(hide_password=True)
+    console.print(
+        f"{role}: read-only analyst on {where}: member of {GROUP}, which may SELECT every table and view "
+        f"in schema public, including those {engine.url.username or 'this user'} creates later, and may not "
+        "INSERT, UPDATE, DELETE or CREATE; its transactions are read-only by default",
+        soft_wrap=True,
+    )
+    if password is None:
+        console.print(
+            f"no password ({PASSWORD_ENV} is not set): {role} logs in only as pg_hba.conf allows "
+            "(peer, trust or cert)",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"password set from {PASSWORD_ENV} (stored as the server's hash)", soft_wrap=True)
+
+
 if __name__ == "__main__":
     app()

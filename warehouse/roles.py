@@ -1,0 +1,167 @@
+"""Read-only analyst logins on a PostgreSQL warehouse: a group that holds SELECT, members that log in."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection, Engine, String, text
+
+GROUP = "p135_analyst"
+PASSWORD_ENV = "P135_ANALYST_PASSWORD"
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Names PostgreSQL keeps for itself or that p135 uses; `pg_*` is refused separately.
+RESERVED = frozenset({"postgres", GROUP, "public", "none", "current_role", "current_user", "session_user"})
+WRITE_PRIVILEGES = "INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+
+# pg_roles column -> (keyword when true, keyword when false)
+_ATTRIBUTES = {
+    "rolcanlogin": ("LOGIN", "NOLOGIN"),
+    "rolinherit": ("INHERIT", "NOINHERIT"),
+    "rolcreatedb": ("CREATEDB", "NOCREATEDB"),
+    "rolcreaterole": ("CREATEROLE", "NOCREATEROLE"),
+    "rolreplication": ("REPLICATION", "NOREPLICATION"),
+    "rolbypassrls": ("BYPASSRLS", "NOBYPASSRLS"),
+}
+
+
+class AnalystRoleError(Exception):
+    """A grant p135 refuses to make; the message says why and what to do instead."""
+
+
+class RolesNotSupported(AnalystRoleError):
+    """The warehouse is SQLite, which has no users or privileges."""
+
+
+class InvalidRoleName(AnalystRoleError):
+    """The role name is malformed, reserved or the warehouse owner's."""
+
+
+class RoleNotReadOnly(AnalystRoleError):
+    """After the grants the role could still write or create (ownership, other memberships, PUBLIC)."""
+
+
+def check_role_name(role: str) -> None:
+    """Refuse names that are not plain lower-case identifiers or that belong to PostgreSQL or p135."""
+    if not ROLE_NAME.fullmatch(role):
+        raise InvalidRoleName(
+            f"invalid role name {role!r}: use 1-63 lower-case letters, digits and underscores, "
+            "not starting with a digit"
+        )
+    if role in RESERVED or role.startswith("pg_"):
+        raise InvalidRoleName(f"role name {role!r} is reserved; choose another")
+
+
+def require_postgres(engine: Engine) -> None:
+    """Refuse warehouses that are not PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        return
+    path = engine.url.database or "warehouse.db"
+    raise RolesNotSupported(
+        f"the warehouse is SQLite ({path}): SQLite has no roles or privileges, so there is no "
+        f"read-only login to grant. Give analysts a read-only copy of the file, or have them open "
+        f"it read-only: sqlite3 'file:{path}?mode=ro', or the SQLAlchemy URL "
+        f"'sqlite:///file:{path}?mode=ro&uri=true'."
+    )
+
+
+def check_grant(engine: Engine, role: str, password: str | None) -> None:
+    """Refuse, before touching the database, what grant_analyst would refuse."""
+    check_role_name(role)
+    require_postgres(engine)
+    if password is not None and (password == "" or "\x00" in password):
+        raise AnalystRoleError(
+            f"{PASSWORD_ENV} is set but empty or contains a NUL byte; unset it for a role without a password"
+        )
+
+
+def grant_analyst(engine: Engine, role: str, password: str | None) -> None:
+    """Create or update `role` as a read-only member of p135_analyst, in one transaction."""
+    check_grant(engine, role, password)
+    with engine.begin() as conn:
+        quote = conn.dialect.identifier_preparer.quote_identifier
+        database, owner = conn.execute(text("SELECT current_database(), current_user")).one()
+        if role == owner:
+            raise InvalidRoleName(
+                f"{role} is the user p135 connects as (it owns the warehouse); choose another name"
+            )
+        _ensure_role(conn, GROUP, login=False)
+        _grant_group(conn, quote(GROUP), quote(database))
+        _ensure_role(conn, role, login=True)
+        member = quote(role)
+        # Not text(): a hash holds colons, which text() would take for bind parameters.
+        conn.exec_driver_sql(f"ALTER ROLE {member} PASSWORD {_password_literal(conn, role, password)}")
+        conn.execute(text(f"GRANT {quote(GROUP)} TO {member}"))
+        conn.execute(text(f"REVOKE CREATE ON SCHEMA public FROM {member}"))
+        conn.execute(text(f"REVOKE {WRITE_PRIVILEGES} ON ALL TABLES IN SCHEMA public FROM {member}"))
+        # A second guard: an analyst can turn it off per session, the privileges still hold.
+        conn.execute(text(f"ALTER ROLE {member} SET default_transaction_read_only = on"))
+        _check_read_only(conn, role)
+
+
+def _ensure_role(conn: Connection, name: str, *, login: bool) -> None:
+    """Create the role, or give an existing one exactly the attributes an analyst needs."""
+    wanted = {column: False for column in _ATTRIBUTES} | {"rolcanlogin": login, "rolinherit": True}
+    found = conn.execute(
+        text(f"SELECT rolsuper, {', '.join(_ATTRIBUTES)} FROM pg_roles WHERE rolname = :name"),
+        {"name": name},
+    ).mappings().first()
+    quoted = conn.dialect.identifier_preparer.quote_identifier(name)
+    if found is None:
+        conn.execute(text(f"CREATE ROLE {quoted} {'LOGIN' if login else 'NOLOGIN'}"))
+        return
+    if found["rolsuper"]:
+        # Demoting a superuser because of a typo would lock an administrator out.
+        raise InvalidRoleName(
+            f"role {name} exists and is a superuser; p135 will not demote it: choose another name"
+        )
+    # Only what differs: a CREATEROLE (non-superuser) admin may not name some attributes at all.
+    changes = [_ATTRIBUTES[c][0 if v else 1] for c, v in wanted.items() if found[c] != v]
+    if changes:
+        conn.execute(text(f"ALTER ROLE {quoted} {' '.join(changes)}"))
+
+
+def _grant_group(conn: Connection, group: str, database: str) -> None:
+    """SELECT on everything in schema public, now and when created later by this user; nothing else."""
+    conn.execute(text(f"GRANT CONNECT ON DATABASE {database} TO {group}"))
+    conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {group}"))
+    conn.execute(text(f"REVOKE CREATE ON SCHEMA public FROM {group}"))
+    conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {group}"))
+    conn.execute(text(f"REVOKE {WRITE_PRIVILEGES} ON ALL TABLES IN SCHEMA public FROM {group}"))
+    # Loading a programme drops and recreates v_unit_quarter_indicators; migrations add tables.
+    conn.execute(text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {group}"))
+
+
+def _password_literal(conn: Connection, role: str, password: str | None) -> str:
+    """NULL, or the password hashed by libpq so that the clear text never reaches the server's logs."""
+    if password is None:
+        return "NULL"
+    pgconn = getattr(conn.connection.dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        raise AnalystRoleError("setting a password needs the psycopg driver: postgresql+psycopg://...")
+    # None: the server's password_encryption (scram-sha-256 by default) picks the algorithm.
+    hashed = pgconn.encrypt_password(password.encode(), role.encode(), None).decode()
+    return String().literal_processor(conn.dialect)(hashed)
+
+
+def _check_read_only(conn: Connection, role: str) -> None:
+    """Raise (rolling the grant back) if the role can still write or create, however it got the right."""
+    found = conn.execute(text("""
+        SELECT format('%I', c.relname)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND (has_table_privilege(:role, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+               OR has_any_column_privilege(:role, c.oid, 'INSERT, UPDATE')
+               OR pg_has_role(:role, c.relowner, 'MEMBER'))
+        UNION ALL
+        SELECT 'CREATE on schema public' WHERE has_schema_privilege(:role, 'public', 'CREATE')
+        UNION ALL
+        SELECT 'CREATE on database ' || current_database()
+        WHERE has_database_privilege(:role, current_database(), 'CREATE')
+        ORDER BY 1
+    """), {"role": role}).scalars().all()
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise RoleNotReadOnly(
+            f"role {role} would still be able to write or create ({shown}), through ownership, "
+            "another role's membership or a grant to PUBLIC; nothing was changed"
+        )
