@@ -28,6 +28,9 @@ def shown(value: object) -> str:
         return "(để trống)"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):
+        # Vietnamese decimal comma, no grouping: 1234,5 cannot be misread either way.
+        return f"{value:.6f}".rstrip("0").replace(".", ",")
     return str(value)
 
 

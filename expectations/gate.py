@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from expectations import identity, indicators, key_tasks
+from expectations import identity, indicators, key_tasks, structure
+from expectations.cross_quarter import History, check_tasks_carried, check_year_to_date
 from expectations.findings import ERROR, Finding, status_for
 from expectations.runner import run_suite
 from tasks import layout as L
 from tasks.periods import Period
 from tasks.programme import Programme
 from tasks.registry import Registry
+from tasks.vn_format import fits_decimals, number_readings, vn_number, vn_plain
 from tasks.workbook_reader import ParsedBatch
 
 
@@ -34,23 +37,39 @@ def check_batch(
     programme: Programme,
     registry: Registry,
     period: Period,
+    history: History | None = None,
 ) -> CheckedBatch:
-    """Check every submission of a batch; the same checks a clerk's file gets alone."""
+    """Check every submission of a batch; the same checks a clerk's file gets alone.
+
+    `history` holds each unit's earlier quarters; without it the cross-quarter checks are skipped.
+    """
+    history = history or History()
     units = {u.unit_code: u for u in registry.in_force_on(period.ends_on)}
-    info = parsed.info
+    merged = _merged_before(registry, period)
+    info = parsed.info.copy()
     unit_of = {
         sid: (None if pd.isna(code) else str(code))
         for sid, code in zip(info["submission_id"], info["unit_code"])
     }
     group_of = {sid: units[code].unit_group for sid, code in unit_of.items() if code in units}
+    info["successor_shown"] = [merged.get(code, "") for code in info["unit_code"]]
 
-    ind = _enrich_indicators(parsed.indicators, programme, group_of)
-    tasks = _enrich_tasks(parsed.tasks, programme)
+    ind = _enrich_indicators(parsed.indicators, programme, group_of, unit_of, history)
+    tasks = _enrich_tasks(parsed.tasks, programme, period)
     findings = list(parsed.problems)
-    findings += run_suite(identity.build_suite(programme, period, list(units)), info, identity.INDEX_COLUMNS)
+    findings += run_suite(identity.build_suite(programme, period, list(units), list(merged)), info, identity.INDEX_COLUMNS)
+    findings += run_suite(structure.build_suite(), _locked_cells(parsed, info, programme, units), structure.INDEX_COLUMNS)
     findings += run_suite(indicators.build_suite(programme), ind, indicators.INDEX_COLUMNS)
     findings += missing_indicator_rows(ind, programme, group_of)
+    if programme.comparisons:
+        findings += run_suite(
+            indicators.build_comparison_suite(programme), _comparisons(ind, programme), indicators.COMPARISON_INDEX_COLUMNS,
+        )
     findings += run_suite(key_tasks.build_suite(programme, period), tasks, key_tasks.INDEX_COLUMNS)
+    findings += run_suite(key_tasks.build_summary_suite(), _totals(parsed, tasks, programme, unit_of), key_tasks.SUMMARY_INDEX_COLUMNS)
+    # Only a unit in force has earlier quarters worth comparing with.
+    findings += check_year_to_date(ind[ind["submission_id"].isin(group_of)], history, programme, period)
+    findings += check_tasks_carried(tasks, {s: unit_of.get(s) for s in group_of}, history, programme)
 
     by_submission: dict[str, list[Finding]] = {sid: [] for sid in submission_ids}
     for f in findings:
@@ -66,7 +85,7 @@ def check_batch(
         },
         findings=findings,
         indicator_facts=ind.loc[ind["submission_id"].isin(passed), [
-            "submission_id", "indicator_code", "value", "plan",
+            "submission_id", "indicator_code", "value", "ytd", "plan",
         ]].reset_index(drop=True),
         task_facts=tasks.loc[tasks["submission_id"].isin(passed), [
             "submission_id", "task_code", "content", "source_code", "status_code",
@@ -75,24 +94,96 @@ def check_batch(
     )
 
 
+def _merged_before(registry: Registry, period: Period) -> dict[str, str]:
+    """Units merged into another before the period ends: code -> 'successor code (name)'."""
+    in_force = {u.unit_code for u in registry.in_force_on(period.ends_on)}
+    out = {}
+    for version in registry.versions:
+        code = version.unit_code
+        if code in in_force or not version.successor_code or version.valid_to is None:
+            continue
+        if version.valid_to < period.ends_on:
+            successor = registry.version_on(version.successor_code, period.ends_on)
+            name = f" ({successor.name_vi})" if successor else ""
+            out[code] = f"{version.successor_code}{name}"
+    return out
+
+
+def _resolve_numbers(frame: pd.DataFrame, column: str, decimals: pd.Series, signed: pd.Series) -> None:
+    """Numbers typed as text: the one reading the indicator allows, else ambiguous or text."""
+    readings_shown = []
+    for i, (kind, text, places, is_signed) in enumerate(zip(frame[f"{column}_kind"], frame[f"{column}_text"], decimals, signed)):
+        shown_here = ""
+        if kind == "text":
+            readings = [r for r in number_readings(str(text)) if fits_decimals(r, int(places)) and (is_signed or r >= 0)]
+            if len(readings) == 1:
+                frame.iat[i, frame.columns.get_loc(column)] = readings[0]
+                frame.iat[i, frame.columns.get_loc(f"{column}_kind")] = "number"
+            elif len(readings) > 1:
+                frame.iat[i, frame.columns.get_loc(f"{column}_kind")] = "ambiguous"
+                shown_here = " hoặc ".join(vn_plain(r) for r in readings)
+        readings_shown.append(shown_here)
+    frame[f"{column}_readings"] = readings_shown
+
+
 def _enrich_indicators(
-    frame: pd.DataFrame, programme: Programme, group_of: dict[str, str]
+    frame: pd.DataFrame,
+    programme: Programme,
+    group_of: dict[str, str],
+    unit_of: dict[str, str | None],
+    history: History,
 ) -> pd.DataFrame:
     frame = frame.copy()
     known = {i.code: i for i in programme.indicators}
     codes = frame["indicator_code"]
+    frame["unit_code"] = frame["submission_id"].map(unit_of)
     frame["label"] = [known[c].label_vi if c in known else c for c in codes]
     frame["has_plan"] = [bool(c in known and known[c].has_plan) for c in codes]
+    frame["has_ytd"] = [bool(c in known and known[c].has_ytd) for c in codes]
     frame["is_signed"] = [bool(c in known and known[c].signed) for c in codes]
     frame["is_expected"] = [
         c not in known or sid not in group_of or known[c].applies_to(group_of[sid])
         for sid, c in zip(frame["submission_id"], codes)
     ]
-    # A plan typed where the programme has none is not read: the cell is locked in the template.
+    # Cells the template locks (a plan or a year-to-date the indicator has not) are not read.
     frame.loc[~frame["has_plan"], ["plan", "plan_kind"]] = [None, "missing"]
-    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
-    frame["plan"] = pd.to_numeric(frame["plan"], errors="coerce")
+    frame.loc[~frame["has_ytd"], ["ytd", "ytd_kind"]] = [None, "missing"]
+    decimals = pd.Series([known[c].decimals if c in known else 6 for c in codes], index=frame.index)
+    for column in ("value", "ytd", "plan"):
+        frame[column] = frame[column].astype(object)
+        _resolve_numbers(frame, column, decimals, frame["is_signed"])
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    _plausibility(frame, known, history)
     return frame
+
+
+def _plausibility(frame: pd.DataFrame, known: dict, history: History) -> None:
+    """Band and change-to-previous-quarter flags, with the words the warnings show."""
+    previous = {
+        (u, c): v for u, c, v in zip(history.indicators["unit_code"], history.indicators["indicator_code"], history.indicators["value"])
+    }
+    in_band, band_shown, change_ok, change_shown, previous_shown = [], [], [], [], []
+    for code, unit, value in zip(frame["indicator_code"], frame["unit_code"], frame["value"]):
+        ind = known.get(code)
+        low, high = (ind.plausible_min, ind.plausible_max) if ind else (None, None)
+        if ind and pd.notna(value) and (low is not None or high is not None):
+            in_band.append(not ((low is not None and value < low) or (high is not None and value > high)))
+        else:
+            in_band.append(None)
+        band_shown.append(f"{vn_number(low, 1) if low is not None else '…'} – {vn_number(high, 1) if high is not None else '…'}")
+        before = previous.get((unit, code))
+        limit = ind.max_ratio_to_previous if ind else None
+        if limit and pd.notna(value) and before is not None and pd.notna(before) and before > 0:
+            ratio = value / before
+            change_ok.append(1 / limit <= ratio <= limit)
+            change_shown.append(f"gấp {vn_number(ratio, 1)} lần" if ratio >= 1 else f"chỉ bằng {vn_number(100 * ratio, 0)}%")
+            previous_shown.append(vn_number(float(before), ind.decimals))
+        else:
+            change_ok.append(None)
+            change_shown.append("")
+            previous_shown.append("")
+    frame["in_band"], frame["band_shown"] = in_band, band_shown
+    frame["change_ok"], frame["change_shown"], frame["previous_shown"] = change_ok, change_shown, previous_shown
 
 
 def missing_indicator_rows(
@@ -113,11 +204,63 @@ def missing_indicator_rows(
     return findings
 
 
-def _enrich_tasks(frame: pd.DataFrame, programme: Programme) -> pd.DataFrame:
+def _comparisons(ind: pd.DataFrame, programme: Programme) -> pd.DataFrame:
+    """One row per submission and comparison: the two values and where the first one is."""
+    rows = []
+    by_key = {(s, c): r for s, c, r in zip(ind["submission_id"], ind["indicator_code"], ind.itertuples(index=False))}
+    for sid in ind["submission_id"].unique():
+        for c in programme.comparisons:
+            left, right = by_key.get((sid, c.indicator)), by_key.get((sid, c.at_most))
+            if left is None or right is None:
+                continue
+            rows.append({
+                "submission_id": sid, "comparison": f"{c.indicator}<={c.at_most}",
+                "left_value": left.value, "right_value": right.value, "left_cell": left.value_cell,
+                "left_label": left.label, "right_label": right.label,
+            })
+    return pd.DataFrame(rows, columns=[
+        "submission_id", "comparison", "left_value", "right_value", "left_cell", "left_label", "right_label",
+    ])
+
+
+def _locked_cells(parsed: ParsedBatch, info: pd.DataFrame, programme: Programme, units: dict) -> pd.DataFrame:
+    """Cells the template fills and locks, as found beside what the template wrote."""
+    rows = [
+        {"submission_id": r.submission_id, "kind": "header", "sheet": r.sheet, "cell": r.cell,
+         "found": r.found, "expected": r.expected}
+        for r in parsed.headers.itertuples(index=False)
+    ]
+    known = {i.code: i for i in programme.indicators}
+    for r in parsed.indicators.itertuples(index=False):
+        ind = known.get(r.indicator_code)
+        if ind is None:
+            continue
+        rows.append({"submission_id": r.submission_id, "kind": "locked", "sheet": L.SHEET_INDICATORS,
+                     "cell": r.label_cell, "found": r.label_found, "expected": ind.label_vi})
+        rows.append({"submission_id": r.submission_id, "kind": "locked", "sheet": L.SHEET_INDICATORS,
+                     "cell": r.unit_cell, "found": r.unit_found, "expected": ind.unit_vi})
+    for r in info.itertuples(index=False):
+        unit = units.get(r.unit_code)
+        if unit is None:
+            continue
+        expected = {
+            "unit_group": programme.groups[unit.unit_group],
+            "unit_type": programme.unit_types[unit.unit_type],
+        }
+        for key, value in expected.items():
+            rows.append({"submission_id": r.submission_id, "kind": "locked", "sheet": L.SHEET_INFO,
+                         "cell": L.INFO[key].cell, "found": getattr(r, key), "expected": value})
+        rows.append({"submission_id": r.submission_id, "kind": "unit_name", "sheet": L.SHEET_INFO,
+                     "cell": L.INFO["unit_name"].cell, "found": r.unit_name, "expected": unit.name_vi})
+    return pd.DataFrame(rows, columns=["submission_id", "kind", "sheet", "cell", "found", "expected"])
+
+
+def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> pd.DataFrame:
     frame = frame.copy()
     sources = programme.source_by_label()
     statuses = programme.status_by_label()
     completed = {c.code for c in programme.task_statuses if c.is_completed}
+    needs_reason = {c.code for c in programme.task_statuses if c.needs_reason}
     frame["source_code"] = [sources.get(v) for v in frame["source_label"]]
     frame["status_code"] = [statuses.get(v) for v in frame["status_label"]]
     frame["source_known"] = [v is None or pd.isna(v) or v in sources for v in frame["source_label"]]
@@ -125,8 +268,41 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme) -> pd.DataFrame:
     frame["is_completed"] = frame["status_code"].isin(completed)
     frame["completed_on_ts"] = pd.to_datetime(frame["completed_on"], errors="coerce")
     frame["completed_on_shown"] = frame["completed_on_ts"].dt.strftime("%d/%m/%Y")
+    period_end = pd.Timestamp(dt.datetime.combine(period.ends_on, dt.time()))
+    frame["open_dated_in_future"] = (
+        frame["status_code"].notna() & ~frame["is_completed"] & (frame["completed_on_ts"] > period_end)
+    )
+    frame["reason_missing"] = frame["status_code"].isin(needs_reason) & frame["note"].isna()
     return frame
 
 
-def rejected_ids(checked: CheckedBatch) -> set[str]:
-    return {f.submission_id for f in checked.findings if f.severity == ERROR}
+def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit_of: dict) -> pd.DataFrame:
+    """Each line the clerk must total, with what was stated and what the rows add up to."""
+    lines = L.summary_lines([(c.code, c.label_vi) for c in programme.task_sources])
+    stated = {(r.submission_id, r.key): r for r in parsed.summary.itertuples(index=False)}
+    rows = []
+    for sid in unit_of:
+        mine = tasks[tasks["submission_id"] == sid]
+        for line in lines:
+            if line.source_code:
+                actual = int((mine["source_code"] == line.source_code).sum())
+            elif line.is_completed:
+                actual = int(mine["is_completed"].sum())
+            else:
+                actual = len(mine)
+            found = stated.get((sid, line.label_vi))
+            rows.append({
+                "submission_id": sid, "key": line.key, "label": line.label_vi, "actual": actual,
+                "stated": found.stated if found else None,
+                "stated_kind": found.stated_kind if found else "missing",
+                "stated_text": found.stated_text if found else None,
+                "stated_cell": found.stated_cell if found else line.cell,
+            })
+    frame = pd.DataFrame(rows, columns=[
+        "submission_id", "key", "label", "actual", "stated", "stated_kind", "stated_text", "stated_cell",
+    ])
+    decimals = pd.Series(0, index=frame.index)
+    frame["stated"] = frame["stated"].astype(object)
+    _resolve_numbers(frame, "stated", decimals, pd.Series(False, index=frame.index))
+    frame["stated"] = pd.to_numeric(frame["stated"], errors="coerce")
+    return frame

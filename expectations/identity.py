@@ -1,4 +1,4 @@
-"""Identity of a submission: the right template, programme, period and a known unit."""
+"""Identity of a submission: the right template, programme, period and a unit in force."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from tasks import layout as L
 from tasks.periods import Period
 from tasks.programme import Programme
 
-INDEX_COLUMNS = ["submission_id"] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
+INDEX_COLUMNS = ["submission_id", "successor_shown"] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")
 
 
-def build_suite(programme: Programme, period: Period, unit_codes: list[str]) -> gx.ExpectationSuite:
-    """Checks on the info sheet; `unit_codes` are the units in force at the period's end."""
+def build_suite(
+    programme: Programme, period: Period, unit_codes: list[str], merged_codes: list[str]
+) -> gx.ExpectationSuite:
+    """Checks on the info sheet: `unit_codes` are in force at the period's end; `merged_codes`
+    were merged into another unit before it."""
     sheet = L.SHEET_INFO
     expectations = [
         rule(
@@ -53,10 +56,16 @@ def build_suite(programme: Programme, period: Period, unit_codes: list[str]) -> 
             f"{period.label_vi}. Hãy dùng mẫu của {period.label_vi}.",
         ),
         rule(
-            gxe.ExpectColumnValuesToBeInSet, column="unit_code", value_set=sorted(unit_codes),
+            gxe.ExpectColumnValuesToBeInSet, column="unit_code", value_set=sorted({*unit_codes, *merged_codes}),
             rule_id="identity.unit_known", sheet=sheet, cell_column="unit_code_cell",
             message_vi="Mã đơn vị \"{value}\" ở ô {cell} không có trong danh sách đơn vị đang "
             f"hoạt động {period.label_vi}. Hãy dùng đúng tệp mẫu của đơn vị mình.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="unit_code", value_set=sorted(merged_codes) or ["-"],
+            rule_id="identity.unit_merged", sheet=sheet, cell_column="unit_code_cell",
+            message_vi="Đơn vị \"{value}\" (ô {cell}) đã hợp nhất vào {successor_shown} trước "
+            f"{period.label_vi}. Báo cáo của đơn vị sau hợp nhất dùng mẫu của {{successor_shown}}.",
         ),
     ]
     return gx.ExpectationSuite(name="identity", expectations=expectations)

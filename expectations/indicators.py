@@ -1,4 +1,4 @@
-"""Indicator values: present, numbers, not negative where they cannot be, plans where due."""
+"""Indicator values: present, numbers (read the Vietnamese way), consistent, plausible."""
 
 from __future__ import annotations
 
@@ -11,68 +11,114 @@ from tasks import layout as L
 from tasks.programme import Programme
 
 INDEX_COLUMNS = [
-    "submission_id", "row", "indicator_code", "indicator_code_cell", "label",
-    "value_cell", "value_text", "plan_cell", "plan_text",
+    "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",
+    "value_cell", "value_text", "value_readings", "ytd_cell", "ytd_text", "ytd_readings",
+    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown",
 ]
+COMPARISON_INDEX_COLUMNS = [
+    "submission_id", "comparison", "left_cell", "left_label", "left_value", "right_label", "right_value",
+]
+SHEET = L.SHEET_INDICATORS
+
+
+def _typed(column: str, what: str, condition=None) -> list:
+    """Missing, not a number, ambiguous, negative: the four ways a number cell goes wrong."""
+    label = {"value": '"{label}"', "ytd": 'lũy kế của "{label}"', "plan": 'kế hoạch của "{label}"'}[column]
+    where = {} if condition is None else {"row_condition": condition}
+    return [
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column=f"{column}_kind", value_set=["missing"],
+            rule_id=f"indicator.{what}_missing", sheet=SHEET, cell_column=f"{column}_cell",
+            value_column=f"{column}_text",
+            message_vi=f"Ô {{cell}} ({label}) chưa có số liệu. "
+            + ("Nhập số thực hiện trong quý; nhập 0 nếu không phát sinh." if column == "value"
+               else "Nhập lũy kế từ đầu năm đến hết quý này." if column == "ytd"
+               else "Nhập kế hoạch cả năm của đơn vị."),
+            **where,
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column=f"{column}_kind", value_set=["text"],
+            rule_id=f"indicator.{what}_not_number", sheet=SHEET, cell_column=f"{column}_cell",
+            value_column=f"{column}_text",
+            message_vi=f"Ô {{cell}} ({label}) có giá trị \"{{value}}\", không phải là số. "
+            "Chỉ nhập số, không kèm chữ hay đơn vị tính.",
+            **where,
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column=f"{column}_kind", value_set=["ambiguous"],
+            rule_id=f"indicator.{what}_ambiguous", sheet=SHEET, cell_column=f"{column}_cell",
+            value_column=f"{column}_text",
+            message_vi=f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
+            f"{{{column}_readings}}. Nhập lại dưới dạng số (không gõ dấu chấm phân cách hàng nghìn).",
+            **where,
+        ),
+        rule(
+            gxe.ExpectColumnValuesToBeBetween, column=column, min_value=0,
+            row_condition=Column("is_signed") == False,  # noqa: E712 (a GX condition, not a test)
+            rule_id=f"indicator.{what}_negative", sheet=SHEET, cell_column=f"{column}_cell",
+            message_vi=f"Ô {{cell}} ({label}) có giá trị âm ({{value}}). Số liệu này không thể âm.",
+        ),
+    ]
 
 
 def build_suite(programme: Programme) -> gx.ExpectationSuite:
     """Checks on the indicator sheet; the frame carries each row's programme attributes."""
-    sheet = L.SHEET_INDICATORS
     codes = [i.code for i in programme.indicators]
-    return gx.ExpectationSuite(name="indicators", expectations=[
+    expectations = [
         rule(
             gxe.ExpectColumnValuesToBeInSet, column="indicator_code", value_set=codes,
-            rule_id="indicator.code_known", sheet=sheet, cell_column="indicator_code_cell",
+            rule_id="indicator.code_known", sheet=SHEET, cell_column="indicator_code_cell",
             message_vi="Mã chỉ tiêu \"{value}\" ở ô {cell} không có trong chương trình. "
             "Không sửa cột mã chỉ tiêu; hãy dùng đúng tệp mẫu đã được cấp.",
         ),
         rule(
             gxe.ExpectColumnValuesToBeInSet, column="is_expected", value_set=[True],
-            rule_id="indicator.not_for_group", sheet=sheet, cell_column="indicator_code_cell",
+            rule_id="indicator.not_for_group", sheet=SHEET, cell_column="indicator_code_cell",
             value_column="indicator_code",
             message_vi="Chỉ tiêu \"{indicator_code}\" ở ô {cell} không thuộc khối của đơn vị. "
             "Hãy dùng đúng tệp mẫu của đơn vị mình.",
         ),
+        *_typed("value", "value"),
+        *_typed("ytd", "ytd", Column("has_ytd") == True),  # noqa: E712
+        *_typed("plan", "plan", Column("has_plan") == True),  # noqa: E712
         rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="value_kind", value_set=["missing"],
-            rule_id="indicator.value_missing", sheet=sheet, cell_column="value_cell",
-            value_column="value_text",
-            message_vi="Ô {cell} (\"{label}\") chưa có số liệu. Nhập số thực hiện trong quý; "
-            "nhập 0 nếu không phát sinh.",
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB, column_A="ytd", column_B="value", or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            row_condition=(Column("has_ytd") == True) & (Column("is_signed") == False),  # noqa: E712
+            rule_id="indicator.ytd_below_quarter", sheet=SHEET, cell_column="ytd_cell", value_column="ytd",
+            message_vi="Ô {cell}: lũy kế từ đầu năm của \"{label}\" ({value}) nhỏ hơn số thực hiện "
+            "trong quý. Lũy kế phải gồm cả quý này.",
         ),
         rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="value_kind", value_set=["text"],
-            rule_id="indicator.value_not_number", sheet=sheet, cell_column="value_cell",
-            value_column="value_text",
-            message_vi="Ô {cell} (\"{label}\") có giá trị \"{value}\", không phải là số. "
-            "Chỉ nhập số, không kèm chữ hay đơn vị tính.",
+            gxe.ExpectColumnValuesToNotBeInSet, column="in_band", value_set=[False],
+            rule_id="plausibility.out_of_band", sheet=SHEET, cell_column="value_cell", value_column="value",
+            severity="warning",
+            message_vi="Ô {cell} (\"{label}\") = {value}, ngoài khoảng thường gặp ({band_shown}). "
+            "Đề nghị kiểm tra lại; báo cáo vẫn được tiếp nhận.",
         ),
         rule(
-            gxe.ExpectColumnValuesToBeBetween, column="value", min_value=0,
-            row_condition=Column("is_signed") == False,  # noqa: E712 (a GX condition, not a test)
-            rule_id="indicator.value_negative", sheet=sheet, cell_column="value_cell",
-            message_vi="Ô {cell} (\"{label}\") có giá trị âm ({value}). Số liệu này không thể âm.",
+            gxe.ExpectColumnValuesToNotBeInSet, column="change_ok", value_set=[False],
+            rule_id="plausibility.change_vs_previous", sheet=SHEET, cell_column="value_cell", value_column="value",
+            severity="warning",
+            message_vi="Ô {cell} (\"{label}\") = {value}, {change_shown} so với quý trước ({previous_shown}). "
+            "Đề nghị kiểm tra lại; báo cáo vẫn được tiếp nhận.",
         ),
+    ]
+    return gx.ExpectationSuite(name="indicators", expectations=expectations)
+
+
+def build_comparison_suite(programme: Programme) -> gx.ExpectationSuite:
+    """One indicator must not exceed another in the same submission (budget paid <= revenue)."""
+    return gx.ExpectationSuite(name="comparisons", expectations=[
         rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="plan_kind", value_set=["missing"],
-            row_condition=Column("has_plan") == True,  # noqa: E712
-            rule_id="indicator.plan_missing", sheet=sheet, cell_column="plan_cell",
-            value_column="plan_text",
-            message_vi="Ô {cell}: chỉ tiêu \"{label}\" cần có kế hoạch năm. "
-            "Nhập kế hoạch cả năm của đơn vị.",
-        ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="plan_kind", value_set=["text"],
-            rule_id="indicator.plan_not_number", sheet=sheet, cell_column="plan_cell",
-            value_column="plan_text",
-            message_vi="Ô {cell} (kế hoạch của \"{label}\") có giá trị \"{value}\", không phải "
-            "là số. Chỉ nhập số, không kèm chữ hay đơn vị tính.",
-        ),
-        rule(
-            gxe.ExpectColumnValuesToBeBetween, column="plan", min_value=0,
-            row_condition=Column("is_signed") == False,  # noqa: E712
-            rule_id="indicator.plan_negative", sheet=sheet, cell_column="plan_cell",
-            message_vi="Ô {cell} (kế hoạch của \"{label}\") có giá trị âm ({value}).",
-        ),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB, column_A="right_value", column_B="left_value",
+            or_equal=True, ignore_row_if="either_value_is_missing",
+            row_condition=Column("comparison") == f"{c.indicator}<={c.at_most}",
+            rule_id=f"plausibility.{c.indicator}_at_most_{c.at_most}", sheet=SHEET,
+            cell_column="left_cell", value_column="left_value",
+            severity="critical" if c.severity == "error" else "warning",
+            message_vi="Ô {cell}: \"{left_label}\" ({value}) lớn hơn \"{right_label}\" ({right_value}). "
+            "Đề nghị kiểm tra lại.",
+        )
+        for c in programme.comparisons
     ])

@@ -15,8 +15,10 @@ from tasks.programme import Programme
 
 INDEX_COLUMNS = [
     "submission_id", "row", "task_code", "task_code_cell", "content_cell", "source_cell",
-    "status_cell", "completed_on_cell", "completed_on_text", "completed_on_shown",
+    "status_cell", "status_label", "completed_on_cell", "completed_on_text", "completed_on_shown",
+    "note_cell",
 ]
+SUMMARY_INDEX_COLUMNS = ["submission_id", "key", "label", "stated_cell", "stated_text", "actual"]
 
 
 def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
@@ -84,9 +86,51 @@ def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
             gxe.ExpectColumnValuesToBeBetween, column="completed_on_ts",
             min_value=dt.datetime(period.year, 1, 1),
             max_value=dt.datetime.combine(latest, dt.time()),
+            row_condition=Column("is_completed") == True,  # noqa: E712
             rule_id="task.completed_on_out_of_range", sheet=sheet, cell_column="completed_on_cell",
             value_column="completed_on_shown",
             message_vi=f"Ô {{cell}}: ngày hoàn thành {{value}} nằm ngoài khoảng từ 01/01/{period.year} "
             f"đến hạn nộp báo cáo {latest:%d/%m/%Y}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="open_dated_in_future", value_set=[True],
+            rule_id="task.open_dated_in_future", sheet=sheet, cell_column="completed_on_cell",
+            value_column="completed_on_shown",
+            message_vi="Ô {cell}: nhiệm vụ \"{task_code}\" chưa hoàn thành (\"{status_label}\") nhưng ghi "
+            f"ngày hoàn thành {{value}}, sau khi kết thúc {period.label_vi}. Chỉ ghi ngày khi "
+            "nhiệm vụ đã hoàn thành.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="reason_missing", value_set=[True],
+            rule_id="task.reason_missing", sheet=sheet, cell_column="note_cell", value_column="note",
+            message_vi="Ô {cell}: nhiệm vụ \"{task_code}\" ở trạng thái \"{status_label}\" cần ghi rõ lý do "
+            "ở cột Ghi chú.",
+        ),
+    ])
+
+
+def build_summary_suite() -> gx.ExpectationSuite:
+    """The clerk's totals beside the task table agree with its rows."""
+    return gx.ExpectationSuite(name="task_totals", expectations=[
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind", value_set=["missing"],
+            rule_id="task.totals_missing", sheet=L.SHEET_TASKS, cell_column="stated_cell",
+            value_column="stated_text",
+            message_vi="Ô {cell} (\"{label}\") chưa có số. Ghi số nhiệm vụ tương ứng trong danh sách "
+            "(ở đây là {actual}).",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind", value_set=["text", "ambiguous"],
+            rule_id="task.totals_not_number", sheet=L.SHEET_TASKS, cell_column="stated_cell",
+            value_column="stated_text",
+            message_vi="Ô {cell} (\"{label}\") có giá trị \"{value}\", không phải là số.",
+        ),
+        rule(
+            gxe.ExpectColumnPairValuesToBeEqual, column_A="stated", column_B="actual",
+            ignore_row_if="either_value_is_missing",
+            rule_id="task.totals_mismatch", sheet=L.SHEET_TASKS, cell_column="stated_cell",
+            value_column="stated",
+            message_vi="Ô {cell} (\"{label}\") ghi {value} nhưng danh sách nhiệm vụ có {actual}. "
+            "Sửa số tổng hợp cho khớp với danh sách.",
         ),
     ])

@@ -27,16 +27,19 @@ def rule(
     cell_column: str,
     message_vi: str,
     value_column: str | None = None,
+    sheet_column: str | None = None,
     severity: str = "critical",
     **kwargs: Any,
 ) -> Expectation:
     """An expectation that knows its rule id, where its cell is and what to tell the clerk.
 
-    `message_vi` may name {cell}, {value}, {sheet} and any index column of the suite.
+    `message_vi` may name {cell}, {value}, {sheet} and any index column of the suite;
+    `sheet_column` names a column holding the sheet when rows come from several sheets.
     """
     meta = {
         "rule_id": rule_id,
         "sheet": sheet,
+        "sheet_column": sheet_column,
         "cell_column": cell_column,
         "value_column": value_column,
         "message_vi": message_vi,
@@ -90,16 +93,17 @@ def run_suite(
         severity = SEVERITY[str(getattr(config.severity, "value", config.severity)).lower()]
         for row in outcome.result.get("unexpected_index_list") or []:
             cell = row.get(meta["cell_column"])
+            sheet = row.get(meta["sheet_column"]) if meta.get("sheet_column") else meta["sheet"]
             value = row.get(column) if column else None
             value = None if _is_missing(value) else value
-            fields = _Fields({k: shown(v) for k, v in row.items()})
-            fields.update(cell=cell, value=shown(value), sheet=meta["sheet"])
+            fields = _Fields({k: shown(None if _is_missing(v) else v) for k, v in row.items()})
+            fields.update(cell=cell, value=shown(value), sheet=sheet)
             findings.append(
                 Finding(
                     submission_id=row["submission_id"],
                     rule_id=meta["rule_id"],
                     severity=severity,
-                    sheet=meta["sheet"],
+                    sheet=sheet,
                     cell=cell,
                     value=None if value is None else shown(value),
                     message_vi=meta["message_vi"].format_map(fields),

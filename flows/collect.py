@@ -8,12 +8,13 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from tasks.artifacts import summarise_collect
+from tasks.feedback import write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, load_submissions, open_run
 from tasks.periods import period_just_ended, resolve_period
 from tasks.prepare import prepare_warehouse
 from tasks.programme import programme_for_year
-from tasks.quality import check_submissions, read_submissions
+from tasks.quality import check_submissions, fetch_history, read_submissions
 from tasks.registry import load_registry
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
@@ -32,7 +33,8 @@ def collect_quarter(
 ) -> dict:
     """Collect the workbooks of one quarter (default: the quarter just ended).
 
-    A rejected file is a result, not a failure: the run completes and says why in its artifact.
+    A rejected file is a result, not a failure: the run completes, says why in its artifact, and
+    writes the unit's feedback workbook to <data_dir>/feedback/<year>-Q<q>/<unit_code>.xlsx.
     Two runs of the same quarter never interleave: the second waits up to `lock_wait_seconds`.
     """
     period = resolve_period(year, quarter, default=period_just_ended())
@@ -50,12 +52,14 @@ def collect_quarter(
         files = discover_workbooks(inbox_dir)
         arrivals = archive_originals(files, data / "archive", data)
         new, known = split_known(arrivals, data)
+        history = fetch_history(data, period)
         checked = []
         for start in range(0, len(new), batch_size):
             batch = new[start:start + batch_size]
             parsed = read_submissions(batch, data, read_workers)
-            verdicts = check_submissions(parsed, batch, programme, registry, period)
+            verdicts = check_submissions(parsed, batch, programme, registry, period, history)
             load_submissions(data, run_id, period, batch, verdicts)
+            write_feedback(data, programme, registry, period, batch, verdicts)
             checked.append(verdicts)
             lock.beat()
         summary = summarise_collect(period, new, known, checked)

@@ -145,11 +145,11 @@ class Correction:
     days_to_fix: int
 
 
-# A clerk types text into a number cell (rejected, then fixed); another sends revenue ten
-# times too large (accepted, then superseded by the corrected file).
+# A clerk types text into a number cell (rejected, then fixed); another types an average income
+# ten times too large (accepted with warnings, then superseded by the corrected file).
 CORRECTIONS = (
     Correction("CQ017", 2, "regular_cell_meetings", "3 buổi", 2),
-    Correction("DN016", 3, "revenue_bn_vnd", None, 1),
+    Correction("DN016", 3, "avg_income_m_vnd", None, 1),
 )
 # An enterprise that revises its income plan in Q3 (Q1-Q2 carry the first plan).
 PLAN_REVISION = ("DN017", "avg_income_m_vnd", 0.95)
@@ -340,6 +340,8 @@ def fill_template(wb: Workbook, programme: Programme, demo: DemoUnit, quarter: i
     row = L.FIRST_DATA_ROW
     while (code := sheet[f"{L.IND['indicator_code'].letter}{row}"].value) is not None:
         sheet[f"{L.IND['value'].letter}{row}"] = demo.values[quarter].get(code)
+        if programme.indicator(code).has_ytd:
+            sheet[f"{L.IND['ytd'].letter}{row}"] = year_to_date(demo, code, quarter)
         if programme.indicator(code).has_plan:
             plan_cell = sheet[f"{L.IND['plan'].letter}{row}"]
             wanted = demo.plans[quarter].get(code)
@@ -372,6 +374,20 @@ def fill_template(wb: Workbook, programme: Programme, demo: DemoUnit, quarter: i
         status = task.status_in(quarter, demo.not_started[(quarter, task.task_code)])
         tasks[f"{L.TASK['status'].letter}{row}"] = statuses[status]
         tasks[f"{L.TASK['completed_on'].letter}{row}"] = task.completed_on if status == "completed" else None
+    listed = [t for t in demo.tasks if t.opened_in <= quarter]
+    for line in L.summary_lines([(c.code, c.label_vi) for c in programme.task_sources]):
+        if line.source_code:
+            count = sum(1 for t in listed if t.source_code == line.source_code)
+        elif line.is_completed:
+            count = sum(1 for t in listed if t.completed_in <= quarter)
+        else:
+            count = len(listed)
+        tasks[line.cell] = count
+
+
+def year_to_date(demo: DemoUnit, code: str, quarter: int) -> float:
+    """What the clerk adds up: the quarters so far, rounded as the values are."""
+    return round(sum(demo.values[q][code] for q in range(1, quarter + 1)), 3)
 
 
 def write_demo_quarter(
@@ -396,18 +412,25 @@ def write_demo_quarter(
         correction = next((c for c in CORRECTIONS if (c.unit_code, c.quarter) == (code, period.quarter)), None)
         if correction:
             good = d.values[period.quarter][correction.indicator_code]
-            d.values[period.quarter][correction.indicator_code] = (
-                correction.wrong_value if correction.wrong_value is not None else round(good * 10, 3)
-            )
             first = build_template(programme, unit, period, carry.get(code))
             fill_template(first, programme, d, period.quarter)
-            d.values[period.quarter][correction.indicator_code] = good
+            _type_over(first, correction.indicator_code,
+                       correction.wrong_value if correction.wrong_value is not None else round(good * 10, 2))
             written.append(_save(first, inbox / f"BaoCao_{period.key}_{code}.xlsx", arrived))
             arrived = arrived + dt.timedelta(days=correction.days_to_fix)
             written.append(_save(wb, inbox / f"BaoCao_{period.key}_{code}_sua.xlsx", arrived))
         else:
             written.append(_save(wb, inbox / f"BaoCao_{period.key}_{code}.xlsx", arrived))
     return written
+
+
+def _type_over(wb: Workbook, indicator_code: str, value: object) -> None:
+    """The clerk's slip: one value cell typed wrong."""
+    sheet = wb[L.SHEET_INDICATORS]
+    row = L.FIRST_DATA_ROW
+    while sheet[f"{L.IND['indicator_code'].letter}{row}"].value != indicator_code:
+        row += 1
+    sheet[f"{L.IND['value'].letter}{row}"] = value
 
 
 def _save(wb: Workbook, path: Path, arrived: dt.datetime) -> Path:

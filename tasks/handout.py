@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -23,9 +25,9 @@ def fetch_carry_over(data_dir: Path, period: Period) -> dict[str, CarryOver]:
         code: CarryOver(
             tasks=tuple(
                 CarriedTask(
-                    task_code=t["task_code"], content_vi=t["content_vi"] or "",
+                    task_code=t["task_code"], content_vi=_text(t["content_vi"]),
                     source_code=t["source_code"], status_code=t["status_code"],
-                    completed_on=t["completed_on"],
+                    completed_on=_date(t["completed_on"]),
                 )
                 for t in found["tasks"]
             ),
@@ -33,6 +35,21 @@ def fetch_carry_over(data_dir: Path, period: Period) -> dict[str, CarryOver]:
         )
         for code, found in rows.items()
     }
+
+
+def _text(value) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _date(value) -> dt.date | None:
+    """A date as the backend hands it back (SQLite: ISO text)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 @task(cache_policy=NO_CACHE)

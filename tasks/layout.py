@@ -65,8 +65,9 @@ INDICATOR_COLUMNS = (
     Column("label", "C", "Chỉ tiêu", 48),
     Column("unit", "D", "Đơn vị tính", 22),
     Column("value", "E", "Thực hiện trong quý", 20),
-    Column("plan", "F", "Kế hoạch năm", 18),
-    Column("note", "G", "Ghi chú", 30),
+    Column("ytd", "F", "Lũy kế từ đầu năm", 20),
+    Column("plan", "G", "Kế hoạch năm", 18),
+    Column("note", "H", "Ghi chú", 30),
 )
 IND = {c.key: c for c in INDICATOR_COLUMNS}
 
@@ -80,6 +81,36 @@ TASK_COLUMNS = (
     Column("note", "G", "Ghi chú", 30),
 )
 TASK = {c.key: c for c in TASK_COLUMNS}
+
+# The clerk's own totals of the task sheet, beside the table (checked against the rows).
+SUMMARY_LABEL_COLUMN = "I"
+SUMMARY_VALUE_COLUMN = "J"
+SUMMARY_HEADER = "Tổng hợp (đơn vị tự kê)"
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    key: str
+    label_vi: str
+    row: int
+    source_code: str | None = None
+    is_completed: bool = False
+
+    @property
+    def cell(self) -> str:
+        return f"{SUMMARY_VALUE_COLUMN}{self.row}"
+
+
+def summary_lines(sources: list[tuple[str, str]]) -> list[SummaryLine]:
+    """Total, one line per source (code, label), then completed; from row FIRST_DATA_ROW."""
+    lines = [SummaryLine("total", "Tổng số nhiệm vụ trọng tâm", FIRST_DATA_ROW)]
+    lines += [
+        SummaryLine(f"source:{code}", f"– {label}", FIRST_DATA_ROW + n, source_code=code)
+        for n, (code, label) in enumerate(sources, start=1)
+    ]
+    lines.append(SummaryLine("completed", "Số nhiệm vụ đã hoàn thành", FIRST_DATA_ROW + len(sources) + 1, is_completed=True))
+    return lines
+
 
 # Empty task rows offered beyond the carried-over ones, and the floor of rows in the sheet.
 SPARE_TASK_ROWS = 60

@@ -35,9 +35,17 @@ class Indicator:
     has_plan: bool = False
     decimals: int = 0
     signed: bool = False
+    plausible_min: float | None = None
+    plausible_max: float | None = None
+    max_ratio_to_previous: float | None = None
 
     def applies_to(self, unit_group: str) -> bool:
         return self.group in ("all", unit_group)
+
+    @property
+    def has_ytd(self) -> bool:
+        """A flow carries its year-to-date total (lũy kế) beside the quarter's value."""
+        return self.aggregation == "sum"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,16 @@ class Choice:
     code: str
     label_vi: str
     is_completed: bool = False
+    needs_reason: bool = False
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`indicator` must not exceed `at_most` in one submission."""
+
+    indicator: str
+    at_most: str
+    severity: str = "warning"
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,7 @@ class Programme:
     task_statuses: tuple[Choice, ...]
     indicators: tuple[Indicator, ...]
     headline: tuple[HeadlineMetric, ...]
+    comparisons: tuple[Comparison, ...] = ()
     source_sha256: str = field(default="", compare=False)
 
     def indicators_for(self, unit_group: str) -> list[Indicator]:
@@ -145,6 +164,9 @@ def _build(raw: dict, sha256: str) -> Programme:
             has_plan=bool(item.get("has_plan", False)),
             decimals=int(item.get("decimals", 0)),
             signed=bool(item.get("signed", False)),
+            plausible_min=_optional_float(item.get("plausible_min")),
+            plausible_max=_optional_float(item.get("plausible_max")),
+            max_ratio_to_previous=_optional_float(item.get("max_ratio_to_previous")),
         )
         for position, item in enumerate(raw["indicators"], start=1)
     )
@@ -174,13 +196,21 @@ def _build(raw: dict, sha256: str) -> Programme:
         unit_types=dict(raw["unit_types"]),
         task_sources=tuple(Choice(c["code"], c["label_vi"]) for c in raw["task_sources"]),
         task_statuses=tuple(
-            Choice(c["code"], c["label_vi"], bool(c.get("is_completed", False)))
+            Choice(c["code"], c["label_vi"], bool(c.get("is_completed", False)), bool(c.get("needs_reason", False)))
             for c in raw["task_statuses"]
         ),
         indicators=indicators,
         headline=headline,
+        comparisons=tuple(
+            Comparison(c["indicator"], c["at_most"], c.get("severity", "warning"))
+            for c in raw.get("comparisons", ())
+        ),
         source_sha256=sha256,
     )
+
+
+def _optional_float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def _check(p: Programme, path: Path) -> None:
@@ -207,6 +237,13 @@ def _check(p: Programme, path: Path) -> None:
                 problems.append(f"indicator {ind.code}: weight {ind.weight!r} is not an indicator")
             elif p.indicator(ind.weight).group != ind.group:
                 problems.append(f"indicator {ind.code}: weight must be reported by the same group")
+        if ind.max_ratio_to_previous is not None and ind.max_ratio_to_previous <= 1:
+            problems.append(f"indicator {ind.code}: max_ratio_to_previous must be above 1")
+    for c in p.comparisons:
+        if c.indicator not in codes or c.at_most not in codes:
+            problems.append(f"comparison {c.indicator} <= {c.at_most}: unknown indicator")
+        if c.severity not in ("error", "warning"):
+            problems.append(f"comparison {c.indicator}: severity must be error or warning")
     sources = {c.code for c in p.task_sources}
     statuses = {c.code for c in p.task_statuses}
     if not any(c.is_completed for c in p.task_statuses):

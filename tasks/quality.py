@@ -7,12 +7,15 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from expectations.cross_quarter import History
 from expectations.gate import CheckedBatch, check_batch
 from tasks.periods import Period
 from tasks.programme import Programme
 from tasks.registry import Registry
 from tasks.workbook_reader import ParsedBatch, read_workbooks
+from warehouse.engine import engine_for
 from warehouse.load import Arrival
+from warehouse.queries import earlier_quarters
 
 
 @task(cache_policy=NO_CACHE)
@@ -23,12 +26,20 @@ def read_submissions(arrivals: list[Arrival], data_dir: Path, workers: int) -> P
 
 
 @task(cache_policy=NO_CACHE)
+def fetch_history(data_dir: Path, period: Period) -> History:
+    """Each unit's latest accepted quarter earlier in the year, for the cross-quarter checks."""
+    indicators, tasks = earlier_quarters(engine_for(data_dir), period.year, period.quarter)
+    return History(indicators=indicators, tasks=tasks)
+
+
+@task(cache_policy=NO_CACHE)
 def check_submissions(
     parsed: ParsedBatch,
     arrivals: list[Arrival],
     programme: Programme,
     registry: Registry,
     period: Period,
+    history: History,
 ) -> CheckedBatch:
     """Run the quality gate once over the whole batch and give each submission its verdict."""
-    return check_batch(parsed, [a.sha256 for a in arrivals], programme, registry, period)
+    return check_batch(parsed, [a.sha256 for a in arrivals], programme, registry, period, history)

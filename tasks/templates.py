@@ -112,14 +112,16 @@ def _guide_sheet(ws: Worksheet, programme: Programme, period: Period) -> None:
         "số điện thoại và ngày lập báo cáo.",
         f"3. Sheet \"{L.SHEET_INDICATORS}\": nhập số liệu thực hiện trong quý (chỉ số phát sinh "
         "trong quý, không cộng dồn) vào cột \"Thực hiện trong quý\"; nhập 0 nếu không phát sinh. "
-        "Với chỉ tiêu có kế hoạch, nhập kế hoạch cả năm vào cột \"Kế hoạch năm\" "
-        "(đã điền sẵn theo báo cáo quý trước; sửa nếu kế hoạch được điều chỉnh).",
+        "Cột \"Lũy kế từ đầu năm\" (chỉ các ô màu vàng) là tổng từ đầu năm đến hết quý này: bằng "
+        "lũy kế quý trước cộng số trong quý. Với chỉ tiêu có kế hoạch, nhập kế hoạch cả năm vào cột "
+        "\"Kế hoạch năm\" (đã điền sẵn theo báo cáo quý trước; sửa nếu kế hoạch được điều chỉnh).",
         "4. Nhập số dưới dạng số, không kèm chữ hay đơn vị tính. Số tiền tính bằng tỷ đồng, "
         "thu nhập bình quân tính bằng triệu đồng/người/tháng.",
         f"5. Sheet \"{L.SHEET_TASKS}\": mỗi dòng là một nhiệm vụ trọng tâm của năm. "
         "Nhiệm vụ của quý trước đã được điền sẵn: cập nhật trạng thái và ngày hoàn thành; "
         "thêm nhiệm vụ mới vào các dòng trống với mã nhiệm vụ do đơn vị đặt, không trùng nhau "
-        "và giữ nguyên qua các quý.",
+        "và giữ nguyên qua các quý. Không xóa nhiệm vụ đã báo cáo ở quý trước. Ghi số tổng hợp "
+        f"vào bảng \"{L.SUMMARY_HEADER}\" bên phải; số này phải khớp với danh sách.",
         f"6. Nguồn nhiệm vụ chọn một trong: {sources}.",
         f"7. Trạng thái chọn một trong: {statuses}. Nhiệm vụ đã hoàn thành phải có ngày hoàn "
         "thành (dd/mm/yyyy); nhiệm vụ dừng thực hiện ghi rõ lý do ở cột Ghi chú.",
@@ -193,7 +195,7 @@ def _header(ws: Worksheet, columns: tuple[L.Column, ...]) -> None:
 def _indicator_sheet(
     ws: Worksheet, programme: Programme, unit: UnitVersion, period: Period, carry: CarryOver
 ) -> None:
-    _title(ws, "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", f"{unit.name_vi} - {period.label_vi}", "G")
+    _title(ws, "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", f"{unit.name_vi} - {period.label_vi}", "H")
     _header(ws, L.INDICATOR_COLUMNS)
     indicators = programme.indicators_for(unit.unit_group)
     first, last = L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + len(indicators) - 1
@@ -214,13 +216,19 @@ def _indicator_sheet(
         ws[f"{L.IND['label'].letter}{row}"] = ind.label_vi
         ws[f"{L.IND['unit'].letter}{row}"] = ind.unit_vi
         value = ws[f"{L.IND['value'].letter}{row}"]
+        ytd = ws[f"{L.IND['ytd'].letter}{row}"]
         plan = ws[f"{L.IND['plan'].letter}{row}"]
         note = ws[f"{L.IND['note'].letter}{row}"]
-        for cell in (value, plan):
+        for cell in (value, ytd, plan):
             cell.number_format = number_format(ind.decimals)
         (signed if ind.signed else non_negative).add(value.coordinate)
         for cell in (value, note):
             cell.fill, cell.protection = INPUT_FILL, UNLOCKED
+        if ind.has_ytd:
+            ytd.fill, ytd.protection = INPUT_FILL, UNLOCKED
+            (signed if ind.signed else non_negative).add(ytd.coordinate)
+        else:
+            ytd.fill = LOCKED_FILL
         if ind.has_plan:
             plan.fill, plan.protection = INPUT_FILL, UNLOCKED
             plan.value = carry.plans.get(ind.code)
@@ -230,8 +238,9 @@ def _indicator_sheet(
         for col in L.INDICATOR_COLUMNS:
             ws[f"{col.letter}{row}"].border = BOX
     ws[f"A{last + 2}"] = (
-        "Ghi chú: số liệu trong quý là số phát sinh trong quý; riêng số đảng viên và số lao động "
-        "là số tại thời điểm/bình quân của quý."
+        "Ghi chú: số liệu trong quý là số phát sinh trong quý; lũy kế là tổng từ đầu năm đến hết "
+        "quý này. Riêng số đảng viên, số lao động và thu nhập bình quân là số cuối quý/bình quân "
+        "của quý, không có lũy kế."
     )
     ws[f"A{last + 2}"].font = Font(italic=True)
     _protect(ws)
@@ -265,6 +274,7 @@ def _task_sheet(
         dv.add(f"{letter}{first}:{letter}{last}")
         ws.add_data_validation(dv)
 
+    _summary_block(ws, programme)
     for offset in range(n_rows):
         row = first + offset
         ws[f"{L.TASK['position'].letter}{row}"] = offset + 1
@@ -284,6 +294,24 @@ def _task_sheet(
             ws[f"{L.TASK['status'].letter}{row}"] = statuses.get(task.status_code)
             ws[f"{L.TASK['completed_on'].letter}{row}"] = task.completed_on
     _protect(ws)
+
+
+def _summary_block(ws: Worksheet, programme: Programme) -> None:
+    """The clerk's own totals of the task table, which the checks compare with its rows."""
+    header = ws[f"{L.SUMMARY_LABEL_COLUMN}{L.HEADER_ROW}"]
+    header.value = L.SUMMARY_HEADER
+    header.font, header.fill, header.border = HEADER_FONT, HEADER_FILL, BOX
+    ws.merge_cells(f"{L.SUMMARY_LABEL_COLUMN}{L.HEADER_ROW}:{L.SUMMARY_VALUE_COLUMN}{L.HEADER_ROW}")
+    counts = _validation(type="whole", operator="greaterThanOrEqual", formula1="0", error="Nhập số nhiệm vụ (số nguyên, không âm).")
+    ws.add_data_validation(counts)
+    for line in L.summary_lines([(c.code, c.label_vi) for c in programme.task_sources]):
+        label = ws[f"{L.SUMMARY_LABEL_COLUMN}{line.row}"]
+        label.value, label.border = line.label_vi, BOX
+        cell = ws[line.cell]
+        cell.border, cell.fill, cell.protection, cell.number_format = BOX, INPUT_FILL, UNLOCKED, "#,##0"
+        counts.add(cell.coordinate)
+    ws.column_dimensions[L.SUMMARY_LABEL_COLUMN].width = 44
+    ws.column_dimensions[L.SUMMARY_VALUE_COLUMN].width = 12
 
 
 def _validation(*, error: str, **kwargs) -> DataValidation:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 
@@ -12,6 +13,13 @@ def vn_number(value: float | int | None, decimals: int = 0) -> str:
         return ""
     text = f"{float(value):,.{decimals}f}"
     return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def vn_plain(value: float) -> str:
+    """As few decimals as the number has: 9899 -> '9.899', 9.899 -> '9,899'."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return vn_number(value, decimals)
 
 
 def vn_percent(pct: float | None) -> str:
@@ -43,3 +51,34 @@ def headline_markdown(year: int, rows: list[dict[str, Any]]) -> str:
     ]
     lines += ["| " + " | ".join(headline_cells(r)) + " |" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
+_VN_GROUPED = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+(,\d+)?$")
+_EN_GROUPED = re.compile(r"^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+_VN_DECIMAL = re.compile(r"^\d+,\d+$")
+_EN_DECIMAL = re.compile(r"^\d+\.\d+$")
+
+
+def number_readings(text: str) -> list[float]:
+    """The numbers a clerk may have meant by `text`: the Vietnamese reading first.
+
+    `9.899` reads 9899 the Vietnamese way and 9.899 the English way; `1.234,5` only 1234.5;
+    `abc` nothing. Spaces between digit groups are allowed.
+    """
+    t = _SPACES.sub("", text)
+    sign = -1.0 if t.startswith("-") else 1.0
+    t = t.lstrip("+-")
+    readings: list[float] = []
+    if t.isdigit():
+        readings.append(float(t))
+    if _VN_GROUPED.match(t) or _VN_DECIMAL.match(t):
+        readings.append(float(t.replace(".", "").replace(",", ".")))
+    if _EN_GROUPED.match(t) or _EN_DECIMAL.match(t):
+        readings.append(float(t.replace(",", "")))
+    unique = list(dict.fromkeys(readings))
+    return [sign * r for r in unique]
+
+
+def fits_decimals(value: float, decimals: int) -> bool:
+    return abs(round(value, decimals) - value) < 1e-9

@@ -22,13 +22,17 @@ from tasks import layout as L
 INFO_COLUMNS = ["submission_id"] + [c for f in L.INFO_FIELDS for c in (f.key, f"{f.key}_cell")]
 INDICATOR_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell",
+    "label_found", "label_cell", "unit_found", "unit_cell",
     "value", "value_kind", "value_text", "value_cell",
+    "ytd", "ytd_kind", "ytd_text", "ytd_cell",
     "plan", "plan_kind", "plan_text", "plan_cell", "note",
 ]
+HEADER_COLUMNS = ["submission_id", "sheet", "cell", "found", "expected"]
+SUMMARY_COLUMNS = ["submission_id", "key", "stated", "stated_kind", "stated_text", "stated_cell"]
 TASK_COLUMNS = [
     "submission_id", "row", "task_code", "task_code_cell", "content", "content_cell",
     "source_label", "source_cell", "status_label", "status_cell",
-    "completed_on", "completed_on_kind", "completed_on_text", "completed_on_cell", "note",
+    "completed_on", "completed_on_kind", "completed_on_text", "completed_on_cell", "note", "note_cell",
 ]
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 CHUNK_FILES = 100
@@ -43,6 +47,8 @@ class ParsedBatch:
     info: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INFO_COLUMNS))
     indicators: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INDICATOR_COLUMNS))
     tasks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TASK_COLUMNS))
+    headers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HEADER_COLUMNS))
+    summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUMMARY_COLUMNS))
     problems: list[Finding] = field(default_factory=list)
 
 
@@ -64,6 +70,8 @@ def concat_batches(parts: list[ParsedBatch]) -> ParsedBatch:
         info=_concat([p.info for p in parts], INFO_COLUMNS),
         indicators=_concat([p.indicators for p in parts], INDICATOR_COLUMNS),
         tasks=_concat([p.tasks for p in parts], TASK_COLUMNS),
+        headers=_concat([p.headers for p in parts], HEADER_COLUMNS),
+        summary=_concat([p.summary for p in parts], SUMMARY_COLUMNS),
         problems=[f for p in parts for f in p.problems],
     )
 
@@ -77,7 +85,7 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
     """Read a chunk of workbooks in this process into one set of frames."""
-    info, indicators, tasks, problems = [], [], [], []
+    info, indicators, tasks, headers, summary, problems = [], [], [], [], [], []
     for submission_id, path in items:
         try:
             sheets = _open(Path(path))
@@ -87,10 +95,14 @@ def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
         info.append(_info_row(submission_id, sheets[L.SHEET_INFO]))
         indicators.extend(_indicator_rows(submission_id, sheets[L.SHEET_INDICATORS]))
         tasks.extend(_task_rows(submission_id, sheets[L.SHEET_TASKS]))
+        headers.extend(_header_rows(submission_id, sheets))
+        summary.extend(_summary_rows(submission_id, sheets[L.SHEET_TASKS]))
     return ParsedBatch(
         info=pd.DataFrame(info, columns=INFO_COLUMNS),
         indicators=pd.DataFrame(indicators, columns=INDICATOR_COLUMNS),
         tasks=pd.DataFrame(tasks, columns=TASK_COLUMNS),
+        headers=pd.DataFrame(headers, columns=HEADER_COLUMNS),
+        summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
         problems=problems,
     )
 
@@ -202,14 +214,41 @@ def _indicator_rows(submission_id: str, rows: list[list]) -> list[list]:
         code = _cell(rows, row, col["indicator_code"].index)
         if code is None:
             break
-        value, value_kind, value_text = _number(_cell(rows, row, col["value"].index))
-        plan, plan_kind, plan_text = _number(_cell(rows, row, col["plan"].index))
+        numbers = []
+        for key in ("value", "ytd", "plan"):
+            numbers += [*_number(_cell(rows, row, col[key].index)), f"{col[key].letter}{row}"]
         out.append([
             submission_id, row, str(code), f"{col['indicator_code'].letter}{row}",
-            value, value_kind, value_text, f"{col['value'].letter}{row}",
-            plan, plan_kind, plan_text, f"{col['plan'].letter}{row}",
+            _cell(rows, row, col["label"].index), f"{col['label'].letter}{row}",
+            _cell(rows, row, col["unit"].index), f"{col['unit'].letter}{row}",
+            *numbers,
             _cell(rows, row, col["note"].index),
         ])
+    return out
+
+
+def _header_rows(submission_id: str, sheets: dict[str, list[list]]) -> list[list]:
+    """The table headers as found, to tell a clerk who renamed or moved a column."""
+    out = []
+    for sheet, columns in ((L.SHEET_INDICATORS, L.INDICATOR_COLUMNS), (L.SHEET_TASKS, L.TASK_COLUMNS)):
+        for col in columns:
+            found = _cell(sheets[sheet], L.HEADER_ROW, col.index)
+            out.append([submission_id, sheet, f"{col.letter}{L.HEADER_ROW}", found, col.header_vi])
+    summary_col = ord(L.SUMMARY_LABEL_COLUMN) - ord("A")
+    found = _cell(sheets[L.SHEET_TASKS], L.HEADER_ROW, summary_col)
+    out.append([submission_id, L.SHEET_TASKS, f"{L.SUMMARY_LABEL_COLUMN}{L.HEADER_ROW}", found, L.SUMMARY_HEADER])
+    return out
+
+
+def _summary_rows(submission_id: str, rows: list[list]) -> list[list]:
+    """The clerk's own totals beside the task table, as (key, number) by label row order."""
+    out = []
+    label_col = ord(L.SUMMARY_LABEL_COLUMN) - ord("A")
+    value_col = ord(L.SUMMARY_VALUE_COLUMN) - ord("A")
+    row = L.FIRST_DATA_ROW
+    while (label := _cell(rows, row, label_col)) is not None and row < L.FIRST_DATA_ROW + 50:
+        out.append([submission_id, str(label), *_number(_cell(rows, row, value_col)), f"{L.SUMMARY_VALUE_COLUMN}{row}"])
+        row += 1
     return out
 
 
@@ -235,6 +274,6 @@ def _task_rows(submission_id: str, rows: list[list]) -> list[list]:
             fields["source"], f"{col['source'].letter}{row}",
             fields["status"], f"{col['status'].letter}{row}",
             completed_on, date_kind, date_text, f"{col['completed_on'].letter}{row}",
-            fields["note"],
+            fields["note"], f"{col['note'].letter}{row}",
         ])
     return out

@@ -47,12 +47,16 @@ QUARTERS = {
 
 @pytest.fixture
 def two_quarters(warehouse):
+    year_to_date: dict[str, dict[str, float]] = {}
     for quarter, units in QUARTERS.items():
         period = Period(2023, quarter)
         inbox = warehouse.data_dir / "inbox" / period.key
         arrived = dt.datetime.combine(period.ends_on + dt.timedelta(days=3), dt.time(9), tzinfo=LOCAL_TZ)
         for code, content in units.items():
-            save(submission(code, period, **content), inbox / f"{code}.xlsx", arrived)
+            so_far = year_to_date.setdefault(code, {})
+            for indicator, value in content["values"].items():
+                so_far[indicator] = so_far.get(indicator, 0) + value
+            save(submission(code, period, ytd=dict(so_far), **content), inbox / f"{code}.xlsx", arrived)
         summary = collect_quarter(year=2023, quarter=quarter, data_dir=str(warehouse.data_dir))
         assert summary["accepted"] == 3, summary
     return warehouse

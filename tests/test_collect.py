@@ -20,15 +20,20 @@ def _fingerprint(path):
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime
 
 
-def snapshot(engine, skip=("collect_run",)) -> dict[str, list]:
-    """Every row of every table, in a stable order."""
+def snapshot(engine, skip=("collect_run",), like: dict | None = None) -> dict[str, list]:
+    """Every row of every table as the database has it, in a stable order; with `like`, only the
+    tables and columns of that earlier snapshot."""
+    from sqlalchemy import MetaData, Table, inspect
+
     out = {}
     with engine.connect() as conn:
-        for table in m.Base.metadata.sorted_tables:
-            if table.name in skip:
+        for name in sorted(inspect(conn).get_table_names()):
+            if name in skip or name == "alembic_version" or (like is not None and name not in like):
                 continue
-            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
-            out[table.name] = [tuple(r) for r in rows]
+            table = Table(name, MetaData(), autoload_with=conn)
+            columns = [c for c in table.columns if like is None or c.name in like[name][0]]
+            rows = conn.execute(select(*columns).order_by(*table.primary_key.columns)).all()
+            out[name] = ([c.name for c in columns], [tuple(r) for r in rows])
     return out
 
 
@@ -113,3 +118,42 @@ def test_a_corrected_file_supersedes_the_earlier_version(warehouse):
     assert (old_status, new_status, supersedes) == ("superseded", "accepted", old_id)
     assert current == [7.0]
     assert [(v, bool(latest), s) for v, latest, s in status] == [(1, False, "superseded"), (2, True, "accepted")]
+
+
+def test_each_unit_gets_feedback_naming_its_cells(warehouse):
+    from python_calamine import CalamineWorkbook
+
+    from tasks.feedback import HEADER_ROW, SHEET
+
+    _inbox(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    out = warehouse.data_dir / "feedback" / "2023-Q1"
+    names = sorted(p.name for p in out.iterdir())
+    assert names[:3] == ["CQ003.xlsx", "CQ004.xlsx", "DN001.xlsx"]
+    assert len(names) == 4 and names[3].startswith("khong-ro-don-vi_")
+    rows = CalamineWorkbook.from_path(str(out / "CQ004.xlsx")).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+    assert rows[7][2] == "Từ chối"
+    finding = rows[HEADER_ROW]
+    assert finding[1:6] == ["indicator.value_not_number", "Lỗi", "Chỉ tiêu", "E10", "hai"]
+    assert "E10" in finding[6] and "không phải là số" in finding[6]
+    good = CalamineWorkbook.from_path(str(out / "CQ003.xlsx")).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+    assert good[7][2] == "Chấp nhận"
+
+
+def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
+    from openpyxl import load_workbook
+
+    from expectations.findings import Finding
+    from tasks.feedback import HEADER_ROW, SHEET, build_feedback
+    from tests.workbooks import PROGRAMME
+    from warehouse.load import Arrival
+
+    arrival = Arrival("ab" * 32, "=HYPERLINK(\"x\").xlsx", 10, "archive/ab", dt.datetime(2023, 4, 1, tzinfo=dt.timezone.utc))
+    finding = Finding("s", "indicator.value_not_number", "error", "Chỉ tiêu", "E5", "=1+2\x07", "Ô E5 ...")
+    path = tmp_path / "f.xlsx"
+    build_feedback(PROGRAMME, Q1, "CQ003", arrival, "rejected", [finding]).save(path)
+    ws = load_workbook(path)[SHEET]
+    assert ws.cell(row=HEADER_ROW + 1, column=6).value == "=1+2"
+    assert ws.cell(row=HEADER_ROW + 1, column=6).data_type == "s"
+    assert ws["C5"].data_type == "s"

@@ -57,10 +57,13 @@ def test_two_quarters_collected_at_once_both_land_intact(warehouse):
         thread.join(timeout=300)
     for _, out in runs:
         assert out["state"].is_completed(), out["state"].message
-        assert out["state"].result()["accepted"] == len(UNITS)
+        # Q2 may or may not see Q1 in time for its year-to-date warnings: both verdicts pass.
+        result = out["state"].result()
+        assert result["accepted"] + result["accepted_with_warnings"] == len(UNITS)
     with warehouse.engine.connect() as conn:
         per_quarter = dict(conn.execute(text(
-            "SELECT quarter, COUNT(*) FROM submission WHERE status = 'accepted' GROUP BY quarter")).all())
+            "SELECT quarter, COUNT(*) FROM submission "
+            "WHERE status IN ('accepted', 'accepted_with_warnings') GROUP BY quarter")).all())
         facts = conn.execute(text("SELECT COUNT(*), COUNT(DISTINCT submission_id) FROM submission_indicator")).one()
         locks = conn.execute(text("SELECT COUNT(*) FROM collect_lock")).scalar_one()
     assert per_quarter == {1: len(UNITS), 2: len(UNITS)}

@@ -78,4 +78,4 @@ def test_lineage_names_the_successor_and_a_merged_unit_cannot_report_after(merge
         late = conn.execute(text(
             "SELECT rule_id FROM v_validation_findings WHERE unit_code = 'CQ901' AND quarter = 3")).scalars().all()
     assert lineage == {"CQ901": ("CQ903", True), "CQ902": ("CQ903", True), "CQ903": ("CQ903", False)}
-    assert late == ["identity.unit_known"]
+    assert late == ["identity.unit_merged"]

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from warehouse.migrate import current_revision, downgrade, head_revision, upgrade
+from warehouse.migrate import current_revision, downgrade, head_revision, previous_revision, upgrade
 from warehouse.models import Base
 
 
@@ -23,7 +23,10 @@ def test_upgrade_is_rerunnable_and_matches_the_models(warehouse):
 
 
 def test_upgrading_a_filled_warehouse_keeps_every_row(demo_copy):
-    """The demo year taken back to the previous head, then upgraded: no row is lost."""
+    """The demo year taken back to the previous head, then upgraded: no row is lost.
+
+    Its data is the demo's as the previous head can hold it (a column the head added is dropped).
+    """
     from sqlalchemy import text
 
     from tasks.programme import all_programmes
@@ -33,7 +36,7 @@ def test_upgrading_a_filled_warehouse_keeps_every_row(demo_copy):
     from warehouse.reference import load_reference
 
     engine = demo_copy.warehouse.engine
-    previous = "0002"
+    previous = previous_revision()
     downgrade(engine, previous)
     assert current_revision(engine) == previous
     before = snapshot(engine, skip=("collect_lock",))
@@ -45,5 +48,5 @@ def test_upgrading_a_filled_warehouse_keeps_every_row(demo_copy):
     load_reference(engine, all_programmes(), load_registry())
 
     assert current_revision(engine) == head_revision()
-    assert snapshot(engine, skip=("collect_lock",)) == before
+    assert snapshot(engine, skip=("collect_lock",), like=before) == before
     check_golden(_view(engine))

@@ -29,7 +29,7 @@ def test_the_2023_programme_declares_what_the_year_reports():
 @pytest.mark.parametrize(("change", "reason"), [
     (('aggregation = "weighted_mean"\nweight = "workers"', 'aggregation = "median"\nweight = "workers"'), "unknown aggregation"),
     (('weight = "workers"', 'weight = "staff"'), "is not an indicator"),
-    (('group = "enterprises"\naggregation = "sum"\ndecimals = 3\n\n[[indicators]]\ncode = "profit_bn_vnd"', 'group = "farms"\naggregation = "sum"\ndecimals = 3\n\n[[indicators]]\ncode = "profit_bn_vnd"'), "unknown group"),
+    (('group = "all"', 'group = "farms"'), "unknown group"),
     (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'), "unknown task source"),
     (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "lower-case"),
     (('4 = 2024-01-10\n', ''), "quarters 1 to 4"),

@@ -49,7 +49,8 @@ def test_indicator_rows_follow_the_group_and_plans_only_where_due(tmp_path):
     for row, code in enumerate(codes(enterprise), start=L.FIRST_DATA_ROW):
         ind = PROGRAMME.indicator(code)
         assert not enterprise[f"E{row}"].protection.locked
-        assert enterprise[f"F{row}"].protection.locked is (not ind.has_plan)
+        assert enterprise[f"G{row}"].protection.locked is (not ind.has_plan)
+        assert enterprise[f"F{row}"].protection.locked is (not ind.has_ytd)
         assert enterprise[f"B{row}"].protection.locked
         assert enterprise[f"E{row}"].number_format == ("#,##0" if ind.decimals == 0 else "#,##0." + "0" * ind.decimals)
 
@@ -73,7 +74,7 @@ def test_key_tasks_and_plans_carry_over(tmp_path):
     assert [tasks[f"{c}{row}"].value for c in "BCDE"] == ["NV07", "Kiện toàn tổ chức", "Do cơ quan, đơn vị xác định", "Đã hoàn thành"]
     assert tasks[f"F{row}"].value.date() == dt.date(2023, 3, 20)
     assert tasks[f"B{row}"].protection.locked and not tasks[f"B{row + 1}"].protection.locked
-    plans = {ind[f"B{r}"].value: ind[f"F{r}"].value for r in range(L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + 20)}
+    plans = {ind[f"B{r}"].value: ind[f"G{r}"].value for r in range(L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + 20)}
     assert plans["avg_income_m_vnd"] == 12.5 and plans["social_insurance_bn_vnd"] == 3.2
 
 

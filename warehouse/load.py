@@ -109,7 +109,7 @@ def load_batch(
         ])
         _insert_frame(conn, m.SubmissionIndicator.__table__, indicator_facts.assign(
             submission_id=indicator_facts["submission_id"].map(ids),
-        ).rename(columns={"plan": "plan_value"}))
+        ).rename(columns={"plan": "plan_value", "ytd": "ytd_value"}))
         _insert_frame(conn, m.SubmissionKeyTask.__table__, task_facts.assign(
             submission_id=task_facts["submission_id"].map(ids),
         ).rename(columns={"content": "content_vi", "note": "note_vi"}))

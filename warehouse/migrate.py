@@ -24,6 +24,11 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_config(None)).get_current_head()
 
 
+def previous_revision() -> str | None:
+    """The revision just before head: what an existing warehouse upgrades from."""
+    return ScriptDirectory.from_config(_config(None)).get_revision(head_revision()).down_revision
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -262,6 +262,7 @@ class SubmissionIndicator(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True, comment="Submission it was reported in")
     indicator_code: Mapped[str] = mapped_column(String(60), primary_key=True, comment="Indicator (programme code of the year)")
     value: Mapped[float | None] = mapped_column(Float, comment="Value in the quarter, in the indicator's unit")
+    ytd_value: Mapped[float | None] = mapped_column(Float, comment="Year-to-date total as reported (flows only)")
     plan_value: Mapped[float | None] = mapped_column(Float, comment="Plan for the year, in the indicator's unit")
 
 

@@ -13,42 +13,49 @@ def _frame(engine: Engine, sql: str, **params: Any) -> pd.DataFrame:
         return pd.read_sql(text(sql), conn, params=params)
 
 
+# Each unit's latest accepted submission earlier in the same year: what a quarter builds on.
+_LATEST_EARLIER = """
+    SELECT unit_code, submission_id, quarter FROM (
+        SELECT unit_code, submission_id, quarter,
+               ROW_NUMBER() OVER (PARTITION BY unit_code ORDER BY quarter DESC) AS rank_
+        FROM v_current_submission WHERE year = :year AND quarter < :quarter
+    ) t WHERE rank_ = 1
+"""
+
+
 def carry_over(engine: Engine, year: int, quarter: int) -> dict[str, dict[str, Any]]:
     """Per unit: key tasks and plans of its latest accepted submission earlier in the year."""
-    latest = _frame(
+    indicators, tasks = earlier_quarters(engine, year, quarter, task_detail=True)
+    out: dict[str, dict[str, Any]] = {}
+    for row in tasks.sort_values(["unit_code", "task_code"]).to_dict("records"):
+        out.setdefault(row["unit_code"], {"tasks": [], "plans": {}})["tasks"].append(row)
+    for row in indicators.dropna(subset=["plan_value"]).to_dict("records"):
+        out.setdefault(row["unit_code"], {"tasks": [], "plans": {}})["plans"][row["indicator_code"]] = row["plan_value"]
+    return out
+
+
+def earlier_quarters(
+    engine: Engine, year: int, quarter: int, task_detail: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Indicators and key tasks of each unit's latest accepted submission earlier in the year."""
+    detail = ", k.content_vi, k.source_code, k.completed_on" if task_detail else ""
+    indicators = _frame(
         engine,
-        """
-        SELECT unit_code, submission_id FROM (
-            SELECT unit_code, submission_id,
-                   ROW_NUMBER() OVER (PARTITION BY unit_code ORDER BY quarter DESC) AS rank_
-            FROM v_current_submission WHERE year = :year AND quarter < :quarter
-        ) t WHERE rank_ = 1
+        f"""
+        SELECT l.unit_code, l.quarter, si.indicator_code, si.value, si.ytd_value, si.plan_value
+        FROM submission_indicator si JOIN ({_LATEST_EARLIER}) l ON l.submission_id = si.submission_id
         """,
         year=year, quarter=quarter,
     )
-    if latest.empty:
-        return {}
-    ids = [int(i) for i in latest["submission_id"]]
-    unit_of = dict(zip(latest["submission_id"].astype(int), latest["unit_code"]))
-    out: dict[str, dict[str, Any]] = {code: {"tasks": [], "plans": {}} for code in unit_of.values()}
-    with engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            placeholders = ", ".join(str(i) for i in chunk)
-            tasks = conn.execute(text(
-                "SELECT submission_id, task_code, content_vi, source_code, status_code, completed_on "
-                f"FROM submission_key_task WHERE submission_id IN ({placeholders}) "
-                "ORDER BY submission_id, task_code"
-            )).mappings().all()
-            for row in tasks:
-                out[unit_of[row["submission_id"]]]["tasks"].append(dict(row))
-            plans = conn.execute(text(
-                "SELECT submission_id, indicator_code, plan_value FROM submission_indicator "
-                f"WHERE submission_id IN ({placeholders}) AND plan_value IS NOT NULL"
-            )).mappings().all()
-            for row in plans:
-                out[unit_of[row["submission_id"]]]["plans"][row["indicator_code"]] = row["plan_value"]
-    return out
+    tasks = _frame(
+        engine,
+        f"""
+        SELECT l.unit_code, l.quarter, k.task_code, k.status_code{detail}
+        FROM submission_key_task k JOIN ({_LATEST_EARLIER}) l ON l.submission_id = k.submission_id
+        """,
+        year=year, quarter=quarter,
+    )
+    return indicators, tasks
 
 
 def year_end_headline(engine: Engine, year: int) -> pd.DataFrame:
@@ -137,3 +144,4 @@ def sources_used(engine: Engine, year: int) -> pd.DataFrame:
         """,
         year=year,
     )
+

@@ -1,0 +1,41 @@
+"""Structure: the template's headers and locked cells are as handed out."""
+
+from __future__ import annotations
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+from great_expectations.expectations.row_conditions import Column
+
+from expectations.runner import rule
+
+INDEX_COLUMNS = ["submission_id", "kind", "sheet", "cell", "found", "expected"]
+
+
+def build_suite() -> gx.ExpectationSuite:
+    """Checks on a frame of (kind, sheet, cell, found, expected) cells the clerk must not change."""
+    def changed(kind: str, rule_id: str, message_vi: str, severity: str = "critical"):
+        return rule(
+            gxe.ExpectColumnPairValuesToBeEqual, column_A="found", column_B="expected",
+            ignore_row_if="neither", row_condition=Column("kind") == kind,
+            rule_id=rule_id, sheet="", sheet_column="sheet", cell_column="cell", value_column="found",
+            message_vi=message_vi, severity=severity,
+        )
+
+    return gx.ExpectationSuite(name="structure", expectations=[
+        changed(
+            "header", "structure.header_changed",
+            'Tiêu đề cột ở ô {cell} (sheet "{sheet}") là "{value}", mẫu ghi "{expected}". '
+            "Không sửa, thêm hay xóa cột; hãy dùng đúng tệp mẫu đã được cấp.",
+        ),
+        changed(
+            "locked", "structure.locked_cell_changed",
+            'Ô {cell} (sheet "{sheet}") đã bị sửa thành "{value}"; mẫu ghi "{expected}". '
+            "Ô này được điền sẵn và khóa: hãy dùng đúng tệp mẫu đã được cấp.",
+        ),
+        changed(
+            "unit_name", "identity.unit_name_differs",
+            'Tên đơn vị ở ô {cell} là "{value}", danh sách đơn vị ghi "{expected}". '
+            "Nếu đơn vị đã đổi tên, hãy báo Văn phòng Đảng ủy Khối để cập nhật.",
+            severity="warning",
+        ),
+    ])

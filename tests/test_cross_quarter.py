@@ -1,0 +1,86 @@
+"""Checks against the unit's earlier quarters: year-to-date, key tasks carried, outliers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from expectations.cross_quarter import History
+from expectations.gate import check_batch
+from tasks import layout as L
+from tasks.periods import Period
+from tasks.workbook_reader import read_workbooks
+from tests.workbooks import PROGRAMME, REGISTRY, default_values, indicator_cell, save, submission
+
+Q2 = Period(2023, 2)
+NV01 = ("NV01", "Học tập nghị quyết", "ctr135", "completed", dt.date(2023, 2, 1))
+NV02 = ("NV02", "Kiện toàn tổ chức", "unit", "in_progress", None)
+IND, TSK = L.SHEET_INDICATORS, L.SHEET_TASKS
+
+HISTORY = History(
+    indicators=pd.DataFrame([
+        ("CQ003", 1, "inspections", 2.0, 2.0),
+        ("DN001", 1, "workers", 100.0, None),
+        ("DN001", 1, "revenue_bn_vnd", 50.0, 50.0),
+    ], columns=["unit_code", "quarter", "indicator_code", "value", "ytd_value"]),
+    tasks=pd.DataFrame([
+        ("CQ003", 1, "NV01", "completed"),
+        ("CQ003", 1, "NV02", "in_progress"),
+    ], columns=["unit_code", "quarter", "task_code", "status_code"]),
+)
+
+
+def _agency(inspections_ytd, tasks=(NV01, NV02)):
+    values = default_values("agencies", 1)
+    ytd = dict(values, inspections=inspections_ytd)
+    return {"values": values, "ytd": ytd, "tasks": list(tasks)}
+
+
+def _enterprise(workers):
+    values = dict(default_values("enterprises", 10), workers=workers, revenue_bn_vnd=60)
+    return {"values": values, "ytd": dict(values, revenue_bn_vnd=110)}
+
+
+CASES = {
+    "consistent": ("CQ003", _agency(3), set()),
+    "ytd-decreased": ("CQ003", _agency(1), {("crossq.ytd_decreased", IND, indicator_cell("agencies", "inspections", "ytd"))}),
+    "ytd-mismatch": ("CQ003", _agency(5), {("crossq.ytd_mismatch", IND, indicator_cell("agencies", "inspections", "ytd"))}),
+    "task-vanished": ("CQ003", _agency(3, tasks=(NV01,)), {("crossq.task_vanished", TSK, None)}),
+    "task-uncompleted": ("CQ003", _agency(3, tasks=(NV01[:3] + ("in_progress", None), NV02)),
+                         {("crossq.task_uncompleted", TSK, "E5")}),
+    "task-stopped-with-reason": ("CQ003", _agency(3, tasks=(NV01, NV02[:3] + ("stopped", None, "Sáp nhập đơn vị"))), set()),
+    "enterprise-steady": ("DN001", _enterprise(110), set()),
+    "workers-jump": ("DN001", _enterprise(400), {("plausibility.change_vs_previous", IND, indicator_cell("enterprises", "workers"))}),
+}
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    inbox = tmp_path_factory.mktemp("inbox")
+    items = [(case, save(submission(unit, Q2, **kwargs), inbox / f"{case}.xlsx")) for case, (unit, kwargs, _) in CASES.items()]
+    return check_batch(read_workbooks(items), [sid for sid, _ in items], PROGRAMME, REGISTRY, Q2, HISTORY)
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_each_cross_quarter_rule(checked, case):
+    found = {(f.rule_id, f.sheet, f.cell) for f in checked.findings if f.submission_id == case}
+    assert found == CASES[case][2]
+
+
+def test_warnings_accept_and_errors_reject(checked):
+    assert checked.status["ytd-mismatch"] == "accepted_with_warnings"
+    assert checked.status["workers-jump"] == "accepted_with_warnings"
+    assert checked.status["ytd-decreased"] == "rejected"
+    assert checked.status["task-vanished"] == "rejected"
+    jump = next(f for f in checked.findings if f.submission_id == "workers-jump")
+    assert "gấp 4,0 lần" in jump.message_vi and "(100)" in jump.message_vi
+    vanished = next(f for f in checked.findings if f.submission_id == "task-vanished")
+    assert vanished.value == "NV02" and "NV02" in vanished.message_vi
+
+
+def test_without_history_the_cross_quarter_rules_are_skipped(tmp_path):
+    path = save(submission("CQ003", Q2, **_agency(1, tasks=(NV01,))), tmp_path / "a.xlsx")
+    checked = check_batch(read_workbooks([("a", path)]), ["a"], PROGRAMME, REGISTRY, Q2)
+    assert not [f for f in checked.findings if f.rule_id.startswith("crossq.")]
