@@ -6,6 +6,13 @@ from dataclasses import asdict, dataclass
 
 ERROR = "error"
 WARNING = "warning"
+# A submission's verdict as the clerk reads it.
+STATUS_VI = {
+    "accepted": "Chấp nhận",
+    "accepted_with_warnings": "Chấp nhận, có cảnh báo",
+    "rejected": "Từ chối",
+    "superseded": "Đã được thay bằng bản sau",
+}
 
 
 @dataclass(frozen=True)

@@ -280,16 +280,18 @@ def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit
     """Each line the clerk must total, with what was stated and what the rows add up to."""
     lines = L.summary_lines([(c.code, c.label_vi) for c in programme.task_sources])
     stated = {(r.submission_id, r.key): r for r in parsed.summary.itertuples(index=False)}
+    total = tasks.groupby("submission_id").size().to_dict()
+    by_source = tasks.groupby(["submission_id", "source_code"]).size().to_dict()
+    completed = tasks.groupby("submission_id")["is_completed"].sum().to_dict()
     rows = []
     for sid in unit_of:
-        mine = tasks[tasks["submission_id"] == sid]
         for line in lines:
             if line.source_code:
-                actual = int((mine["source_code"] == line.source_code).sum())
+                actual = int(by_source.get((sid, line.source_code), 0))
             elif line.is_completed:
-                actual = int(mine["is_completed"].sum())
+                actual = int(completed.get(sid, 0))
             else:
-                actual = len(mine)
+                actual = int(total.get(sid, 0))
             found = stated.get((sid, line.label_vi))
             rows.append({
                 "submission_id": sid, "key": line.key, "label": line.label_vi, "actual": actual,

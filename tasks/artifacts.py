@@ -12,21 +12,15 @@ from expectations.gate import CheckedBatch
 from tasks.periods import Period
 from warehouse.load import Arrival
 
-STATUS_VI = {
-    "accepted": "Chấp nhận",
-    "accepted_with_warnings": "Chấp nhận, có cảnh báo",
-    "rejected": "Từ chối",
-}
-
-
 @task(cache_policy=NO_CACHE)
 def summarise_collect(
     period: Period, arrivals: list[Arrival], known: list[Arrival], checked: list[CheckedBatch]
 ) -> dict:
     """Publish a table of this run's verdicts (the top finding of each file) and return the counts."""
-    rows, counts = [], Counter()
+    rows, counts, rules = [], Counter(), Counter()
     by_sha = {a.sha256: a for a in arrivals}
     for batch in checked:
+        rules.update((f.rule_id, f.severity) for f in batch.findings)
         first = {}
         for finding in batch.findings:
             first.setdefault(finding.submission_id, finding)
@@ -51,6 +45,7 @@ def summarise_collect(
         "rejected": counts["rejected"],
     }
     if rows:
+        top = ", ".join(f"{rule} ({severity}) x{n}" for (rule, severity), n in rules.most_common(5))
         create_table_artifact(
             key=f"collect-{period.year}-q{period.quarter}",
             table=rows,
@@ -58,6 +53,7 @@ def summarise_collect(
                 f"Collect {period.key}: {summary['files_new']} new files, "
                 f"{summary['accepted']} accepted, {summary['accepted_with_warnings']} with warnings, "
                 f"{summary['rejected']} rejected; {summary['files_known']} already received."
+                + (f" Top findings: {top}." if top else "")
             ),
         )
     return summary

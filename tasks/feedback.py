@@ -11,7 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import text
 
-from expectations.findings import ERROR, Finding
+from expectations.findings import ERROR, STATUS_VI, Finding
 from expectations.gate import CheckedBatch
 from tasks.periods import LOCAL_TZ, Period
 from tasks.programme import Programme
@@ -20,11 +20,6 @@ from warehouse.engine import engine_for
 from warehouse.load import Arrival
 
 SHEET = "Kết quả kiểm tra"
-STATUS_VI = {
-    "accepted": "Chấp nhận",
-    "accepted_with_warnings": "Chấp nhận, có cảnh báo",
-    "rejected": "Từ chối",
-}
 NEXT_STEP_VI = {
     "accepted": "Báo cáo đã được tiếp nhận, không có lỗi.",
     "accepted_with_warnings": "Báo cáo đã được tiếp nhận. Đề nghị xem lại các cảnh báo dưới đây; "

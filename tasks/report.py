@@ -14,6 +14,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from expectations.findings import STATUS_VI
 from tasks.periods import LOCAL_TZ
 from tasks.programme import Programme
 from tasks.templates import number_format
@@ -30,7 +31,6 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 THIN = Side(style="thin", color="A6A6A6")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-STATUS_VI = {"accepted": "Chấp nhận", "accepted_with_warnings": "Chấp nhận, có cảnh báo"}
 
 
 def report_file_name(year: int) -> str:

@@ -157,3 +157,19 @@ def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
     assert ws.cell(row=HEADER_ROW + 1, column=6).value == "=1+2"
     assert ws.cell(row=HEADER_ROW + 1, column=6).data_type == "s"
     assert ws["C5"].data_type == "s"
+
+
+def test_the_ops_team_sees_each_verdict_in_an_artifact(warehouse):
+    from prefect.artifacts import Artifact
+
+    _inbox(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    artifact = Artifact.get("collect-2023-q1")
+    assert artifact is not None and artifact.type == "table"
+    assert "2 accepted" in artifact.description and "2 rejected" in artifact.description
+    assert "indicator.value_not_number" in artifact.description
+    rows = artifact.data if isinstance(artifact.data, list) else __import__("json").loads(artifact.data)
+    rejected = [r for r in rows if r["status"] == "rejected"]
+    assert {r["file"] for r in rejected} == {"CQ004.xlsx", "ghi-chu.txt"}
+    assert any("E10" in r["top_finding"] for r in rejected)
