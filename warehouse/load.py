@@ -113,8 +113,7 @@ def load_batch(
         _insert_frame(conn, m.SubmissionKeyTask.__table__, task_facts.assign(
             submission_id=task_facts["submission_id"].map(ids),
         ).rename(columns={"content": "content_vi", "note": "note_vi"}))
-        for code in {unit_code[sha] for sha, s in status.items() if s in m.CURRENT_STATUSES}:
-            _supersede(conn, code, year, quarter)
+        _supersede(conn, {unit_code[sha] for sha, s in status.items() if s in m.CURRENT_STATUSES}, year, quarter)
     return ids
 
 
@@ -139,21 +138,27 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
             copy.write_row([row[c] for c in columns])
 
 
-def _supersede(conn: Connection, unit_code: str, year: int, quarter: int) -> None:
-    """Keep the latest accepted version of a unit's quarter current; mark older ones superseded."""
+def _supersede(conn: Connection, unit_codes: set[str], year: int, quarter: int) -> None:
+    """Keep each unit's latest accepted version of the quarter current; mark older ones superseded."""
     table = m.Submission.__table__
-    versions = conn.execute(
-        select(table.c.submission_id, table.c.supersedes_submission_id)
-        .where(
-            table.c.unit_code == unit_code, table.c.year == year, table.c.quarter == quarter,
-            table.c.status.in_(m.CURRENT_STATUSES),
-        )
-        .order_by(table.c.received_at, table.c.submission_id)
-    ).all()
-    for earlier, later in zip(versions, versions[1:]):
-        conn.execute(update(table).where(table.c.submission_id == earlier.submission_id).values(status="superseded"))
-        if later.supersedes_submission_id is None:
-            conn.execute(
-                update(table).where(table.c.submission_id == later.submission_id)
-                .values(supersedes_submission_id=earlier.submission_id)
+    codes = sorted(unit_codes)
+    versions: dict[str, list] = {}
+    for start in range(0, len(codes), 500):
+        rows = conn.execute(
+            select(table.c.unit_code, table.c.submission_id, table.c.supersedes_submission_id)
+            .where(
+                table.c.unit_code.in_(codes[start:start + 500]), table.c.year == year,
+                table.c.quarter == quarter, table.c.status.in_(m.CURRENT_STATUSES),
             )
+            .order_by(table.c.unit_code, table.c.received_at, table.c.submission_id)
+        ).all()
+        for row in rows:
+            versions.setdefault(row.unit_code, []).append(row)
+    for chain in versions.values():
+        for earlier, later in zip(chain, chain[1:]):
+            conn.execute(update(table).where(table.c.submission_id == earlier.submission_id).values(status="superseded"))
+            if later.supersedes_submission_id is None:
+                conn.execute(
+                    update(table).where(table.c.submission_id == later.submission_id)
+                    .values(supersedes_submission_id=earlier.submission_id)
+                )
