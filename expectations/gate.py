@@ -71,6 +71,7 @@ def check_batch(
     findings += check_year_to_date(ind[ind["submission_id"].isin(group_of)], history, programme, period)
     findings += check_tasks_carried(tasks, {s: unit_of.get(s) for s in group_of}, history, programme)
 
+    findings = _root_causes(findings, parsed.problems)
     by_submission: dict[str, list[Finding]] = {sid: [] for sid in submission_ids}
     for f in findings:
         by_submission.setdefault(f.submission_id, []).append(f)
@@ -92,6 +93,16 @@ def check_batch(
             "completed_on", "note",
         ]].reset_index(drop=True),
     )
+
+
+def _root_causes(findings: list[Finding], read_problems: list[Finding]) -> list[Finding]:
+    """A cell the reader could not use (an error value, a control character...) is reported once,
+    for what is wrong with it, not again as missing or invalid."""
+    unusable = {(f.submission_id, f.sheet, f.cell) for f in read_problems if f.cell}
+    return [
+        f for f in findings
+        if f in read_problems or (f.submission_id, f.sheet, f.cell) not in unusable
+    ]
 
 
 def _merged_before(registry: Registry, period: Period) -> dict[str, str]:

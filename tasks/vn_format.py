@@ -82,3 +82,23 @@ def number_readings(text: str) -> list[float]:
 
 def fits_decimals(value: float, decimals: int) -> bool:
     return abs(round(value, decimals) - value) < 1e-9
+
+
+# Vietnamese typed with the pre-Unicode font encodings lands in a Unicode file as Latin-1
+# look-alikes: TCVN3 (ABC, fonts .VnTime...) puts whole letters on symbols such as ¸ µ ¶ § ®;
+# VNI puts a base letter followed by a tone mark such as ù ø û õ ï.
+_VIETNAMESE = re.compile(r"[\u0102\u0103\u0110\u0111\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9]")
+_TCVN3 = re.compile(r"[\u00a1-\u00a9\u00ab-\u00ae\u00b5-\u00be\u00c6\u00c7\u00cc\u00cd\u00d1-\u00d6\u00d8-\u00dc\u00de-\u00ff]")
+_TCVN3_SIGNS = re.compile(r"[\u00a7\u00ae\u00b5\u00b6\u00b8\u00b9\u00ab\u00ac\u00a8\u00a9]")
+_VNI = re.compile(r"[A-Za-z][\u00f9\u00f8\u00fb\u00f5\u00ef\u00d9\u00d8\u00db\u00d5\u00cf\u00e2\u00ea\u00f4\u00e4\u00e6\u00e7\u00e8\u00e9\u00eb]|[\u00d1\u00f1][a-z]")
+
+
+def legacy_encoding(text: str) -> str | None:
+    """'TCVN3 (ABC)' or 'VNI' when text looks typed in that encoding, else None."""
+    if len(text) < 4 or _VIETNAMESE.search(text):
+        return None
+    if len(_TCVN3_SIGNS.findall(text)) >= 2 and len(_TCVN3.findall(text)) >= 2:
+        return "TCVN3 (ABC)"
+    if len(_VNI.findall(text)) >= 2:
+        return "VNI"
+    return None

@@ -1,14 +1,21 @@
 """Read submitted workbooks into frames keyed by submission and cell (python-calamine).
 
-Pure functions without Prefect, so that a process pool can import them cheaply.
+Pure functions without Prefect. Every file is first inspected by `tasks.file_guard`, then
+parsed in a separate process with a memory cap and a time limit: a file that makes the parser
+crash or run away costs only itself (it is rejected with a reason) and the batch goes on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import re
+import resource
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -16,8 +23,10 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from expectations.findings import ERROR, Finding
+from expectations.findings import ERROR, WARNING, Finding
 from tasks import layout as L
+from tasks.file_guard import MAX_CELL_CHARS, MAX_COLUMN, MAX_ROW, Inspection, Refused, inspect_file
+from tasks.vn_format import legacy_encoding
 
 INFO_COLUMNS = ["submission_id"] + [c for f in L.INFO_FIELDS for c in (f.key, f"{f.key}_cell")]
 INDICATOR_COLUMNS = [
@@ -35,9 +44,12 @@ TASK_COLUMNS = [
     "completed_on", "completed_on_kind", "completed_on_text", "completed_on_cell", "note", "note_cell",
 ]
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CHUNK_FILES = 100
-# Below this many chunks, starting reader processes costs more than it saves.
-MIN_POOLED_CHUNKS = 4
+# Limits of a parsing process: memory (address space) and wall time per file.
+PARSE_MEMORY_MB = int(os.environ.get("P135_PARSE_MEMORY_MB", "2048"))
+SECONDS_PER_FILE = 20
+EXCEL_EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
 
 
 @dataclass
@@ -50,17 +62,58 @@ class ParsedBatch:
     headers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HEADER_COLUMNS))
     summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUMMARY_COLUMNS))
     problems: list[Finding] = field(default_factory=list)
+    peak_memory_mb: float = 0.0
 
 
 def read_workbooks(items: list[tuple[str, Path]], workers: int = 1) -> ParsedBatch:
-    """Read (submission_id, path) pairs, in a process pool when the batch is large."""
+    """Read (submission_id, path) pairs in parsing processes; a file that kills one is rejected."""
     chunks = [items[i:i + CHUNK_FILES] for i in range(0, len(items), CHUNK_FILES)]
-    if workers <= 1 or len(chunks) < MIN_POOLED_CHUNKS:
-        parts = [read_chunk(chunk) for chunk in chunks]
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(read_chunk, chunks))
+    parts: list[ParsedBatch] = []
+    retry: list[tuple[str, Path]] = []
+    with _pool(max(1, min(workers, len(chunks)))) as pool:
+        futures = [(chunk, pool.submit(read_chunk, chunk)) for chunk in chunks]
+        for chunk, future in futures:
+            try:
+                parts.append(future.result(timeout=60 + SECONDS_PER_FILE * len(chunk)))
+            except (BrokenProcessPool, FutureTimeout, MemoryError, OSError):
+                retry.extend(chunk)
+        if retry:
+            _kill(pool)
+    for item in retry:
+        parts.append(_read_alone(item))
     return concat_batches(parts)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_limit_resources)
+
+
+def _limit_resources() -> None:
+    """Cap the parsing process's memory, so a runaway parser dies alone instead of the host."""
+    limit = PARSE_MEMORY_MB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _read_alone(item: tuple[str, Path]) -> ParsedBatch:
+    """One file in a fresh process: the batch's fallback when a chunk crashed or hung."""
+    pool = _pool(1)
+    try:
+        return pool.submit(read_chunk, [item]).result(timeout=SECONDS_PER_FILE)
+    except FutureTimeout:
+        reason = ("file.parser_timeout", "Tệp đọc quá lâu (có thể là tệp bất thường) nên bị dừng. "
+                  "Hãy mở tệp mẫu gốc, nhập lại số liệu, lưu lại và gửi lại.")
+    except (BrokenProcessPool, MemoryError, OSError):
+        reason = ("file.parser_crashed", "Tệp làm chương trình đọc bảng tính dừng đột ngột (tệp bị hỏng "
+                  "hoặc bất thường). Hãy mở tệp mẫu gốc, nhập lại số liệu, lưu lại và gửi lại.")
+    finally:
+        _kill(pool)
+    return ParsedBatch(problems=[Finding(item[0], reason[0], ERROR, None, None, None, reason[1])])
 
 
 def concat_batches(parts: list[ParsedBatch]) -> ParsedBatch:
@@ -73,6 +126,7 @@ def concat_batches(parts: list[ParsedBatch]) -> ParsedBatch:
         headers=_concat([p.headers for p in parts], HEADER_COLUMNS),
         summary=_concat([p.summary for p in parts], SUMMARY_COLUMNS),
         problems=[f for p in parts for f in p.problems],
+        peak_memory_mb=max(p.peak_memory_mb for p in parts),
     )
 
 
@@ -84,19 +138,23 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 
 
 def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
-    """Read a chunk of workbooks in this process into one set of frames."""
+    """Inspect and read a chunk of workbooks in this process into one set of frames."""
     info, indicators, tasks, headers, summary, problems = [], [], [], [], [], []
     for submission_id, path in items:
         try:
-            sheets = _open(Path(path))
-        except _Unreadable as exc:
-            problems.append(exc.finding(submission_id))
+            inspection = inspect_file(Path(path))
+            sheets = _open(Path(path), submission_id, inspection)
+        except Refused as exc:
+            problems.append(Finding(submission_id, exc.rule_id, ERROR, None, None, None, exc.message_vi))
             continue
+        problems.extend(_notes(submission_id, inspection))
         info.append(_info_row(submission_id, sheets[L.SHEET_INFO]))
         indicators.extend(_indicator_rows(submission_id, sheets[L.SHEET_INDICATORS]))
-        tasks.extend(_task_rows(submission_id, sheets[L.SHEET_TASKS]))
+        tasks.extend(_task_rows(submission_id, sheets[L.SHEET_TASKS], inspection.is_1904))
         headers.extend(_header_rows(submission_id, sheets))
         summary.extend(_summary_rows(submission_id, sheets[L.SHEET_TASKS]))
+        for sheet in sheets.values():
+            problems.extend(sheet.problems)
     return ParsedBatch(
         info=pd.DataFrame(info, columns=INFO_COLUMNS),
         indicators=pd.DataFrame(indicators, columns=INDICATOR_COLUMNS),
@@ -104,25 +162,84 @@ def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
         headers=pd.DataFrame(headers, columns=HEADER_COLUMNS),
         summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
         problems=problems,
+        peak_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
 
 
-class _Unreadable(Exception):
-    def __init__(self, rule_id: str, message_vi: str, sheet: str | None = None):
-        super().__init__(message_vi)
-        self.rule_id, self.message_vi, self.sheet = rule_id, message_vi, sheet
+def _notes(submission_id: str, inspection: Inspection) -> list[Finding]:
+    notes = []
+    if inspection.has_macros:
+        notes.append(Finding(submission_id, "file.macros_ignored", WARNING, None, None, None,
+                             "Tệp có macro (.xlsm): macro không được chạy và đã được bỏ qua. "
+                             "Nên dùng mẫu .xlsx đã được cấp."))
+    if inspection.kind == "xls":
+        notes.append(Finding(submission_id, "file.legacy_xls", WARNING, None, None, None,
+                             "Tệp .xls (Excel 97-2003): số liệu được đọc theo giá trị đã lưu của các ô, "
+                             "kể cả ô có công thức. Nên dùng mẫu .xlsx đã được cấp."))
+    return notes
 
-    def finding(self, submission_id: str) -> Finding:
-        return Finding(submission_id, self.rule_id, ERROR, self.sheet, None, None, self.message_vi)
+
+class Unusable:
+    """A cell that holds no usable value (already reported on its own): skipped by type checks."""
 
 
-def _open(path: Path) -> dict[str, list[list]]:
+UNUSABLE = Unusable()
+
+
+@dataclass
+class Sheet:
+    """One sheet's rows (within the template's extent) and the per-cell problems found in it."""
+
+    name: str
+    submission_id: str
+    rows: list[list]
+    uncached: set[str]
+    errors: dict[str, str]
+    problems: list[Finding] = field(default_factory=list)
+
+    def get(self, row: int, column: int):
+        """Value at 1-based `row` and 0-based `column`: clean text, a number, a date, None."""
+        cell = f"{chr(ord('A') + column)}{row}"
+        if cell in self.uncached:
+            return self._unusable(cell, None, "cell.formula_not_calculated",
+                                  f"Ô {cell} có công thức nhưng chưa có kết quả (tệp được lưu bởi phần mềm "
+                                  "không tính công thức). Mở tệp bằng Excel hoặc LibreOffice, tính lại (F9), "
+                                  "lưu rồi gửi lại; hoặc nhập số trực tiếp.")
+        if cell in self.errors:
+            return self._unusable(cell, self.errors[cell], "cell.error_value",
+                                  f"Ô {cell} có lỗi công thức {self.errors[cell]}. Sửa công thức hoặc nhập "
+                                  "số trực tiếp.")
+        value = self.rows[row - 1][column] if row - 1 < len(self.rows) and column < len(self.rows[row - 1]) else None
+        if not isinstance(value, str):
+            return value
+        if len(value) > MAX_CELL_CHARS:
+            return self._unusable(cell, value[:40] + "…", "cell.too_long",
+                                  f"Ô {cell} dài hơn {MAX_CELL_CHARS} ký tự, vượt giới hạn của một ô Excel.")
+        if CONTROL.search(value):
+            return self._unusable(cell, CONTROL.sub("", value)[:80], "cell.control_character",
+                                  f"Ô {cell} chứa ký tự điều khiển không nhìn thấy (thường do sao chép từ "
+                                  "phần mềm khác). Xóa nội dung ô và gõ lại.")
+        value = unicodedata.normalize("NFC", value).strip()
+        encoding = legacy_encoding(value)
+        if encoding:
+            return self._unusable(cell, value[:80], "text.legacy_encoding",
+                                  f"Ô {cell} được gõ bằng bảng mã {encoding}, không phải Unicode. Hãy chuyển "
+                                  "sang Unicode (ví dụ công cụ chuyển mã của Unikey) rồi gửi lại.")
+        return value or None
+
+    def _unusable(self, cell: str, value, rule_id: str, message_vi: str) -> Unusable:
+        self.problems.append(Finding(self.submission_id, rule_id, ERROR, self.name, cell,
+                                     None if value is None else str(value), message_vi))
+        return UNUSABLE
+
+
+def _open(path: Path, submission_id: str, inspection: Inspection) -> dict[str, Sheet]:
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several unrelated types for damaged files
-        raise _Unreadable(
-            "file.unreadable",
-            "Không đọc được tệp: tệp không phải là bảng tính Excel theo mẫu hoặc đã bị hỏng. "
+        raise Refused(
+            "file.damaged",
+            "Không đọc được tệp: tệp bị hỏng hoặc không phải bảng tính theo mẫu. "
             "Hãy lưu lại tệp mẫu dưới dạng .xlsx và gửi lại.",
         ) from exc
     try:
@@ -130,45 +247,42 @@ def _open(path: Path) -> dict[str, list[list]]:
         sheets = {}
         for wanted in L.REQUIRED_SHEETS:
             if wanted not in names:
-                raise _Unreadable(
+                raise Refused(
                     "file.sheet_missing",
                     f'Thiếu sheet "{wanted}" của mẫu báo cáo. Không đổi tên hay xóa các sheet; '
                     "hãy dùng đúng tệp mẫu đã được cấp.",
-                    sheet=wanted,
                 )
-            sheets[wanted] = workbook.get_sheet_by_name(names[wanted]).to_python(
-                skip_empty_area=False
+            sheets[wanted] = Sheet(
+                wanted, submission_id, _rows(workbook.get_sheet_by_name(names[wanted])),
+                set(inspection.uncached_formulas.get(names[wanted], [])),
+                inspection.error_values.get(names[wanted], {}),
             )
         return sheets
-    except _Unreadable:
+    except Refused:
         raise
     except Exception as exc:
-        raise _Unreadable(
-            "file.unreadable", "Không đọc được nội dung tệp: tệp có thể đã bị hỏng."
-        ) from exc
+        raise Refused("file.damaged", "Không đọc được nội dung tệp: tệp có thể đã bị hỏng.") from exc
     finally:
         workbook.close()
 
 
-def _cell(rows: list[list], row: int, column: int):
-    """Value at 1-based `row` and 0-based `column`, or None where the sheet ends."""
-    if row - 1 < len(rows) and column < len(rows[row - 1]):
-        return _clean(rows[row - 1][column])
-    return None
+def _rows(sheet) -> list[list]:
+    """The sheet from A1, never past the template's extent whatever the sheet declares."""
+    start = sheet.start
+    if start is None:
+        return []
+    pad = [""] * start[1]
+    width = max(0, MAX_COLUMN - start[1])
+    return [pad + list(row[:width]) for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
 
 
-def _clean(value):
-    if isinstance(value, str):
-        value = unicodedata.normalize("NFC", value).strip()
-        return value or None
-    return value
-
-
-def _info_row(submission_id: str, rows: list[list]) -> list:
+def _info_row(submission_id: str, sheet: Sheet) -> list:
     out = [submission_id]
     column = ord(L.INFO_VALUE_COLUMN) - ord("A")
     for f in L.INFO_FIELDS:
-        value = _cell(rows, f.row, column)
+        value = sheet.get(f.row, column)
+        if isinstance(value, Unusable):
+            value = None
         if f.key in ("year", "quarter") and isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, (dt.date, dt.datetime)) and f.key not in ("deadline", "reported_on"):
@@ -178,7 +292,9 @@ def _info_row(submission_id: str, rows: list[list]) -> list:
 
 
 def _number(value) -> tuple[float | None, str, str | None]:
-    """(number, kind, text) where kind is number, missing or text."""
+    """(number, kind, text) where kind is number, missing, text or unusable."""
+    if isinstance(value, Unusable):
+        return None, "unusable", None
     if value is None:
         return None, "missing", None
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
@@ -188,14 +304,18 @@ def _number(value) -> tuple[float | None, str, str | None]:
     return None, "text", str(value)
 
 
-def _date(value) -> tuple[dt.date | None, str, str | None]:
-    """(date, kind, text) where kind is date, missing or text; dd/mm/yyyy text is a date."""
+def _date(value, is_1904: bool) -> tuple[dt.date | None, str, str | None]:
+    """(date, kind, text): a date cell, an Excel serial number, or dd/mm/yyyy typed as text."""
+    if isinstance(value, Unusable):
+        return None, "unusable", None
     if value is None:
         return None, "missing", None
     if isinstance(value, dt.datetime):
         return value.date(), "date", None
     if isinstance(value, dt.date):
         return value, "date", None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
+        return EXCEL_EPOCH[is_1904] + dt.timedelta(days=int(value)), "date", None
     text = str(value)
     match = DATE_TEXT.match(text)
     if match:
@@ -207,73 +327,77 @@ def _date(value) -> tuple[dt.date | None, str, str | None]:
     return None, "text", text
 
 
-def _indicator_rows(submission_id: str, rows: list[list]) -> list[list]:
+def _text(value):
+    return None if isinstance(value, Unusable) else value
+
+
+def _indicator_rows(submission_id: str, sheet: Sheet) -> list[list]:
     out = []
     col = L.IND
-    for row in range(L.FIRST_DATA_ROW, min(len(rows), L.FIRST_DATA_ROW + 200) + 1):
-        code = _cell(rows, row, col["indicator_code"].index)
+    for row in range(L.FIRST_DATA_ROW, min(len(sheet.rows), L.FIRST_DATA_ROW + 200) + 1):
+        code = _text(sheet.get(row, col["indicator_code"].index))
         if code is None:
             break
         numbers = []
         for key in ("value", "ytd", "plan"):
-            numbers += [*_number(_cell(rows, row, col[key].index)), f"{col[key].letter}{row}"]
+            numbers += [*_number(sheet.get(row, col[key].index)), f"{col[key].letter}{row}"]
         out.append([
             submission_id, row, str(code), f"{col['indicator_code'].letter}{row}",
-            _cell(rows, row, col["label"].index), f"{col['label'].letter}{row}",
-            _cell(rows, row, col["unit"].index), f"{col['unit'].letter}{row}",
+            _text(sheet.get(row, col["label"].index)), f"{col['label'].letter}{row}",
+            _text(sheet.get(row, col["unit"].index)), f"{col['unit'].letter}{row}",
             *numbers,
-            _cell(rows, row, col["note"].index),
+            _text(sheet.get(row, col["note"].index)),
         ])
     return out
 
 
-def _header_rows(submission_id: str, sheets: dict[str, list[list]]) -> list[list]:
+def _header_rows(submission_id: str, sheets: dict[str, Sheet]) -> list[list]:
     """The table headers as found, to tell a clerk who renamed or moved a column."""
     out = []
-    for sheet, columns in ((L.SHEET_INDICATORS, L.INDICATOR_COLUMNS), (L.SHEET_TASKS, L.TASK_COLUMNS)):
+    for name, columns in ((L.SHEET_INDICATORS, L.INDICATOR_COLUMNS), (L.SHEET_TASKS, L.TASK_COLUMNS)):
         for col in columns:
-            found = _cell(sheets[sheet], L.HEADER_ROW, col.index)
-            out.append([submission_id, sheet, f"{col.letter}{L.HEADER_ROW}", found, col.header_vi])
+            found = _text(sheets[name].get(L.HEADER_ROW, col.index))
+            out.append([submission_id, name, f"{col.letter}{L.HEADER_ROW}", found, col.header_vi])
     summary_col = ord(L.SUMMARY_LABEL_COLUMN) - ord("A")
-    found = _cell(sheets[L.SHEET_TASKS], L.HEADER_ROW, summary_col)
+    found = _text(sheets[L.SHEET_TASKS].get(L.HEADER_ROW, summary_col))
     out.append([submission_id, L.SHEET_TASKS, f"{L.SUMMARY_LABEL_COLUMN}{L.HEADER_ROW}", found, L.SUMMARY_HEADER])
     return out
 
 
-def _summary_rows(submission_id: str, rows: list[list]) -> list[list]:
-    """The clerk's own totals beside the task table, as (key, number) by label row order."""
+def _summary_rows(submission_id: str, sheet: Sheet) -> list[list]:
+    """The clerk's own totals beside the task table, as (label, number) in row order."""
     out = []
     label_col = ord(L.SUMMARY_LABEL_COLUMN) - ord("A")
     value_col = ord(L.SUMMARY_VALUE_COLUMN) - ord("A")
     row = L.FIRST_DATA_ROW
-    while (label := _cell(rows, row, label_col)) is not None and row < L.FIRST_DATA_ROW + 50:
-        out.append([submission_id, str(label), *_number(_cell(rows, row, value_col)), f"{L.SUMMARY_VALUE_COLUMN}{row}"])
+    while (label := _text(sheet.get(row, label_col))) is not None and row < L.FIRST_DATA_ROW + 50:
+        out.append([submission_id, str(label), *_number(sheet.get(row, value_col)), f"{L.SUMMARY_VALUE_COLUMN}{row}"])
         row += 1
     return out
 
 
-def _task_rows(submission_id: str, rows: list[list]) -> list[list]:
+def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
     out = []
     col = L.TASK
-    last = min(len(rows), L.FIRST_DATA_ROW + L.MAX_TASK_ROWS - 1)
+    last = min(len(sheet.rows), L.FIRST_DATA_ROW + L.MAX_TASK_ROWS - 1)
     for row in range(L.FIRST_DATA_ROW, last + 1):
         fields = {
-            key: _cell(rows, row, col[key].index)
+            key: sheet.get(row, col[key].index)
             for key in ("task_code", "content", "source", "status", "completed_on", "note")
         }
         if all(v is None for k, v in fields.items() if k != "note"):
             continue
-        completed_on, date_kind, date_text = _date(fields["completed_on"])
-        code = fields["task_code"]
+        completed_on, date_kind, date_text = _date(fields["completed_on"], is_1904)
+        code = _text(fields["task_code"])
         if isinstance(code, float) and code.is_integer():
             code = str(int(code))
         out.append([
             submission_id, row,
             None if code is None else str(code), f"{col['task_code'].letter}{row}",
-            fields["content"], f"{col['content'].letter}{row}",
-            fields["source"], f"{col['source'].letter}{row}",
-            fields["status"], f"{col['status'].letter}{row}",
+            _text(fields["content"]), f"{col['content'].letter}{row}",
+            _text(fields["source"]), f"{col['source'].letter}{row}",
+            _text(fields["status"]), f"{col['status'].letter}{row}",
             completed_on, date_kind, date_text, f"{col['completed_on'].letter}{row}",
-            fields["note"], f"{col['note'].letter}{row}",
+            _text(fields["note"]), f"{col['note'].letter}{row}",
         ])
     return out

@@ -79,7 +79,7 @@ def test_collect_archives_every_file_and_loads_what_passes(warehouse):
         assert abs(received_at.timestamp() - before[name][1]) < 1
     assert status == {"CQ003.xlsx": "accepted", "DN001.xlsx": "accepted", "CQ004.xlsx": "rejected", "ghi-chu.txt": "rejected"}
     assert ("CQ004.xlsx", "indicator.value_not_number", "Chỉ tiêu", "E10", "hai") in findings
-    assert ("ghi-chu.txt", "file.unreadable", None, None, None) in findings
+    assert ("ghi-chu.txt", "file.not_a_workbook", None, None, None) in findings
     assert facts == 2
 
 

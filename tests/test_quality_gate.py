@@ -139,7 +139,7 @@ def test_each_defect_names_exactly_its_rule_and_cell(checked, case):
 
 
 @pytest.mark.parametrize(("case", "rule"), [
-    ("not-a-workbook", "file.unreadable"),
+    ("not-a-workbook", "file.not_a_workbook"),
     ("sheet-missing", "file.sheet_missing"),
 ], ids=["not-a-workbook", "sheet-missing"])
 def test_unreadable_files_are_rejected_with_a_reason(checked, case, rule):

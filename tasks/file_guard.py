@@ -1,0 +1,289 @@
+"""What a received file really is, and whether it is safe to hand to a parser.
+
+Everything here reads bytes under caps and never trusts what a file says about itself: the
+format comes from the content, not the name; a zip member's size is counted while inflating;
+XML with a DTD is refused before any parser sees it; cell references are checked against the
+template's extent so that nothing far outside it (or beyond the grid) reaches calamine.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tasks import layout as L
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_MEMBERS = 300
+MAX_MEMBER_BYTES = 40 * 1024 * 1024
+MAX_TOTAL_BYTES = 120 * 1024 * 1024
+# A member inflating more than this many times its compressed size is a bomb (the template's
+# parts inflate under 10 times).
+MAX_RATIO = 100
+MAX_SHEETS = 30
+# The template's extent, with room: nothing beyond it is ever read.
+MAX_ROW = L.FIRST_DATA_ROW + L.MAX_TASK_ROWS + 100
+MAX_COLUMN = 40
+MAX_CELL_CHARS = 32767
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+STRICT_NAMESPACE = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,4})([0-9]{1,8})\"")
+ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,8})\"")
+CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.DOTALL)
+ATTR_R = re.compile(rb"\br=\"([A-Z]+[0-9]+)\"")
+ATTR_T = re.compile(rb"\bt=\"(\w+)\"")
+VALUE = re.compile(rb"<v>(.*?)</v>", re.DOTALL)
+SHEET_ENTRY = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?/>")
+RELATIONSHIP = re.compile(rb"<Relationship\b[^>]*?/>")
+
+
+class Refused(Exception):
+    """The file is not taken to a parser; `rule_id` and a Vietnamese reason say why."""
+
+    def __init__(self, rule_id: str, message_vi: str):
+        super().__init__(message_vi)
+        self.rule_id, self.message_vi = rule_id, message_vi
+
+
+@dataclass
+class Inspection:
+    """What the guard learnt about a file it lets through."""
+
+    kind: str  # xlsx, xlsm, xls, ods
+    has_macros: bool = False
+    is_1904: bool = False
+    # Per sheet name: cells whose formula has no saved value, and cells holding an error value.
+    uncached_formulas: dict[str, list[str]] = field(default_factory=dict)
+    error_values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def inspect_file(path: Path) -> Inspection:
+    """Sniff the real format and, for zip containers, check every member under caps."""
+    size = path.stat().st_size
+    if size == 0:
+        raise Refused("file.empty", "Tệp rỗng (0 byte). Hãy gửi lại tệp báo cáo đã lưu.")
+    if size > MAX_FILE_BYTES:
+        raise Refused(
+            "file.too_large",
+            f"Tệp quá lớn ({size // (1024 * 1024)} MB, tối đa {MAX_FILE_BYTES // (1024 * 1024)} MB). "
+            "Mẫu báo cáo chỉ khoảng vài chục KB: hãy dùng đúng tệp mẫu, không chèn ảnh hay dữ liệu khác.",
+        )
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(OLE2_MAGIC):
+        return _inspect_ole2(path)
+    if head.startswith(ZIP_MAGIC):
+        return _inspect_zip(path)
+    raise Refused("file.not_a_workbook", _not_a_workbook(head))
+
+
+def _not_a_workbook(head: bytes) -> str:
+    lowered = head.lstrip()[:512].lower()
+    if head.startswith(b"%PDF"):
+        what = "một tệp PDF"
+    elif lowered.startswith((b"<!doctype html", b"<html")) or b"<html" in lowered:
+        what = "một trang HTML"
+    elif head.startswith(b"PK"):
+        what = "một tệp nén bị hỏng"
+    elif _looks_like_text(head):
+        what = "một tệp văn bản (CSV hoặc TXT)"
+    else:
+        what = "không phải bảng tính"
+    return (
+        f"Tệp này là {what}, không phải bảng tính Excel (dù tên tệp có thể là .xlsx). "
+        "Hãy mở tệp mẫu bằng Excel, WPS hoặc LibreOffice, nhập số liệu rồi lưu dạng .xlsx."
+    )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
+
+
+def _inspect_ole2(path: Path) -> Inspection:
+    """Legacy .xls, or an encrypted OOXML package (an OLE2 container holding EncryptedPackage)."""
+    data = path.read_bytes()
+    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+        raise Refused(
+            "file.encrypted",
+            "Tệp được đặt mật khẩu nên không đọc được. Hãy gỡ mật khẩu (File > Info > Protect "
+            "Workbook > Encrypt with Password, xóa mật khẩu), lưu lại và gửi lại.",
+        )
+    if not any(name.encode("utf-16-le") in data for name in ("Workbook", "Book")):
+        raise Refused(
+            "file.not_a_workbook",
+            "Tệp này là tài liệu Office cũ nhưng không phải bảng tính Excel (có thể là tệp Word). "
+            "Hãy dùng đúng tệp mẫu báo cáo.",
+        )
+    return Inspection(kind="xls")
+
+
+def _inspect_zip(path: Path) -> Inspection:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise Refused(
+            "file.damaged",
+            "Tệp bị hỏng hoặc chưa được tải về đầy đủ, không mở được. Hãy lưu lại tệp và gửi lại.",
+        ) from exc
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise _too_large(f"có {len(infos)} thành phần bên trong")
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            raise Refused(
+                "file.unsafe",
+                "Tệp có cấu trúc bất thường (thành phần trùng tên) nên không được mở. "
+                "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
+            )
+        parts = _read_members(archive, infos)
+    if parts.get("mimetype", b"").strip() == ODS_MIMETYPE:
+        return Inspection(kind="ods")
+    if "xl/workbook.xml" not in parts:
+        raise Refused(
+            "file.not_a_workbook",
+            "Tệp là một tệp nén (zip) nhưng không phải bảng tính Excel. Hãy dùng đúng tệp mẫu báo cáo.",
+        )
+    workbook = parts["xl/workbook.xml"]
+    if STRICT_NAMESPACE in workbook:
+        raise Refused(
+            "file.strict_ooxml",
+            "Tệp được lưu ở định dạng \"Strict Open XML Spreadsheet\". Hãy chọn File > Save As > "
+            "\"Excel Workbook (*.xlsx)\" rồi gửi lại.",
+        )
+    sheets = _sheet_parts(workbook, parts.get("xl/_rels/workbook.xml.rels", b""))
+    if len(sheets) > MAX_SHEETS:
+        raise _too_large(f"có {len(sheets)} sheet")
+    inspection = Inspection(
+        kind="xlsm" if "xl/vbaProject.bin" in parts else "xlsx",
+        has_macros="xl/vbaProject.bin" in parts,
+        is_1904=bool(re.search(rb"date1904=\"(1|true)\"", workbook)),
+    )
+    for name, part in sheets.items():
+        _check_extent(name, parts.get(part, b""))
+        uncached, errors = _formula_cells(parts.get(part, b""))
+        if uncached:
+            inspection.uncached_formulas[name] = uncached
+        if errors:
+            inspection.error_values[name] = errors
+    return inspection
+
+
+def _too_large(what: str) -> Refused:
+    return Refused(
+        "file.too_large",
+        f"Tệp quá lớn hoặc bất thường ({what}). Mẫu báo cáo chỉ khoảng vài chục KB: hãy dùng đúng "
+        "tệp mẫu, không chèn dữ liệu khác.",
+    )
+
+
+def _read_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
+    """Inflate every member counting real bytes; keep the XML parts and the few others needed."""
+    total = 0
+    parts: dict[str, bytes] = {}
+    for info in infos:
+        keep = info.filename.endswith((".xml", ".rels")) or info.filename in ("mimetype", "xl/vbaProject.bin")
+        chunks, size = [], 0
+        try:
+            with archive.open(info) as member:
+                while chunk := member.read(1 << 16):
+                    size += len(chunk)
+                    total += len(chunk)
+                    if size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
+                        raise _too_large("dữ liệu bên trong giải nén ra quá lớn")
+                    if size > 1 << 20 and size > MAX_RATIO * max(info.compress_size, 1):
+                        raise _too_large("dữ liệu bên trong bị nén bất thường")
+                    if keep and info.filename != "xl/vbaProject.bin":
+                        chunks.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+            raise Refused(
+                "file.damaged",
+                "Tệp bị hỏng hoặc chưa được tải về đầy đủ, không mở được. Hãy lưu lại tệp và gửi lại.",
+            ) from exc
+        if keep:
+            data = b"".join(chunks)
+            if info.filename.endswith((".xml", ".rels")) and DTD.search(data):
+                raise Refused(
+                    "file.unsafe",
+                    "Tệp chứa khai báo XML không an toàn (DTD/ENTITY) nên không được mở. "
+                    "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
+                )
+            parts[info.filename] = data
+    return parts
+
+
+def _attr(element: bytes, name: bytes) -> str | None:
+    match = re.search(rb"\b" + name + rb"=\"([^\"]*)\"", element)
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def _sheet_parts(workbook: bytes, rels: bytes) -> dict[str, str]:
+    """Sheet name -> zip member of its worksheet XML."""
+    targets = {}
+    for rel in RELATIONSHIP.findall(rels):
+        rel_id, target = _attr(rel, b"Id"), _attr(rel, b"Target")
+        if rel_id and target:
+            targets[rel_id] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    out = {}
+    for entry in SHEET_ENTRY.findall(workbook):
+        name, rel_id = _attr(entry, b"name"), _attr(entry, b"r:id") or _attr(entry, b"id")
+        if name and rel_id in targets:
+            out[_unescape(name)] = targets[rel_id]
+    return out
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+
+
+def column_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in letters if isinstance(letters, str) else letters.decode():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _check_extent(sheet: str, xml: bytes) -> None:
+    """No cell or row far outside the template (or beyond the grid) reaches a parser."""
+    for letters, digits in CELL_REF.findall(xml):
+        if column_number(letters) > MAX_COLUMN or int(digits) > MAX_ROW:
+            raise _outside(sheet, f"{letters.decode()}{digits.decode()}")
+    for digits in ROW_REF.findall(xml):
+        if int(digits) > MAX_ROW:
+            raise _outside(sheet, f"dòng {digits.decode()}")
+
+
+def _outside(sheet: str, where: str) -> Refused:
+    return Refused(
+        "file.outside_template",
+        f'Sheet "{sheet}" có dữ liệu ở {where}, ngoài vùng của mẫu báo cáo (hoặc ngoài giới hạn '
+        "của Excel). Hãy xóa dữ liệu thừa ngoài bảng mẫu, lưu lại và gửi lại.",
+    )
+
+
+def _formula_cells(xml: bytes) -> tuple[list[str], dict[str, str]]:
+    """Cells with a formula but no saved value, and cells holding an error value (#DIV/0!...)."""
+    uncached, errors = [], {}
+    for attrs, _, body in CELL.findall(xml):
+        ref = ATTR_R.search(attrs)
+        if not ref:
+            continue
+        cell = ref.group(1).decode()
+        kind = ATTR_T.search(attrs)
+        value = VALUE.search(body or b"")
+        if kind and kind.group(1) == b"e":
+            errors[cell] = value.group(1).decode("utf-8", "replace") if value else "#ERROR"
+        elif b"<f" in (body or b"") and (value is None or not value.group(1)):
+            uncached.append(cell)
+    return uncached, errors
