@@ -9,6 +9,7 @@ template's extent so that nothing far outside it (or beyond the grid) reaches ca
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -147,7 +148,7 @@ def _inspect_zip(path: Path) -> Inspection:
                 "Tệp có cấu trúc bất thường (thành phần trùng tên) nên không được mở. "
                 "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
             )
-        parts = _read_members(archive, infos)
+        parts = _read_members(path, infos)
     if parts.get("mimetype", b"").strip() == ODS_MIMETYPE:
         return Inspection(kind="ods")
     if "xl/workbook.xml" not in parts:
@@ -188,38 +189,70 @@ def _too_large(what: str) -> Refused:
     )
 
 
-def _read_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
+def _damaged() -> Refused:
+    return Refused(
+        "file.damaged",
+        "Tệp bị hỏng hoặc chưa được tải về đầy đủ, không mở được. Hãy lưu lại tệp và gửi lại.",
+    )
+
+
+def _inflate(handle, info: zipfile.ZipInfo):
+    """A member's bytes as they really inflate, whatever its headers declare about its size."""
+    handle.seek(info.header_offset)
+    header = handle.read(30)
+    if len(header) < 30 or header[:4] != ZIP_MAGIC:
+        raise _damaged()
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    if info.compress_type == zipfile.ZIP_STORED:
+        left = info.compress_size
+        while left > 0 and (chunk := handle.read(min(left, 1 << 16))):
+            left -= len(chunk)
+            yield chunk
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise _damaged()
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    while not inflater.eof:
+        compressed = handle.read(1 << 14)
+        if not compressed:
+            raise _damaged()
+        data = inflater.decompress(compressed, 1 << 16)
+        yield data
+        while inflater.unconsumed_tail and not inflater.eof:
+            data = inflater.decompress(inflater.unconsumed_tail, 1 << 16)
+            yield data
+
+
+def _read_members(path: Path, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
     """Inflate every member counting real bytes; keep the XML parts and the few others needed."""
     total = 0
     parts: dict[str, bytes] = {}
-    for info in infos:
-        keep = info.filename.endswith((".xml", ".rels")) or info.filename in ("mimetype", "xl/vbaProject.bin")
-        chunks, size = [], 0
-        try:
-            with archive.open(info) as member:
-                while chunk := member.read(1 << 16):
+    with path.open("rb") as handle:
+        for info in infos:
+            keep = info.filename.endswith((".xml", ".rels")) or info.filename in ("mimetype", "xl/vbaProject.bin")
+            chunks, size, compressed = [], 0, max(info.compress_size, 1)
+            try:
+                for chunk in _inflate(handle, info):
                     size += len(chunk)
                     total += len(chunk)
                     if size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
                         raise _too_large("dữ liệu bên trong giải nén ra quá lớn")
-                    if size > 1 << 20 and size > MAX_RATIO * max(info.compress_size, 1):
+                    if size > 1 << 20 and size > MAX_RATIO * compressed:
                         raise _too_large("dữ liệu bên trong bị nén bất thường")
                     if keep and info.filename != "xl/vbaProject.bin":
                         chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-            raise Refused(
-                "file.damaged",
-                "Tệp bị hỏng hoặc chưa được tải về đầy đủ, không mở được. Hãy lưu lại tệp và gửi lại.",
-            ) from exc
-        if keep:
-            data = b"".join(chunks)
-            if info.filename.endswith((".xml", ".rels")) and DTD.search(data):
-                raise Refused(
-                    "file.unsafe",
-                    "Tệp chứa khai báo XML không an toàn (DTD/ENTITY) nên không được mở. "
-                    "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
-                )
-            parts[info.filename] = data
+            except (zlib.error, OSError, struct.error) as exc:
+                raise _damaged() from exc
+            if keep:
+                data = b"".join(chunks)
+                if info.filename.endswith((".xml", ".rels")) and DTD.search(data):
+                    raise Refused(
+                        "file.unsafe",
+                        "Tệp chứa khai báo XML không an toàn (DTD/ENTITY) nên không được mở. "
+                        "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
+                    )
+                parts[info.filename] = data
     return parts
 
 
