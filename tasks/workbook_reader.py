@@ -79,9 +79,26 @@ def read_workbooks(items: list[tuple[str, Path]], workers: int = 1) -> ParsedBat
                 retry.extend(chunk)
         if retry:
             _kill(pool)
+    if retry:
+        _check_parsing_starts()
     for item in retry:
         parts.append(_read_alone(item))
     return concat_batches(parts)
+
+
+class ParsingUnavailable(RuntimeError):
+    """No parsing process can run at all: a fault of this host, not of any file."""
+
+
+def _check_parsing_starts() -> None:
+    """Before blaming files for a crash, make sure an empty parse succeeds in a fresh process."""
+    pool = _pool(1)
+    try:
+        pool.submit(read_chunk, []).result(timeout=120)
+    except Exception as exc:
+        raise ParsingUnavailable(f"a parsing process cannot start on this host: {exc!r}") from exc
+    finally:
+        _kill(pool)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
