@@ -159,6 +159,48 @@ def demo(
     _print_headline(result)
 
 
+@app.command()
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Workbooks to check (any name or extension).")],
+    year: Year = None,
+    quarter: Quarter = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check workbooks before sending them: the same rules and messages, nothing written.
+
+    The period comes from each file unless --year and --quarter are given; earlier quarters are
+    read (read-only) from the warehouse when there is one. Exit 0: all accepted (warnings
+    allowed); 1: a file is rejected; 2: usage error.
+    """
+    from rich.markup import escape
+
+    if (year is None) != (quarter is None):
+        errors.print("[red]error:[/red] give both --year and --quarter, or neither")
+        raise typer.Exit(2)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        errors.print(f"[red]error:[/red] not a file: {escape(', '.join(str(f) for f in missing))}")
+        raise typer.Exit(2)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    from expectations.findings import ERROR, STATUS_VI
+    from tasks.local_check import check_files
+
+    report = check_files(files, data_dir or Path("data"), year, quarter)
+    for verdict in report.verdicts:
+        where = ", ".join(x for x in (verdict.unit_code, verdict.period.label_vi if verdict.period else None) if x)
+        colour = "red" if verdict.status == "rejected" else "yellow" if verdict.findings else "green"
+        console.print(f"[bold]{escape(verdict.path.name)}[/bold]{f' ({escape(where)})' if where else ''}: "
+                      f"[{colour}]{STATUS_VI[verdict.status]}[/{colour}]", soft_wrap=True)
+        for f in verdict.findings:
+            place = f"{f.sheet or ''}{'!' + f.cell if f.cell else ''}"
+            label = "Lỗi" if f.severity == ERROR else "Cảnh báo"
+            console.print(f"  [{label}] {escape(place + ' ' if place else '')}{escape(f.message_vi)} ({f.rule_id})", soft_wrap=True)
+    for note in report.notes:
+        console.print(f"Lưu ý: {escape(note)}", soft_wrap=True)
+    if any(v.status == "rejected" for v in report.verdicts):
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Apply pending migrations to the warehouse ($P135_WAREHOUSE_URL or the SQLite file)."""

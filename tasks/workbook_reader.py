@@ -257,8 +257,14 @@ class Sheet:
 
 
 def _open(path: Path, submission_id: str, inspection: Inspection) -> dict[str, Sheet]:
+    # From the content, not the path: calamine picks its reader by the file name's extension.
+    with path.open("rb") as handle:
+        return _sheets(handle, submission_id, inspection)
+
+
+def _sheets(handle, submission_id: str, inspection: Inspection) -> dict[str, Sheet]:
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_filelike(handle)
     except Exception as exc:  # calamine raises several unrelated types for damaged files
         raise Refused(
             "file.damaged",
