@@ -120,13 +120,21 @@ def _merged_before(registry: Registry, period: Period) -> dict[str, str]:
     return out
 
 
-def _resolve_numbers(frame: pd.DataFrame, column: str, decimals: pd.Series, signed: pd.Series) -> None:
+def _resolve_numbers(
+    frame: pd.DataFrame, column: str, decimals: pd.Series, signed: pd.Series, units: pd.Series | None = None
+) -> None:
     """Numbers typed as text: the one reading the indicator allows, else ambiguous or text."""
     readings_shown = []
-    for i, (kind, text, places, is_signed) in enumerate(zip(frame[f"{column}_kind"], frame[f"{column}_text"], decimals, signed)):
+    units = units if units is not None else pd.Series(None, index=frame.index, dtype=object)
+    for i, (kind, text, places, is_signed, unit) in enumerate(
+        zip(frame[f"{column}_kind"], frame[f"{column}_text"], decimals, signed, units)
+    ):
         shown_here = ""
         if kind == "text":
-            readings = [r for r in number_readings(str(text)) if fits_decimals(r, int(places)) and (is_signed or r >= 0)]
+            readings = [
+                r for r in number_readings(str(text), unit)
+                if fits_decimals(r, int(places)) and (is_signed or r >= 0)
+            ]
             if len(readings) == 1:
                 frame.iat[i, frame.columns.get_loc(column)] = readings[0]
                 frame.iat[i, frame.columns.get_loc(f"{column}_kind")] = "number"
@@ -160,9 +168,10 @@ def _enrich_indicators(
     frame.loc[~frame["has_plan"], ["plan", "plan_kind"]] = [None, "missing"]
     frame.loc[~frame["has_ytd"], ["ytd", "ytd_kind"]] = [None, "missing"]
     decimals = pd.Series([known[c].decimals if c in known else 6 for c in codes], index=frame.index)
+    units = pd.Series([known[c].unit_vi if c in known else None for c in codes], index=frame.index)
     for column in ("value", "ytd", "plan"):
         frame[column] = frame[column].astype(object)
-        _resolve_numbers(frame, column, decimals, frame["is_signed"])
+        _resolve_numbers(frame, column, decimals, frame["is_signed"], units)
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     _plausibility(frame, known, history)
     return frame

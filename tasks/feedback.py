@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -16,6 +15,7 @@ from expectations.gate import CheckedBatch
 from tasks.periods import LOCAL_TZ, Period
 from tasks.programme import Programme
 from tasks.registry import Registry
+from tasks.safe_cells import put
 from warehouse.engine import engine_for
 from warehouse.load import Arrival
 
@@ -31,24 +31,6 @@ SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 HEADER_ROW = 12
 COLUMNS = (("STT", 6), ("Mã quy tắc", 34), ("Mức độ", 10), ("Sheet", 20), ("Ô", 8),
            ("Giá trị đã nhập", 24), ("Cần sửa thế nào", 100))
-# Text a spreadsheet would run as a formula if it began a cell.
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-
-
-def safe_text(value: object) -> object:
-    """A value safe to write: control characters removed; text kept as text, never a formula."""
-    if not isinstance(value, str):
-        return value
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
-
-
-def _put_text(ws, row: int, col: int, value: object):
-    cell = ws.cell(row=row, column=col, value=safe_text(value))
-    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_PREFIXES):
-        cell.data_type = "s"
-    return cell
-
-
 def feedback_name(unit_code: str | None, sha256: str) -> str:
     return f"{unit_code}.xlsx" if unit_code else f"khong-ro-don-vi_{sha256[:12]}.xlsx"
 
@@ -82,7 +64,7 @@ def build_feedback(
     for row, (label, value) in enumerate(facts, start=4):
         ws.cell(row=row, column=1, value=label).font = Font(bold=True)
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
-        _put_text(ws, row, 3, value)
+        put(ws, row, 3, value)
         ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=7)
     verdict = ws.cell(row=8, column=3)
     verdict.font = Font(bold=True, color="C00000" if status == "rejected" else "1E7B34")
@@ -98,7 +80,7 @@ def build_feedback(
         row = HEADER_ROW + n
         values = (n, f.rule_id, SEVERITY_VI[f.severity], f.sheet, f.cell, f.value, f.message_vi)
         for col, value in enumerate(values, start=1):
-            cell = _put_text(ws, row, col, value)
+            cell = put(ws, row, col, value)
             cell.border = box
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     if not findings:

@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from expectations.findings import STATUS_VI
 from tasks.periods import LOCAL_TZ
 from tasks.programme import Programme
+from tasks.safe_cells import put
 from tasks.templates import number_format
 
 SHEET_HEADLINE = "Kết quả chính"
@@ -101,7 +102,7 @@ def _header(ws: Worksheet, row: int, names: list[str], widths: list[int]) -> Non
 
 
 def _put(ws: Worksheet, row: int, col: int, value, fmt: str | None = None):
-    cell = ws.cell(row=row, column=col, value=None if pd.isna(value) else value)
+    cell = put(ws, row, col, None if pd.isna(value) else value)
     cell.border = BOX
     if fmt:
         cell.number_format = fmt

@@ -15,6 +15,7 @@ from tasks import layout as L
 from tasks.periods import Period
 from tasks.programme import Programme
 from tasks.registry import UnitVersion
+from tasks.safe_cells import put_at
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
@@ -286,10 +287,10 @@ def _task_sheet(
         ws[f"{L.TASK['content'].letter}{row}"].alignment = Alignment(wrap_text=True)
         if offset < len(carry.tasks):
             task = carry.tasks[offset]
-            code = ws[f"{L.TASK['task_code'].letter}{row}"]
-            code.value = task.task_code
+            # Carried-over text is the clerk's: it must come back as text, never as a formula.
+            code = put_at(ws, f"{L.TASK['task_code'].letter}{row}", task.task_code)
             code.fill, code.protection = LOCKED_FILL, Protection(locked=True)
-            ws[f"{L.TASK['content'].letter}{row}"] = task.content_vi
+            put_at(ws, f"{L.TASK['content'].letter}{row}", task.content_vi)
             ws[f"{L.TASK['source'].letter}{row}"] = sources.get(task.source_code)
             ws[f"{L.TASK['status'].letter}{row}"] = statuses.get(task.status_code)
             ws[f"{L.TASK['completed_on'].letter}{row}"] = task.completed_on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 
@@ -60,12 +61,41 @@ _VN_DECIMAL = re.compile(r"^\d+,\d+$")
 _EN_DECIMAL = re.compile(r"^\d+\.\d+$")
 
 
-def number_readings(text: str) -> list[float]:
-    """The numbers a clerk may have meant by `text`: the Vietnamese reading first.
+_MONEY_WORDS = {"tỷ": 1e9, "tỉ": 1e9, "triệu": 1e6, "nghìn": 1e3, "ngàn": 1e3}
+_MONEY_SUFFIX = re.compile(r"\s*(tỷ|tỉ|triệu|nghìn|ngàn)?\s*(đồng|đ|vnđ|vnd)?\s*$", re.IGNORECASE)
+
+
+def _money_scale(unit_vi: str | None) -> float | None:
+    """VND per unit of an indicator measured in money (tỷ đồng: 1e9), else None."""
+    if not unit_vi or "đồng" not in unit_vi:
+        return None
+    for word, scale in _MONEY_WORDS.items():
+        if unit_vi.startswith(word):
+            return scale
+    return 1.0
+
+
+def number_readings(text: str, unit_vi: str | None = None) -> list[float]:
+    """The numbers a clerk may have meant by `text`, in the indicator's unit: Vietnamese first.
 
     `9.899` reads 9899 the Vietnamese way and 9.899 the English way; `1.234,5` only 1234.5;
-    `abc` nothing. Spaces between digit groups are allowed.
+    `abc` nothing. Spaces between digit groups are allowed; in a money cell a trailing `tỷ`,
+    `triệu` or `đồng` converts to the cell's unit (`500 triệu` in a tỷ-đồng cell is 0,5).
     """
+    text = unicodedata.normalize("NFC", text)
+    factor = 1.0
+    suffix = _MONEY_SUFFIX.search(text)
+    if suffix and suffix.group(0).strip():
+        cell_scale = _money_scale(unit_vi)
+        if cell_scale is None:
+            return []
+        word = (suffix.group(1) or "").lower()
+        factor = _MONEY_WORDS.get(word, 1.0) / cell_scale
+        text = text[: suffix.start()]
+    return [round(r * factor, 9) for r in _plain_readings(text)]
+
+
+def _plain_readings(text: str) -> list[float]:
     t = _SPACES.sub("", text)
     sign = -1.0 if t.startswith("-") else 1.0
     t = t.lstrip("+-")

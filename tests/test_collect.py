@@ -150,13 +150,31 @@ def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
     from warehouse.load import Arrival
 
     arrival = Arrival("ab" * 32, "=HYPERLINK(\"x\").xlsx", 10, "archive/ab", dt.datetime(2023, 4, 1, tzinfo=dt.timezone.utc))
-    finding = Finding("s", "indicator.value_not_number", "error", "Chỉ tiêu", "E5", "=1+2\x07", "Ô E5 ...")
+    findings = [
+        Finding("s", "indicator.value_not_number", "error", "Chỉ tiêu", "E5", "=1+2\x07", "Ô E5 ..."),
+        Finding("s", "indicator.value_not_number", "error", "Chỉ tiêu", "E6", "#N/A", "Ô E6 ..."),
+    ]
     path = tmp_path / "f.xlsx"
-    build_feedback(PROGRAMME, Q1, "CQ003", arrival, "rejected", [finding]).save(path)
+    build_feedback(PROGRAMME, Q1, "CQ003", arrival, "rejected", findings).save(path)
     ws = load_workbook(path)[SHEET]
-    assert ws.cell(row=HEADER_ROW + 1, column=6).value == "=1+2"
-    assert ws.cell(row=HEADER_ROW + 1, column=6).data_type == "s"
+    values = [ws.cell(row=HEADER_ROW + n, column=6) for n in (1, 2)]
+    assert [c.value for c in values] == ["=1+2", "#N/A"]
+    assert [c.data_type for c in values] == ["s", "s"]
     assert ws["C5"].data_type == "s"
+
+
+def test_carried_over_text_comes_back_as_text(tmp_path):
+    from openpyxl import load_workbook
+
+    from tasks import layout as L
+    from tasks.templates import CarriedTask, CarryOver, build_template
+    from tests.workbooks import PROGRAMME, REGISTRY
+
+    carry = CarryOver(tasks=(CarriedTask("=1+1", "=HYPERLINK(\"http://x\",\"bấm\")", "unit", "in_progress"),))
+    build_template(PROGRAMME, REGISTRY.version_on("CQ003", Q1.ends_on), Period(2023, 2), carry).save(tmp_path / "t.xlsx")
+    ws = load_workbook(tmp_path / "t.xlsx")[L.SHEET_TASKS]
+    assert (ws["B5"].data_type, ws["C5"].data_type) == ("s", "s")
+    assert ws["C5"].value.startswith("=HYPERLINK")
 
 
 def test_the_ops_team_sees_each_verdict_in_an_artifact(warehouse):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import unicodedata
 import zipfile
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from msoffcrypto.format.ooxml import OOXMLFile
 import pytest
-from openpyxl import load_workbook
+from prefect.artifacts import Artifact
 
 from expectations.gate import check_batch
 from flows.collect import collect_quarter
@@ -133,6 +134,8 @@ EXTERNAL_ENTITY = b'<?xml version="1.0"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM "fil
 def build_cases(tmp: Path) -> dict[str, tuple[Path, str, set]]:
     """id -> (file, expected status, expected rule ids)."""
     good = _good(tmp / "good.xlsx")
+    sources = tmp / "sources"  # intermediate files, not cases (and not collected: a subfolder)
+    sources.mkdir(exist_ok=True)
     cases = {
         "good": (good, "accepted", set()),
         "zip-bomb-true-header": (_bomb(good, tmp / "bomb.xlsx", lying=False), "rejected", {"file.too_large"}),
@@ -167,8 +170,22 @@ def build_cases(tmp: Path) -> dict[str, tuple[Path, str, set]]:
         "formula-without-value": (_formula_cell(tmp / "formula.xlsx", "=1+1"), "rejected", {"cell.formula_not_calculated"}),
         "formula-cached-error": (_error_value(good, tmp / "error.xlsx"), "rejected", {"cell.error_value"}),
         "date-as-serial": (_good(tmp / "serial.xlsx", cells={(L.SHEET_TASKS, "F5"): 44958}), "accepted", set()),
+        "date-serial-1904": (_date1904(_good(sources / "s1904.xlsx", cells={(L.SHEET_TASKS, "F5"): 43496}), tmp / "s1904.xlsx"),
+                             "accepted", set()),
+        "cell-over-32767-chars": (_long_cell(_good(sources / "long.xlsx", cells={(L.SHEET_TASKS, "C5"): "x" * 32767}), tmp / "long.xlsx"),
+                                  "rejected", {"cell.too_long"}),
     }
     return cases
+
+
+def _date1904(src: Path, dst: Path) -> Path:
+    """The same workbook in the 1904 date system (Excel for Mac's old default)."""
+    return _rewrite(src, dst, lambda n, d: d.replace(b"<workbookPr", b'<workbookPr date1904="1"', 1) if n == "xl/workbook.xml" else d)
+
+
+def _long_cell(src: Path, dst: Path) -> Path:
+    """A cell longer than Excel allows (openpyxl cuts at 32,767; another program may not)."""
+    return _rewrite(src, dst, lambda n, d: d.replace(b"x" * 32767, b"x" * 40000) if n.startswith("xl/worksheets/") else d)
 
 
 def _truncated(src: Path, dst: Path) -> Path:
@@ -196,7 +213,7 @@ CASE_IDS = [
     "row-1048576", "billion-laughs", "external-entity", "truncated-zip", "pdf-renamed", "csv-renamed",
     "html-renamed", "empty", "encrypted", "macro-workbook", "hidden-first-sheet", "nfd-text", "tcvn3-text",
     "vni-text", "control-character", "number-as-vietnamese-text", "formula-without-value",
-    "formula-cached-error", "date-as-serial",
+    "formula-cached-error", "date-as-serial", "date-serial-1904", "cell-over-32767-chars",
 ]
 
 
@@ -229,6 +246,7 @@ def test_values_typed_the_clerks_way_are_read(hostile):
     _, _, checked = hostile
     tasks = checked.task_facts.set_index("submission_id")
     assert tasks.loc["date-as-serial", "completed_on"] == dt.date(2023, 2, 1)
+    assert tasks.loc["date-serial-1904", "completed_on"] == dt.date(2023, 2, 1)
     hidden = checked.indicator_facts[checked.indicator_facts["submission_id"] == "hidden-first-sheet"]
     assert len(hidden) == len(PROGRAMME.indicators_for("agencies"))
 
@@ -288,6 +306,11 @@ def test_a_collect_with_hostile_files_completes_and_loads_the_good_one(warehouse
     assert state.is_completed()
     summary = state.result()
     assert summary["rejected"] == sum(1 for _, status, _ in cases.values() if status == "rejected")
+    artifact = Artifact.get("collect-2023-q1")
+    rows = artifact.data if isinstance(artifact.data, list) else json.loads(artifact.data)
+    assert sum(1 for r in rows if r["status"] == "rejected") == summary["rejected"]
+    for status in ("accepted", "accepted_with_warnings"):
+        assert summary[status] == sum(1 for _, expected, _ in cases.values() if expected == status)
     with warehouse.engine.connect() as conn:
         from sqlalchemy import text
 

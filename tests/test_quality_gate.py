@@ -47,6 +47,9 @@ CASES = {
     "clean-enterprise": ("DN001", {"tasks": [TASK]}, set()),
     "date-typed-as-text": ("CQ003", {"tasks": [TASK[:4] + ("15/02/2023",)]}, set()),
     "vietnamese-number-text": ("DN001", _enterprise(revenue_bn_vnd="1.234,5", ytd={"revenue_bn_vnd": "1.234,5"}), set()),
+    "money-with-unit-words": ("DN001", _enterprise(revenue_bn_vnd="500 triệu", budget_paid_bn_vnd=0.1,
+                                                   ytd={"revenue_bn_vnd": "0,5 tỷ đồng", "budget_paid_bn_vnd": 0.1}), set()),
+    "unit-word-in-a-count": ("CQ003", _agency(inspections="2 tỷ"), {("indicator.value_not_number", IND, _cell("agencies", "inspections"))}),
     "template-version": ("CQ003", {"info": {"template_version": "CTr135-2023.v1"}},
                          {("identity.template_version", INFO, "B3")}),
     "programme": ("CQ003", {"info": {"programme_code": "CTr135-2022"}}, {("identity.programme", INFO, "B4")}),
@@ -73,7 +76,7 @@ CASES = {
                            ("crossq.ytd_mismatch", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
     "plan-missing": ("DN001", {"plans": _plans(avg_income_m_vnd=None)},
                      {("indicator.plan_missing", IND, _cell("enterprises", "avg_income_m_vnd", "plan"))}),
-    "plan-text": ("DN001", {"plans": _plans(avg_income_m_vnd="10 triệu")},
+    "plan-text": ("DN001", {"plans": _plans(avg_income_m_vnd="mười triệu")},
                   {("indicator.plan_not_number", IND, _cell("enterprises", "avg_income_m_vnd", "plan"))}),
     "income-out-of-band": ("DN001", _enterprise(avg_income_m_vnd=95),
                            {("plausibility.out_of_band", IND, _cell("enterprises", "avg_income_m_vnd"))}),
@@ -174,3 +177,6 @@ def test_only_passing_submissions_have_facts_and_text_numbers_are_read(checked):
     revenue = checked.indicator_facts.set_index(["submission_id", "indicator_code"]).loc[
         ("vietnamese-number-text", "revenue_bn_vnd")]
     assert (revenue["value"], revenue["ytd"]) == (1234.5, 1234.5)
+    words = checked.indicator_facts.set_index(["submission_id", "indicator_code"]).loc[
+        ("money-with-unit-words", "revenue_bn_vnd")]
+    assert (words["value"], words["ytd"]) == (0.5, 0.5)
