@@ -361,19 +361,19 @@ def fill_template(wb: Workbook, programme: Programme, demo: DemoUnit, quarter: i
         else:
             free.append(row)
         row += 1
-    for task in demo.tasks:
-        if task.opened_in > quarter:
+    for item in demo.tasks:
+        if item.opened_in > quarter:
             continue
-        if task.task_code not in rows:
+        if item.task_code not in rows:
             row = free.pop(0)
-            rows[task.task_code] = row
-            tasks[f"{L.TASK['task_code'].letter}{row}"] = task.task_code
-            tasks[f"{L.TASK['content'].letter}{row}"] = task.content_vi
-            tasks[f"{L.TASK['source'].letter}{row}"] = sources[task.source_code]
-        row = rows[task.task_code]
-        status = task.status_in(quarter, demo.not_started[(quarter, task.task_code)])
+            rows[item.task_code] = row
+            tasks[f"{L.TASK['task_code'].letter}{row}"] = item.task_code
+            tasks[f"{L.TASK['content'].letter}{row}"] = item.content_vi
+            tasks[f"{L.TASK['source'].letter}{row}"] = sources[item.source_code]
+        row = rows[item.task_code]
+        status = item.status_in(quarter, demo.not_started[(quarter, item.task_code)])
         tasks[f"{L.TASK['status'].letter}{row}"] = statuses[status]
-        tasks[f"{L.TASK['completed_on'].letter}{row}"] = task.completed_on if status == "completed" else None
+        tasks[f"{L.TASK['completed_on'].letter}{row}"] = item.completed_on if status == "completed" else None
     listed = [t for t in demo.tasks if t.opened_in <= quarter]
     for line in L.summary_lines([(c.code, c.label_vi) for c in programme.task_sources]):
         if line.source_code:

@@ -158,8 +158,6 @@ def demo_copy(demo_session, tmp_path, postgres_databases, monkeypatch) -> DemoYe
     """A private copy of the demo year (files and warehouse) that a test may change."""
     import shutil
 
-    from sqlalchemy import text
-
     from warehouse.engine import dispose_engines
 
     source = demo_session.warehouse

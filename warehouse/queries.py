@@ -75,13 +75,6 @@ def year_end_headline(engine: Engine, year: int) -> pd.DataFrame:
     )
 
 
-def submissions_in_year(engine: Engine, year: int) -> int:
-    with engine.connect() as conn:
-        return conn.execute(
-            text("SELECT COUNT(*) FROM v_current_submission WHERE year = :year"), {"year": year}
-        ).scalar_one()
-
-
 def group_indicators(engine: Engine, year: int) -> pd.DataFrame:
     """Year figures by unit group and indicator, each by its own aggregation."""
     return _frame(
