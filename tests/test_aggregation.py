@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from flows.collect import collect_quarter
 from tasks.periods import LOCAL_TZ, Period
+from tests.test_golden import year_end_2023
 from tests.workbooks import default_plans, default_values, save, submission
 
 D = dt.date
@@ -62,16 +63,8 @@ def two_quarters(warehouse):
     return warehouse
 
 
-def _headline(engine) -> dict[str, tuple]:
-    with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT metric_code, value, plan, pct_of_plan FROM v_year_end_programme135 WHERE year = 2023"
-        )).all()
-    return {code: tuple(None if v is None else float(v) for v in rest) for code, *rest in rows}
-
-
 def test_year_aggregates_each_indicator_by_its_own_rule(two_quarters):
-    headline = _headline(two_quarters.engine)
+    headline = year_end_2023(two_quarters.engine)
     assert headline["revenue_bn_vnd"] == (280.0, None, None)
     # Worker-weighted over units and quarters: (20*200 + 5*1800) / 2000, not the plain mean 12.5.
     value, plan, pct = headline["avg_income_m_vnd"]
@@ -83,7 +76,7 @@ def test_year_aggregates_each_indicator_by_its_own_rule(two_quarters):
 
 
 def test_a_key_task_counts_once_by_its_latest_state(two_quarters):
-    headline = _headline(two_quarters.engine)
+    headline = year_end_2023(two_quarters.engine)
     assert headline["key_tasks_total"][0] == 3
     assert headline["key_tasks_ctr135"][0] == 1, "NV03 moved from ctr135 to the unit's own tasks in Q2"
     assert headline["key_tasks_other"][0] == 2

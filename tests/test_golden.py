@@ -37,7 +37,8 @@ def check_golden(h: dict[str, tuple]) -> None:
     assert insurance_pct == pytest.approx(135, abs=0.5)
 
 
-def _view(engine) -> dict[str, tuple]:
+def year_end_2023(engine) -> dict[str, tuple]:
+    """v_year_end_programme135 for 2023: metric -> (value, plan, pct_of_plan) as floats."""
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT metric_code, value, plan, pct_of_plan FROM v_year_end_programme135 WHERE year = 2023"
@@ -47,7 +48,7 @@ def _view(engine) -> dict[str, tuple]:
 
 def test_the_view_holds_the_article_figures(demo):
     warehouse = demo.warehouse
-    headline = _view(warehouse.engine)
+    headline = year_end_2023(warehouse.engine)
     assert list(headline) == [
         "key_tasks_total", "key_tasks_ctr135", "key_tasks_other", "key_tasks_completed",
         "revenue_bn_vnd", "avg_income_m_vnd", "budget_paid_bn_vnd", "social_insurance_bn_vnd",
@@ -66,7 +67,7 @@ def test_the_published_workbook_holds_the_same_figures(demo):
     # The workbook holds % of plan as a fraction formatted 0%.
     check_golden({k: (v, p, None if pct is None else pct * 100) for k, (v, p, pct) in from_report.items()})
     assert from_report == {
-        k: (v, p, None if pct is None else pytest.approx(pct / 100)) for k, (v, p, pct) in _view(warehouse.engine).items()
+        k: (v, p, None if pct is None else pytest.approx(pct / 100)) for k, (v, p, pct) in year_end_2023(warehouse.engine).items()
     }
     assert load_workbook(result["report"])[SHEET_HEADLINE]["G11"].number_format == "0%"
 
@@ -131,7 +132,7 @@ def test_one_changed_cell_changes_the_headline(demo_copy):
     inbox = warehouse.data_dir / "inbox" / "2023-Q4"
     original = inbox / "BaoCao_2023-Q4_DN005.xlsx"
     wb = load_workbook(original)
-    before = _view(warehouse.engine)["revenue_bn_vnd"][0]
+    before = year_end_2023(warehouse.engine)["revenue_bn_vnd"][0]
     sheet = wb[L.SHEET_INDICATORS]
     row = next(r for r in range(L.FIRST_DATA_ROW, 40) if sheet[f"B{r}"].value == "revenue_bn_vnd")
     sheet[f"E{row}"] = sheet[f"E{row}"].value + 100
@@ -142,4 +143,4 @@ def test_one_changed_cell_changes_the_headline(demo_copy):
 
     collect_quarter(year=2023, quarter=4, data_dir=str(warehouse.data_dir))
 
-    assert _view(warehouse.engine)["revenue_bn_vnd"][0] == pytest.approx(before + 100)
+    assert year_end_2023(warehouse.engine)["revenue_bn_vnd"][0] == pytest.approx(before + 100)
