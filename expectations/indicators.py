@@ -84,7 +84,8 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
         rule(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB, column_A="ytd", column_B="value", or_equal=True,
             ignore_row_if="either_value_is_missing",
-            row_condition=(Column("has_ytd") == True) & (Column("is_signed") == False),  # noqa: E712
+            # A negative year-to-date is its own error; comparing it says nothing more.
+            row_condition=(Column("has_ytd") == True) & (Column("is_signed") == False) & (Column("ytd") >= 0),  # noqa: E712
             rule_id="indicator.ytd_below_quarter", sheet=SHEET, cell_column="ytd_cell", value_column="ytd",
             message_vi="Ô {cell}: lũy kế từ đầu năm của \"{label}\" ({value}) nhỏ hơn số thực hiện "
             "trong quý. Lũy kế phải gồm cả quý này.",

@@ -49,7 +49,7 @@ def _headline(rows: Rows, engine: Engine) -> None:
 
 def _key_tasks(rows: Rows, engine: Engine) -> None:
     assert sum(r["identified"] for r in rows) == 1966
-    assert sum(r["identified"] for r in rows if r["source_code"] == "ctr135") == 365
+    assert sum(r["identified"] for r in rows if r["source"] == "ctr135") == 365
     assert all(r["completed"] <= r["identified"] for r in rows)
 
 

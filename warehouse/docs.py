@@ -122,11 +122,11 @@ WHERE year = 2023""",
     (
         "How many key tasks (nhiệm vụ trọng tâm) were identified and completed, by group and source?",
         """\
-SELECT unit_group, source_code, source_label_vi, identified, completed,
+SELECT unit_group, source, source_label_vi, identified, completed,
        ROUND(100.0 * completed / identified, 1) AS pct_completed
 FROM v_key_tasks_by_source
 WHERE year = 2023
-ORDER BY unit_group, source_code""",
+ORDER BY unit_group, source""",
         "Each task counts once, in its latest state of the year; the `identified` column adds "
         "up to the headline's total of key tasks.",
     ),
