@@ -116,3 +116,24 @@ def test_a_crashed_run_leaves_a_stale_lock_that_is_taken_over(warehouse):
         lock.beat()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT holder FROM collect_lock")).scalar_one() == "fresh"
+
+
+def test_runs_starting_together_on_a_new_warehouse_set_it_up_once(warehouse):
+    from tasks.prepare import bring_up_to_date
+
+    errors = []
+
+    def prepare():
+        try:
+            bring_up_to_date(warehouse.data_dir)
+        except Exception as exc:  # the test reports every failure, whatever it is
+            errors.append(exc)
+
+    threads = [threading.Thread(target=prepare) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM programme")).scalar_one() == 1

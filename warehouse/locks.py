@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import socket
 import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from warehouse.models import CollectLock
@@ -110,3 +111,35 @@ def _try_take(engine: Engine, year: int, quarter: int, holder: str, stale_after:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+# Any 64-bit number unique to p135's schema changes; PostgreSQL advisory locks are keyed by it.
+SCHEMA_LOCK_KEY = 135_2023_0001
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Only one process at a time migrates the schema or loads the reference data.
+
+    PostgreSQL: an advisory lock held by a connection of its own (other work goes on). SQLite:
+    an exclusive lock on a file beside the database (SQLite warehouses live on one host).
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
