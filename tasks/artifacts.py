@@ -21,7 +21,7 @@ def summarise_collect(
     by_sha = {a.sha256: a for a in arrivals}
     for batch in checked:
         rules.update((f.rule_id, f.severity) for f in batch.findings)
-        first = {}
+        first, per_file = {}, Counter(f.submission_id for f in batch.findings)
         for finding in batch.findings:
             first.setdefault(finding.submission_id, finding)
         for sha, status in batch.status.items():
@@ -31,7 +31,7 @@ def summarise_collect(
                 "unit_code": batch.unit_code.get(sha) or "",
                 "file": by_sha[sha].original_name,
                 "status": status,
-                "findings": sum(1 for f in batch.findings if f.submission_id == sha),
+                "findings": per_file[sha],
                 "top_finding": f"{top.sheet or ''}!{top.cell or ''} {top.message_vi}" if top else "",
             })
     rows.sort(key=lambda r: (r["status"] == "accepted", r["unit_code"], r["file"]))

@@ -230,7 +230,7 @@ def test_parsing_stays_within_bounded_memory(hostile):
     assert 0 < parsed.peak_memory_mb < MEMORY_BOUND_MB
 
 
-def test_refusals_say_why_in_vietnamese_without_paths(hostile, tmp_path_factory):
+def test_refusals_say_why_in_vietnamese_without_paths(hostile):
     cases, _, checked = hostile
     by_rule = {f.rule_id: f.message_vi for f in checked.findings}
     assert "mật khẩu" in by_rule["file.encrypted"]
