@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from expectations.findings import ERROR, WARNING, Finding, shown
-from tasks import layout as L
-from tasks.periods import Period
-from tasks.programme import Programme
+from reporting import layout as L
+from reporting.findings import ERROR, WARNING, Finding, shown
+from reporting.periods import Period
+from reporting.programme import Programme
 
 
 @dataclass

@@ -9,14 +9,14 @@ import pandas as pd
 
 from expectations import identity, indicators, key_tasks, structure
 from expectations.cross_quarter import History, check_tasks_carried, check_year_to_date
-from expectations.findings import ERROR, Finding, status_for
 from expectations.runner import run_suite
-from tasks import layout as L
-from tasks.periods import Period
-from tasks.programme import Programme
-from tasks.registry import Registry
-from tasks.vn_format import fits_decimals, number_readings, vn_number, vn_plain
-from tasks.workbook_reader import ParsedBatch
+from reporting import layout as L
+from reporting.findings import ERROR, Finding, status_for
+from reporting.frames import ParsedBatch
+from reporting.periods import Period
+from reporting.programme import Programme
+from reporting.units import Registry
+from reporting.vn_format import fits_decimals, number_readings, vn_number, vn_plain
 
 
 @dataclass

@@ -6,9 +6,9 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from expectations.runner import rule
-from tasks import layout as L
-from tasks.periods import Period
-from tasks.programme import Programme
+from reporting import layout as L
+from reporting.periods import Period
+from reporting.programme import Programme
 
 INDEX_COLUMNS = ["submission_id", "successor_shown"] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")

@@ -7,8 +7,8 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.runner import rule
-from tasks import layout as L
-from tasks.programme import Programme
+from reporting import layout as L
+from reporting.programme import Programme
 
 INDEX_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",

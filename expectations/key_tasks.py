@@ -9,9 +9,9 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.runner import rule
-from tasks import layout as L
-from tasks.periods import Period
-from tasks.programme import Programme
+from reporting import layout as L
+from reporting.periods import Period
+from reporting.programme import Programme
 
 INDEX_COLUMNS = [
     "submission_id", "row", "task_code", "task_code_cell", "content_cell", "source_cell",

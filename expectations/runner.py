@@ -14,7 +14,7 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.expectations.expectation import Expectation
 
-from expectations.findings import ERROR, WARNING, Finding, shown
+from reporting.findings import ERROR, WARNING, Finding, shown
 
 SEVERITY = {"critical": ERROR, "warning": WARNING, "info": WARNING}
 

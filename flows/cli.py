@@ -36,7 +36,7 @@ def _prepare(data_dir: Path | None) -> Path:
 
 
 def _period(year: int | None, quarter: int | None, *, current: bool = False):
-    from tasks.periods import current_period, period_just_ended, resolve_period
+    from reporting.periods import current_period, period_just_ended, resolve_period
 
     try:
         return resolve_period(year, quarter, default=current_period() if current else period_just_ended())
@@ -46,7 +46,7 @@ def _period(year: int | None, quarter: int | None, *, current: bool = False):
 
 
 def _programme(year: int):
-    from tasks.programme import ProgrammeError, programme_for_year
+    from reporting.programme import ProgrammeError, programme_for_year
 
     try:
         return programme_for_year(year)
@@ -75,7 +75,7 @@ def _print_collect(summary: dict) -> None:
 
 
 def _print_headline(result: dict) -> None:
-    from tasks.vn_format import headline_cells
+    from reporting.vn_format import headline_cells
 
     year = result["year"]
     table = Table(title=f"Kết quả thực hiện Chương trình hành động 135-CTr/TU năm {year}")
@@ -182,7 +182,7 @@ def check(
         errors.print(f"[red]error:[/red] not a file: {escape(', '.join(str(f) for f in missing))}")
         raise typer.Exit(2)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    from expectations.findings import ERROR, STATUS_VI
+    from reporting.findings import ERROR, STATUS_VI
     from tasks.local_check import check_files
 
     report = check_files(files, data_dir or Path("data"), year, quarter)

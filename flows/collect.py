@@ -7,15 +7,15 @@ from pathlib import Path
 from prefect import flow
 from prefect.runtime import flow_run
 
+from reporting.periods import period_just_ended, resolve_period
+from reporting.programme import programme_for_year
+from reporting.units import load_registry
 from tasks.artifacts import summarise_collect
 from tasks.feedback import write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, load_submissions, open_run
-from tasks.periods import period_just_ended, resolve_period
 from tasks.prepare import prepare_warehouse
-from tasks.programme import programme_for_year
 from tasks.quality import check_submissions, fetch_history, read_submissions
-from tasks.registry import load_registry
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
 from warehouse.locks import holder_name, quarter_lock

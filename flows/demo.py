@@ -6,12 +6,12 @@ from prefect import flow
 
 from flows.collect import collect_quarter
 from flows.publish import publish_year
+from reporting.periods import Period
+from reporting.programme import programme_for_year
+from reporting.units import load_registry
 from tasks.demo_data import DEMO_SEED, write_demo_submissions
 from tasks.handout import fetch_carry_over
-from tasks.periods import Period
 from tasks.prepare import prepare_warehouse
-from tasks.programme import programme_for_year
-from tasks.registry import load_registry
 from warehouse.engine import data_dir as resolve_data_dir
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from reporting.periods import period_just_ended
+from reporting.programme import programme_for_year
+from reporting.vn_format import headline_markdown
 from tasks.artifacts import publish_headline_artifact
-from tasks.periods import period_just_ended
 from tasks.prepare import prepare_warehouse
-from tasks.programme import programme_for_year
 from tasks.publishing import fetch_year_figures, headline_records, write_report
-from tasks.vn_format import headline_markdown
 from warehouse.engine import data_dir as resolve_data_dir
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from prefect import flow
 
+from reporting.periods import current_period, resolve_period
+from reporting.programme import programme_for_year
+from reporting.units import load_registry
 from tasks.handout import fetch_carry_over, write_templates
-from tasks.periods import current_period, resolve_period
 from tasks.prepare import prepare_warehouse
-from tasks.programme import programme_for_year
-from tasks.registry import load_registry
 from warehouse.engine import data_dir as resolve_data_dir
 
 

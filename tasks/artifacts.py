@@ -9,8 +9,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from expectations.gate import CheckedBatch
-from tasks.periods import Period
+from reporting.periods import Period
 from warehouse.load import Arrival
+
 
 @task(cache_policy=NO_CACHE)
 def summarise_collect(

@@ -17,10 +17,10 @@ from openpyxl import Workbook
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks import layout as L
-from tasks.periods import LOCAL_TZ, Period
-from tasks.programme import Programme
-from tasks.registry import Registry, UnitVersion
+from reporting import layout as L
+from reporting.periods import LOCAL_TZ, Period
+from reporting.programme import Programme
+from reporting.units import Registry, UnitVersion
 from tasks.templates import CarryOver, build_template
 
 # What the article reports for 2023; money in millions of VND so that sums are exact.

@@ -10,11 +10,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import text
 
-from expectations.findings import ERROR, STATUS_VI, Finding
 from expectations.gate import CheckedBatch
-from tasks.periods import LOCAL_TZ, Period
-from tasks.programme import Programme
-from tasks.registry import Registry
+from reporting.findings import ERROR, STATUS_VI, Finding
+from reporting.periods import LOCAL_TZ, Period
+from reporting.programme import Programme
+from reporting.units import Registry
 from tasks.safe_cells import put
 from warehouse.engine import engine_for
 from warehouse.load import Arrival

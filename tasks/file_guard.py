@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks import layout as L
+from reporting import layout as L
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_MEMBERS = 300

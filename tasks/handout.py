@@ -9,9 +9,9 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.periods import Period
-from tasks.programme import Programme
-from tasks.registry import Registry
+from reporting.periods import Period
+from reporting.programme import Programme
+from reporting.units import Registry
 from tasks.templates import CarriedTask, CarryOver, write_template
 from warehouse import queries
 from warehouse.engine import engine_for

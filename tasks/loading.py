@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from expectations.gate import CheckedBatch
-from tasks.periods import Period
+from reporting.periods import Period
 from warehouse.engine import engine_for
 from warehouse.load import Arrival, close_collect_run, load_batch, open_collect_run
 

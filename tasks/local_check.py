@@ -11,12 +11,13 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
 from expectations.cross_quarter import History
-from expectations.findings import ERROR, Finding, status_for
 from expectations.gate import check_batch
-from tasks.periods import Period
-from tasks.programme import ProgrammeError, programme_for_year
-from tasks.registry import load_registry
-from tasks.workbook_reader import ParsedBatch, read_workbooks
+from reporting.findings import ERROR, Finding, status_for
+from reporting.frames import ParsedBatch
+from reporting.periods import Period
+from reporting.programme import ProgrammeError, programme_for_year
+from reporting.units import load_registry
+from tasks.workbook_reader import read_workbooks
 from warehouse.engine import URL_ENV, warehouse_url
 from warehouse.queries import earlier_quarters
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from tasks.programme import all_programmes
-from tasks.registry import load_registry
+from reporting.programme import all_programmes
+from reporting.units import load_registry
 from warehouse.engine import engine_for
 from warehouse.locks import schema_lock
 from warehouse.migrate import upgrade

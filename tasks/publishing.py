@@ -9,7 +9,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.programme import Programme
+from reporting.programme import Programme
 from tasks.report import build_report, report_file_name, save_reproducibly
 from warehouse import queries
 from warehouse.engine import engine_for

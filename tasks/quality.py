@@ -9,10 +9,11 @@ from prefect.cache_policies import NO_CACHE
 
 from expectations.cross_quarter import History
 from expectations.gate import CheckedBatch, check_batch
-from tasks.periods import Period
-from tasks.programme import Programme
-from tasks.registry import Registry
-from tasks.workbook_reader import ParsedBatch, read_workbooks
+from reporting.frames import ParsedBatch
+from reporting.periods import Period
+from reporting.programme import Programme
+from reporting.units import Registry
+from tasks.workbook_reader import read_workbooks
 from warehouse.engine import engine_for
 from warehouse.load import Arrival
 from warehouse.queries import earlier_quarters

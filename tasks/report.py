@@ -14,9 +14,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from expectations.findings import STATUS_VI
-from tasks.periods import LOCAL_TZ
-from tasks.programme import Programme
+from reporting.findings import STATUS_VI
+from reporting.periods import LOCAL_TZ
+from reporting.programme import Programme
 from tasks.safe_cells import put
 from tasks.templates import number_format
 

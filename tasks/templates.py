@@ -11,10 +11,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks import layout as L
-from tasks.periods import Period
-from tasks.programme import Programme
-from tasks.registry import UnitVersion
+from reporting import layout as L
+from reporting.periods import Period
+from reporting.programme import Programme
+from reporting.units import UnitVersion
 from tasks.safe_cells import put_at
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")

@@ -23,26 +23,20 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from expectations.findings import ERROR, WARNING, Finding
-from tasks import layout as L
+from reporting import layout as L
+from reporting.findings import ERROR, WARNING, Finding
+from reporting.frames import (
+    HEADER_COLUMNS,
+    INDICATOR_COLUMNS,
+    INFO_COLUMNS,
+    SUMMARY_COLUMNS,
+    TASK_COLUMNS,
+    ParsedBatch,
+    concat_batches,
+)
+from reporting.vn_format import legacy_encoding
 from tasks.file_guard import MAX_CELL_CHARS, MAX_COLUMN, MAX_ROW, Inspection, Refused, inspect_file
-from tasks.vn_format import legacy_encoding
 
-INFO_COLUMNS = ["submission_id"] + [c for f in L.INFO_FIELDS for c in (f.key, f"{f.key}_cell")]
-INDICATOR_COLUMNS = [
-    "submission_id", "row", "indicator_code", "indicator_code_cell",
-    "label_found", "label_cell", "unit_found", "unit_cell",
-    "value", "value_kind", "value_text", "value_cell",
-    "ytd", "ytd_kind", "ytd_text", "ytd_cell",
-    "plan", "plan_kind", "plan_text", "plan_cell", "note",
-]
-HEADER_COLUMNS = ["submission_id", "sheet", "cell", "found", "expected"]
-SUMMARY_COLUMNS = ["submission_id", "key", "stated", "stated_kind", "stated_text", "stated_cell"]
-TASK_COLUMNS = [
-    "submission_id", "row", "task_code", "task_code_cell", "content", "content_cell",
-    "source_label", "source_cell", "status_label", "status_cell",
-    "completed_on", "completed_on_kind", "completed_on_text", "completed_on_cell", "note", "note_cell",
-]
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CHUNK_FILES = 100
@@ -50,19 +44,6 @@ CHUNK_FILES = 100
 PARSE_MEMORY_MB = int(os.environ.get("P135_PARSE_MEMORY_MB", "2048"))
 SECONDS_PER_FILE = 20
 EXCEL_EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
-
-
-@dataclass
-class ParsedBatch:
-    """Frames of a batch of workbooks; every row names its submission and its cells."""
-
-    info: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INFO_COLUMNS))
-    indicators: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INDICATOR_COLUMNS))
-    tasks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TASK_COLUMNS))
-    headers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HEADER_COLUMNS))
-    summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUMMARY_COLUMNS))
-    problems: list[Finding] = field(default_factory=list)
-    peak_memory_mb: float = 0.0
 
 
 def read_workbooks(items: list[tuple[str, Path]], workers: int = 1) -> ParsedBatch:
@@ -137,27 +118,6 @@ def _read_alone(item: tuple[str, Path]) -> ParsedBatch:
     finally:
         _kill(pool)
     return ParsedBatch(problems=[Finding(item[0], reason[0], ERROR, None, None, None, reason[1])])
-
-
-def concat_batches(parts: list[ParsedBatch]) -> ParsedBatch:
-    if not parts:
-        return ParsedBatch()
-    return ParsedBatch(
-        info=_concat([p.info for p in parts], INFO_COLUMNS),
-        indicators=_concat([p.indicators for p in parts], INDICATOR_COLUMNS),
-        tasks=_concat([p.tasks for p in parts], TASK_COLUMNS),
-        headers=_concat([p.headers for p in parts], HEADER_COLUMNS),
-        summary=_concat([p.summary for p in parts], SUMMARY_COLUMNS),
-        problems=[f for p in parts for f in p.problems],
-        peak_memory_mb=max(p.peak_memory_mb for p in parts),
-    )
-
-
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)
 
 
 def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 def synthetic_bloc(n: int):
     """n units cloned from the demo bloc, each with its own code."""
+    from reporting.programme import programme_for_year
+    from reporting.units import Registry, UnitVersion, load_registry
     from tasks.demo_data import DEMO_SEED, plan_demo_year
-    from tasks.programme import programme_for_year
-    from tasks.registry import Registry, UnitVersion, load_registry
 
     programme = programme_for_year(2023)
     demo = list(plan_demo_year(programme, load_registry(), DEMO_SEED).values())
@@ -45,10 +45,10 @@ def timed(label: str, fn, *args, **kwargs):
 def main() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     from expectations.gate import check_batch
+    from reporting.periods import Period
+    from reporting.programme import programme_for_year
     from tasks.demo_data import fill_template
     from tasks.intake import archive_file
-    from tasks.periods import Period
-    from tasks.programme import programme_for_year
     from tasks.templates import build_template
     from tasks.workbook_reader import read_workbooks
     from warehouse.engine import make_engine

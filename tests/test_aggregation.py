@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from flows.collect import collect_quarter
-from tasks.periods import LOCAL_TZ, Period
+from reporting.periods import LOCAL_TZ, Period
 from tests.test_golden import year_end_2023
 from tests.workbooks import default_plans, default_values, save, submission
 

@@ -41,8 +41,8 @@ def sqlstate(exc: DBAPIError) -> str | None:
 @pytest.fixture
 def analyst(warehouse, monkeypatch) -> str:
     """A granted analyst role on a loaded PostgreSQL warehouse; the role is dropped afterwards."""
-    from tasks.programme import programme_for_year
-    from tasks.registry import load_registry
+    from reporting.programme import programme_for_year
+    from reporting.units import load_registry
     from warehouse.migrate import upgrade
     from warehouse.reference import load_reference
 

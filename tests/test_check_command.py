@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.collect import collect_quarter
-from tasks.periods import LOCAL_TZ, Period
+from reporting.periods import LOCAL_TZ, Period
 from tests.test_collect import snapshot
 from tests.workbooks import default_values, save, submission
 

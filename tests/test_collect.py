@@ -8,7 +8,7 @@ import hashlib
 from sqlalchemy import select, text
 
 from flows.collect import collect_quarter
-from tasks.periods import LOCAL_TZ, Period
+from reporting.periods import LOCAL_TZ, Period
 from tests.workbooks import default_values, save, submission
 from warehouse import models as m
 
@@ -144,7 +144,7 @@ def test_each_unit_gets_feedback_naming_its_cells(warehouse):
 def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
     from openpyxl import load_workbook
 
-    from expectations.findings import Finding
+    from reporting.findings import Finding
     from tasks.feedback import HEADER_ROW, SHEET, build_feedback
     from tests.workbooks import PROGRAMME
     from warehouse.load import Arrival
@@ -166,7 +166,7 @@ def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
 def test_carried_over_text_comes_back_as_text(tmp_path):
     from openpyxl import load_workbook
 
-    from tasks import layout as L
+    from reporting import layout as L
     from tasks.templates import CarriedTask, CarryOver, build_template
     from tests.workbooks import PROGRAMME, REGISTRY
 

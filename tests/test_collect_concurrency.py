@@ -9,9 +9,9 @@ import time
 from sqlalchemy import insert, text
 
 from flows.collect import collect_quarter
-from tasks.periods import LOCAL_TZ, Period
-from tasks.programme import all_programmes
-from tasks.registry import load_registry
+from reporting.periods import LOCAL_TZ, Period
+from reporting.programme import all_programmes
+from reporting.units import load_registry
 from tests.workbooks import save, submission
 from warehouse.locks import QuarterBusy, quarter_lock
 from warehouse.migrate import upgrade

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.collect import collect_quarter
 from flows.demo import demo_year
-from tasks import layout as L
+from reporting import layout as L
+from reporting.vn_format import headline_cells
 from tasks.report import HEADLINE_HEADER_ROW, SHEET_HEADLINE
-from tasks.vn_format import headline_cells
 from tests.test_collect import snapshot
 
 

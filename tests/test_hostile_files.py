@@ -11,14 +11,14 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-from msoffcrypto.format.ooxml import OOXMLFile
 import pytest
+from msoffcrypto.format.ooxml import OOXMLFile
 from prefect.artifacts import Artifact
 
 from expectations.gate import check_batch
 from flows.collect import collect_quarter
-from tasks import layout as L
-from tasks.periods import LOCAL_TZ, Period
+from reporting import layout as L
+from reporting.periods import LOCAL_TZ, Period
 from tasks.workbook_reader import read_workbooks
 from tests.workbooks import PROGRAMME, REGISTRY, save, submission
 

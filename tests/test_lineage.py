@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from flows.collect import collect_quarter
-from tasks.periods import LOCAL_TZ, Period
-from tasks.programme import PROGRAMMES_DIR
-from tasks.registry import load_registry
+from reporting.periods import LOCAL_TZ, Period
+from reporting.programme import PROGRAMMES_DIR
+from reporting.units import load_registry
 from tests.workbooks import default_values, save, submission
 
 UNITS = """unit_code,name_vi,unit_group,unit_type,valid_from,valid_to,successor_code

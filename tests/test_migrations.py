@@ -29,8 +29,8 @@ def test_upgrading_a_filled_warehouse_keeps_every_row(demo_copy):
     """
     from sqlalchemy import text
 
-    from tasks.programme import all_programmes
-    from tasks.registry import load_registry
+    from reporting.programme import all_programmes
+    from reporting.units import load_registry
     from tests.test_collect import snapshot
     from tests.test_golden import check_golden, year_end_2023
     from warehouse.reference import load_reference

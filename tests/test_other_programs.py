@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from flows.collect import collect_quarter
+from reporting.periods import LOCAL_TZ, Period
 from tasks.demo_data import fill_template, plan_demo_year
-from tasks.periods import LOCAL_TZ, Period
 from tasks.templates import build_template
 from tests.workbooks import PROGRAMME, REGISTRY, save
 from warehouse.engine import engine_for

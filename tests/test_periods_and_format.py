@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from tasks.periods import Period, current_period, deadline_at, period_just_ended, resolve_period
-from tasks.vn_format import vn_number, vn_percent
+from reporting.periods import Period, current_period, deadline_at, period_just_ended, resolve_period
+from reporting.vn_format import vn_number, vn_percent
 
 UTC = dt.timezone.utc
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from tasks.programme import PROGRAMMES_DIR, ProgrammeError, load_programme, programme_for_year
-from tasks.registry import RegistryError, load_registry
+from reporting.programme import PROGRAMMES_DIR, ProgrammeError, load_programme, programme_for_year
+from reporting.units import RegistryError, load_registry
 
 GOOD = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
 

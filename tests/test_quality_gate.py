@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from expectations.gate import check_batch
-from tasks import layout as L
-from tasks.periods import Period
+from reporting import layout as L
+from reporting.periods import Period
 from tasks.workbook_reader import read_workbooks
 from tests.workbooks import PROGRAMME, REGISTRY, default_plans, default_values, indicator_cell, save, submission
 

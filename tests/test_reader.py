@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
+from reporting.periods import Period
 from tasks import workbook_reader
-from tasks.periods import Period
 from tasks.workbook_reader import read_workbooks
 from tests.workbooks import default_values, indicator_cell, save, submission
 

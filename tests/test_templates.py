@@ -8,8 +8,8 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks import layout as L
-from tasks.periods import Period
+from reporting import layout as L
+from reporting.periods import Period
 from tasks.templates import CarriedTask, CarryOver, build_template
 from tests.workbooks import PROGRAMME, REGISTRY
 

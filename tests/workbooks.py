@@ -6,10 +6,10 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from tasks import layout as L
-from tasks.periods import LOCAL_TZ, Period
-from tasks.programme import Programme, programme_for_year
-from tasks.registry import Registry, load_registry
+from reporting import layout as L
+from reporting.periods import LOCAL_TZ, Period
+from reporting.programme import Programme, programme_for_year
+from reporting.units import Registry, load_registry
 from tasks.templates import build_template
 
 PROGRAMME: Programme = programme_for_year(2023)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Column, Table, inspect
 
-from tasks.programme import PROGRAMMES_DIR, programme_for_year
-from tasks.registry import load_registry
+from reporting.programme import PROGRAMMES_DIR, programme_for_year
+from reporting.units import load_registry
 from warehouse.engine import make_engine
 from warehouse.migrate import upgrade
 from warehouse.models import Base

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, inspect, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, insert, inspect, select, text, update
 
-from tasks.periods import Period, deadline_at
-from tasks.programme import Programme
-from tasks.registry import Registry
+from reporting.periods import Period, deadline_at
+from reporting.programme import Programme
+from reporting.units import Registry
 from warehouse import models as m
 
 WIDE_VIEW = "v_unit_quarter_indicators"

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.programme import GROUPS, programmes_dir
+from reporting.programme import GROUPS, programmes_dir
 
 REGISTRY_FILE_NAME = "units.csv"
 UNIT_TYPES = ("chi_bo_co_so", "dang_bo_co_so")
