@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from flows.cli import app
-from warehouse.roles import PASSWORD_ENV
+from warehouse.roles import PASSWORD_ENV, group_for
 
 INSUFFICIENT_PRIVILEGE = "42501"
 READ_ONLY_TRANSACTION = "25006"
@@ -56,8 +56,13 @@ def analyst(warehouse, monkeypatch) -> str:
         assert result.exit_code == 0, result.output
         yield role
     finally:
-        # Roles are cluster-wide and outlive the test database: drop this one while its database exists.
-        with warehouse.engine.begin() as conn:
+        drop_roles(warehouse.engine, role, group_for(make_url(warehouse.url).database))
+
+
+def drop_roles(engine: Engine, *roles: str) -> None:
+    """Roles are cluster-wide and outlive the test database: drop them while their database exists."""
+    with engine.begin() as conn:
+        for role in roles:
             if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
                 conn.execute(text(f'DROP OWNED BY "{role}"'))
                 conn.execute(text(f'DROP ROLE "{role}"'))
