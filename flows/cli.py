@@ -236,14 +236,14 @@ def db_grant_analyst(
 
     from warehouse.engine import engine_for
     from warehouse.migrate import upgrade
-    from warehouse.roles import PASSWORD_ENV, AnalystRoleError, check_grant, grant_analyst
+    from warehouse.roles import LARGE_OBJECT_FUNCTIONS, PASSWORD_ENV, AnalystRoleError, check_grant, grant_analyst
 
     engine = engine_for(data)
     password = os.environ.get(PASSWORD_ENV)
     try:
         check_grant(engine, role, password)
         upgrade(engine)
-        group = grant_analyst(engine, role, password)
+        granted = grant_analyst(engine, role, password)
     except AnalystRoleError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
@@ -253,12 +253,18 @@ def db_grant_analyst(
         raise typer.Exit(1) from exc
     where = engine.url.render_as_string(hide_password=True)
     console.print(
-        f"{role}: read-only analyst on {where}: member of {group}, which may SELECT every table and view "
+        f"{role}: read-only analyst on {where}: member of {granted.group}, which may SELECT every table and view "
         f"in schema public of this warehouse only, including those {engine.url.username or 'this user'} "
         "creates later, and may not INSERT, UPDATE, DELETE, CREATE or create temporary tables; "
         "its transactions are read-only by default",
         soft_wrap=True,
     )
+    if not granted.large_objects_refused:
+        console.print(
+            f"{role} may still create large objects: only a superuser can refuse them, by running in this "
+            f"database: REVOKE EXECUTE ON FUNCTION {', '.join(LARGE_OBJECT_FUNCTIONS)} FROM PUBLIC",
+            soft_wrap=True,
+        )
     if password is None:
         console.print(
             f"no password ({PASSWORD_ENV} is not set): {role} logs in only as pg_hba.conf allows "

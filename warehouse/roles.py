@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, String, text
 
@@ -18,6 +19,10 @@ ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # Names PostgreSQL keeps for itself or that p135 uses; `pg_*` and `p135_analyst_*` are refused separately.
 RESERVED = frozenset({"postgres", OLD_GROUP, "public", "none", "current_role", "current_user", "session_user"})
 WRITE_PRIVILEGES = "INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+# What lets any role create large objects in a database (no privilege guards their creation, and
+# a read-only transaction does not stop it): executable by PUBLIC unless revoked, per database.
+LARGE_OBJECT_FUNCTIONS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)",
+                          "lo_import(text)", "lo_import(text, oid)")
 
 # pg_roles column -> (keyword when true, keyword when false)
 _ATTRIBUTES = {
@@ -94,9 +99,17 @@ def check_grant(engine: Engine, role: str, password: str | None) -> None:
         )
 
 
-def grant_analyst(engine: Engine, role: str, password: str | None) -> str:
+@dataclass(frozen=True)
+class Granted:
+    """What grant_analyst did: the warehouse's group, and whether large objects are now refused."""
+
+    group: str
+    large_objects_refused: bool
+
+
+def grant_analyst(engine: Engine, role: str, password: str | None) -> Granted:
     """Create or update `role` as a read-only member of this warehouse's analyst group, in one
-    transaction; return the group's name."""
+    transaction."""
     check_grant(engine, role, password)
     with engine.begin() as conn:
         quote = conn.dialect.identifier_preparer.quote_identifier
@@ -112,6 +125,7 @@ def grant_analyst(engine: Engine, role: str, password: str | None) -> str:
         _ensure_role(conn, group, login=False)
         _grant_group(conn, quote(group), quote(database))
         _seal_database(conn, quote(database), quote(group), {quote(user), quote(owner)})
+        large_objects_refused = _refuse_large_objects(conn)
         _ensure_role(conn, role, login=True)
         _revoke_old_group(conn, role, quote(database))
         member = quote(role)
@@ -123,7 +137,7 @@ def grant_analyst(engine: Engine, role: str, password: str | None) -> str:
         # A second guard: an analyst can turn it off per session, the privileges still hold.
         conn.execute(text(f"ALTER ROLE {member} SET default_transaction_read_only = on"))
         _check_read_only(conn, role)
-    return group
+    return Granted(group, large_objects_refused)
 
 
 def _ensure_role(conn: Connection, name: str, *, login: bool) -> None:
@@ -170,6 +184,19 @@ def _seal_database(conn: Connection, database: str, group: str, keep: set[str]) 
     conn.execute(text(f"GRANT CONNECT ON DATABASE {database} TO {group}"))
     for role in sorted(keep):
         conn.execute(text(f"GRANT CONNECT ON DATABASE {database} TO {role}"))
+
+
+def _refuse_large_objects(conn: Connection) -> bool:
+    """Take from PUBLIC, in this database only, the functions that create large objects.
+
+    They belong to the bootstrap superuser: a p135 user that is not a superuser cannot revoke
+    them (False), and analysts can then still create large objects (p135 uses none).
+    """
+    if not conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+        return False
+    for function in LARGE_OBJECT_FUNCTIONS:
+        conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC"))
+    return True
 
 
 def _revoke_old_group(conn: Connection, role: str, database: str) -> None:
