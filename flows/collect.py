@@ -19,7 +19,7 @@ from tasks.prepare import prepare_warehouse
 from tasks.quality import check_submissions, fetch_history, read_submissions
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
-from warehouse.locks import QuarterBusy, QuarterLost, holder_name, quarter_lock
+from warehouse.locks import QuarterBusy, QuarterLost, SetupBusy, holder_name, quarter_lock
 
 
 @flow(name="collect-quarter")
@@ -45,9 +45,10 @@ def collect_quarter(
     inbox_dir = Path(inbox) if inbox else data / "inbox" / period.key
     programme = programme_for_year(period.year)
     registry = load_registry()
-    prepared = prepare_warehouse(data, return_state=True)
-    if not prepared.is_completed():
-        return Failed(message=prepared.message)
+    try:
+        prepare_warehouse(data)
+    except SetupBusy as exc:
+        return Failed(message=str(exc))
 
     run_key = str(flow_run.id) if flow_run.id else None
     try:

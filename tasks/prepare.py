@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.states import Failed
 
 from reporting.programme import all_programmes
 from reporting.units import load_registry
-from warehouse.engine import engine_for
 from warehouse import locks
-from warehouse.locks import Say, SetupBusy, setup_session
+from warehouse.engine import engine_for
+from warehouse.locks import Say, setup_session
 from warehouse.migrate import upgrade
 from warehouse.reference import load_reference
 
@@ -31,16 +30,12 @@ def bring_up_to_date(data_dir: Path, wait_seconds: float | None = None, say: Say
 
 
 @task
-def prepare_warehouse(data_dir: Path):
+def prepare_warehouse(data_dir: Path) -> None:
     """Apply pending migrations, then load every programme file and the unit registry.
 
-    When someone holds set-up too long the task ends Failed with the message naming them (no
-    traceback: it is a fact about the warehouse, not a bug).
+    Raises SetupBusy, naming the holder, when someone holds set-up longer than it waits.
     """
     logger = get_run_logger()
-    try:
-        changed = bring_up_to_date(data_dir, say=logger.warning)
-    except SetupBusy as exc:
-        return Failed(message=str(exc))
+    changed = bring_up_to_date(data_dir, say=logger.warning)
     if changed:
         logger.info("Reference data updated: %d rows changed", changed)

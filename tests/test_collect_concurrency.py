@@ -164,6 +164,15 @@ def test_set_up_waits_a_bounded_time_and_names_who_holds_it(warehouse):
     assert bring_up_to_date(warehouse.data_dir, wait_seconds=0) > 0
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_collect_that_cannot_set_up_fails_naming_who_holds_set_up(warehouse, monkeypatch):
+    monkeypatch.setattr(locks, "SETUP_WAIT_SECONDS", 1)
+    with schema_lock(warehouse.engine):
+        state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+    assert state.is_failed()
+    assert f"set-up pid {os.getpid()}" in state.message and "1 giây" in state.message
+
+
 def test_runs_starting_together_on_a_new_warehouse_set_it_up_once(warehouse):
     from tasks.prepare import bring_up_to_date
 
