@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 import secrets
@@ -166,8 +167,8 @@ def archive_file(dir_fd: int, entry: InboxEntry, archive_dir: Path, data_dir: Pa
                 partial.discard()
             raise
     sha = digest.hexdigest()
-    target = archive_dir / sha[:2] / sha
-    if target.exists():
+    target = os.path.join(archive_dir, sha[:2], sha)
+    if os.path.exists(target):
         if partial is not None:
             partial.discard()
     else:
@@ -175,12 +176,17 @@ def archive_file(dir_fd: int, entry: InboxEntry, archive_dir: Path, data_dir: Pa
             partial = _Partial(archive_dir)
             for held in chunks:
                 partial.write(held)
-        partial.commit(target)
+        partial.commit(Path(target))
     return Arrival(
         sha256=sha, original_name=entry.name, size_bytes=size,
-        archive_path=os.path.relpath(target, data_dir), received_at=received_at,
+        archive_path=os.path.join(_relative(archive_dir, data_dir), sha[:2], sha), received_at=received_at,
         original_name_raw=entry.name_raw,
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _relative(archive_dir: Path, data_dir: Path) -> str:
+    return os.path.relpath(archive_dir, data_dir)
 
 
 class _Partial:
