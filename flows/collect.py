@@ -19,7 +19,7 @@ from tasks.prepare import prepare_warehouse
 from tasks.quality import check_submissions, fetch_history, read_submissions
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
-from warehouse.locks import QuarterBusy, QuarterLost, SetupBusy, holder_name, quarter_lock
+from warehouse.locks import QuarterBusy, SetupBusy, holder_name, take_quarter
 
 
 @flow(name="collect-quarter")
@@ -38,7 +38,7 @@ def collect_quarter(
     writes the unit's feedback workbook to <data_dir>/feedback/<year>-Q<q>/<unit_code>.xlsx.
     Two runs of the same quarter never interleave: the second waits up to `lock_wait_seconds`,
     saying who holds the quarter, then fails with one message (no traceback). The lock dies with
-    its holder, so a rerun after a crash starts at once.
+    its holder, so a rerun after a crash starts at once; a run that lost it commits nothing more.
     """
     period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
@@ -52,33 +52,33 @@ def collect_quarter(
 
     run_key = str(flow_run.id) if flow_run.id else None
     try:
-        with quarter_lock(
+        lock = take_quarter(
             engine_for(data), period.year, period.quarter, holder_name(run_key),
             wait_seconds=lock_wait_seconds, say=get_run_logger().warning,
-        ) as lock:
-            guard = lock.ensure_held
-            run_id = open_run(data, period, inbox_dir, run_key, guard)
-            files, refused = discover_workbooks(inbox_dir)
-            arrivals, unreadable = archive_originals(inbox_dir, files, data / "archive", data)
-            refused = refused + unreadable
-            record_inbox_refusals(data, run_id, refused, guard)
-            new, known = split_known(arrivals, data)
-            history = fetch_history(data, period)
-            checked = []
-            for start in range(0, len(new), batch_size):
-                batch = new[start:start + batch_size]
-                parsed = read_submissions(batch, data, read_workers)
-                verdicts = check_submissions(parsed, batch, programme, registry, period, history)
-                load_submissions(data, run_id, period, batch, verdicts, guard)
-                write_feedback(data, programme, registry, period, batch, verdicts, guard)
-                checked.append(verdicts)
-                lock.beat()
-            # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
-            rewrite_missing_feedback(data, programme, registry, period, guard)
-            summary = summarise_collect(period, new, known, checked, refused)
-            close_run(data, run_id, {k: summary[k] for k in (
-                "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
-            )}, guard)
-    except (QuarterBusy, QuarterLost) as exc:
+        )
+    except QuarterBusy as exc:
         return Failed(message=str(exc))
+    with lock:
+        run_id = open_run(data, period, inbox_dir, run_key, lock.ensure_held)
+        files, refused = discover_workbooks(inbox_dir)
+        arrivals, unreadable = archive_originals(inbox_dir, files, data / "archive", data)
+        refused = refused + unreadable
+        record_inbox_refusals(data, run_id, refused, lock.ensure_held)
+        new, known = split_known(arrivals, data)
+        history = fetch_history(data, period)
+        checked = []
+        for start in range(0, len(new), batch_size):
+            batch = new[start:start + batch_size]
+            parsed = read_submissions(batch, data, read_workers)
+            verdicts = check_submissions(parsed, batch, programme, registry, period, history)
+            load_submissions(data, run_id, period, batch, verdicts, lock.ensure_held)
+            write_feedback(data, programme, registry, period, batch, verdicts, lock.ensure_held)
+            checked.append(verdicts)
+            lock.beat()
+        # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
+        rewrite_missing_feedback(data, programme, registry, period, lock.ensure_held)
+        summary = summarise_collect(period, new, known, checked, refused)
+        close_run(data, run_id, {k: summary[k] for k in (
+            "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
+        )}, lock.ensure_held)
     return summary

@@ -284,6 +284,12 @@ class QuarterLock:
         except Exception:  # a record only: a missing period row or a full disk must not stop the run here
             pass
 
+    def __enter__(self) -> QuarterLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
     def release(self) -> None:
         """Drop the record (best effort), then the lock itself, which never fails to go."""
         try:
@@ -297,8 +303,7 @@ class QuarterLock:
                     lock.close()
 
 
-@contextmanager
-def quarter_lock(
+def take_quarter(
     engine: Engine,
     year: int,
     quarter: int,
@@ -307,9 +312,9 @@ def quarter_lock(
     wait_seconds: float = 0,
     poll_seconds: float = 0.5,
     say: Say | None = None,
-) -> Iterator[QuarterLock]:
-    """Hold the quarter for the block; wait up to `wait_seconds` for its holder, saying who it is
-    through `say` every few seconds, then raise QuarterBusy naming it."""
+) -> QuarterLock:
+    """Take the quarter, waiting up to `wait_seconds` for its holder and saying who it is through
+    `say` every few seconds; raise QuarterBusy naming it. Use the lock as a context manager."""
     lock = QuarterLock(engine, year, quarter, holder)
     try:
         busy = _wait_for(
@@ -328,10 +333,14 @@ def quarter_lock(
             "chưa xong. Hãy chạy lại khi lượt đó kết thúc."
         )
     lock._write_record()
-    try:
+    return lock
+
+
+@contextmanager
+def quarter_lock(engine: Engine, year: int, quarter: int, holder: str, **wait) -> Iterator[QuarterLock]:
+    """Hold the quarter for the block (see take_quarter for waiting)."""
+    with take_quarter(engine, year, quarter, holder, **wait) as lock:
         yield lock
-    finally:
-        lock.release()
 
 
 @contextmanager
