@@ -187,7 +187,7 @@ def _wait_for(try_acquire: Callable[[], bool], who: Callable[[], str], waiting: 
               wait_seconds: float, say: Say | None, poll_seconds: float) -> str | None:
     """Try until acquired (None) or `wait_seconds` passed (the holder's description)."""
     started = time.monotonic()
-    said = started
+    said = started - SAY_EVERY_SECONDS  # the first failed try says so at once
     while not try_acquire():
         now = time.monotonic()
         if now - started >= wait_seconds:
