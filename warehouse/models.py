@@ -200,7 +200,7 @@ class CollectLock(Base):
     quarter: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Quarter being collected")
     holder: Mapped[str] = mapped_column(String(200), comment="Who holds it: flow run, host and process")
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was taken (UTC)")
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="Last time the holder checked it still held the quarter (UTC), before a commit")
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When the holder last checked it still held the quarter (UTC): when taken and after each batch")
 
 
 class ReceivedFile(Base):

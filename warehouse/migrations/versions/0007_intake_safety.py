@@ -19,7 +19,7 @@ NAME_COMMENT = ("File name as it arrived, for display: unchanged when valid UTF-
 LOCK_COMMENT = ("One row per quarter a collect run holds: who holds it, for people to read. The lock itself "
                 "dies with its holder (an advisory lock on PostgreSQL, a file lock beside SQLite); a row left "
                 "by a killed run means nothing.")
-HEARTBEAT_COMMENT = "Last time the holder checked it still held the quarter (UTC), before a commit"
+HEARTBEAT_COMMENT = "When the holder last checked it still held the quarter (UTC): when taken and after each batch"
 
 
 def upgrade() -> None:
