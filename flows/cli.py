@@ -59,7 +59,9 @@ def _run(flow_fn, **params):
     """Run a flow; a failed run prints its message and exits 1."""
     state = flow_fn(**params, return_state=True)
     if not state.is_completed():
-        errors.print(f"[red]{flow_fn.name} did not complete:[/red] {state.message}")
+        from rich.markup import escape
+
+        errors.print(f"[red]{flow_fn.name} did not complete:[/red] {escape(state.message or '')}", soft_wrap=True)
         raise typer.Exit(1)
     return state.result()
 
@@ -72,6 +74,11 @@ def _print_collect(summary: dict) -> None:
         f"{summary['rejected']} rejected",
         soft_wrap=True,
     )
+    from rich.markup import escape
+
+    for refused in summary.get("refusals", []):
+        name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
+        console.print(f"Từ chối «{escape(name)}»: {escape(refused['reason'])}", soft_wrap=True)
 
 
 def _print_headline(result: dict) -> None:
@@ -113,6 +120,10 @@ def collect(
     quarter: Quarter = None,
     inbox: Annotated[Optional[Path], typer.Option(help="Inbox folder; default: <data-dir>/inbox/<year>-Q<q>/.")] = None,
     data_dir: DataDir = None,
+    lock_wait: Annotated[int, typer.Option(
+        "--lock-wait", min=0, metavar="GIÂY",
+        help="Số giây tối đa chờ khi một lượt khác đang thu thập cùng quý (0: không chờ).",
+    )] = 600,
 ) -> None:
     """Archive, check and load a quarter's inbox (default: the quarter just ended)."""
     data = _prepare(data_dir)
@@ -121,7 +132,7 @@ def collect(
     from flows.collect import collect_quarter
 
     summary = _run(collect_quarter, year=period.year, quarter=period.quarter,
-                   inbox=str(inbox) if inbox else None, data_dir=str(data))
+                   inbox=str(inbox) if inbox else None, data_dir=str(data), lock_wait_seconds=lock_wait)
     _print_collect(summary)
 
 
@@ -225,14 +236,14 @@ def db_grant_analyst(
 
     from warehouse.engine import engine_for
     from warehouse.migrate import upgrade
-    from warehouse.roles import GROUP, PASSWORD_ENV, AnalystRoleError, check_grant, grant_analyst
+    from warehouse.roles import LARGE_OBJECT_FUNCTIONS, PASSWORD_ENV, AnalystRoleError, check_grant, grant_analyst
 
     engine = engine_for(data)
     password = os.environ.get(PASSWORD_ENV)
     try:
         check_grant(engine, role, password)
         upgrade(engine)
-        grant_analyst(engine, role, password)
+        granted = grant_analyst(engine, role, password)
     except AnalystRoleError as exc:
         errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
@@ -242,11 +253,18 @@ def db_grant_analyst(
         raise typer.Exit(1) from exc
     where = engine.url.render_as_string(hide_password=True)
     console.print(
-        f"{role}: read-only analyst on {where}: member of {GROUP}, which may SELECT every table and view "
-        f"in schema public, including those {engine.url.username or 'this user'} creates later, and may not "
-        "INSERT, UPDATE, DELETE or CREATE; its transactions are read-only by default",
+        f"{role}: read-only analyst on {where}: member of {granted.group}, which may SELECT every table and view "
+        f"in schema public of this warehouse only, including those {engine.url.username or 'this user'} "
+        "creates later, and may not INSERT, UPDATE, DELETE, CREATE or create temporary tables; "
+        "its transactions are read-only by default",
         soft_wrap=True,
     )
+    if not granted.large_objects_refused:
+        console.print(
+            f"{role} may still create large objects: only a superuser can refuse them, by running in this "
+            f"database: REVOKE EXECUTE ON FUNCTION {', '.join(LARGE_OBJECT_FUNCTIONS)} FROM PUBLIC",
+            soft_wrap=True,
+        )
     if password is None:
         console.print(
             f"no password ({PASSWORD_ENV} is not set): {role} logs in only as pg_hba.conf allows "

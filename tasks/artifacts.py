@@ -10,14 +10,16 @@ from prefect.cache_policies import NO_CACHE
 
 from expectations.gate import CheckedBatch
 from reporting.periods import Period
-from warehouse.load import Arrival
+from warehouse.load import Arrival, Refusal
 
 
 @task(cache_policy=NO_CACHE)
 def summarise_collect(
-    period: Period, arrivals: list[Arrival], known: list[Arrival], checked: list[CheckedBatch]
+    period: Period, arrivals: list[Arrival], known: list[Arrival], checked: list[CheckedBatch],
+    refused: list[Refusal] = (),
 ) -> dict:
-    """Publish a table of this run's verdicts (the top finding of each file) and return the counts."""
+    """Publish a table of this run's verdicts (the top finding of each file, the reason of each
+    entry refused unread) and return the counts."""
     rows, counts, rules = [], Counter(), Counter()
     by_sha = {a.sha256: a for a in arrivals}
     for batch in checked:
@@ -35,6 +37,8 @@ def summarise_collect(
                 "findings": per_file[sha],
                 "top_finding": f"{top.sheet or ''}!{top.cell or ''} {top.message_vi}" if top else "",
             })
+    for r in refused:
+        rows.append({"unit_code": "", "file": r.name, "status": "refused", "findings": 0, "top_finding": r.reason_vi})
     rows.sort(key=lambda r: (r["status"] == "accepted", r["unit_code"], r["file"]))
     summary = {
         "period": period.key,
@@ -44,6 +48,8 @@ def summarise_collect(
         "accepted": counts["accepted"],
         "accepted_with_warnings": counts["accepted_with_warnings"],
         "rejected": counts["rejected"],
+        "refused": len(refused),
+        "refusals": [{"name": r.name, "kind": r.kind, "reason": r.reason_vi} for r in refused],
     }
     if rows:
         top = ", ".join(f"{rule} ({severity}) x{n}" for (rule, severity), n in rules.most_common(5))
@@ -55,6 +61,8 @@ def summarise_collect(
                 f"{summary['accepted']} accepted, {summary['accepted_with_warnings']} with warnings, "
                 f"{summary['rejected']} rejected; {summary['files_known']} already received."
                 + (f" Top findings: {top}." if top else "")
+                + (f" {len(refused)} mục trong hộp thư bị từ chối, không đọc vì không phải tệp thường "
+                   "(liên kết, thư mục, FIFO, thiết bị) hoặc không mở được." if refused else "")
             ),
         )
     return summary

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import secrets
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -15,9 +18,11 @@ from reporting.findings import ERROR, STATUS_VI, Finding
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry
+from tasks.intake import PARTIAL_PREFIX, remove_dead_partials
 from tasks.safe_cells import put
 from warehouse.engine import engine_for
-from warehouse.load import Arrival
+from warehouse.feedback_log import Placed, feedback_in_place, feedback_sources, findings_of, record_feedback
+from warehouse.load import Arrival, Guard
 
 SHEET = "Kết quả kiểm tra"
 NEXT_STEP_VI = {
@@ -105,6 +110,7 @@ def write_feedback(
     period: Period,
     arrivals: list[Arrival],
     checked: CheckedBatch,
+    guard: Guard | None = None,
 ) -> list[Path]:
     """Write data/feedback/<year>-Q<q>/<unit_code>.xlsx for each unit's latest file in this batch."""
     latest = _latest_per_unit(data_dir, period, {c for c in checked.unit_code.values() if c})
@@ -113,7 +119,7 @@ def write_feedback(
     by_sha: dict[str, list[Finding]] = {}
     for f in checked.findings:
         by_sha.setdefault(f.submission_id, []).append(f)
-    written = []
+    written, placed = [], []
     for arrival in arrivals:
         code = checked.unit_code.get(arrival.sha256)
         if code and latest.get(code) != arrival.sha256:
@@ -122,14 +128,81 @@ def write_feedback(
         label = f"{code} - {unit.name_vi}" if unit else (code or "(không đọc được mã đơn vị)")
         wb = build_feedback(programme, period, label, arrival, checked.status[arrival.sha256], by_sha.get(arrival.sha256, []))
         path = out_dir / feedback_name(code, arrival.sha256)
-        wb.save(path)
+        placed.append(Placed(path.name, code, arrival.sha256, save_in_place(wb, path)))
         written.append(path)
+    record_feedback(engine_for(data_dir), period.year, period.quarter, placed, guard)
     return written
 
 
-def _latest_per_unit(data_dir: Path, period: Period, unit_codes: set[str]) -> dict[str, str]:
-    """Per unit: the file hash of its latest received submission of the quarter."""
-    if not unit_codes:
+def save_in_place(wb: Workbook, path: Path) -> int:
+    """Save under a temporary name beside `path`, then rename it into place; return its size.
+
+    A run killed while saving leaves the earlier workbook (or none), never a truncated one.
+    """
+    partial = path.with_name(f"{PARTIAL_PREFIX}{secrets.token_hex(6)}-{path.name}")
+    try:
+        wb.save(partial)
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+            size = os.fstat(handle.fileno()).st_size
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return size
+
+
+@task(cache_policy=NO_CACHE)
+def rewrite_missing_feedback(
+    data_dir: Path,
+    programme: Programme,
+    registry: Registry,
+    period: Period,
+    guard: Guard | None = None,
+) -> list[Path]:
+    """Write again every feedback workbook of the quarter that is missing, or whose size is not the
+    one recorded when it was renamed into place, or that describes another file than it should.
+
+    Only the recorded sizes and a listing of the folder are compared: no workbook is read.
+    """
+    out_dir = data_dir / "feedback" / period.key
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_dead_partials(out_dir)
+    engine = engine_for(data_dir)
+    latest = _latest_per_unit(data_dir, period, None)
+    wanted = [s for s in feedback_sources(engine, period.year, period.quarter)
+              if s.status in NEXT_STEP_VI and (s.unit_code is None or latest.get(s.unit_code) == s.file_sha256)]
+    recorded = feedback_in_place(engine, period.year, period.quarter)
+    on_disk = {e.name: e.stat().st_size for e in os.scandir(out_dir) if e.is_file(follow_symlinks=False)}
+    due = []
+    for s in wanted:
+        name = feedback_name(s.unit_code, s.file_sha256)
+        if name not in on_disk or recorded.get(name) != (s.file_sha256, on_disk[name]):
+            due.append(s)
+    findings = findings_of(engine, [s.submission_id for s in due])
+    written, placed = [], []
+    for s in due:
+        unit = registry.version_on(s.unit_code, period.ends_on) if s.unit_code else None
+        label = f"{s.unit_code} - {unit.name_vi}" if unit else (s.unit_code or "(không đọc được mã đơn vị)")
+        arrival = Arrival(s.file_sha256, s.original_name, s.size_bytes, s.archive_path, _aware(s.received_at))
+        path = out_dir / feedback_name(s.unit_code, s.file_sha256)
+        wb = build_feedback(programme, period, label, arrival, s.status,
+                            [Finding(s.file_sha256, *f) for f in findings[s.submission_id]])
+        placed.append(Placed(path.name, s.unit_code, s.file_sha256, save_in_place(wb, path)))
+        written.append(path)
+    record_feedback(engine, period.year, period.quarter, placed, guard)
+    return written
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes for the aware UTC ones written.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _latest_per_unit(data_dir: Path, period: Period, unit_codes: set[str] | None) -> dict[str, str]:
+    """Per unit (all of the quarter's when `unit_codes` is None): the file hash of its latest
+    received submission of the quarter."""
+    if unit_codes is not None and not unit_codes:
         return {}
     with engine_for(data_dir).connect() as conn:
         rows = conn.execute(
@@ -137,4 +210,4 @@ def _latest_per_unit(data_dir: Path, period: Period, unit_codes: set[str]) -> di
                  "WHERE year = :year AND quarter = :quarter AND is_latest"),
             {"year": period.year, "quarter": period.quarter},
         ).all()
-    return {code: sha for code, sha in rows if code in unit_codes}
+    return {code: sha for code, sha in rows if code is not None and (unit_codes is None or code in unit_codes)}

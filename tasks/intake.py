@@ -1,67 +1,285 @@
-"""Receiving files: find what waits in an inbox and archive every original by its content."""
+"""Receiving files: find what waits in an inbox and archive every original by its content.
+
+Only regular files inside the inbox are ever read. Each entry is looked at without following it
+(lstat), opened with O_NOFOLLOW | O_NONBLOCK (a symlink swapped in fails, a FIFO does not block)
+and checked again on the open descriptor; the archive copy and its hash come from that same
+descriptor. Symlinks, FIFOs, devices, sockets and folders are refused with a verdict of their
+own and never opened. Names are bytes: any name the file system allows is kept as it is.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
+import functools
 import hashlib
 import os
-import tempfile
+import secrets
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from warehouse.engine import engine_for
-from warehouse.load import Arrival, known_hashes
+from warehouse.load import Arrival, Refusal, display_name, known_hashes
 
-IGNORED_PREFIXES = (".", "~$")
+IGNORED_PREFIXES = (b".", b"~$")
+# Temporary copies being written into the archive; a dead run's are removed by the next run.
+PARTIAL_PREFIX = ".partial-"
+# A file up to this size is hashed in memory and written only when its content is new.
+IN_MEMORY_BYTES = 8 * 1024 * 1024
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+WHAT_VI = {
+    "symlink": "một liên kết (symlink) trỏ tới nơi khác",
+    "directory": "một thư mục",
+    "fifo": "một đường ống (FIFO)",
+    "device": "một thiết bị (device)",
+    "socket": "một socket",
+    "other": "một mục đặc biệt của hệ thống tệp",
+}
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A regular file found in the inbox, by its name as bytes."""
+
+    name_raw: bytes
+
+    @property
+    def name(self) -> str:
+        return display_name(self.name_raw)
+
+
+def kind_of(mode: int) -> str:
+    """What an inbox entry is, from its lstat mode."""
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "other"
+
+
+def refusal(name_raw: bytes, kind: str) -> Refusal:
+    """The verdict on an entry that is not a regular file, naming what it is, in Vietnamese."""
+    if kind == "directory":
+        advice = "Các thư mục con trong hộp thư không được đọc: hãy đặt tệp báo cáo trực tiếp vào hộp thư."
+    else:
+        advice = "Hãy đặt chính tệp báo cáo (bản sao thật của tệp) vào hộp thư."
+    reason = f"Mục này là {WHAT_VI[kind]}, không phải một tệp: không được mở hay đọc. {advice}"
+    return Refusal(display_name(name_raw), name_raw, kind, reason)
+
+
+def unreadable(name_raw: bytes) -> Refusal:
+    return Refusal(
+        display_name(name_raw), name_raw, "unreadable",
+        "Không mở được tệp này để đọc (không có quyền đọc hoặc lỗi hệ thống tệp). "
+        "Báo cho người quản trị hộp thư để kiểm tra quyền của tệp, rồi chạy lại.",
+    )
 
 
 @task
-def discover_workbooks(inbox: Path) -> list[Path]:
-    """List every file waiting in the inbox; what is not a workbook is rejected later, not skipped."""
+def discover_workbooks(inbox: Path) -> tuple[list[InboxEntry], list[Refusal]]:
+    """List the regular files waiting in the inbox; give every other entry its verdict, unopened.
+
+    What is a regular file but not a workbook is rejected later, not skipped.
+    """
     if not inbox.is_dir():
-        return []
-    return sorted(
-        p for p in inbox.iterdir()
-        if p.is_file() and not p.name.startswith(IGNORED_PREFIXES)
-    )
+        return [], []
+    files, refused = [], []
+    dir_fd = os.open(inbox, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name_raw in sorted(os.fsencode(n) for n in os.listdir(dir_fd)):
+            if name_raw.startswith(IGNORED_PREFIXES):
+                continue
+            try:
+                mode = os.stat(name_raw, dir_fd=dir_fd, follow_symlinks=False).st_mode
+            except FileNotFoundError:
+                continue  # gone between listing and looking: nothing was received
+            kind = kind_of(mode)
+            if kind == "file":
+                files.append(InboxEntry(name_raw))
+            else:
+                refused.append(refusal(name_raw, kind))
+    finally:
+        os.close(dir_fd)
+    return files, refused
 
 
-def archive_file(path: Path, archive_dir: Path, data_dir: Path) -> Arrival:
-    """Copy one file into the archive under its sha256, hashing while copying."""
-    received_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as source, tempfile.NamedTemporaryFile(dir=archive_dir, delete=False) as tmp:
+def _open_regular(dir_fd: int, entry: InboxEntry) -> int | Refusal | None:
+    """A descriptor on the entry if it still is a regular file; a refusal if it is not; None if gone."""
+    try:
+        fd = os.open(entry.name_raw, OPEN_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # became a symlink after it was listed
+            return refusal(entry.name_raw, "symlink")
+        return unreadable(entry.name_raw)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        return refusal(entry.name_raw, kind_of(mode))
+    return fd
+
+
+def archive_file(dir_fd: int, entry: InboxEntry, archive_dir: Path, data_dir: Path) -> Arrival | Refusal | None:
+    """Copy one regular file into the archive under its sha256, hashing from the descriptor it is read from."""
+    opened = _open_regular(dir_fd, entry)
+    if not isinstance(opened, int):
+        return opened
+    with os.fdopen(opened, "rb") as source:
+        received_at = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
+        digest = hashlib.sha256()
+        size = 0
+        chunks: list[bytes] = []
+        partial = None
         try:
             while chunk := source.read(1 << 20):
                 digest.update(chunk)
-                tmp.write(chunk)
                 size += len(chunk)
-            tmp.flush()
-            os.fsync(tmp.fileno())
+                if partial is None and size <= IN_MEMORY_BYTES:
+                    chunks.append(chunk)
+                    continue
+                if partial is None:
+                    partial = _Partial(archive_dir)
+                    for held in chunks:
+                        partial.write(held)
+                    chunks = []
+                partial.write(chunk)
+        except OSError:
+            if partial is not None:
+                partial.discard()
+            return unreadable(entry.name_raw)
         except BaseException:
-            os.unlink(tmp.name)
+            if partial is not None:
+                partial.discard()
             raise
     sha = digest.hexdigest()
-    target = archive_dir / sha[:2] / sha
-    target.parent.mkdir(exist_ok=True)
-    if target.exists():
-        os.unlink(tmp.name)
+    target = os.path.join(archive_dir, sha[:2], sha)
+    if os.path.exists(target):
+        if partial is not None:
+            partial.discard()
     else:
-        os.replace(tmp.name, target)
+        if partial is None:
+            partial = _Partial(archive_dir)
+            for held in chunks:
+                partial.write(held)
+        partial.commit(Path(target))
     return Arrival(
-        sha256=sha, original_name=path.name, size_bytes=size,
-        archive_path=os.path.relpath(target, data_dir), received_at=received_at,
+        sha256=sha, original_name=entry.name, size_bytes=size,
+        archive_path=os.path.join(_relative(archive_dir, data_dir), sha[:2], sha), received_at=received_at,
+        original_name_raw=entry.name_raw,
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _relative(archive_dir: Path, data_dir: Path) -> str:
+    return os.path.relpath(archive_dir, data_dir)
+
+
+class _Partial:
+    """A temporary archive file, flock-ed while written so that a cleaner can tell a live writer's."""
+
+    def __init__(self, archive_dir: Path):
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        while True:
+            path = archive_dir / f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # A cleaner may have removed it between creation and flock: start again under another name.
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        self.path, self.fd = path, fd
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def commit(self, target: Path) -> None:
+        try:
+            os.fsync(self.fd)
+            target.parent.mkdir(exist_ok=True)
+            os.replace(self.path, target)
+        except BaseException:
+            self.discard()
+            raise
+        os.close(self.fd)
+
+    def discard(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        os.close(self.fd)
+
+
+def remove_dead_partials(directory: Path) -> int:
+    """Remove temporary files a dead run left in `directory`; a live writer's stay (it holds their flock)."""
+    removed = 0
+    if not directory.is_dir():
+        return 0
+    for path in directory.glob(f"{PARTIAL_PREFIX}*"):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                os.unlink(path)
+                removed += 1
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
-def archive_originals(files: list[Path], archive_dir: Path, data_dir: Path) -> list[Arrival]:
-    """Copy every original into the content-addressed archive before anything reads it."""
-    return [archive_file(path, archive_dir, data_dir) for path in files]
+def archive_originals(
+    inbox: Path, files: list[InboxEntry], archive_dir: Path, data_dir: Path
+) -> tuple[list[Arrival], list[Refusal]]:
+    """Copy every original into the content-addressed archive before anything reads it.
+
+    Temporary copies a killed run left behind are removed first; an entry that stopped being a
+    regular file, or cannot be read, is refused instead of archived.
+    """
+    remove_dead_partials(archive_dir)
+    arrivals, refused = [], []
+    if not files:
+        return arrivals, refused
+    dir_fd = os.open(inbox, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for entry in files:
+            result = archive_file(dir_fd, entry, archive_dir, data_dir)
+            if isinstance(result, Arrival):
+                arrivals.append(result)
+            elif result is not None:
+                refused.append(result)
+    finally:
+        os.close(dir_fd)
+    return arrivals, refused
 
 
 @task(cache_policy=NO_CACHE)

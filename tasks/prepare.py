@@ -8,24 +8,34 @@ from prefect import get_run_logger, task
 
 from reporting.programme import all_programmes
 from reporting.units import load_registry
+from warehouse import locks
 from warehouse.engine import engine_for
-from warehouse.locks import schema_lock
+from warehouse.locks import Say, setup_session
 from warehouse.migrate import upgrade
 from warehouse.reference import load_reference
 
 
-def bring_up_to_date(data_dir: Path) -> int:
-    """Migrate, then load the programmes and the registry; return how many rows changed."""
+def bring_up_to_date(data_dir: Path, wait_seconds: float | None = None, say: Say | None = None) -> int:
+    """Migrate, then load the programmes and the registry; return how many rows changed.
+
+    Waits at most `wait_seconds` (default SETUP_WAIT_SECONDS) for whoever holds the set-up lock
+    or the tables, then raises SetupBusy naming them.
+    """
     engine = engine_for(data_dir)
+    wait_seconds = locks.SETUP_WAIT_SECONDS if wait_seconds is None else wait_seconds
     # Two runs starting on a new warehouse would otherwise both create and load it.
-    with schema_lock(engine):
-        upgrade(engine)
-        return load_reference(engine, all_programmes(), load_registry())
+    with setup_session(engine, wait_seconds=wait_seconds, say=say) as bounded:
+        upgrade(bounded)
+        return load_reference(bounded, all_programmes(), load_registry())
 
 
 @task
 def prepare_warehouse(data_dir: Path) -> None:
-    """Apply pending migrations, then load every programme file and the unit registry."""
-    changed = bring_up_to_date(data_dir)
+    """Apply pending migrations, then load every programme file and the unit registry.
+
+    Raises SetupBusy, naming the holder, when someone holds set-up longer than it waits.
+    """
+    logger = get_run_logger()
+    changed = bring_up_to_date(data_dir, say=logger.warning)
     if changed:
-        get_run_logger().info("Reference data updated: %d rows changed", changed)
+        logger.info("Reference data updated: %d rows changed", changed)

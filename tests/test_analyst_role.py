@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from flows.cli import app
-from warehouse.roles import PASSWORD_ENV
+from warehouse.roles import PASSWORD_ENV, group_for
 
 INSUFFICIENT_PRIVILEGE = "42501"
 READ_ONLY_TRANSACTION = "25006"
@@ -56,8 +56,13 @@ def analyst(warehouse, monkeypatch) -> str:
         assert result.exit_code == 0, result.output
         yield role
     finally:
-        # Roles are cluster-wide and outlive the test database: drop this one while its database exists.
-        with warehouse.engine.begin() as conn:
+        drop_roles(warehouse.engine, role, group_for(make_url(warehouse.url).database))
+
+
+def drop_roles(engine: Engine, *roles: str) -> None:
+    """Roles are cluster-wide and outlive the test database: drop them while their database exists."""
+    with engine.begin() as conn:
+        for role in roles:
             if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
                 conn.execute(text(f'DROP OWNED BY "{role}"'))
                 conn.execute(text(f'DROP ROLE "{role}"'))
@@ -178,7 +183,8 @@ def test_sqlite_has_no_roles(warehouse, monkeypatch):
 
 @pytest.mark.parametrize("role", [
     "Analyst", "1analyst", "analyst;drop", 'a"b', "a" * 64, "postgres", "p135_analyst", "pg_reader", "public",
-], ids=["upper-case", "leading-digit", "semicolon", "quote", "too-long", "postgres", "group", "pg-prefix", "public"])
+    "p135_analyst_kho",
+], ids=["upper-case", "leading-digit", "semicolon", "quote", "too-long", "postgres", "group", "pg-prefix", "public", "group-prefix"])
 def test_bad_role_names_are_refused(tmp_path, monkeypatch, role):
     monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
     monkeypatch.setenv("P135_DATA_DIR", str(tmp_path / "data"))
@@ -195,3 +201,130 @@ def test_empty_password_is_refused(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["db", "grant-analyst", "analyst", "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 2, result.output
     assert f"{PASSWORD_ENV} is set but empty" in result.output
+
+
+def _loaded(url: str) -> Engine:
+    from reporting.programme import programme_for_year
+    from reporting.units import load_registry
+    from warehouse.engine import make_engine
+    from warehouse.migrate import upgrade
+    from warehouse.reference import load_reference
+
+    engine = make_engine(url)
+    upgrade(engine)
+    load_reference(engine, [programme_for_year(2023)], load_registry())
+    return engine
+
+
+def _as(url: str, role: str) -> Engine:
+    return create_engine(make_url(url).set(username=role, password=None), poolclass=NullPool)
+
+
+def _refused(engine: Engine, statement: str, read_write: bool = True) -> str | None:
+    """The SQLSTATE with which the server refuses `statement` (None: it was allowed)."""
+    try:
+        with engine.connect() as conn:
+            if read_write:
+                conn.execute(text("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"))
+                conn.commit()
+            conn.execute(text(statement))
+    except DBAPIError as exc:
+        return sqlstate(exc)
+    return None
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_two_warehouses_on_one_server_keep_their_analysts_apart(warehouse, postgres_databases, monkeypatch):
+    """ana1 of warehouse A and ana2 of warehouse B each read their own warehouse and cannot even
+    connect to the other; neither may create temporary tables or large objects; an analyst granted
+    by the old server-wide group loses it."""
+    from warehouse.roles import OLD_GROUP
+
+    url_a, url_b = warehouse.url, postgres_databases.create()
+    db_a, db_b = make_url(url_a).database, make_url(url_b).database
+    engine_a, engine_b = _loaded(url_a), _loaded(url_b)
+    suffix = uuid.uuid4().hex[:8]
+    ana1, ana2 = f"p135_test_ana1_{suffix}", f"p135_test_ana2_{suffix}"
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    try:
+        # ana1 as an earlier p135 left it: a member of the server-wide group, which reads A.
+        with engine_a.begin() as conn:
+            conn.execute(text(f"DO $$ BEGIN CREATE ROLE {OLD_GROUP} NOLOGIN; "
+                              "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+            conn.execute(text(f'CREATE ROLE "{ana1}" LOGIN'))
+            conn.execute(text(f'GRANT {OLD_GROUP} TO "{ana1}"'))
+            conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {OLD_GROUP}"))
+        for url, role in ((url_a, ana1), (url_b, ana2)):
+            monkeypatch.setenv("P135_WAREHOUSE_URL", url)
+            result = grant(warehouse, role)
+            assert result.exit_code == 0, result.output
+
+        with _as(url_a, ana1).connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM unit")).scalar_one() > 0
+            conn.execute(text("SELECT count(*) FROM submission")).scalar_one()
+        with _as(url_b, ana2).connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM unit")).scalar_one() > 0
+        for url, role in ((url_b, ana1), (url_a, ana2)):
+            with pytest.raises(DBAPIError) as refused:
+                _as(url, role).connect().close()
+            assert "permission denied for database" in str(refused.value)
+        analyst = _as(url_a, ana1)
+        assert _refused(analyst, "CREATE TEMP TABLE scratch (n integer)") == INSUFFICIENT_PRIVILEGE
+        assert _refused(analyst, "SELECT lo_create(0)") == INSUFFICIENT_PRIVILEGE
+        assert _refused(analyst, "SELECT lo_from_bytea(0, 'x')") == INSUFFICIENT_PRIVILEGE
+        with engine_a.connect() as conn:
+            group_a, group_b = group_for(db_a), group_for(db_b)
+            assert conn.execute(text(
+                "SELECT has_database_privilege(:a, :da, 'CONNECT'), has_database_privilege(:a, :db, 'CONNECT'), "
+                "has_database_privilege('public', :da, 'CONNECT'), has_database_privilege('public', :da, 'TEMP'), "
+                "has_table_privilege(:old, 'submission', 'SELECT'), pg_has_role(:ana1, :old, 'MEMBER')"
+            ), {"a": group_a, "da": db_a, "db": db_b, "old": OLD_GROUP, "ana1": ana1}).one() == (
+                True, False, False, False, False, False)
+            assert group_a != group_b
+    finally:
+        drop_roles(engine_a, ana1, group_for(db_a))
+        drop_roles(engine_b, ana2, group_for(db_b))
+        engine_a.dispose()
+        engine_b.dispose()
+        postgres_databases.drop(url_b)
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_an_analyst_holding_p135_locks_cannot_stall_a_run(warehouse, analyst):
+    """An analyst may take any advisory lock or keep a transaction open: set-up and the quarter
+    lock give up after their bounded wait, naming the analyst."""
+    from tasks.prepare import bring_up_to_date
+    from warehouse.locks import QUARTER_LOCK_CLASS, SCHEMA_LOCK_KEY, QuarterBusy, SetupBusy, quarter_lock, setup_session
+    from warehouse.reference import WIDE_VIEW, _recreate_wide_view
+
+    engine = warehouse.engine
+    with connect_as(warehouse, analyst).connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:c, 20231), pg_advisory_lock(:s)"),
+                     {"c": QUARTER_LOCK_CLASS, "s": SCHEMA_LOCK_KEY})
+        conn.commit()
+        with pytest.raises(QuarterBusy) as busy:
+            with quarter_lock(engine, 2023, 1, "a collect run", wait_seconds=1):
+                raise AssertionError("the analyst holds the quarter's key")
+        assert analyst in str(busy.value)
+        with pytest.raises(SetupBusy) as busy:
+            bring_up_to_date(warehouse.data_dir, wait_seconds=1)
+        assert analyst in str(busy.value)
+        conn.execute(text("SELECT pg_advisory_unlock_all()"))
+        conn.commit()
+        # An open transaction that read the wide view: recreating it (a programme load) waits for it.
+        conn.execute(text(f"SELECT count(*) FROM {WIDE_VIEW}"))
+        with pytest.raises(SetupBusy) as busy:
+            with setup_session(engine, wait_seconds=1) as bounded, bounded.begin() as ddl:
+                _recreate_wide_view(ddl)
+        assert analyst in str(busy.value)
+    with quarter_lock(engine, 2023, 1, "a collect run", wait_seconds=0) as lock:
+        lock.ensure_held()
+
+
+def test_each_warehouse_has_its_own_group_within_63_bytes():
+    long_a, long_b = "kho_" + "a" * 60 + "_2023", "kho_" + "a" * 60 + "_2024"
+    assert group_for("p135") == "p135_analyst_p135"
+    groups = [group_for(name) for name in (long_a, long_b, "kho_" + "ả" * 40)]
+    assert all(len(g.encode()) <= 63 and g.startswith("p135_analyst_kho_") for g in groups)
+    assert len(set(groups)) == 3
+    groups[2].encode("utf-8")  # never a cut character

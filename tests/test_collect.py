@@ -57,7 +57,7 @@ def test_collect_archives_every_file_and_loads_what_passes(warehouse):
 
     assert summary == {
         "period": "2023-Q1", "files_seen": 4, "files_new": 4, "files_known": 0,
-        "accepted": 2, "accepted_with_warnings": 0, "rejected": 2,
+        "accepted": 2, "accepted_with_warnings": 0, "rejected": 2, "refused": 0, "refusals": [],
     }
     assert {p.name: _fingerprint(p) for p in inbox.iterdir()} == before, "inbox files must not change"
     with warehouse.engine.connect() as conn:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
+from pathlib import Path
 
+import pytest
 from sqlalchemy import insert, text
 
 from flows.collect import collect_quarter
@@ -13,7 +16,8 @@ from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import all_programmes
 from reporting.units import load_registry
 from tests.workbooks import save, submission
-from warehouse.locks import QuarterBusy, quarter_lock
+from warehouse import locks
+from warehouse.locks import QuarterBusy, QuarterLost, SetupBusy, quarter_lock, schema_lock
 from warehouse.migrate import upgrade
 from warehouse.models import CollectLock
 from warehouse.reference import load_reference
@@ -95,27 +99,78 @@ def test_a_run_that_cannot_wait_says_why_it_stopped(warehouse):
     with quarter_lock(engine, 2023, 1, "the first run"):
         state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), lock_wait_seconds=0, return_state=True)
     assert state.is_failed()
-    assert "already running (the first run" in state.message
+    assert "the first run" in state.message and "đang giữ quý này" in state.message
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM submission")).scalar_one() == 0
 
 
-def test_a_crashed_run_leaves_a_stale_lock_that_is_taken_over(warehouse):
+def test_a_waiting_run_says_every_few_seconds_who_holds_the_quarter(warehouse, monkeypatch):
     engine = _prepared(warehouse)
-    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    monkeypatch.setattr(locks, "SAY_EVERY_SECONDS", 0.5)
+    said: list[str] = []
+    with quarter_lock(engine, 2023, 1, "the first run"):
+        with pytest.raises(QuarterBusy) as busy:
+            with quarter_lock(engine, 2023, 1, "the second run", wait_seconds=2, say=said.append):
+                raise AssertionError("the quarter is held: the second run must not get it")
+    assert len(said) >= 2 and all("the first run" in line and "đang chờ" in line for line in said)
+    assert "the first run" in str(busy.value) and "2 giây" in str(busy.value)
+
+
+def test_a_record_left_by_a_killed_run_decides_nothing(warehouse):
+    """A collect_lock row whose holder died (kill -9 leaves it behind) does not hold the quarter."""
+    engine = _prepared(warehouse)
+    just_now = dt.datetime.now(dt.timezone.utc)
     with engine.begin() as conn:
         conn.execute(insert(CollectLock.__table__), {
-            "year": 2023, "quarter": 1, "holder": "crashed", "acquired_at": long_ago, "heartbeat_at": long_ago,
+            "year": 2023, "quarter": 1, "holder": "killed", "acquired_at": just_now, "heartbeat_at": just_now,
         })
-    try:
-        with quarter_lock(engine, 2023, 1, "fresh", wait_seconds=0, stale_after=dt.timedelta(hours=3)):
-            raise AssertionError("a lock younger than stale_after must not be taken over")
-    except QuarterBusy:
-        pass
-    with quarter_lock(engine, 2023, 1, "fresh", wait_seconds=0, stale_after=dt.timedelta(minutes=30)) as lock:
+    with quarter_lock(engine, 2023, 1, "fresh", wait_seconds=0) as lock:
         lock.beat()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT holder FROM collect_lock")).scalar_one() == "fresh"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM collect_lock")).scalar_one() == 0
+
+
+def test_a_run_that_lost_its_quarter_commits_nothing(warehouse):
+    """The lock session dropped (PostgreSQL) or the lock file removed (SQLite): the next commit is refused."""
+    from warehouse.load import open_collect_run
+
+    engine = _prepared(warehouse)
+    with quarter_lock(engine, 2023, 1, "losing run", wait_seconds=0) as lock:
+        lock.ensure_held()
+        if warehouse.backend == "postgresql":
+            with engine.connect() as conn:
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND objid = 20231 AND objsubid = 2"
+                ))
+        else:
+            Path(f"{engine.url.database}.collect-2023-Q1.lock").unlink()
+        with pytest.raises(QuarterLost):
+            open_collect_run(engine, year=2023, quarter=1, inbox="x", flow_run_id=None, guard=lock.ensure_held)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM collect_run")).scalar_one() == 0
+
+
+def test_set_up_waits_a_bounded_time_and_names_who_holds_it(warehouse):
+    from tasks.prepare import bring_up_to_date
+
+    engine = warehouse.engine
+    with schema_lock(engine):
+        with pytest.raises(SetupBusy) as busy:
+            bring_up_to_date(warehouse.data_dir, wait_seconds=1)
+    assert f"set-up pid {os.getpid()}" in str(busy.value)
+    assert bring_up_to_date(warehouse.data_dir, wait_seconds=0) > 0
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_collect_that_cannot_set_up_fails_naming_who_holds_set_up(warehouse, monkeypatch):
+    monkeypatch.setattr(locks, "SETUP_WAIT_SECONDS", 1)
+    with schema_lock(warehouse.engine):
+        state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+    assert state.is_failed()
+    assert f"set-up pid {os.getpid()}" in state.message and "1 giây" in state.message
 
 
 def test_runs_starting_together_on_a_new_warehouse_set_it_up_once(warehouse):

@@ -38,7 +38,9 @@ does. To read the SQLite file without any risk of changing it, open it read-only
 `sqlite3 -readonly data/warehouse.db`.
 
 **Connecting read-only on PostgreSQL.** `p135 db grant-analyst ROLE` creates a read-only
-role: it can `SELECT` from the tables and views below and change nothing. Connect as that role
+role of this warehouse only (a member of its group `p135_analyst_<database>`): it can `SELECT`
+from the tables and views below and change nothing, create no temporary table, and cannot
+connect to another p135 warehouse on the same server. Connect as that role
 with any client, e.g. `psql "postgresql://ROLE@host/p135"`, or pandas/SQLAlchemy with
 `postgresql+psycopg://ROLE@host/p135`.
 

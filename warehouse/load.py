@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, insert, select, update
@@ -12,15 +12,36 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 from warehouse import models as m
 
 
+# Called inside a run's transaction just before it commits; raises if the run lost its quarter.
+Guard = Callable[[], None]
+
+
 @dataclass(frozen=True)
 class Arrival:
-    """A file as received: its content hash, name, size, archived copy and arrival time."""
+    """A file as received: its content hash, name (for display and as bytes), size, archived copy
+    and arrival time."""
 
     sha256: str
     original_name: str
     size_bytes: int
     archive_path: str
     received_at: dt.datetime
+    original_name_raw: bytes = b""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An inbox entry refused without being read: what it is and why, in Vietnamese."""
+
+    name: str
+    name_raw: bytes
+    kind: str
+    reason_vi: str
+
+
+def display_name(raw: bytes) -> str:
+    """A file name as people read it: unchanged when valid UTF-8, else U+FFFD for each bad byte."""
+    return raw.decode("utf-8", errors="replace")
 
 
 def known_hashes(engine: Engine, hashes: Iterable[str]) -> set[str]:
@@ -35,9 +56,11 @@ def known_hashes(engine: Engine, hashes: Iterable[str]) -> set[str]:
     return found
 
 
-def open_collect_run(engine: Engine, *, year: int, quarter: int, inbox: str, flow_run_id: str | None) -> int:
+def open_collect_run(
+    engine: Engine, *, year: int, quarter: int, inbox: str, flow_run_id: str | None, guard: Guard | None = None
+) -> int:
     with engine.begin() as conn:
-        return conn.execute(
+        run_id = conn.execute(
             insert(m.CollectRun.__table__).returning(m.CollectRun.collect_run_id),
             {
                 "flow_run_id": flow_run_id, "year": year, "quarter": quarter, "inbox": inbox,
@@ -45,15 +68,35 @@ def open_collect_run(engine: Engine, *, year: int, quarter: int, inbox: str, flo
                 "accepted": 0, "accepted_with_warnings": 0, "rejected": 0,
             },
         ).scalar_one()
+        _still_held(guard)
+    return run_id
 
 
-def close_collect_run(engine: Engine, collect_run_id: int, counts: dict[str, int]) -> None:
+def close_collect_run(engine: Engine, collect_run_id: int, counts: dict[str, int], guard: Guard | None = None) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(m.CollectRun.__table__)
             .where(m.CollectRun.collect_run_id == collect_run_id)
             .values(finished_at=dt.datetime.now(dt.timezone.utc), **counts)
         )
+        _still_held(guard)
+
+
+def record_refusals(engine: Engine, collect_run_id: int, refusals: list[Refusal], guard: Guard | None = None) -> None:
+    """Log the inbox entries this run refused without reading them."""
+    if not refusals:
+        return
+    with engine.begin() as conn:
+        conn.execute(insert(m.InboxRefusal.__table__), [
+            {"collect_run_id": collect_run_id, "name": r.name, "name_raw": r.name_raw, "kind": r.kind, "reason": r.reason_vi}
+            for r in refusals
+        ])
+        _still_held(guard)
+
+
+def _still_held(guard: Guard | None) -> None:
+    if guard is not None:
+        guard()
 
 
 def load_batch(
@@ -69,16 +112,19 @@ def load_batch(
     findings: list[dict[str, Any]],
     indicator_facts: pd.DataFrame,
     task_facts: pd.DataFrame,
+    guard: Guard | None = None,
 ) -> dict[str, int]:
     """Write one checked batch: files, submissions, findings, facts and supersessions.
 
     Keys of `status` and of the facts' submission_id are file hashes; returns hash -> submission_id.
+    `guard` runs last inside the transaction: a run that lost its quarter commits nothing.
     """
     now = dt.datetime.now(dt.timezone.utc)
     with engine.begin() as conn:
         conn.execute(insert(m.ReceivedFile.__table__), [
             {
-                "file_sha256": a.sha256, "original_name": a.original_name, "size_bytes": a.size_bytes,
+                "file_sha256": a.sha256, "original_name": a.original_name,
+                "original_name_raw": a.original_name_raw or a.original_name.encode(), "size_bytes": a.size_bytes,
                 "archive_path": a.archive_path, "received_at": a.received_at,
                 "collect_run_id": collect_run_id,
             }
@@ -114,6 +160,7 @@ def load_batch(
             submission_id=task_facts["submission_id"].map(ids),
         ).rename(columns={"content": "content_vi", "note": "note_vi"}))
         _supersede(conn, {unit_code[sha] for sha, s in status.items() if s in m.CURRENT_STATUSES}, year, quarter)
+        _still_held(guard)
     return ids
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -185,19 +186,21 @@ class CollectRun(Base):
 
 
 class CollectLock(Base):
-    """One row per quarter being collected right now."""
+    """One row per quarter being collected right now: a record of who holds it, never the lock itself."""
 
     __tablename__ = "collect_lock"
     __table_args__ = (
         ForeignKeyConstraint(["year", "quarter"], ["period.year", "period.quarter"]),
-        {"comment": "One row per quarter a collect run is working on: two runs of one quarter never interleave."},
+        {"comment": "One row per quarter a collect run holds: who holds it, for people to read. The lock "
+                    "itself dies with its holder (an advisory lock on PostgreSQL, a file lock beside SQLite); "
+                    "a row left by a killed run means nothing."},
     )
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Year being collected")
     quarter: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Quarter being collected")
     holder: Mapped[str] = mapped_column(String(200), comment="Who holds it: flow run, host and process")
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was taken (UTC)")
-    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="Last sign of life (UTC); a lock silent too long is stale")
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When the holder last checked it still held the quarter (UTC): when taken and after each batch")
 
 
 class ReceivedFile(Base):
@@ -207,11 +210,46 @@ class ReceivedFile(Base):
     __table_args__ = {"comment": "One row per distinct file content received (by sha256); the original is in the archive."}
 
     file_sha256: Mapped[str] = mapped_column(String(64), primary_key=True, comment="sha256 of the file content")
-    original_name: Mapped[str] = mapped_column(String(500), comment="File name as it arrived")
+    original_name: Mapped[str] = mapped_column(String(500), comment="File name as it arrived, for display: unchanged when valid UTF-8, else each undecodable byte shown as U+FFFD")
+    original_name_raw: Mapped[bytes | None] = mapped_column(LargeBinary, comment="File name as the file system gave it, byte for byte")
     size_bytes: Mapped[int] = mapped_column(Integer, comment="Size of the file in bytes")
     archive_path: Mapped[str] = mapped_column(String(500), comment="Path of the archived copy, under the data directory")
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived in the inbox (its modification time, UTC)")
     collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), comment="Run that first saw it")
+
+
+class InboxRefusal(Base):
+    """One row per collect run and inbox entry that is not a regular file (or cannot be read)."""
+
+    __tablename__ = "inbox_refusal"
+    __table_args__ = {"comment": "One row per collect run and inbox entry refused without being read: a symlink, "
+                                 "FIFO, device, socket or folder, or a file that could not be opened."}
+
+    inbox_refusal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, comment="Refusal id")
+    collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), index=True, comment="Run that found it")
+    name: Mapped[str] = mapped_column(String(500), comment="Entry name, for display (as received_file.original_name)")
+    name_raw: Mapped[bytes] = mapped_column(LargeBinary, comment="Entry name as the file system gave it, byte for byte")
+    kind: Mapped[str] = mapped_column(String(20), comment="symlink, fifo, device, socket, directory, unreadable or other")
+    reason: Mapped[str] = mapped_column(Text, comment="Why it was refused, in Vietnamese")
+
+
+class FeedbackFile(Base):
+    """One row per feedback workbook in place for a quarter."""
+
+    __tablename__ = "feedback_file"
+    __table_args__ = (
+        ForeignKeyConstraint(["year", "quarter"], ["period.year", "period.quarter"]),
+        {"comment": "One row per quarter and feedback workbook renamed into place: the submission it "
+                    "describes and its size then, so a later run rewrites a missing or damaged one."},
+    )
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Year of the feedback")
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Quarter of the feedback")
+    file_name: Mapped[str] = mapped_column(String(200), primary_key=True, comment="Name under feedback/<year>-Q<q>/")
+    unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit it is for (null: unit unreadable)")
+    file_sha256: Mapped[str] = mapped_column(ForeignKey("received_file.file_sha256"), comment="Received file it describes")
+    size_bytes: Mapped[int] = mapped_column(Integer, comment="Size when renamed into place")
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was renamed into place (UTC)")
 
 
 class Submission(Base):

@@ -1,17 +1,28 @@
-"""Read-only analyst logins on a PostgreSQL warehouse: a group that holds SELECT, members that log in."""
+"""Read-only analyst logins on a PostgreSQL warehouse: a group per warehouse database that holds
+SELECT there and may connect nowhere else, members that log in."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, String, text
 
-GROUP = "p135_analyst"
+# The group of a warehouse's analysts is that database's own: p135_analyst_<database>. Before,
+# one group served every warehouse on the server; grant-analyst takes its grants away.
+GROUP_PREFIX = "p135_analyst_"
+OLD_GROUP = "p135_analyst"
+MAX_IDENTIFIER_BYTES = 63
 PASSWORD_ENV = "P135_ANALYST_PASSWORD"
 ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-# Names PostgreSQL keeps for itself or that p135 uses; `pg_*` is refused separately.
-RESERVED = frozenset({"postgres", GROUP, "public", "none", "current_role", "current_user", "session_user"})
+# Names PostgreSQL keeps for itself or that p135 uses; `pg_*` and `p135_analyst_*` are refused separately.
+RESERVED = frozenset({"postgres", OLD_GROUP, "public", "none", "current_role", "current_user", "session_user"})
 WRITE_PRIVILEGES = "INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+# What lets any role create large objects in a database (no privilege guards their creation, and
+# a read-only transaction does not stop it): executable by PUBLIC unless revoked, per database.
+LARGE_OBJECT_FUNCTIONS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)",
+                          "lo_import(text)", "lo_import(text, oid)")
 
 # pg_roles column -> (keyword when true, keyword when false)
 _ATTRIBUTES = {
@@ -47,8 +58,22 @@ def check_role_name(role: str) -> None:
             f"invalid role name {role!r}: use 1-63 lower-case letters, digits and underscores, "
             "not starting with a digit"
         )
-    if role in RESERVED or role.startswith("pg_"):
+    if role in RESERVED or role.startswith(("pg_", GROUP_PREFIX)):
         raise InvalidRoleName(f"role name {role!r} is reserved; choose another")
+
+
+def group_for(database: str) -> str:
+    """The analysts' group of one warehouse database, within PostgreSQL's 63-byte names.
+
+    A name too long is cut and ends with a short hash of the whole database name, so two long
+    names sharing a beginning still get two groups.
+    """
+    name = GROUP_PREFIX + database
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha256(database.encode()).hexdigest()[:8]
+    head = name.encode()[:MAX_IDENTIFIER_BYTES - len(digest) - 1].decode("utf-8", errors="ignore")
+    return f"{head}_{digest}"
 
 
 def require_postgres(engine: Engine) -> None:
@@ -74,28 +99,45 @@ def check_grant(engine: Engine, role: str, password: str | None) -> None:
         )
 
 
-def grant_analyst(engine: Engine, role: str, password: str | None) -> None:
-    """Create or update `role` as a read-only member of p135_analyst, in one transaction."""
+@dataclass(frozen=True)
+class Granted:
+    """What grant_analyst did: the warehouse's group, and whether large objects are now refused."""
+
+    group: str
+    large_objects_refused: bool
+
+
+def grant_analyst(engine: Engine, role: str, password: str | None) -> Granted:
+    """Create or update `role` as a read-only member of this warehouse's analyst group, in one
+    transaction."""
     check_grant(engine, role, password)
     with engine.begin() as conn:
         quote = conn.dialect.identifier_preparer.quote_identifier
-        database, owner = conn.execute(text("SELECT current_database(), current_user")).one()
-        if role == owner:
+        database, user, owner = conn.execute(text(
+            "SELECT current_database(), current_user, pg_get_userbyid(datdba) FROM pg_database "
+            "WHERE datname = current_database()"
+        )).one()
+        if role in (user, owner):
             raise InvalidRoleName(
-                f"{role} is the user p135 connects as (it owns the warehouse); choose another name"
+                f"{role} is the user p135 connects as or owns the warehouse; choose another name"
             )
-        _ensure_role(conn, GROUP, login=False)
-        _grant_group(conn, quote(GROUP), quote(database))
+        group = group_for(database)
+        _ensure_role(conn, group, login=False)
+        _grant_group(conn, quote(group), quote(database))
+        _seal_database(conn, quote(database), quote(group), {quote(user), quote(owner)})
+        large_objects_refused = _refuse_large_objects(conn)
         _ensure_role(conn, role, login=True)
+        _revoke_old_group(conn, role, quote(database))
         member = quote(role)
         # Not text(): a hash holds colons, which text() would take for bind parameters.
         conn.exec_driver_sql(f"ALTER ROLE {member} PASSWORD {_password_literal(conn, role, password)}")
-        conn.execute(text(f"GRANT {quote(GROUP)} TO {member}"))
+        conn.execute(text(f"GRANT {quote(group)} TO {member}"))
         conn.execute(text(f"REVOKE CREATE ON SCHEMA public FROM {member}"))
         conn.execute(text(f"REVOKE {WRITE_PRIVILEGES} ON ALL TABLES IN SCHEMA public FROM {member}"))
         # A second guard: an analyst can turn it off per session, the privileges still hold.
         conn.execute(text(f"ALTER ROLE {member} SET default_transaction_read_only = on"))
         _check_read_only(conn, role)
+    return Granted(group, large_objects_refused)
 
 
 def _ensure_role(conn: Connection, name: str, *, login: bool) -> None:
@@ -131,6 +173,46 @@ def _grant_group(conn: Connection, group: str, database: str) -> None:
     conn.execute(text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {group}"))
 
 
+def _seal_database(conn: Connection, database: str, group: str, keep: set[str]) -> None:
+    """Only this warehouse's own group and its owner may connect; no one may create temporary tables.
+
+    PostgreSQL grants CONNECT and TEMPORARY to PUBLIC on every new database: revoking them from
+    the group alone would change nothing, and any analyst of another warehouse could come in.
+    """
+    conn.execute(text(f"REVOKE CONNECT, TEMPORARY ON DATABASE {database} FROM PUBLIC"))
+    conn.execute(text(f"REVOKE TEMPORARY ON DATABASE {database} FROM {group}"))
+    conn.execute(text(f"GRANT CONNECT ON DATABASE {database} TO {group}"))
+    for role in sorted(keep):
+        conn.execute(text(f"GRANT CONNECT ON DATABASE {database} TO {role}"))
+
+
+def _refuse_large_objects(conn: Connection) -> bool:
+    """Take from PUBLIC, in this database only, the functions that create large objects.
+
+    They belong to the bootstrap superuser: a p135 user that is not a superuser cannot revoke
+    them (False), and analysts can then still create large objects (p135 uses none).
+    """
+    if not conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+        return False
+    for function in LARGE_OBJECT_FUNCTIONS:
+        conn.execute(text(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC"))
+    return True
+
+
+def _revoke_old_group(conn: Connection, role: str, database: str) -> None:
+    """Take from the old server-wide p135_analyst every right it has here, and `role` out of it."""
+    if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": OLD_GROUP}).first() is None:
+        return
+    quote = conn.dialect.identifier_preparer.quote_identifier
+    old = quote(OLD_GROUP)
+    conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {old}"))
+    conn.execute(text(f"REVOKE ALL ON SCHEMA public FROM {old}"))
+    conn.execute(text(f"REVOKE ALL ON DATABASE {database} FROM {old}"))
+    conn.execute(text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM {old}"))
+    # A member of the old group could still read every other warehouse it was granted on.
+    conn.execute(text(f"REVOKE {old} FROM {quote(role)}"))
+
+
 def _password_literal(conn: Connection, role: str, password: str | None) -> str:
     """NULL, or the password hashed by libpq so that the clear text never reaches the server's logs."""
     if password is None:
@@ -157,6 +239,9 @@ def _check_read_only(conn: Connection, role: str) -> None:
         UNION ALL
         SELECT 'CREATE on database ' || current_database()
         WHERE has_database_privilege(:role, current_database(), 'CREATE')
+        UNION ALL
+        SELECT 'TEMPORARY on database ' || current_database()
+        WHERE has_database_privilege(:role, current_database(), 'TEMPORARY')
         ORDER BY 1
     """), {"role": role}).scalars().all()
     if found:
