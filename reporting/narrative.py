@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from reporting.periods import Period
 from reporting.programme import Programme
 from reporting.vn_format import vn_number
 
@@ -66,7 +67,8 @@ def spoken_amount(value: float, decimals: int) -> str:
     scale = 10 ** places
     cut = math.floor(abs(value) * scale + EPSILON) / scale
     cut = math.copysign(cut, value)
-    text = vn_number(cut, places)
+    # Prose drops decimals that are zero: "40 tỷ đồng", not "40,0 tỷ đồng".
+    text = vn_number(cut, places if cut != int(cut) else 0)
     return f"trên {text}" if abs(value) - abs(cut) > EPSILON * max(1.0, abs(value)) and value > 0 else text
 
 
@@ -196,3 +198,36 @@ def narrative(
         if sentence:
             paragraphs.append(sentence)
     return paragraphs
+
+
+def draft_note(year: int, quarters_not_approved: list[int] | tuple[int, ...]) -> str:
+    """'Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt' for a draft; '' when none."""
+    labels = [Period(year, q).label_vi for q in sorted(set(quarters_not_approved))]
+    if not labels:
+        return ""
+    joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " và " + labels[-1]
+    return f"Số liệu {joined} chưa được phê duyệt"
+
+
+DRAFT_MARK = "DỰ THẢO"
+
+
+def report_markdown(
+    year: int,
+    rows: list[dict[str, Any]],
+    paragraphs: list[str],
+    status_lines: list[str],
+    quarters_not_approved: tuple[int, ...] = (),
+) -> str:
+    """The publish run's artifact: title, version and changes, the narrative, the headline table."""
+    from reporting.vn_format import headline_cells
+
+    draft = draft_note(year, quarters_not_approved)
+    lines = [f"# {DRAFT_MARK + ' – ' if draft else ''}Kết quả thực hiện Chương trình hành động 135-CTr/TU năm {year}", ""]
+    if draft:
+        lines += [f"**{draft}.**", ""]
+    lines += [*status_lines, ""]
+    lines += [*(p for para in paragraphs for p in (para, ""))]
+    lines += [f"| Chỉ tiêu | Năm {year} | Kế hoạch | % kế hoạch |", "|---|---:|---:|---:|"]
+    lines += ["| " + " | ".join(headline_cells(r)) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
