@@ -417,3 +417,28 @@ def test_a_publish_without_libreoffice_says_so_and_goes_on(tmp_path):
     broken = convert_to_pdf(source, tmp_path / "r.pdf", str(failing))
     assert broken.path is None and "thiếu LibreOffice Writer" in broken.note_vi
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_a_draft_says_so_and_names_the_quarters_not_approved(demo, tmp_path):
+    import datetime as dt_
+
+    from tasks.publishing import fetch_year_figures, headline_records
+    from tasks.report_document import DocumentContent, build_document, save_document
+
+    programme = programme_for_year(2023)
+    figures = fetch_year_figures.fn(demo.warehouse.data_dir, 2023, programme)
+    headline = headline_records(figures)
+    content = DocumentContent(headline, ["Đoạn."], None, dt_.datetime(2024, 1, 5, 3, tzinfo=dt_.timezone.utc), 1, [], 72, "x.xlsx")
+    official = save_document(build_document(programme, content), tmp_path / "official.docx")
+    draft = save_document(build_document(programme, content, quarters_not_approved=(3, 4)), tmp_path / "draft.docx")
+    assert "DỰ THẢO" not in " ".join(docx_text(official)[0])
+    paragraphs = docx_text(draft)[0]
+    assert paragraphs[paragraphs.index("BÁO CÁO") - 1] == "DỰ THẢO"
+    assert "(Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt)" in paragraphs
+    assert "Bình Định, ngày 05 tháng 01 năm 2024" in docx_text(draft)[1][0][0][1]
+
+    wb = R.build_report(programme, figures.workbook, quarters_not_approved=(4,))
+    for ws in wb.worksheets:
+        assert ws["A2"].value.startswith("DỰ THẢO – "), ws.title
+        assert "Số liệu Quý IV/2023 chưa được phê duyệt" in ws["A3"].value, ws.title
+    assert not R.build_report(programme, figures.workbook)[R.SHEET_HEADLINE]["A2"].value.startswith("DỰ THẢO")
