@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 
 from reporting.narrative import report_markdown
-from reporting.periods import period_just_ended
+from reporting.periods import LOCAL_TZ, period_just_ended
 from reporting.programme import programme_for_year
 from reporting.versions import changes_summary_vi, figure_changes
 from tasks.artifacts import publish_headline_artifact
@@ -48,7 +48,7 @@ def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: 
         files = convert_report_to_pdf(files)
         record_version(data, programme, decision, files, headline, figures)
         latest = promote_latest(files, reports, year)
-        status = [f"Phiên bản {decision.version}, lập ngày {decision.published_at:%d/%m/%Y}.", *change_lines]
+        status = [f"Phiên bản {decision.version}, lập ngày {decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
         pdf_note = files.pdf_note
     else:
         changes, change_lines = [], []

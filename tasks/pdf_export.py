@@ -31,6 +31,7 @@ def convert_to_pdf(source: Path, target: Path, soffice: str | None, timeout: int
     """Convert `source` (.docx or .xlsx) into `target`; each run in its own LibreOffice profile."""
     if not soffice:
         return PdfOutcome(None, "Không tìm thấy LibreOffice (soffice) trên máy này nên không lập bản PDF.")
+    source, target = Path(source).resolve(), Path(target).resolve()
     with tempfile.TemporaryDirectory(prefix="p135-pdf-") as tmp:
         work = Path(tmp)
         out = work / "out"

@@ -145,17 +145,23 @@ def _headline_table(doc, programme: Programme, rows: list[dict[str, Any]]) -> No
     headers[3] = f"Năm {programme.year}"
     for cell, text in zip(table.rows[0].cells, headers):
         _cell_text(cell, [(text, {"size": TABLE_PT, "bold": True})])
+    # The header row repeats on the next page; no row is split between two pages.
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    table.rows[0]._tr.get_or_add_trPr().append(header)
     for n, r in enumerate(rows, start=1):
         decimals = int(r["display_decimals"])
         values = [
             str(n), r["label_vi"], r["display_unit_vi"], vn_number(_f(r["value"]), decimals),
             vn_number(_f(r["plan"]), decimals), vn_percent(_f(r["pct_of_plan"])),
         ]
-        cells = table.add_row().cells
+        added = table.add_row()
+        added._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+        cells = added.cells
         for col, (cell, text) in enumerate(zip(cells, values)):
             align = WD_ALIGN_PARAGRAPH.LEFT if col == 1 else WD_ALIGN_PARAGRAPH.RIGHT if col >= 3 else WD_ALIGN_PARAGRAPH.CENTER
             _cell_text(cell, [(text, {"size": TABLE_PT, "align": align})])
-    _widths(table, [10, 70, 25, 22, 22, 16])
+    _widths(table, [12, 68, 25, 22, 22, 16])
 
 
 def _f(value) -> float | None:

@@ -442,3 +442,17 @@ def test_a_draft_says_so_and_names_the_quarters_not_approved(demo, tmp_path):
         assert ws["A2"].value.startswith("DỰ THẢO – "), ws.title
         assert "Số liệu Quý IV/2023 chưa được phê duyệt" in ws["A3"].value, ws.title
     assert not R.build_report(programme, figures.workbook)[R.SHEET_HEADLINE]["A2"].value.startswith("DỰ THẢO")
+
+
+def test_a_relative_path_converts_too(soffice, tmp_path, monkeypatch):
+    """`make demo` publishes into data/reports, a path relative to the repository."""
+    from tasks.pdf_export import convert_to_pdf
+
+    monkeypatch.chdir(tmp_path)
+    Path("reports").mkdir()
+    doc = Document()
+    doc.add_paragraph("Báo cáo thử: 9.899,4 tỷ đồng")
+    doc.save("reports/r.docx")
+    made = convert_to_pdf(Path("reports/r.docx"), Path("reports/r.pdf"), soffice)
+    assert made.path is not None, made.note_vi
+    assert "9.899,4 tỷ đồng" in subprocess.run(["pdftotext", "reports/r.pdf", "-"], capture_output=True, text=True).stdout
