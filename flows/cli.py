@@ -99,7 +99,8 @@ def _print_publication(result: dict) -> None:
         console.print(f"Bản PDF: {result['pdf']}", soft_wrap=True)
     elif result.get("pdf_note"):
         console.print(f"[yellow]Lưu ý:[/yellow] {result['pdf_note']}", soft_wrap=True)
-    console.print(f"Bảng số liệu: {result['report']}", soft_wrap=True)
+    if result.get("report"):
+        console.print(f"Bảng số liệu: {result['report']}", soft_wrap=True)
 
 
 @app.command()

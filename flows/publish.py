@@ -52,7 +52,7 @@ def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: 
         pdf_note = files.pdf_note
     else:
         changes, change_lines = [], []
-        latest = latest_files(reports, year)
+        latest = latest_files(reports, year, decision.version)
         status = [f"Số liệu không thay đổi so với phiên bản {decision.version}: giữ nguyên phiên bản này, không ghi lại tệp nào."]
         pdf_note = None
     publish_headline_artifact(year, report_markdown(year, headline, report_paragraphs(programme, figures, headline), status))
@@ -62,8 +62,8 @@ def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: 
         "changed": decision.is_new,
         "changes": [c.text_vi() for c in changes],
         "status": status,
-        "report": str(latest.xlsx),
-        "document": str(latest.docx),
+        "report": str(latest.xlsx) if latest.xlsx else None,
+        "document": str(latest.docx) if latest.docx else None,
         "pdf": str(latest.pdf) if latest.pdf else None,
         "pdf_note": pdf_note,
         "headline": headline,

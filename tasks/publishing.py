@@ -262,10 +262,16 @@ def promote_latest(files: ReportFiles, out_dir: Path, year: int) -> ReportFiles:
     return ReportFiles(latest[".docx"], latest[".xlsx"], latest[".pdf"], files.pdf_note)
 
 
-def latest_files(out_dir: Path, year: int) -> ReportFiles:
-    """The un-suffixed files of the latest version, as they are on disk."""
-    pdf = out_dir / report_file_name(year, None, ".pdf")
-    return ReportFiles(
-        out_dir / report_file_name(year, None, ".docx"), out_dir / report_file_name(year),
-        pdf if pdf.is_file() else None,
-    )
+def latest_files(out_dir: Path, year: int, version: int) -> ReportFiles:
+    """The un-suffixed files of the latest version; one deleted by hand is copied back from its
+    -v<n> file (never regenerated: the published bytes stay the published bytes)."""
+    found = {}
+    for suffix in SUFFIXES:
+        target = out_dir / report_file_name(year, None, suffix)
+        kept = out_dir / report_file_name(year, version, suffix)
+        if not target.is_file() and kept.is_file():
+            tmp = target.with_name(target.name + ".tmp")
+            shutil.copyfile(kept, tmp)
+            tmp.replace(target)
+        found[suffix] = target if target.is_file() else None
+    return ReportFiles(found[".docx"], found[".xlsx"], found[".pdf"])

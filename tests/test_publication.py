@@ -306,6 +306,10 @@ def test_republishing_keeps_the_version_and_a_correction_makes_the_next(demo_cop
     assert "không thay đổi" in again["status"][0]
     assert {p.name: (_sha(p), p.stat().st_mtime_ns) for p in reports.iterdir()} == before
     assert count_publications(engine, 2023) == 1
+    (reports / "bao-cao-ctr135-2023.docx").unlink()
+    publish_year(year=2023, data_dir=str(warehouse.data_dir))
+    assert _sha(reports / "bao-cao-ctr135-2023.docx") == before["bao-cao-ctr135-2023-v1.docx"][0], "restored, not remade"
+    assert count_publications(engine, 2023) == 1
 
     # DN005 sends a corrected Q4 with 100 tỷ more revenue; LibreOffice is gone this time.
     inbox = warehouse.data_dir / "inbox" / "2023-Q4"
