@@ -147,7 +147,10 @@ def publish(
     """Publish the year-end report and print its headline table."""
     data = _prepare(data_dir)
     year = year or _period(None, None).year
-    _programme(year)
+    if _programme(year).publication is None:
+        errors.print(f"[red]Lỗi:[/red] tệp chương trình năm {year} chưa có mục \\[publication] (cơ quan ban hành, số, "
+                     "nơi ban hành, người ký, nơi nhận) nên chưa lập được báo cáo.", soft_wrap=True)
+        raise typer.Exit(2)
     from flows.publish import publish_year
 
     result = _run(publish_year, year=year, data_dir=str(data))

@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger
 
 from reporting.narrative import report_markdown
 from reporting.periods import LOCAL_TZ, period_just_ended
-from reporting.programme import programme_for_year
+from reporting.programme import ProgrammeError, programme_for_year
 from reporting.versions import changes_summary_vi, figure_changes
 from tasks.artifacts import publish_headline_artifact
 from tasks.prepare import prepare_warehouse
@@ -34,6 +34,8 @@ def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: 
     data = resolve_data_dir(data_dir)
     reports = Path(out_dir) if out_dir else data / "reports"
     programme = programme_for_year(year)
+    if programme.publication is None:
+        raise ProgrammeError(f"the programme file of {year} has no [publication] section: no report can be issued")
     prepare_warehouse(data)
     figures = fetch_year_figures(data, year, programme)
     if figures.is_empty:

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -460,3 +461,17 @@ def test_a_relative_path_converts_too(soffice, tmp_path, monkeypatch):
     made = convert_to_pdf(Path("reports/r.docx"), Path("reports/r.pdf"), soffice)
     assert made.path is not None, made.note_vi
     assert "9.899,4 tỷ đồng" in subprocess.run(["pdftotext", "reports/r.pdf", "-"], capture_output=True, text=True).stdout
+
+
+def test_a_programme_without_its_publication_section_is_refused_in_vietnamese(tmp_path, monkeypatch):
+    from reporting.programme import PROGRAMMES_DIR
+
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    source = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    (programmes / "ctr135-2023.toml").write_text(source[: source.index("[publication]")], encoding="utf-8")
+    shutil.copy(PROGRAMMES_DIR / "units.csv", programmes)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    out = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 2
+    assert "chưa có mục [publication]" in out.output
