@@ -22,6 +22,7 @@ from tasks.publishing import (
     promote_latest,
     record_version,
     report_paragraphs,
+    version_reasons,
     write_report_files,
 )
 from warehouse.engine import data_dir as resolve_data_dir
@@ -45,7 +46,7 @@ def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: 
     decision = decide_version(data, programme, figures)
     if decision.is_new:
         changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
-        change_lines = changes_summary_vi(decision.version, changes)
+        change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous))
         files = write_report_files(programme, figures, headline, decision, change_lines, reports)
         files = convert_report_to_pdf(files)
         record_version(data, programme, decision, files, headline, figures)

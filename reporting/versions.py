@@ -63,12 +63,14 @@ def figure_changes(previous: list[dict[str, Any]], current: list[dict[str, Any]]
     return changes
 
 
-def changes_summary_vi(version: int, changes: list[Change]) -> list[str]:
-    """The lines a reader sees about version n against n-1."""
+def changes_summary_vi(version: int, changes: list[Change], reasons: list[str] | None = None) -> list[str]:
+    """The lines a reader sees about version n against n-1; `reasons` say why there is a new
+    version when no headline figure moved (e.g. 'tệp chương trình đã thay đổi')."""
     if version <= 1:
         return []
     if not changes:
-        return [f"So với phiên bản {version - 1}: các số liệu chính không thay đổi (chỉ thay đổi báo cáo nguồn)."]
+        why = f" ({'; '.join(reasons)})" if reasons else ""
+        return [f"So với phiên bản {version - 1}: các số liệu chính không thay đổi{why}."]
     return [f"So với phiên bản {version - 1}, các số liệu sau đã thay đổi:"] + [f"– {c.text_vi()}" for c in changes]
 
 

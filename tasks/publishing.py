@@ -138,6 +138,21 @@ def decide_version(
     return Decision(basis, previous, (previous.version + 1) if previous else 1, is_new=True)
 
 
+def version_reasons(programme: Programme, figures: YearFigures, previous: PublishedVersion | None) -> list[str]:
+    """Why the basis changed since the previous version, in Vietnamese."""
+    if previous is None:
+        return []
+    reasons = []
+    used = {(r["unit_code"], int(r["quarter"]), r["file_sha256"]) for r in figures.sources.to_dict("records")}
+    before = set(previous.submissions)
+    if used != before:
+        replaced = len({(u, q) for u, q, _ in used ^ before})
+        reasons.append(f"{replaced} báo cáo quý được gửi mới hoặc thay thế")
+    if programme.source_sha256 != previous.programme_sha256:
+        reasons.append("tệp chương trình đã thay đổi")
+    return reasons
+
+
 def party_activities(programme: Programme, figures: YearFigures) -> list[Activity]:
     """The bloc's year figure of each indicator every unit reports (party building)."""
     bloc = {r["indicator_code"]: r for r in figures.workbook.bloc.to_dict("records")}

@@ -113,3 +113,13 @@ def test_a_draft_names_the_quarters_not_approved():
     assert markdown.startswith("# DỰ THẢO – Kết quả thực hiện")
     assert "Quý III/2023 và Quý IV/2023 chưa được phê duyệt" in markdown
     assert "| Tổng doanh thu các doanh nghiệp trong Khối | 9.899,4 tỷ đồng |  |  |" in markdown
+
+
+def test_a_new_version_without_moved_figures_says_why():
+    from reporting.versions import Change, changes_summary_vi
+
+    assert changes_summary_vi(1, []) == []
+    assert changes_summary_vi(3, [], ["tệp chương trình đã thay đổi"]) == [
+        "So với phiên bản 2: các số liệu chính không thay đổi (tệp chương trình đã thay đổi)."]
+    moved = Change("budget_paid_bn_vnd", "Nộp ngân sách nhà nước", "tỷ đồng", 1, 870.0, 865.25)
+    assert changes_summary_vi(2, [moved])[1] == "– Nộp ngân sách nhà nước: 870,0 → 865,2 tỷ đồng (giảm 4,8 tỷ đồng)"

@@ -18,12 +18,14 @@ class PublishedVersion:
     version: int
     published_at: dt.datetime
     basis_sha256: str
+    programme_sha256: str
     draft_quarters: tuple[int, ...]
     file_stem: str
     docx_sha256: str
     xlsx_sha256: str
     pdf_sha256: str | None
     figures: list[dict[str, Any]] = field(default_factory=list)
+    submissions: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def _quarters(text: str | None) -> tuple[int, ...]:
@@ -45,12 +47,18 @@ def latest_publication(engine: Engine, year: int) -> PublishedVersion | None:
     published_at = row["published_at"]
     if published_at.tzinfo is None:
         published_at = published_at.replace(tzinfo=dt.timezone.utc)
+    with engine.connect() as conn:
+        used = conn.execute(
+            select(PublicationSubmission.unit_code, PublicationSubmission.quarter, PublicationSubmission.file_sha256)
+            .where(PublicationSubmission.publication_id == row["publication_id"])
+        ).all()
     return PublishedVersion(
         publication_id=row["publication_id"], year=row["year"], version=row["version"],
-        published_at=published_at, basis_sha256=row["basis_sha256"],
+        published_at=published_at, basis_sha256=row["basis_sha256"], programme_sha256=row["programme_sha256"],
         draft_quarters=_quarters(row["draft_quarters"]), file_stem=row["file_stem"],
         docx_sha256=row["docx_sha256"], xlsx_sha256=row["xlsx_sha256"], pdf_sha256=row["pdf_sha256"],
         figures=[dict(f) for f in figures],
+        submissions=[tuple(u) for u in used],
     )
 
 
