@@ -475,3 +475,20 @@ def test_a_programme_without_its_publication_section_is_refused_in_vietnamese(tm
     out = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(tmp_path / "data")])
     assert out.exit_code == 2
     assert "chưa có mục [publication]" in out.output
+
+
+def test_contributions_follow_each_indicators_rule():
+    from warehouse.explain import _with_contributions
+
+    def row(unit, quarter, value, weight=None, current=None):
+        return {"unit_code": unit, "unit_name": unit, "current_unit_code": current or unit, "quarter": quarter,
+                "version": 1, "file_name": f"{unit}-{quarter}.xlsx", "submission_id": quarter, "value": value, "weight": weight}
+
+    flows = _with_contributions([row("A", 1, 1.5), row("A", 2, 2.5), row("B", 1, None)], "sum")
+    assert [r.contribution for r in flows] == [1.5, 2.5, 0.0]
+    # B merged into C after Q2: its people live on in C's Q4 report and are counted there once.
+    stocks = _with_contributions(
+        [row("A", 3, 10), row("A", 4, 12), row("B", 2, 5, current="C"), row("C", 4, 20)], "latest")
+    assert [r.contribution for r in stocks] == [0.0, 12.0, 0.0, 20.0]
+    income = _with_contributions([row("A", 1, 10.0, 100), row("B", 1, 12.0, 300), row("C", 1, None, 50)], "weighted_mean")
+    assert sum(r.contribution for r in income) == pytest.approx((10 * 100 + 12 * 300) / 400)

@@ -2,9 +2,10 @@
 
 Each row is one unit's figure from one submission (a quarter's value of an indicator, or the key
 tasks counted from the submission that last reported them), with what it contributes to the year's
-figure under the indicator's own rule: a flow adds its quarters; a stock counts each unit's latest
-quarter (its other quarters contribute 0); a weighted mean takes value × weight / total weight.
-The contributions add up to the figure in v_year_end_programme135, which is read alongside.
+figure under the indicator's own rule: a flow adds its quarters; a stock counts the latest quarter
+of each unit as it is today, merged units included (other quarters contribute 0); a weighted mean
+takes value × weight / total weight. The contributions add up to the figure in
+v_year_end_programme135, which is read alongside; `matches_view` says whether they do.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ ORDER BY h.position
 """
 
 _INDICATOR_ROWS = """
-SELECT c.unit_code, c.unit_name, c.quarter, s.version, f.original_name AS file_name, c.submission_id,
-       c.value, w.value AS weight
+SELECT c.unit_code, c.unit_name, c.current_unit_code, c.quarter, s.version, f.original_name AS file_name,
+       c.submission_id, c.value, w.value AS weight
 FROM v_unit_quarter_indicator c
 JOIN v_submission_status s ON s.submission_id = c.submission_id
 JOIN received_file f ON f.file_sha256 = s.file_sha256
@@ -142,9 +143,13 @@ def _number(value) -> float | None:
 
 
 def _with_contributions(raw: list[dict], kind: str) -> list[SourceRow]:
+    # A stock counts the latest quarter of each unit as it is today: a unit merged into another
+    # lives on in its successor's reports, so only the group's latest quarter counts (issue 8's
+    # rule for v_year_indicator; the same as each unit's own latest quarter when nothing merged).
     latest: dict[str, int] = {}
     for r in raw:
-        latest[r["unit_code"]] = max(latest.get(r["unit_code"], 0), int(r["quarter"]))
+        key = r.get("current_unit_code") or r["unit_code"]
+        latest[key] = max(latest.get(key, 0), int(r["quarter"]))
     total_weight = sum(
         float(r["weight"]) for r in raw if r.get("weight") is not None and r["value"] is not None
     )
@@ -154,7 +159,8 @@ def _with_contributions(raw: list[dict], kind: str) -> list[SourceRow]:
         if value is None:
             contribution = 0.0
         elif kind == "latest":
-            contribution = value if int(r["quarter"]) == latest[r["unit_code"]] else 0.0
+            key = r.get("current_unit_code") or r["unit_code"]
+            contribution = value if int(r["quarter"]) == latest[key] else 0.0
         elif kind == "weighted_mean":
             contribution = value * weight / total_weight if weight is not None and total_weight else 0.0
         else:
