@@ -51,6 +51,7 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 THIN = Side(style="thin", color="A6A6A6")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 
 
 @dataclass
@@ -190,6 +191,8 @@ def _header(ws: Worksheet, row: int, names: list[str], widths: list[float]) -> N
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
         ws.column_dimensions[get_column_letter(col)].width = width
+    for col, name in enumerate(names, start=1):
+        _fit_height(ws, row, col, name)
     ws.freeze_panes = ws.cell(row=row + 1, column=1)
 
 
@@ -217,6 +220,8 @@ def _put(ws: Worksheet, row: int, col: int, value, fmt: str | None = None, *, wr
     if wrap:
         cell.alignment = WRAP
         _fit_height(ws, row, col, cell.value)
+    else:
+        cell.alignment = TOP
     return cell
 
 
@@ -225,7 +230,8 @@ def _fit_height(ws: Worksheet, row: int, col: int, value) -> None:
     if not isinstance(value, str) or not value:
         return
     width = ws.column_dimensions[get_column_letter(col)].width or 10
-    lines = sum(max(1, math.ceil(len(part) / max(width * 0.95, 1))) for part in value.split("\n"))
+    # A column of width w holds about 1.15·w characters of ordinary text (widths count "0"s).
+    lines = sum(max(1, math.ceil(len(part) / max(width * 1.15, 1))) for part in value.split("\n"))
     height = 15 * lines + 2
     if (ws.row_dimensions[row].height or 15) < height:
         ws.row_dimensions[row].height = height
@@ -344,7 +350,6 @@ def _enterprises_sheet(ws: Worksheet, ctx: _Context, enterprises: pd.DataFrame) 
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, widths)
-    ws.row_dimensions[HEADER_ROW].height = 75
     if enterprises.empty:
         _print_setup(ws, HEADER_ROW, landscape=True)
         return
@@ -411,7 +416,7 @@ def _annex_sheet(ws: Worksheet, ctx: _Context, sources: pd.DataFrame, lineage: p
         "Mỗi ô: lần nộp được dùng để tổng hợp và ngày nhận; đơn vị đã hợp nhất được xếp ngay dưới đơn vị tiếp nhận.",
         len(headers),
     )
-    _header(ws, HEADER_ROW, headers, [5, 44, 16, 17, 17, 17, 17, 30, 10])
+    _header(ws, HEADER_ROW, headers, [5, 44, 16, 23, 23, 23, 23, 30, 10])
     used = {(r["unit_code"], int(r["quarter"])): r for r in sources.to_dict("records")}
     expected = {(r["unit_code"], int(r["quarter"])) for r in in_force.to_dict("records")}
     codes = sorted({c for c, _ in used} | {c for c, _ in expected})
