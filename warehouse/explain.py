@@ -94,19 +94,23 @@ WHERE c.year = :year AND c.indicator_code = :code
 ORDER BY c.unit_code, c.quarter
 """
 
-_TASK_ROWS = """
-SELECT t.unit_code, c.unit_name, t.last_quarter AS quarter, s.version, f.original_name AS file_name,
-       c.submission_id, COUNT(*) AS value
+# Two plain reads joined in Python: PostgreSQL plans the single join of these views badly
+# (13 s for one metric of the demo year, against 0.1 s for the two reads).
+_TASKS_COUNTED = """
+SELECT t.unit_code, t.last_quarter AS quarter, COUNT(*) AS value
 FROM v_key_task_latest t
 JOIN programme p ON p.year = t.year
 JOIN headline_task_member m ON m.programme_code = p.programme_code AND m.metric_code = :code
                            AND m.source_code = t.source_code AND m.status_code = t.status_code
-JOIN v_current_submission c ON c.unit_code = t.unit_code AND c.year = t.year AND c.quarter = t.last_quarter
-JOIN v_submission_status s ON s.submission_id = c.submission_id
-JOIN received_file f ON f.file_sha256 = s.file_sha256
 WHERE t.year = :year
-GROUP BY t.unit_code, c.unit_name, t.last_quarter, s.version, f.original_name, c.submission_id
-ORDER BY t.unit_code, t.last_quarter
+GROUP BY t.unit_code, t.last_quarter
+"""
+
+_CURRENT_FILES = """
+SELECT s.unit_code, s.unit_name, s.quarter, s.version, s.submission_id, f.original_name AS file_name
+FROM v_submission_status s
+JOIN received_file f ON f.file_sha256 = s.file_sha256
+WHERE s.year = :year AND s.status IN ('accepted', 'accepted_with_warnings')
 """
 
 _VIEW = "SELECT value FROM v_year_end_programme135 WHERE year = :year AND metric_code = :code"
@@ -125,7 +129,15 @@ def explain(engine: Engine, year: int, metric_code: str) -> Explanation:
             raise UnknownMetric(metric_code, list(metrics))
         m = metrics[metric_code]
         params = {"year": year, "code": m.indicator_code if not m.is_task_count else metric_code}
-        raw = [r._asdict() for r in conn.execute(text(_TASK_ROWS if m.is_task_count else _INDICATOR_ROWS), params)]
+        if m.is_task_count:
+            files = {(r.unit_code, r.quarter): r._asdict() for r in conn.execute(text(_CURRENT_FILES), {"year": year})}
+            raw = sorted(
+                ({**files.get((r.unit_code, r.quarter), _no_file(r.unit_code, r.quarter)), "value": r.value}
+                 for r in conn.execute(text(_TASKS_COUNTED), params)),
+                key=lambda r: (r["unit_code"], r["quarter"]),
+            )
+        else:
+            raw = [r._asdict() for r in conn.execute(text(_INDICATOR_ROWS), params)]
         view_value = conn.execute(text(_VIEW), {"year": year, "code": metric_code}).scalar_one_or_none()
     kind = "task_count" if m.is_task_count else m.aggregation
     return Explanation(
@@ -136,6 +148,10 @@ def explain(engine: Engine, year: int, metric_code: str) -> Explanation:
         rows=_with_contributions(raw, kind),
         view_value=None if view_value is None else float(view_value),
     )
+
+
+def _no_file(unit_code: str, quarter: int) -> dict:
+    return {"unit_code": unit_code, "unit_name": "", "quarter": quarter, "version": 0, "submission_id": 0, "file_name": ""}
 
 
 def _number(value) -> float | None:
