@@ -93,7 +93,21 @@ def _print_headline(result: dict) -> None:
     for row in result["headline"]:
         table.add_row(*headline_cells(row))
     console.print(table)
-    console.print(f"Báo cáo: {result['report']}", soft_wrap=True)
+    _print_publication(result)
+
+
+def _print_publication(result: dict) -> None:
+    """Which version, what changed, and where the files are."""
+    for line in result.get("status", []):
+        console.print(line, soft_wrap=True)
+    if result.get("document"):
+        console.print(f"Báo cáo: {result['document']}", soft_wrap=True)
+    if result.get("pdf"):
+        console.print(f"Bản PDF: {result['pdf']}", soft_wrap=True)
+    elif result.get("pdf_note"):
+        console.print(f"[yellow]Lưu ý:[/yellow] {result['pdf_note']}", soft_wrap=True)
+    if result.get("report"):
+        console.print(f"Bảng số liệu: {result['report']}", soft_wrap=True)
 
 
 @app.command()
@@ -144,7 +158,10 @@ def publish(
     """Publish the year-end report and print its headline table."""
     data = _prepare(data_dir)
     year = year or _period(None, None).year
-    _programme(year)
+    if _programme(year).publication is None:
+        errors.print(f"[red]Lỗi:[/red] tệp chương trình năm {year} chưa có mục \\[publication] (cơ quan ban hành, số, "
+                     "nơi ban hành, người ký, nơi nhận) nên chưa lập được báo cáo.", soft_wrap=True)
+        raise typer.Exit(2)
     from flows.publish import publish_year
 
     result = _run(publish_year, year=year, data_dir=str(data))
@@ -152,6 +169,96 @@ def publish(
         errors.print(f"[red]error:[/red] no accepted submissions for {year}; nothing published")
         raise typer.Exit(1)
     _print_headline(result)
+
+
+@app.command()
+def explain(
+    metric: Annotated[str, typer.Argument(metavar="METRIC_CODE", help="Mã chỉ tiêu của bảng kết quả chính, ví dụ revenue_bn_vnd.")],
+    year: Annotated[Optional[int], typer.Option(help="Năm báo cáo (mặc định: năm của quý vừa kết thúc).")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Ghi các dòng ra tệp CSV (dấu chấm thập phân, không có dòng tổng).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Truy nguồn một số liệu của bảng kết quả chính: đơn vị, quý, lần nộp, tệp, giá trị và phần đóng góp."""
+    from rich.markup import escape
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.engine import make_url
+
+    from reporting.periods import period_just_ended
+    from reporting.vn_format import vn_number
+    from warehouse.engine import engine_for, warehouse_url
+    from warehouse.explain import UnknownMetric, explain as explain_metric
+
+    data = data_dir or Path("data")
+    year = year or period_just_ended().year
+    url = make_url(warehouse_url(data))
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        errors.print(f"[red]Lỗi:[/red] chưa có kho dữ liệu tại {escape(url.database)}: hãy chạy p135 collect (hoặc p135 demo) trước.", soft_wrap=True)
+        raise typer.Exit(1)
+    try:
+        found = explain_metric(engine_for(data), year, metric)
+    except UnknownMetric as exc:
+        if exc.known:
+            errors.print(f"[red]Lỗi:[/red] bảng kết quả chính năm {year} không có chỉ tiêu {escape(metric)}. "
+                         f"Các mã chỉ tiêu: {', '.join(exc.known)}.", soft_wrap=True)
+        else:
+            errors.print(f"[red]Lỗi:[/red] kho dữ liệu chưa có chương trình của năm {year}.", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        errors.print(f"[red]Lỗi:[/red] không đọc được kho dữ liệu: {escape(str(getattr(exc, 'orig', exc)))}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+    places = found.value_decimals
+    share_places = places + 4 if found.kind == "weighted_mean" else places
+    table = Table(title=f"{found.label_vi.lstrip('–- ')} năm {year}: các số liệu cấu thành")
+    for name, justify in (("Mã đơn vị", "left"), ("Tên đơn vị", "left"), ("Quý", "right"), ("Lần nộp", "right"),
+                          ("Tệp", "left"), ("Giá trị", "right")):
+        table.add_column(name, justify=justify, overflow="fold")
+    if found.weight_label_vi:
+        table.add_column(f"Trọng số ({found.weight_label_vi.lower()})", justify="right")
+    table.add_column("Đóng góp", justify="right")
+    for r in found.rows:
+        cells = [r.unit_code, escape(r.unit_name), str(r.quarter), str(r.version), escape(r.file_name), vn_number(r.value, places)]
+        if found.weight_label_vi:
+            cells.append(vn_number(r.weight, 0))
+        cells.append(vn_number(r.contribution, share_places))
+        table.add_row(*cells)
+    console.print(table)
+    rule = {
+        "task_count": "mỗi nhiệm vụ được tính một lần, theo báo cáo gần nhất của đơn vị có nhiệm vụ đó",
+        "sum": "cộng giá trị các quý của mọi đơn vị",
+        "latest": "lấy quý gần nhất của mỗi đơn vị (các quý trước đóng góp 0)",
+        "weighted_mean": "bình quân gia quyền: giá trị × trọng số / tổng trọng số",
+    }[found.kind]
+    units = len({r.unit_code for r in found.rows})
+    console.print(f"Cách tính: {rule}; {len(found.rows)} dòng của {units} đơn vị.", soft_wrap=True)
+    view = "không có" if found.view_value is None else f"{vn_number(found.view_value, found.display_decimals)} {found.unit_vi}"
+    total = f"Tổng: {vn_number(found.total, max(places, 3) if found.kind != 'task_count' else 0)} {found.unit_vi}"
+    if found.matches_view:
+        console.print(f"{total}, bằng số liệu của báo cáo (v_year_end_programme135): {view}.", soft_wrap=True)
+    else:
+        console.print(f"[yellow]{total}, khác số liệu của báo cáo (v_year_end_programme135): {view}.[/yellow]", soft_wrap=True)
+    if csv_file is not None:
+        import csv
+
+        from warehouse.explain import CSV_COLUMNS
+
+        try:
+            with open(csv_file, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(CSV_COLUMNS)
+                for r in found.rows:
+                    writer.writerow(["" if v is None else _plain(v) for v in r.as_csv()])
+        except OSError as exc:
+            errors.print(f"[red]Lỗi:[/red] không ghi được tệp {escape(str(csv_file))}: {escape(exc.strerror or str(exc))}", soft_wrap=True)
+            raise typer.Exit(1) from exc
+        console.print(f"Đã ghi {len(found.rows)} dòng vào {escape(str(csv_file))}.", soft_wrap=True)
+
+
+def _plain(value: object) -> object:
+    """A float with a dot and no binary noise (0.30000000000000004 -> 0.3)."""
+    if isinstance(value, float):
+        return format(round(value, 10), ".10f").rstrip("0").rstrip(".") if value == value else ""
+    return value
 
 
 @app.command()

@@ -79,6 +79,28 @@ class HeadlineMetric:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """Who issues the year-end report and to whom: the heading, number, signature and recipients."""
+
+    issuer_parent: str
+    issuer: str
+    document_number: str
+    place: str
+    signer_on_behalf: str
+    signer_title: str
+    signer_name: str
+    recipients: tuple[str, ...]
+    # The indicator drawn quarter by quarter in the workbook's chart (default: the first
+    # headline indicator that sums its quarters).
+    quarterly_chart_indicator: str | None = None
+
+
+PUBLICATION_FIELDS = (
+    "issuer_parent", "issuer", "document_number", "place", "signer_on_behalf", "signer_title", "signer_name",
+)
+
+
+@dataclass(frozen=True)
 class Programme:
     code: str
     year: int
@@ -94,6 +116,7 @@ class Programme:
     indicators: tuple[Indicator, ...]
     headline: tuple[HeadlineMetric, ...]
     comparisons: tuple[Comparison, ...] = ()
+    publication: Publication | None = None
     source_sha256: str = field(default="", compare=False)
 
     def indicators_for(self, unit_group: str) -> list[Indicator]:
@@ -104,6 +127,19 @@ class Programme:
             if item.code == code:
                 return item
         raise KeyError(code)
+
+    def headline_metric(self, code: str) -> HeadlineMetric:
+        for item in self.headline:
+            if item.metric_code == code:
+                return item
+        raise KeyError(code)
+
+    def display_decimals(self, indicator_code: str) -> int:
+        """One number format per indicator across a report: its headline's decimals, else its own."""
+        for h in self.headline:
+            if h.indicator == indicator_code:
+                return h.display_decimals
+        return self.indicator(indicator_code).decimals
 
     def source_by_label(self) -> dict[str, str]:
         return {c.label_vi: c.code for c in self.task_sources}
@@ -205,7 +241,25 @@ def _build(raw: dict, sha256: str) -> Programme:
             Comparison(c["indicator"], c["at_most"], c.get("severity", "warning"))
             for c in raw.get("comparisons", ())
         ),
+        publication=_publication(raw.get("publication")),
         source_sha256=sha256,
+    )
+
+
+def _publication(raw: dict | None) -> Publication | None:
+    if raw is None:
+        return None
+    missing = [name for name in (*PUBLICATION_FIELDS, "recipients") if name not in raw]
+    if missing:
+        raise KeyError(f"publication.{missing[0]}")
+    values = {name: str(raw[name]).strip() for name in PUBLICATION_FIELDS}
+    recipients = raw["recipients"]
+    if not isinstance(recipients, list):
+        raise TypeError("publication.recipients must be a list of strings")
+    return Publication(
+        **values,
+        recipients=tuple(str(r).strip() for r in recipients),
+        quarterly_chart_indicator=raw.get("quarterly_chart_indicator"),
     )
 
 
@@ -258,5 +312,14 @@ def _check(p: Programme, path: Path) -> None:
             problems.append(f"headline {h.metric_code}: unknown task source or status")
         if h.plan_metric and h.plan_metric not in metrics:
             problems.append(f"headline {h.metric_code}: unknown plan_metric {h.plan_metric!r}")
+    if p.publication is not None:
+        for name in PUBLICATION_FIELDS:
+            if not getattr(p.publication, name):
+                problems.append(f"publication.{name} must not be empty")
+        if not p.publication.recipients or not all(p.publication.recipients):
+            problems.append("publication.recipients must list at least one recipient, none empty")
+        chart = p.publication.quarterly_chart_indicator
+        if chart is not None and chart not in codes:
+            problems.append(f"publication.quarterly_chart_indicator: unknown indicator {chart!r}")
     if problems:
         raise ProgrammeError(f"{path}: " + "; ".join(problems))

@@ -1,55 +1,115 @@
-"""Gathering the year's figures from the views and writing the report."""
+"""The steps of publishing a year: read the views, decide the version, write the document, the
+workbook and the PDF, record the snapshot, and make the newest files the un-suffixed ones."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import hashlib
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from reporting.narrative import Activity, narrative
+from reporting.periods import ROMAN
 from reporting.programme import Programme
-from tasks.report import build_report, report_file_name, save_reproducibly
+from reporting.versions import basis_sha256
+from tasks.pdf_export import PdfOutcome, convert_to_pdf, soffice_path
+from tasks.report import WorkbookFigures, build_report, report_file_name, save_reproducibly
+from tasks.report_chart import ChartData, draw_chart
+from tasks.report_document import DocumentContent, build_document, save_document
 from warehouse import queries
 from warehouse.engine import engine_for
+from warehouse.publications import PublishedVersion, latest_publication, record_publication
+
+SUFFIXES = (".docx", ".xlsx", ".pdf")
 
 
 @dataclass
 class YearFigures:
     headline: pd.DataFrame
-    groups: pd.DataFrame
-    tasks_by_unit: pd.DataFrame
-    units: pd.DataFrame
-    sources: pd.DataFrame
+    workbook: WorkbookFigures
+
+    @property
+    def sources(self) -> pd.DataFrame:
+        return self.workbook.sources
 
     @property
     def is_empty(self) -> bool:
         return self.sources.empty
 
 
+@dataclass(frozen=True)
+class ReportFiles:
+    """One version's files; `pdf` is None when LibreOffice could not make it."""
+
+    docx: Path
+    xlsx: Path
+    pdf: Path | None = None
+    pdf_note: str | None = None
+
+    def sha256(self) -> dict[str, str | None]:
+        return {
+            "docx_sha256": file_sha256(self.docx),
+            "xlsx_sha256": file_sha256(self.xlsx),
+            "pdf_sha256": file_sha256(self.pdf) if self.pdf else None,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether this publish makes a new version, and which."""
+
+    basis_sha256: str
+    previous: PublishedVersion | None
+    version: int
+    is_new: bool
+    published_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def quarterly_indicator(programme: Programme) -> str | None:
+    """The flow drawn by quarter: the programme's choice, else its first summed headline indicator."""
+    if programme.publication and programme.publication.quarterly_chart_indicator:
+        return programme.publication.quarterly_chart_indicator
+    for h in programme.headline:
+        if h.indicator and programme.indicator(h.indicator).aggregation == "sum":
+            return h.indicator
+    return None
+
+
 @task(cache_policy=NO_CACHE)
-def fetch_year_figures(data_dir: Path, year: int) -> YearFigures:
-    """Read the year's headline, breakdowns and sources from the analyst views."""
+def fetch_year_figures(data_dir: Path, year: int, programme: Programme) -> YearFigures:
+    """Read the year's headline, breakdowns, provenance and findings from the analyst views."""
     engine = engine_for(data_dir)
+    chart_code = quarterly_indicator(programme)
     return YearFigures(
         headline=queries.year_end_headline(engine, year),
-        groups=queries.group_indicators(engine, year),
-        tasks_by_unit=queries.key_tasks_by_unit(engine, year),
-        units=queries.unit_indicators(engine, year),
-        sources=queries.sources_used(engine, year),
+        workbook=WorkbookFigures(
+            headline=queries.year_end_headline(engine, year),
+            groups=queries.group_indicators(engine, year),
+            group_tasks=queries.key_tasks_by_group(engine, year),
+            tasks_by_source=queries.key_tasks_by_source(engine, year),
+            bloc=queries.bloc_indicators(engine, year),
+            enterprises=queries.current_unit_indicators(engine, year, "enterprises"),
+            quarterly=queries.quarter_totals(engine, year, chart_code) if chart_code else pd.DataFrame(),
+            sources=queries.sources_used(engine, year),
+            lineage=queries.unit_lineage(engine),
+            in_force=queries.units_in_force(engine, year),
+            findings=queries.open_findings(engine, year),
+            quarterly_indicator=chart_code,
+        ),
     )
-
-
-@task(cache_policy=NO_CACHE)
-def write_report(programme: Programme, figures: YearFigures, out_dir: Path) -> Path:
-    """Write the year-end workbook, stamped with the arrival of the latest file it uses."""
-    workbook = build_report(
-        programme, figures.headline, figures.groups, figures.tasks_by_unit, figures.units, figures.sources,
-    )
-    stamp = pd.Timestamp(figures.sources["received_at"].max())
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
-    return save_reproducibly(workbook, out_dir / report_file_name(programme.year), stamp.to_pydatetime())
 
 
 def headline_records(figures: YearFigures) -> list[dict]:
@@ -63,3 +123,170 @@ def headline_records(figures: YearFigures) -> list[dict]:
             for k, v in r.items()
         })
     return rows
+
+
+@task(cache_policy=NO_CACHE)
+def decide_version(
+    data_dir: Path, programme: Programme, figures: YearFigures, quarters_not_approved: tuple[int, ...] = (),
+) -> Decision:
+    """Same basis as the latest version: keep it; otherwise the next version number."""
+    used = [(r["unit_code"], int(r["quarter"]), r["file_sha256"]) for r in figures.sources.to_dict("records")]
+    basis = basis_sha256(programme.source_sha256, used, quarters_not_approved)
+    previous = latest_publication(engine_for(data_dir), programme.year)
+    if previous is not None and previous.basis_sha256 == basis:
+        return Decision(basis, previous, previous.version, is_new=False)
+    return Decision(basis, previous, (previous.version + 1) if previous else 1, is_new=True)
+
+
+def version_reasons(programme: Programme, figures: YearFigures, previous: PublishedVersion | None) -> list[str]:
+    """Why the basis changed since the previous version, in Vietnamese."""
+    if previous is None:
+        return []
+    reasons = []
+    used = {(r["unit_code"], int(r["quarter"]), r["file_sha256"]) for r in figures.sources.to_dict("records")}
+    before = set(previous.submissions)
+    if used != before:
+        replaced = len({(u, q) for u, q, _ in used ^ before})
+        reasons.append(f"{replaced} báo cáo quý được gửi mới hoặc thay thế")
+    if programme.source_sha256 != previous.programme_sha256:
+        reasons.append("tệp chương trình đã thay đổi")
+    return reasons
+
+
+def party_activities(programme: Programme, figures: YearFigures) -> list[Activity]:
+    """The bloc's year figure of each indicator every unit reports (party building)."""
+    bloc = {r["indicator_code"]: r for r in figures.workbook.bloc.to_dict("records")}
+    out = []
+    for ind in programme.indicators:
+        if ind.group != "all" or ind.code not in bloc:
+            continue
+        r = bloc[ind.code]
+        value = None if pd.isna(r["value"]) else float(r["value"])
+        plan = None if r["plan_value"] is None or pd.isna(r["plan_value"]) else float(r["plan_value"])
+        out.append(Activity(ind.label_vi, value, plan, ind.unit_vi, programme.display_decimals(ind.code)))
+    return out
+
+
+def report_paragraphs(programme: Programme, figures: YearFigures, headline: list[dict]) -> list[str]:
+    return narrative(
+        programme, headline, party_activities(programme, figures),
+        units_reporting=figures.sources["unit_code"].nunique(),
+    )
+
+
+def chart_data(programme: Programme, figures: YearFigures, headline: list[dict]) -> ChartData:
+    code = figures.workbook.quarterly_indicator
+    quarterly = figures.workbook.quarterly
+    ind = programme.indicator(code) if code else None
+    planned = [r for r in headline if r.get("pct_of_plan") is not None]
+    return ChartData(
+        quarter_title=f"{ind.label_vi} theo quý năm {programme.year} ({ind.unit_vi})" if ind else "",
+        quarter_labels=[f"Quý {ROMAN[int(q)]}" for q in quarterly.get("quarter", [])] if ind else [],
+        quarter_values=[float(v) for v in quarterly.get("value", [])] if ind else [],
+        quarter_decimals=programme.display_decimals(code) if code else 0,
+        plan_title=f"Mức thực hiện so với kế hoạch năm {programme.year}",
+        plan_labels=[r["label_vi"] for r in planned],
+        plan_percents=[float(r["pct_of_plan"]) for r in planned],
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def write_report_files(
+    programme: Programme,
+    figures: YearFigures,
+    headline: list[dict],
+    decision: Decision,
+    changes: list[str],
+    out_dir: Path,
+    quarters_not_approved: tuple[int, ...] = (),
+) -> ReportFiles:
+    """Write this version's document and workbook under their -v<n> names."""
+    year, version = programme.year, decision.version
+    workbook = build_report(programme, figures.workbook, version=version, quarters_not_approved=quarters_not_approved)
+    xlsx = save_reproducibly(workbook, out_dir / report_file_name(year, version), decision.published_at)
+    content = DocumentContent(
+        headline=headline,
+        paragraphs=report_paragraphs(programme, figures, headline),
+        chart_png=draw_chart(chart_data(programme, figures, headline)),
+        published_at=decision.published_at,
+        version=version,
+        changes=changes,
+        units_count=figures.sources["unit_code"].nunique(),
+        workbook_name=report_file_name(year),
+    )
+    document = build_document(programme, content, quarters_not_approved=quarters_not_approved)
+    docx = save_document(document, out_dir / report_file_name(year, version, ".docx"))
+    return ReportFiles(docx=docx, xlsx=xlsx)
+
+
+@task(cache_policy=NO_CACHE)
+def convert_report_to_pdf(files: ReportFiles) -> ReportFiles:
+    """The PDF of the document by LibreOffice; without it, the reason in Vietnamese."""
+    outcome: PdfOutcome = convert_to_pdf(files.docx, files.docx.with_suffix(".pdf"), soffice_path())
+    if outcome.path is None:
+        get_run_logger().warning("No PDF: %s", outcome.note_vi)
+    return ReportFiles(files.docx, files.xlsx, outcome.path, outcome.note_vi)
+
+
+@task(cache_policy=NO_CACHE)
+def record_version(
+    data_dir: Path,
+    programme: Programme,
+    decision: Decision,
+    files: ReportFiles,
+    headline: list[dict],
+    figures: YearFigures,
+    quarters_not_approved: tuple[int, ...] = (),
+) -> int:
+    """Store the immutable snapshot: files' sha256, every headline figure, the submissions used."""
+    publication = {
+        "year": programme.year,
+        "version": decision.version,
+        "programme_code": programme.code,
+        "programme_sha256": programme.source_sha256,
+        "published_at": decision.published_at,
+        "basis_sha256": decision.basis_sha256,
+        "draft_quarters": tuple(quarters_not_approved),
+        "file_stem": files.docx.stem,
+        **files.sha256(),
+    }
+    keep = ("metric_code", "label_vi", "value", "plan", "pct_of_plan", "display_unit_vi", "display_decimals", "position")
+    rows = [{k: r.get(k) for k in keep} for r in headline]
+    submissions = [
+        {"submission_id": int(r["submission_id"]), "unit_code": r["unit_code"], "quarter": int(r["quarter"]),
+         "version": int(r["version"]), "file_sha256": r["file_sha256"]}
+        for r in figures.sources.to_dict("records")
+    ]
+    return record_publication(engine_for(data_dir), publication, rows, submissions)
+
+
+@task(cache_policy=NO_CACHE)
+def promote_latest(files: ReportFiles, out_dir: Path, year: int) -> ReportFiles:
+    """Copy this version's files to the un-suffixed names; an older PDF never passes for this one."""
+    latest = {}
+    for suffix, source in ((".docx", files.docx), (".xlsx", files.xlsx), (".pdf", files.pdf)):
+        target = out_dir / report_file_name(year, None, suffix)
+        if source is None:
+            target.unlink(missing_ok=True)
+            latest[suffix] = None
+            continue
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)
+        latest[suffix] = target
+    return ReportFiles(latest[".docx"], latest[".xlsx"], latest[".pdf"], files.pdf_note)
+
+
+def latest_files(out_dir: Path, year: int, version: int) -> ReportFiles:
+    """The un-suffixed files of the latest version; one deleted by hand is copied back from its
+    -v<n> file (never regenerated: the published bytes stay the published bytes)."""
+    found = {}
+    for suffix in SUFFIXES:
+        target = out_dir / report_file_name(year, None, suffix)
+        kept = out_dir / report_file_name(year, version, suffix)
+        if not target.is_file() and kept.is_file():
+            tmp = target.with_name(target.name + ".tmp")
+            shutil.copyfile(kept, tmp)
+            tmp.replace(target)
+        found[suffix] = target if target.is_file() else None
+    return ReportFiles(found[".docx"], found[".xlsx"], found[".pdf"])

@@ -21,6 +21,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "CRITICAL"
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    # Publishing makes its PDF with the LibreOffice the tests are given, and none without it.
+    os.environ["P135_SOFFICE"] = os.environ.get("P135_TEST_SOFFICE", "")
     os.environ.pop("P135_WAREHOUSE_URL", None)
     os.environ.pop("P135_DATA_DIR", None)
 

@@ -60,16 +60,19 @@ def test_the_published_workbook_holds_the_same_figures(demo):
     warehouse, result = demo.warehouse, demo.result
     assert result["report"] == str(warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.xlsx")
     rows = CalamineWorkbook.from_path(result["report"]).get_sheet_by_name(SHEET_HEADLINE).to_python(skip_empty_area=False)
+    # Labels first, the metric code in the last column; values rounded to the indicator's decimals.
     from_report = {
-        r[1]: tuple(None if v == "" else float(v) for v in (r[4], r[5], r[6]))
-        for r in rows[HEADLINE_HEADER_ROW:] if r[1]
+        r[6]: tuple(None if v == "" else float(v) for v in (r[3], r[4], r[5]))
+        for r in rows[HEADLINE_HEADER_ROW:] if r[6]
     }
     # The workbook holds % of plan as a fraction formatted 0%.
     check_golden({k: (v, p, None if pct is None else pct * 100) for k, (v, p, pct) in from_report.items()})
     assert from_report == {
-        k: (v, p, None if pct is None else pytest.approx(pct / 100)) for k, (v, p, pct) in year_end_2023(warehouse.engine).items()
+        k: (pytest.approx(v, abs=0.005), None if p is None else pytest.approx(p, abs=0.005),
+            None if pct is None else pytest.approx(pct / 100, abs=0.0005))
+        for k, (v, p, pct) in year_end_2023(warehouse.engine).items()
     }
-    assert load_workbook(result["report"])[SHEET_HEADLINE]["G11"].number_format == "0%"
+    assert load_workbook(result["report"])[SHEET_HEADLINE]["F11"].number_format == "0%"
 
 
 def test_the_terminal_table_speaks_vietnamese_numbers(demo):
@@ -113,18 +116,21 @@ def test_the_cli_prints_the_headline(demo):
     assert out.exit_code == 0, out.output
     for text_ in ("9.899,4 tỷ đồng", "10,6 triệu đồng/tháng", "106%", "1.966 nhiệm vụ", "60,8 tỷ đồng", "135%"):
         assert text_ in out.output
+    assert "không thay đổi" in out.output
 
 
 def test_running_the_demo_again_changes_nothing(demo_copy):
     warehouse = demo_copy.warehouse
     before = snapshot(warehouse.engine)
-    report = hashlib.sha256((warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.xlsx").read_bytes()).hexdigest()
+    reports = warehouse.data_dir / "reports"
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in reports.iterdir()}
 
     again = demo_year(year=2023, data_dir=str(warehouse.data_dir))
 
     assert [c["files_new"] for c in again["collected"]] == [0, 0, 0, 0]
     assert snapshot(warehouse.engine) == before
-    assert hashlib.sha256(open(again["report"], "rb").read()).hexdigest() == report
+    assert (again["version"], again["changed"]) == (1, False)
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in reports.iterdir()} == files
 
 
 def test_one_changed_cell_changes_the_headline(demo_copy):

@@ -69,3 +69,27 @@ def test_overlapping_unit_versions_are_refused(tmp_path):
     )
     with pytest.raises(RegistryError, match="overlap"):
         load_registry(path)
+
+
+def test_the_publication_section_names_who_issues_and_signs():
+    pub = programme_for_year(2023).publication
+    assert pub.issuer == "ĐẢNG ỦY KHỐI CƠ QUAN VÀ DOANH NGHIỆP TỈNH"
+    assert pub.document_number.endswith("-BC/ĐUK")
+    assert (pub.signer_on_behalf, pub.signer_title) == ("T/M BAN THƯỜNG VỤ", "BÍ THƯ")
+    assert pub.recipients and pub.recipients[-1].startswith("Lưu")
+    assert pub.quarterly_chart_indicator == "revenue_bn_vnd"
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (('signer_name = ', 'signer = '), "publication.signer_name"),
+    (('document_number = "125-BC/ĐUK"', 'document_number = ""'), "document_number must not be empty"),
+    (('recipients = [', 'recipients = ["", '), "recipients must list"),
+    (('quarterly_chart_indicator = "revenue_bn_vnd"', 'quarterly_chart_indicator = "doanh_thu"'), "unknown indicator 'doanh_thu'"),
+], ids=["signer-missing", "number-empty", "recipient-empty", "chart-indicator"])
+def test_a_broken_publication_section_is_refused(tmp_path, change, reason):
+    old, new = change
+    assert old in GOOD
+    path = tmp_path / "broken.toml"
+    path.write_text(GOOD.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=reason):
+        load_programme(path)

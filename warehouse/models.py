@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -317,3 +318,57 @@ class SubmissionKeyTask(Base):
     status_code: Mapped[str] = mapped_column(String(30), comment="State reported that quarter (task_status)")
     completed_on: Mapped[dt.date | None] = mapped_column(Date, comment="When it was completed")
     note_vi: Mapped[str | None] = mapped_column(Text, comment="Clerk's note")
+
+
+class Publication(Base):
+    """One row per published version of a year's report: an immutable snapshot."""
+
+    __tablename__ = "publication"
+    __table_args__ = (
+        UniqueConstraint("year", "version"),
+        {"comment": "One row per published version of a year's report (never changed once written)."},
+    )
+
+    publication_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, comment="Publication id")
+    year: Mapped[int] = mapped_column(Integer, comment="Reporting year published")
+    version: Mapped[int] = mapped_column(Integer, comment="1 for the first publication of the year, then 2, 3...")
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programme.programme_code"), comment="Programme of the year")
+    programme_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of the programme file it was made with")
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was published (UTC)")
+    basis_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of its basis: submissions used, programme file, quarters not approved; equal basis, same version")
+    draft_quarters: Mapped[str | None] = mapped_column(String(20), comment="Quarters not approved when published (e.g. 3,4): a draft; null when official")
+    file_stem: Mapped[str] = mapped_column(String(100), comment="File name without extension, e.g. bao-cao-ctr135-2023-v1")
+    docx_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of the report document (.docx)")
+    xlsx_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of the data workbook (.xlsx)")
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), comment="sha256 of the PDF; null when LibreOffice could not make it")
+
+
+class PublicationFigure(Base):
+    """One row per publication and headline metric."""
+
+    __tablename__ = "publication_figure"
+    __table_args__ = {"comment": "One row per publication and headline metric: the figure as published."}
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publication.publication_id"), primary_key=True, comment="Publication it belongs to")
+    metric_code: Mapped[str] = mapped_column(String(60), primary_key=True, comment="Headline metric, e.g. revenue_bn_vnd")
+    label_vi: Mapped[str] = mapped_column(String(300), comment="Vietnamese label as printed")
+    value: Mapped[float | None] = mapped_column(Float, comment="Figure published (v_year_end_programme135.value)")
+    plan: Mapped[float | None] = mapped_column(Float, comment="Plan published")
+    pct_of_plan: Mapped[float | None] = mapped_column(Float, comment="Percentage of plan published")
+    display_unit_vi: Mapped[str] = mapped_column(String(60), comment="Unit printed beside the figure")
+    display_decimals: Mapped[int] = mapped_column(Integer, comment="Decimals printed")
+    position: Mapped[int] = mapped_column(Integer, comment="Order in the headline table")
+
+
+class PublicationSubmission(Base):
+    """One row per publication and submission version its figures were made from."""
+
+    __tablename__ = "publication_submission"
+    __table_args__ = {"comment": "One row per publication and submission version used: the provenance of its figures."}
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publication.publication_id"), primary_key=True, comment="Publication it belongs to")
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.submission_id"), primary_key=True, comment="Submission used")
+    unit_code: Mapped[str] = mapped_column(String(20), comment="Unit that sent it")
+    quarter: Mapped[int] = mapped_column(Integer, comment="Quarter it reports")
+    version: Mapped[int] = mapped_column(Integer, comment="Its version among the unit's files for the quarter (v_submission_status.version)")
+    file_sha256: Mapped[str] = mapped_column(String(64), comment="The received file (content hash)")

@@ -129,7 +129,7 @@ def sources_used(engine: Engine, year: int) -> pd.DataFrame:
         engine,
         """
         SELECT s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.received_at,
-               s.deadline, s.is_on_time, s.version, s.file_sha256, f.original_name
+               s.deadline, s.is_on_time, s.version, s.submission_id, s.file_sha256, f.original_name
         FROM v_submission_status s
         JOIN received_file f ON f.file_sha256 = s.file_sha256
         WHERE s.year = :year AND s.status IN ('accepted', 'accepted_with_warnings')
@@ -138,3 +138,122 @@ def sources_used(engine: Engine, year: int) -> pd.DataFrame:
         year=year,
     )
 
+
+
+def key_tasks_by_source(engine: Engine, year: int) -> pd.DataFrame:
+    """v_key_tasks_by_source for one year, in the programme's order of sources."""
+    return _frame(
+        engine,
+        """
+        SELECT v.unit_group, v.source, v.source_label_vi, v.identified, v.completed
+        FROM v_key_tasks_by_source v
+        JOIN programme p ON p.year = v.year
+        LEFT JOIN task_source s ON s.programme_code = p.programme_code AND s.source_code = v.source
+        WHERE v.year = :year
+        ORDER BY v.unit_group, s.position
+        """,
+        year=year,
+    )
+
+
+def key_tasks_by_group(engine: Engine, year: int) -> pd.DataFrame:
+    """Key tasks identified and completed per unit group (v_key_tasks_by_source added up)."""
+    return _frame(
+        engine,
+        """
+        SELECT unit_group, SUM(identified) AS identified, SUM(completed) AS completed
+        FROM v_key_tasks_by_source
+        WHERE year = :year
+        GROUP BY unit_group
+        ORDER BY unit_group
+        """,
+        year=year,
+    )
+
+
+def bloc_indicators(engine: Engine, year: int) -> pd.DataFrame:
+    """v_year_indicator for one year: the whole bloc's figure and plan of each indicator."""
+    return _frame(
+        engine,
+        """
+        SELECT y.indicator_code, y.units_reporting, y.value, y.plan_value
+        FROM v_year_indicator y
+        WHERE y.year = :year
+        """,
+        year=year,
+    )
+
+
+def quarter_totals(engine: Engine, year: int, indicator_code: str) -> pd.DataFrame:
+    """A flow indicator's bloc total in each quarter (the current submissions added up)."""
+    return _frame(
+        engine,
+        """
+        SELECT quarter, SUM(value) AS value, COUNT(value) AS units_reporting
+        FROM v_unit_quarter_indicator
+        WHERE year = :year AND indicator_code = :code
+        GROUP BY quarter
+        ORDER BY quarter
+        """,
+        year=year, code=indicator_code,
+    )
+
+
+def current_unit_indicators(engine: Engine, year: int, unit_group: str) -> pd.DataFrame:
+    """One row per unit as it is today and indicator (merged units' figures under their successor)."""
+    return _frame(
+        engine,
+        """
+        SELECT r.unit_code, r.unit_name, r.indicator_code, r.value, r.plan_value, r.units_reporting
+        FROM v_unit_year_indicator_rollup r
+        WHERE r.year = :year AND r.unit_group = :unit_group
+        ORDER BY r.unit_code
+        """,
+        year=year, unit_group=unit_group,
+    )
+
+
+def unit_lineage(engine: Engine) -> pd.DataFrame:
+    """v_unit_lineage: each unit code, its latest name, and the unit it belongs to after mergers."""
+    return _frame(
+        engine,
+        """
+        SELECT unit_code, unit_name, unit_group, valid_to, current_unit_code, current_unit_name, is_merged
+        FROM v_unit_lineage
+        ORDER BY unit_code
+        """,
+    )
+
+
+def open_findings(engine: Engine, year: int) -> pd.DataFrame:
+    """Each unit's latest file of each quarter that still carries findings (warnings or errors)."""
+    return _frame(
+        engine,
+        """
+        SELECT s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.version,
+               SUM(CASE WHEN f.severity = 'error' THEN 1 ELSE 0 END) AS errors,
+               SUM(CASE WHEN f.severity = 'warning' THEN 1 ELSE 0 END) AS warnings,
+               MIN(f.message_vi) AS a_message
+        FROM v_submission_status s
+        JOIN v_validation_findings f ON f.submission_id = s.submission_id
+        WHERE s.year = :year AND s.is_latest
+        GROUP BY s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.version
+        ORDER BY s.unit_code, s.quarter
+        """,
+        year=year,
+    )
+
+
+def units_in_force(engine: Engine, year: int) -> pd.DataFrame:
+    """One row per quarter of the year and unit in force on its last day: who was due to report."""
+    return _frame(
+        engine,
+        """
+        SELECT p.quarter, u.unit_code
+        FROM period p
+        JOIN unit u ON u.valid_from <= p.ends_on AND (u.valid_to IS NULL OR u.valid_to >= p.ends_on)
+        WHERE p.year = :year
+        ORDER BY u.unit_code, p.quarter
+        """,
+        year=year,
+    )

@@ -1,0 +1,87 @@
+"""What changed between two published versions of a year's headline, said in Vietnamese."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from reporting.vn_format import vn_number
+
+# The view rounds figures to 3 decimals: anything smaller is not a change.
+TOLERANCE = 0.0005
+
+
+@dataclass(frozen=True)
+class Change:
+    metric_code: str
+    label_vi: str
+    unit_vi: str
+    decimals: int
+    old: float | None
+    new: float | None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.old is None or self.new is None else self.new - self.old
+
+    def text_vi(self) -> str:
+        """'Tổng doanh thu…: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)'."""
+        old = vn_number(self.old, self.decimals) if self.old is not None else "(chưa có)"
+        new = vn_number(self.new, self.decimals) if self.new is not None else "(không còn)"
+        line = f"{self.label_vi.lstrip('–- ').strip()}: {old} → {new} {self.unit_vi}"
+        if self.delta is not None:
+            direction = "tăng" if self.delta > 0 else "giảm"
+            line += f" ({direction} {vn_number(abs(self.delta), self.decimals)} {self.unit_vi})"
+        return line
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    v = float(value)
+    return None if math.isnan(v) else v
+
+
+def figure_changes(previous: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[Change]:
+    """Headline values that differ between two versions (rows: metric_code, label_vi, value, …)."""
+    before = {r["metric_code"]: r for r in previous}
+    changes = []
+    for r in current:
+        old_row = before.get(r["metric_code"])
+        old = _number(old_row["value"]) if old_row else None
+        new = _number(r["value"])
+        same = (old is None and new is None) or (
+            old is not None and new is not None and abs(old - new) <= TOLERANCE
+        )
+        if not same:
+            changes.append(Change(
+                r["metric_code"], r["label_vi"], r["display_unit_vi"], int(r["display_decimals"]), old, new,
+            ))
+    return changes
+
+
+def changes_summary_vi(version: int, changes: list[Change], reasons: list[str] | None = None) -> list[str]:
+    """The lines a reader sees about version n against n-1; `reasons` say why there is a new
+    version when no headline figure moved (e.g. 'tệp chương trình đã thay đổi')."""
+    if version <= 1:
+        return []
+    if not changes:
+        why = f" ({'; '.join(reasons)})" if reasons else ""
+        return [f"So với phiên bản {version - 1}: các số liệu chính không thay đổi{why}."]
+    return [f"So với phiên bản {version - 1}, các số liệu sau đã thay đổi:"] + [f"– {c.text_vi()}" for c in changes]
+
+
+def basis_sha256(
+    programme_sha256: str, submissions: list[tuple[str, int, str]], quarters_not_approved: tuple[int, ...] = (),
+) -> str:
+    """A publication's basis: the programme file, the submissions used (unit, quarter, file
+    sha256) and the quarters not approved. The same basis gives the same version."""
+    payload = {
+        "programme": programme_sha256,
+        "submissions": sorted([u, int(q), s] for u, q, s in submissions),
+        "not_approved": sorted(int(q) for q in quarters_not_approved),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

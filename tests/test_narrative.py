@@ -1,0 +1,125 @@
+"""The narrative's words follow the figures: pure functions, any year, any bloc."""
+
+from __future__ import annotations
+
+import pytest
+
+from reporting.narrative import (
+    Activity,
+    draft_note,
+    narrative,
+    plan_phrase,
+    report_markdown,
+    spoken_amount,
+)
+from reporting.programme import programme_for_year
+
+PROGRAMME = programme_for_year(2023)
+
+
+def rows(**changes) -> list[dict]:
+    """The article's 2023 headline, with some figures changed."""
+    base = {
+        "key_tasks_total": (1966, None, None),
+        "key_tasks_ctr135": (365, None, None),
+        "key_tasks_other": (1601, None, None),
+        "key_tasks_completed": (1966, 1966, 100.0),
+        "revenue_bn_vnd": (9899.4, None, None),
+        "avg_income_m_vnd": (10.6, 10.0, 106.0),
+        "budget_paid_bn_vnd": (870.0, None, None),
+        "social_insurance_bn_vnd": (60.82, 45.052, 135.0),
+    }
+    base.update(changes)
+    out = []
+    for h in PROGRAMME.headline:
+        value, plan, pct = base[h.metric_code]
+        out.append({
+            "metric_code": h.metric_code, "label_vi": h.label_vi, "value": value, "plan": plan, "pct_of_plan": pct,
+            "display_unit_vi": h.display_unit_vi, "display_decimals": h.display_decimals,
+        })
+    return out
+
+
+@pytest.mark.parametrize(("value", "decimals", "said"), [
+    (9899.4, 1, "trên 9.899"),
+    (9899.97, 1, "trên 9.899"),
+    (870.0, 1, "870"),
+    (60.82, 1, "trên 60,8"),
+    (60.8, 1, "60,8"),
+    (10.6, 1, "10,6"),
+    (10.64, 1, "trên 10,6"),
+    (1966, 0, "1.966"),
+], ids=["revenue", "never-rounds-up", "whole", "over-a-tenth", "exact-tenth", "income", "income-over", "count"])
+def test_over_is_said_only_where_the_figure_exceeds_the_number_said(value, decimals, said):
+    assert spoken_amount(value, decimals) == said
+
+
+@pytest.mark.parametrize(("value", "plan", "pct", "phrase"), [
+    (10.6, 10.0, 106.0, "đạt 106% kế hoạch, vượt kế hoạch đề ra"),
+    (10.0, 10.0, 100.0, "đạt 100% kế hoạch"),
+    (9.5, 10.0, 95.0, "bằng 95% kế hoạch, chưa đạt kế hoạch đề ra"),
+    (9.97, 10.0, 99.7, "bằng 99,7% kế hoạch, chưa đạt kế hoạch đề ra"),
+    (10.02, 10.0, 100.2, "đạt 100,2% kế hoạch, vượt kế hoạch đề ra"),
+    (5.0, None, None, ""),
+], ids=["over", "met", "missed", "missed-by-a-little", "over-by-a-little", "no-plan"])
+def test_against_plan_the_words_follow_the_figure(value, plan, pct, phrase):
+    assert plan_phrase(value, plan, pct) == phrase
+
+
+def test_the_article_year_reads_as_the_article():
+    text = " ".join(narrative(PROGRAMME, rows()))
+    assert ("đã xác định và thực hiện hoàn thành toàn bộ 1.966 nhiệm vụ trọng tâm năm 2023, trong đó: 365 nhiệm vụ "
+            "theo Chương trình hành động số 135-CTr/TU và 1.601 nhiệm vụ do ngành dọc cấp trên giao và cơ quan, "
+            "đơn vị xác định.") in text
+    assert "Tổng doanh thu các doanh nghiệp trong Khối đạt trên 9.899 tỷ đồng" in text
+    assert "thu nhập bình quân của người lao động đạt 10,6 triệu đồng/tháng (đạt 106% kế hoạch" in text
+    assert "nộp ngân sách nhà nước đạt 870 tỷ đồng;" in text
+    assert "nộp bảo hiểm xã hội đạt trên 60,8 tỷ đồng (đạt 135% kế hoạch" in text
+    assert "chưa" not in text
+
+
+def test_a_year_that_misses_a_plan_says_so():
+    text = " ".join(narrative(PROGRAMME, rows(
+        avg_income_m_vnd=(9.44, 10.0, 94.4), social_insurance_bn_vnd=(40.0, 45.052, 88.8),
+    )))
+    assert "thu nhập bình quân của người lao động đạt 9,4 triệu đồng/tháng" not in text
+    assert "đạt trên 9,4 triệu đồng/tháng (bằng 94% kế hoạch, chưa đạt kế hoạch đề ra)" in text
+    assert "nộp bảo hiểm xã hội đạt 40 tỷ đồng (bằng 89% kế hoạch, chưa đạt kế hoạch đề ra)" in text
+    assert "vượt" not in text
+
+
+def test_a_year_with_tasks_left_never_says_all():
+    text = " ".join(narrative(PROGRAMME, rows(key_tasks_completed=(1900, 1966, 96.6))))
+    assert "toàn bộ" not in text
+    assert ("đã xác định 1.966 nhiệm vụ trọng tâm năm 2023, trong đó: 365 nhiệm vụ theo Chương trình hành động số "
+            "135-CTr/TU và 1.601 nhiệm vụ do ngành dọc cấp trên giao và cơ quan, đơn vị xác định; đến hết năm đã "
+            "hoàn thành 1.900 nhiệm vụ, đạt 96,6%, còn 66 nhiệm vụ chưa hoàn thành.") in text
+
+
+def test_party_building_counts_are_reported_against_their_plans():
+    text = " ".join(narrative(PROGRAMME, rows(), [
+        Activity("Số đảng viên mới được kết nạp", 222, 246, "đảng viên"),
+        Activity("Số cuộc kiểm tra", 473, None, "cuộc"),
+    ]))
+    assert "số đảng viên mới được kết nạp: 222 đảng viên (bằng 90% kế hoạch, chưa đạt kế hoạch đề ra)" in text
+    assert "số cuộc kiểm tra: 473 cuộc." in text
+
+
+def test_a_draft_names_the_quarters_not_approved():
+    assert draft_note(2023, ()) == ""
+    assert draft_note(2023, (4,)) == "Số liệu Quý IV/2023 chưa được phê duyệt"
+    assert draft_note(2023, (4, 2, 3)) == "Số liệu Quý II/2023, Quý III/2023 và Quý IV/2023 chưa được phê duyệt"
+    markdown = report_markdown(2023, rows(), ["Đoạn một."], ["Phiên bản 1."], quarters_not_approved=(3, 4))
+    assert markdown.startswith("# DỰ THẢO – Kết quả thực hiện")
+    assert "Quý III/2023 và Quý IV/2023 chưa được phê duyệt" in markdown
+    assert "| Tổng doanh thu các doanh nghiệp trong Khối | 9.899,4 tỷ đồng |  |  |" in markdown
+
+
+def test_a_new_version_without_moved_figures_says_why():
+    from reporting.versions import Change, changes_summary_vi
+
+    assert changes_summary_vi(1, []) == []
+    assert changes_summary_vi(3, [], ["tệp chương trình đã thay đổi"]) == [
+        "So với phiên bản 2: các số liệu chính không thay đổi (tệp chương trình đã thay đổi)."]
+    moved = Change("budget_paid_bn_vnd", "Nộp ngân sách nhà nước", "tỷ đồng", 1, 870.0, 865.25)
+    assert changes_summary_vi(2, [moved])[1] == "– Nộp ngân sách nhà nước: 870,0 → 865,2 tỷ đồng (giảm 4,8 tỷ đồng)"

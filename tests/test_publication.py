@@ -1,0 +1,494 @@
+"""The year-end publication as the Party Committee receives it: the document, its PDF, the data
+workbook, versions and provenance, each read back the way a person or an analyst would."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.collect import collect_quarter
+from flows.publish import publish_year
+from reporting import layout as L
+from reporting.programme import programme_for_year
+from reporting.vn_format import number_readings
+from tasks import report as R
+from tasks.report_document import MARGINS_MM
+from tests.test_golden import check_golden, year_end_2023
+from warehouse.explain import CSV_COLUMNS, explain, headline_codes
+from warehouse.publications import count_publications, latest_publication
+
+SOFFICE_ENV = "P135_TEST_SOFFICE"
+REPORTS = "reports"
+
+
+def vn(textual: str) -> float:
+    """A number as a Vietnamese reader writes it ('9.899,4' is 9899.4)."""
+    readings = number_readings(textual.strip())
+    assert readings, f"not a number: {textual!r}"
+    return readings[0]
+
+
+def docx_text(path: Path) -> tuple[list[str], list[list[list[str]]]]:
+    doc = Document(str(path))
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in doc.tables]
+    return [p.text for p in doc.paragraphs], tables
+
+
+def headline_from_table(rows: list[list[str]], codes: list[str]) -> dict[str, tuple]:
+    """The document's headline table (STT, label, unit, value, plan, %) keyed by metric code."""
+    out = {}
+    for code, row in zip(codes, rows[1:]):
+        value, plan, pct = row[3], row[4], row[5]
+        out[code] = (vn(value), vn(plan) if plan else None, vn(pct.rstrip("%")) if pct else None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def soffice() -> str:
+    path = os.environ.get(SOFFICE_ENV)
+    if not path:
+        pytest.skip(f"{SOFFICE_ENV} is not set: LibreOffice conversions skipped")
+    return path
+
+
+# -- the document -------------------------------------------------------------------------------
+
+def test_the_document_is_laid_out_as_the_party_issues_it(demo):
+    reports = demo.warehouse.data_dir / REPORTS
+    assert demo.result["document"] == str(reports / "bao-cao-ctr135-2023.docx")
+    doc = Document(demo.result["document"])
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert [round(getattr(section, f"{side}_margin").mm) for side in MARGINS_MM] == list(MARGINS_MM.values())
+    assert doc.styles["Normal"].font.name == "Times New Roman"
+
+    pub = programme_for_year(2023).publication
+    heading = doc.tables[0]
+    left, right = (cell.text for cell in heading.rows[0].cells)
+    assert left.splitlines() == [pub.issuer_parent, pub.issuer, "*", f"Số {pub.document_number}"]
+    assert right.splitlines()[0] == "ĐẢNG CỘNG SẢN VIỆT NAM"
+    assert heading.rows[0].cells[1].paragraphs[0].runs[0].underline
+    assert re.fullmatch(rf"{pub.place}, ngày \d\d tháng (0[12]|[3-9]|1[0-2]) năm \d{{4}}", right.splitlines()[1])
+    borders = heading._tbl.tblPr.xml
+    assert 'w:val="nil"' in borders, "the heading block is a borderless table"
+    assert not any(p.text for p in section.header.paragraphs if p.text.strip() and not p.text.strip().isdigit())
+
+    paragraphs = [p.text for p in doc.paragraphs]
+    assert "BÁO CÁO" in paragraphs and "DỰ THẢO" not in paragraphs
+    signature = doc.tables[-1].rows[0].cells
+    assert signature[0].text.splitlines() == ["Nơi nhận:", *(f"- {r}" for r in pub.recipients)]
+    assert signature[1].text.split("\n")[0:2] == [pub.signer_on_behalf, pub.signer_title]
+    assert signature[1].text.rstrip().endswith(pub.signer_name)
+    with zipfile.ZipFile(demo.result["document"]) as z:
+        assert any(n.startswith("word/media/") and n.endswith(".png") for n in z.namelist()), "the chart is in"
+
+
+def test_the_documents_table_holds_the_golden_figures(demo):
+    _, tables = docx_text(Path(demo.result["document"]))
+    codes = [r["metric_code"] for r in demo.result["headline"]]
+    table = next(t for t in tables if t[0][0] == "STT")
+    assert [row[1] for row in table[1:]] == [r["label_vi"] for r in demo.result["headline"]]
+    check_golden(headline_from_table(table, codes))
+    assert table[5][3] == "9.899,4"
+
+
+def test_the_narrative_says_the_golden_figures_in_the_articles_words(demo):
+    paragraphs, _ = docx_text(Path(demo.result["document"]))
+    body = " ".join(paragraphs)
+    tasks = re.search(r"hoàn thành toàn bộ ([\d.]+) nhiệm vụ trọng tâm năm 2023, trong đó: ([\d.]+) nhiệm vụ theo "
+                      r"Chương trình hành động số 135-CTr/TU và ([\d.]+) nhiệm vụ do ngành dọc", body)
+    assert tasks, body
+    assert [vn(g) for g in tasks.groups()] == [1966, 365, 1601]
+    revenue = re.search(r"Tổng doanh thu các doanh nghiệp trong Khối đạt trên ([\d.,]+) tỷ đồng", body)
+    income = re.search(r"thu nhập bình quân của người lao động đạt ([\d.,]+) triệu đồng/tháng \(đạt (\d+)% kế hoạch", body)
+    budget = re.search(r"nộp ngân sách nhà nước đạt ([\d.,]+) tỷ đồng", body)
+    insurance = re.search(r"nộp bảo hiểm xã hội đạt trên ([\d.,]+) tỷ đồng \(đạt (\d+)% kế hoạch", body)
+    assert all((revenue, income, budget, insurance)), body
+    assert vn(revenue[1]) == 9899
+    assert (vn(income[1]), vn(income[2])) == (10.6, 106)
+    assert vn(budget[1]) == 870 and "đạt trên 870" not in body
+    assert (vn(insurance[1]), vn(insurance[2])) == (60.8, 135)
+
+
+# -- the PDF ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pdf_pages(soffice, demo_session) -> list[str]:
+    """The demo's PDF, page by page (made by the publish run itself, with P135_SOFFICE set)."""
+    pdf = demo_session.result["pdf"]
+    assert pdf and Path(pdf).is_file(), demo_session.result.get("pdf_note")
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, check=True).stdout)[1])
+    return [
+        subprocess.run(["pdftotext", "-layout", "-f", str(n), "-l", str(n), pdf, "-"], capture_output=True, text=True, check=True).stdout
+        for n in range(1, pages + 1)
+    ]
+
+
+def test_the_pdf_holds_the_golden_figures_with_the_table_on_its_first_pages(pdf_pages):
+    first = "\n".join(pdf_pages[:2])
+    assert "BÁO CÁO" in pdf_pages[0] and "ĐẢNG CỘNG SẢN VIỆT NAM" in pdf_pages[0]
+    assert len(pdf_pages) <= 3, "the report is a few pages, not an annex"
+    assert re.search(r"Nộp\s+bảo\s+hiểm\s+xã\s+hội", first) and "Kết quả chủ yếu năm 2023" in first
+    flat = re.sub(r"\s+", " ", first)
+    for pattern, expected in (
+        (r"toàn bộ ([\d.]+) nhiệm vụ", 1966), (r"([\d.]+) nhiệm vụ theo Chương trình", 365),
+        (r"đạt trên ([\d.]+) tỷ đồng", 9899), (r"đạt ([\d,]+) triệu đồng/tháng", 10.6),
+        (r"nộp ngân sách nhà nước đạt ([\d.,]+) tỷ", 870), (r"đạt trên ([\d,]+) tỷ đồng \(đạt 135%", 60.8),
+    ):
+        found = re.search(pattern, flat)
+        assert found and vn(found[1]) == expected, pattern
+    for figure in ("9.899,4", "1.966", "1.601", "870,0", "60,8", "106%", "135%"):
+        assert figure in flat, figure
+
+
+# -- the workbook -------------------------------------------------------------------------------
+
+def test_every_sheet_prints_on_a4_one_page_wide_with_titles_and_page_numbers(demo):
+    wb = load_workbook(demo.result["report"])
+    assert wb.sheetnames == [
+        R.SHEET_HEADLINE, R.SHEET_GROUPS, R.SHEET_TASKS, R.SHEET_ENTERPRISES, R.SHEET_PARTY,
+        R.SHEET_ANNEX, R.SHEET_QUALITY, R.SHEET_CHARTS, R.SHEET_SOURCES,
+    ]
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert str(setup.paperSize) == str(ws.PAPERSIZE_A4), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (int(setup.fitToWidth), int(setup.fitToHeight)) == ((1, 1) if ws.title == R.SHEET_HEADLINE else (1, 0)), ws.title
+        assert "&P" in ws.oddFooter.center.text, ws.title
+        if ws.title != R.SHEET_CHARTS:
+            assert ws.print_title_rows == f"${R.HEADER_ROW}:${R.HEADER_ROW}", ws.title
+        if ws.title != R.SHEET_CHARTS:
+            assert ws.cell(row=R.HEADER_ROW, column=ws.max_column).value in ("Mã chỉ tiêu", "Mã nguồn", "Mã đơn vị"), ws.title
+    assert wb[R.SHEET_HEADLINE].page_setup.orientation == "landscape"
+
+
+def test_values_carry_no_float_noise_and_one_format_per_indicator(demo):
+    programme = programme_for_year(2023)
+    wb = load_workbook(demo.result["report"])
+    formats: dict[str, set[str]] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=R.HEADER_ROW + 1):
+            for cell in row:
+                if isinstance(cell.value, float):
+                    assert abs(cell.value * 1000 - round(cell.value * 1000)) < 1e-6, (ws.title, cell.coordinate, cell.value)
+            code = row[-1].value if ws.title in (R.SHEET_HEADLINE, R.SHEET_GROUPS, R.SHEET_PARTY) else None
+            if isinstance(code, str) and code in {i.code for i in programme.indicators}:
+                value_cells = [c for c in row[:-1] if isinstance(c.value, (int, float)) and c.number_format != R.PERCENT]
+                formats.setdefault(code, set()).update(c.number_format for c in value_cells if c.column > 2)
+    assert formats["revenue_bn_vnd"] == {"[$-42A]#,##0.0"}
+    assert formats["avg_income_m_vnd"] == {"[$-42A]#,##0.0"}
+    assert all(len(f) == 1 for f in formats.values()), formats
+    by_group = wb[R.SHEET_GROUPS]
+    revenue = next(r for r in by_group.iter_rows(min_row=R.HEADER_ROW + 1) if r[-1].value == "revenue_bn_vnd")
+    assert revenue[0].value == "Khối doanh nghiệp" and revenue[1].value == "Tổng doanh thu"
+    assert 9899 <= revenue[3].value < 9900
+
+
+def test_key_tasks_sheet_is_the_view(demo):
+    ws = load_workbook(demo.result["report"])[R.SHEET_TASKS]
+    rows = {(r[0].value, r[-1].value): (r[2].value, r[3].value) for r in ws.iter_rows(min_row=R.HEADER_ROW + 1)}
+    with demo.warehouse.engine.connect() as conn:
+        view = conn.execute(text("SELECT unit_group, source, identified, completed FROM v_key_tasks_by_source WHERE year = 2023")).all()
+    groups = programme_for_year(2023).groups
+    assert rows == {(groups[g], s): (int(i), int(c)) for g, s, i, c in view}
+    assert sum(v[0] for v in rows.values()) == 1966
+
+
+def test_enterprise_party_annex_and_quality_sheets(demo):
+    wb = load_workbook(demo.result["report"])
+    enterprises = wb[R.SHEET_ENTERPRISES]
+    headers = [c.value for c in enterprises[R.HEADER_ROW]]
+    assert "% kế hoạch" in headers and headers[-1] == "Mã đơn vị"
+    rows = list(enterprises.iter_rows(min_row=R.HEADER_ROW + 1, values_only=True))
+    assert len(rows) >= 20 and all(r[-1].startswith("DN") for r in rows)
+    revenue_col = headers.index("Tổng doanh thu (tỷ đồng)")
+    assert sum(r[revenue_col] for r in rows) == pytest.approx(9899.4, abs=0.01)
+    party = wb[R.SHEET_PARTY]
+    assert [c.value for c in party[R.HEADER_ROW]][2:5] == ["Khối cơ quan", "Khối doanh nghiệp", "Toàn Khối"]
+    annex = list(wb[R.SHEET_ANNEX].iter_rows(min_row=R.HEADER_ROW + 1, values_only=True))
+    assert re.fullmatch(r"lần \d+, nhận \d\d/\d\d/\d{4}( \(trễ hạn\))?", annex[0][3])
+    assert any("lần 2" in (cell or "") for row in annex for cell in row[3:7]), "a corrected file shows its version"
+    quality = wb[R.SHEET_QUALITY]
+    assert "báo cáo quý được dùng" in quality["A3"].value
+    with zipfile.ZipFile(demo.result["report"]) as z:
+        names = z.namelist()
+        charts = [n for n in names if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
+        assert len(charts) == 3 and not any(n.startswith("xl/chartsheets/") for n in names)
+
+
+def test_the_annex_puts_a_merged_unit_under_its_successor_with_a_note(demo):
+    programme = programme_for_year(2023)
+    figures = _workbook_figures(demo)
+    lineage = figures.lineage.copy()
+    # DN021 was merged into DN022 at the end of 2022; give it a 2023 file to see where it lands.
+    extra = figures.sources[figures.sources["unit_code"] == "DN022"].head(1).copy()
+    extra["unit_code"], extra["unit_name"] = "DN021", "Chi bộ Công ty Cổ phần Giống cây trồng"
+    figures.sources = pd.concat([figures.sources, extra])
+    figures.lineage = lineage
+    ws = R.build_report(programme, figures)[R.SHEET_ANNEX]
+    codes = [ws.cell(row=r, column=9).value for r in range(R.HEADER_ROW + 1, ws.max_row + 1)]
+    at = codes.index("DN021")
+    assert codes[at - 1] == "DN022"
+    assert ws.cell(row=R.HEADER_ROW + 1 + at, column=2).value.startswith("↳ ")
+    assert "Đã hợp nhất vào" in ws.cell(row=R.HEADER_ROW + 1 + at, column=8).value
+
+
+def _workbook_figures(demo):
+    from tasks.publishing import fetch_year_figures
+
+    return fetch_year_figures.fn(demo.warehouse.data_dir, 2023, programme_for_year(2023)).workbook
+
+
+def test_text_from_units_stays_text_in_the_report(demo, tmp_path):
+    figures = _workbook_figures(demo)
+    figures.sources.loc[figures.sources.index[0], "original_name"] = '=HYPERLINK("http://x","bấm").xlsx'
+    figures.sources.loc[figures.sources.index[1], "original_name"] = "#N/A"
+    stamp = dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc)
+    path = R.save_reproducibly(R.build_report(programme_for_year(2023), figures), tmp_path / "r.xlsx", stamp)
+    ws = load_workbook(path)[R.SHEET_SOURCES]
+    cells = [ws.cell(row=R.HEADER_ROW + n, column=8) for n in (1, 2)]
+    assert [c.value for c in cells] == ['=HYPERLINK("http://x","bấm").xlsx', "#N/A"]
+    assert [c.data_type for c in cells] == ["s", "s"]
+
+
+def test_the_headline_sheet_prints_on_one_page(soffice, demo, tmp_path):
+    wb = load_workbook(demo.result["report"])
+    for name in wb.sheetnames[1:]:
+        del wb[name]
+    only = tmp_path / "headline.xlsx"
+    wb.save(only)
+    out = tmp_path / "out"
+    subprocess.run(
+        ["timeout", "-k", "10", "180", soffice, "--headless", "--norestore",
+         f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--convert-to", "pdf", "--outdir", str(out), str(only)],
+        check=True, capture_output=True,
+    )
+    info = subprocess.run(["pdfinfo", str(out / "headline.pdf")], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+1\n", info)
+    page = subprocess.run(["pdftotext", "-layout", str(out / "headline.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "9.899,4" in page and "social_insurance_bn_vnd" in page
+
+
+# -- versions and provenance --------------------------------------------------------------------
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_republishing_keeps_the_version_and_a_correction_makes_the_next(demo_copy, monkeypatch):
+    warehouse = demo_copy.warehouse
+    reports = warehouse.data_dir / REPORTS
+    engine = warehouse.engine
+    v1 = latest_publication(engine, 2023)
+    assert v1 is not None and v1.version == 1
+    before = {p.name: (_sha(p), p.stat().st_mtime_ns) for p in reports.iterdir()}
+    assert {"bao-cao-ctr135-2023-v1.docx", "bao-cao-ctr135-2023-v1.xlsx", "bao-cao-ctr135-2023.docx"} <= set(before)
+    assert v1.docx_sha256 == _sha(reports / "bao-cao-ctr135-2023-v1.docx") == _sha(reports / "bao-cao-ctr135-2023.docx")
+    assert v1.xlsx_sha256 == _sha(reports / "bao-cao-ctr135-2023.xlsx")
+
+    again = publish_year(year=2023, data_dir=str(warehouse.data_dir))
+    assert (again["version"], again["changed"]) == (1, False)
+    assert "không thay đổi" in again["status"][0]
+    assert {p.name: (_sha(p), p.stat().st_mtime_ns) for p in reports.iterdir()} == before
+    assert count_publications(engine, 2023) == 1
+    (reports / "bao-cao-ctr135-2023.docx").unlink()
+    publish_year(year=2023, data_dir=str(warehouse.data_dir))
+    assert _sha(reports / "bao-cao-ctr135-2023.docx") == before["bao-cao-ctr135-2023-v1.docx"][0], "restored, not remade"
+    assert count_publications(engine, 2023) == 1
+
+    # DN005 sends a corrected Q4 with 100 tỷ more revenue; LibreOffice is gone this time.
+    inbox = warehouse.data_dir / "inbox" / "2023-Q4"
+    wb = load_workbook(inbox / "BaoCao_2023-Q4_DN005.xlsx")
+    sheet = wb[L.SHEET_INDICATORS]
+    row = next(r for r in range(L.FIRST_DATA_ROW, 40) if sheet[f"B{r}"].value == "revenue_bn_vnd")
+    sheet[f"E{row}"] = sheet[f"E{row}"].value + 100
+    if sheet[f"F{row}"].value is not None:
+        sheet[f"F{row}"] = sheet[f"F{row}"].value + 100
+    corrected = inbox / "BaoCao_2023-Q4_DN005_bosung.xlsx"
+    wb.save(corrected)
+    later = (inbox / "BaoCao_2023-Q4_DN005.xlsx").stat().st_mtime + 86400
+    os.utime(corrected, (later, later))
+    collect_quarter(year=2023, quarter=4, data_dir=str(warehouse.data_dir))
+    monkeypatch.setenv("P135_SOFFICE", str(warehouse.data_dir / "no-libreoffice-here"))
+
+    out = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(warehouse.data_dir)])
+    assert out.exit_code == 0, out.output
+    assert "Phiên bản 2" in out.output
+    assert "Tổng doanh thu các doanh nghiệp trong Khối: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)" in out.output
+    assert "không lập bản PDF" in out.output
+
+    v2 = latest_publication(engine, 2023)
+    assert v2.version == 2 and v2.pdf_sha256 is None and count_publications(engine, 2023) == 2
+    figures = {f["metric_code"]: f["value"] for f in v2.figures}
+    assert figures["revenue_bn_vnd"] == pytest.approx(
+        {f["metric_code"]: f["value"] for f in v1.figures}["revenue_bn_vnd"] + 100)
+    for suffix in (".docx", ".xlsx"):
+        assert _sha(reports / f"bao-cao-ctr135-2023-v1{suffix}") == before[f"bao-cao-ctr135-2023-v1{suffix}"][0]
+        assert _sha(reports / f"bao-cao-ctr135-2023{suffix}") == _sha(reports / f"bao-cao-ctr135-2023-v2{suffix}")
+    assert not (reports / "bao-cao-ctr135-2023.pdf").exists(), "the old PDF does not pass for the new version"
+    paragraphs, _ = docx_text(reports / "bao-cao-ctr135-2023.docx")
+    assert "So với phiên bản 1, các số liệu sau đã thay đổi:" in paragraphs
+    assert "– Tổng doanh thu các doanh nghiệp trong Khối: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)" in paragraphs
+    with engine.connect() as conn:
+        used = conn.execute(text(
+            "SELECT ps.version FROM publication_submission ps JOIN publication p USING (publication_id) "
+            "WHERE p.version = 2 AND ps.unit_code = 'DN005' AND ps.quarter = 4")).scalar_one()
+    assert used == 2
+
+    from prefect.artifacts import Artifact
+
+    artifact = Artifact.get("ctr135-2023-headline")
+    assert "Phiên bản 2" in artifact.data and "tăng 100,0 tỷ đồng" in artifact.data
+    assert "hoàn thành toàn bộ 1.966 nhiệm vụ" in artifact.data and "| Nộp bảo hiểm xã hội |" in artifact.data
+
+
+# -- p135 explain -------------------------------------------------------------------------------
+
+def test_explain_adds_up_to_the_view_for_every_headline_metric(demo):
+    engine = demo.warehouse.engine
+    headline = year_end_2023(engine)
+    codes = headline_codes(engine, 2023)
+    assert codes == list(headline)
+    for code in codes:
+        found = explain(engine, 2023, code)
+        assert found.rows, code
+        assert found.total == pytest.approx(headline[code][0], abs=0.0006), code
+        assert found.matches_view
+
+
+def test_explain_cli_prints_vietnamese_and_writes_the_rows_as_csv(demo, tmp_path):
+    out_csv = tmp_path / "doanh-thu.csv"
+    env = {**os.environ, "P135_DATA_DIR": "", "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    script = (
+        "import sys\n"
+        "from flows.cli import app\n"
+        "try:\n"
+        f"    app(['explain', '--year', '2023', 'revenue_bn_vnd', '--csv', {str(out_csv)!r}, '--data-dir', {str(demo.warehouse.data_dir)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "print('PREFECT LOADED' if 'prefect' in sys.modules else 'no prefect', code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("no prefect 0"), "explain is not a flow: it starts no Prefect server"
+    assert "Tổng: 9.899,400 tỷ đồng, bằng số liệu của báo cáo (v_year_end_programme135): 9.899,4 tỷ đồng." in done.stdout
+    with open(out_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    assert all(re.fullmatch(r"-?\d+(\.\d+)?", r["contribution"]) for r in rows), "dot decimals"
+    assert sum(float(r["contribution"]) for r in rows) == pytest.approx(9899.4, abs=0.0005)
+    assert all(r["unit_code"].startswith("DN") and r["file_name"].endswith(".xlsx") for r in rows), "no total row"
+    assert {int(r["quarter"]) for r in rows} == {1, 2, 3, 4}
+
+
+def test_explain_says_what_is_wrong_in_vietnamese(demo, tmp_path):
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["explain", "--year", "2023", "doanh_thu", "--data-dir", str(demo.warehouse.data_dir)])
+    assert unknown.exit_code == 2 and "không có chỉ tiêu doanh_thu" in unknown.output and "revenue_bn_vnd" in unknown.output
+    if demo.warehouse.backend == "sqlite":
+        empty = runner.invoke(app, ["explain", "--year", "2023", "revenue_bn_vnd", "--data-dir", str(tmp_path / "nothing")])
+        assert empty.exit_code == 1 and "chưa có kho dữ liệu" in empty.output
+        assert not (tmp_path / "nothing").exists(), "explain creates no warehouse"
+    no_year = runner.invoke(app, ["explain", "--year", "2031", "revenue_bn_vnd", "--data-dir", str(demo.warehouse.data_dir)])
+    assert no_year.exit_code == 2 and "chưa có chương trình của năm 2031" in no_year.output
+
+
+def test_a_publish_without_libreoffice_says_so_and_goes_on(tmp_path):
+    from tasks.pdf_export import convert_to_pdf
+
+    source = tmp_path / "r.docx"
+    Document().save(str(source))
+    missing = convert_to_pdf(source, tmp_path / "r.pdf", None)
+    assert missing.path is None and "Không tìm thấy LibreOffice" in missing.note_vi
+    failing = tmp_path / "soffice"
+    failing.write_text("#!/bin/sh\necho 'Error: no export filter' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    broken = convert_to_pdf(source, tmp_path / "r.pdf", str(failing))
+    assert broken.path is None and "thiếu LibreOffice Writer" in broken.note_vi
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_a_draft_says_so_and_names_the_quarters_not_approved(demo, tmp_path):
+    import datetime as dt_
+
+    from tasks.publishing import fetch_year_figures, headline_records
+    from tasks.report_document import DocumentContent, build_document, save_document
+
+    programme = programme_for_year(2023)
+    figures = fetch_year_figures.fn(demo.warehouse.data_dir, 2023, programme)
+    headline = headline_records(figures)
+    content = DocumentContent(headline, ["Đoạn."], None, dt_.datetime(2024, 1, 5, 3, tzinfo=dt_.timezone.utc), 1, [], 72, "x.xlsx")
+    official = save_document(build_document(programme, content), tmp_path / "official.docx")
+    draft = save_document(build_document(programme, content, quarters_not_approved=(3, 4)), tmp_path / "draft.docx")
+    assert "DỰ THẢO" not in " ".join(docx_text(official)[0])
+    paragraphs = docx_text(draft)[0]
+    assert paragraphs[paragraphs.index("BÁO CÁO") - 1] == "DỰ THẢO"
+    assert "(Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt)" in paragraphs
+    assert "Bình Định, ngày 05 tháng 01 năm 2024" in docx_text(draft)[1][0][0][1]
+
+    wb = R.build_report(programme, figures.workbook, quarters_not_approved=(4,))
+    for ws in wb.worksheets:
+        assert ws["A2"].value.startswith("DỰ THẢO – "), ws.title
+        assert "Số liệu Quý IV/2023 chưa được phê duyệt" in ws["A3"].value, ws.title
+    assert not R.build_report(programme, figures.workbook)[R.SHEET_HEADLINE]["A2"].value.startswith("DỰ THẢO")
+
+
+def test_a_relative_path_converts_too(soffice, tmp_path, monkeypatch):
+    """`make demo` publishes into data/reports, a path relative to the repository."""
+    from tasks.pdf_export import convert_to_pdf
+
+    monkeypatch.chdir(tmp_path)
+    Path("reports").mkdir()
+    doc = Document()
+    doc.add_paragraph("Báo cáo thử: 9.899,4 tỷ đồng")
+    doc.save("reports/r.docx")
+    made = convert_to_pdf(Path("reports/r.docx"), Path("reports/r.pdf"), soffice)
+    assert made.path is not None, made.note_vi
+    assert "9.899,4 tỷ đồng" in subprocess.run(["pdftotext", "reports/r.pdf", "-"], capture_output=True, text=True).stdout
+
+
+def test_a_programme_without_its_publication_section_is_refused_in_vietnamese(tmp_path, monkeypatch):
+    from reporting.programme import PROGRAMMES_DIR
+
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    source = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    (programmes / "ctr135-2023.toml").write_text(source[: source.index("[publication]")], encoding="utf-8")
+    shutil.copy(PROGRAMMES_DIR / "units.csv", programmes)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    out = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 2
+    assert "chưa có mục [publication]" in out.output
+
+
+def test_contributions_follow_each_indicators_rule():
+    from warehouse.explain import _with_contributions
+
+    def row(unit, quarter, value, weight=None, current=None):
+        return {"unit_code": unit, "unit_name": unit, "current_unit_code": current or unit, "quarter": quarter,
+                "version": 1, "file_name": f"{unit}-{quarter}.xlsx", "submission_id": quarter, "value": value, "weight": weight}
+
+    flows = _with_contributions([row("A", 1, 1.5), row("A", 2, 2.5), row("B", 1, None)], "sum")
+    assert [r.contribution for r in flows] == [1.5, 2.5, 0.0]
+    # B merged into C after Q2: its people live on in C's Q4 report and are counted there once.
+    stocks = _with_contributions(
+        [row("A", 3, 10), row("A", 4, 12), row("B", 2, 5, current="C"), row("C", 4, 20)], "latest")
+    assert [r.contribution for r in stocks] == [0.0, 12.0, 0.0, 20.0]
+    income = _with_contributions([row("A", 1, 10.0, 100), row("B", 1, 12.0, 300), row("C", 1, None, 50)], "weighted_mean")
+    assert sum(r.contribution for r in income) == pytest.approx((10 * 100 + 12 * 300) / 400)
