@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from reporting import layout as L
+from reporting.identity import SHEET_IDENTITY
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme, programme_for_year
 from reporting.units import Registry, load_registry
@@ -41,10 +42,12 @@ def submission(
     info: dict[str, object] | None = None,
     cells: dict[tuple[str, str], object] | None = None,
     registry: Registry | None = None,
+    without_identity: bool = False,
 ):
     """A filled template: `tasks` rows are (code, content, source_code, status_code, completed_on[, note]);
     year-to-date defaults to the quarter's value (right for Q1); the task totals are stated
-    from the rows; `cells` sets raw cells last, as {(sheet, "E7"): value}."""
+    from the rows; `cells` sets raw cells last, as {(sheet, "E7"): value}; `without_identity`
+    drops the template's identity sheet, as in a workbook built by hand."""
     registry = registry or REGISTRY
     unit = registry.version_on(unit_code, period.ends_on) or next(
         v for v in reversed(registry.versions) if v.unit_code == unit_code
@@ -85,6 +88,8 @@ def submission(
         wb[L.SHEET_INFO][L.INFO[key].cell] = value
     for (sheet_name, cell), value in (cells or {}).items():
         wb[sheet_name][cell] = value
+    if without_identity:
+        del wb[SHEET_IDENTITY]
     return wb
 
 
