@@ -13,7 +13,7 @@ from reporting.units import load_registry
 from tasks.artifacts import summarise_collect
 from tasks.feedback import write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
-from tasks.loading import close_run, load_submissions, open_run
+from tasks.loading import close_run, fetch_run_files, load_submissions, open_run
 from tasks.prepare import prepare_warehouse
 from tasks.quality import check_submissions, fetch_history, read_submissions
 from warehouse.engine import data_dir as resolve_data_dir
@@ -62,7 +62,7 @@ def collect_quarter(
             write_feedback(data, programme, registry, period, batch, verdicts)
             checked.append(verdicts)
             lock.beat()
-        summary = summarise_collect(period, new, known, checked)
+        summary = summarise_collect(period, new, known, checked, fetch_run_files(data, run_id))
         close_run(data, run_id, {k: summary[k] for k in (
             "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
         )})

@@ -15,13 +15,19 @@ from warehouse.load import Arrival
 
 @task(cache_policy=NO_CACHE)
 def summarise_collect(
-    period: Period, arrivals: list[Arrival], known: list[Arrival], checked: list[CheckedBatch]
+    period: Period,
+    arrivals: list[Arrival],
+    known: list[Arrival],
+    checked: list[CheckedBatch],
+    files: list[dict] | None = None,
 ) -> dict:
-    """Publish a table of this run's verdicts (the top finding of each file) and return the counts."""
-    rows, counts, rules = [], Counter(), Counter()
+    """Publish a table of this run's verdicts (the top finding of each file) and return the counts,
+    with what became of each new file (`files`: its unit and status after supersession)."""
+    rows, counts, rules, severities = [], Counter(), Counter(), Counter()
     by_sha = {a.sha256: a for a in arrivals}
     for batch in checked:
         rules.update((f.rule_id, f.severity) for f in batch.findings)
+        severities.update((f.submission_id, f.severity) for f in batch.findings)
         first, per_file = {}, Counter(f.submission_id for f in batch.findings)
         for finding in batch.findings:
             first.setdefault(finding.submission_id, finding)
@@ -44,6 +50,14 @@ def summarise_collect(
         "accepted": counts["accepted"],
         "accepted_with_warnings": counts["accepted_with_warnings"],
         "rejected": counts["rejected"],
+        "files": [
+            {
+                "file": f["original_name"], "unit_code": f["unit_code"], "status": f["status"],
+                "errors": severities[(f["file_sha256"], "error")],
+                "warnings": severities[(f["file_sha256"], "warning")],
+            }
+            for f in files or []
+        ],
     }
     if rows:
         top = ", ".join(f"{rule} ({severity}) x{n}" for (rule, severity), n in rules.most_common(5))

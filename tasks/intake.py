@@ -29,8 +29,13 @@ def discover_workbooks(inbox: Path) -> list[Path]:
 
 
 def archive_file(path: Path, archive_dir: Path, data_dir: Path) -> Arrival:
-    """Copy one file into the archive under its sha256, hashing while copying."""
-    received_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+    """Copy one file into the archive under its sha256, hashing while copying.
+
+    Its arrival time is the file's modification time (the on-time clock: a file written before
+    the deadline and collected after it is on time), but never later than now, when p135 sees it.
+    """
+    seen_at = dt.datetime.now(dt.timezone.utc)
+    received_at = min(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc), seen_at)
     archive_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from expectations.gate import CheckedBatch
 from reporting.periods import Period
 from warehouse.engine import engine_for
-from warehouse.load import Arrival, close_collect_run, load_batch, open_collect_run
+from warehouse.load import Arrival, close_collect_run, load_batch, open_collect_run, run_files
 
 
 @task
@@ -40,6 +40,12 @@ def load_submissions(
         indicator_facts=checked.indicator_facts,
         task_facts=checked.task_facts,
     )
+
+
+@task(cache_policy=NO_CACHE)
+def fetch_run_files(data_dir: Path, collect_run_id: int) -> list[dict]:
+    """What became of each new file of this run: its unit and its status after supersession."""
+    return run_files(engine_for(data_dir), collect_run_id)
 
 
 @task
