@@ -12,7 +12,7 @@ from reporting.periods import Period
 from reporting.programme import Programme
 
 INDEX_COLUMNS = [
-    "submission_id", "successor_shown", "unit_code", "issued_unit_code", "issued_unit_shown",
+    "submission_id", "successor_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
     "name_owner_shown", "code_owner_shown",
 ] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")

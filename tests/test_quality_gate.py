@@ -233,5 +233,6 @@ def test_the_identity_names_the_unit_the_template_was_issued_to(checked):
     other = next(f for f in checked.findings if f.rule_id == "identity.unit_name_other_unit"
                  and f.submission_id == "unit-name-of-another-unit")
     assert "CQ004" in other.message_vi and "CQ003" in other.message_vi and other.severity == "error"
+    assert other.value == "Chi bộ Sở Kế hoạch và Đầu tư" and f'"{other.value}"' in other.message_vi
     deadline = next(f for f in checked.findings if f.submission_id == "deadline-edited")
     assert deadline.value == "30/04/2023" and "10/04/2023" in deadline.message_vi
