@@ -21,6 +21,9 @@ from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import PROGRAMMES_DIR
 from reporting.units import load_registry
 from tasks.feedback import HEADER_ROW, SHEET
+from warehouse.engine import dispose_engines
+from tests.conftest import _point_at as point_at
+from tests.conftest import make_warehouse
 from tests.test_other_programs import soffice  # noqa: F401 (the LibreOffice fixture)
 from tests.workbooks import default_values, fill_by_hand, hand_out, indicator_cell, typed_cells
 
@@ -115,28 +118,43 @@ MERGER_FIGURES = {
 }
 
 
-@pytest.fixture
-def merged_mid_year(warehouse, tmp_path, monkeypatch):
-    programmes = tmp_path / "programmes"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def merger_session(request, tmp_path_factory, postgres_databases):
+    """Two enterprises merged on 30 June, collected once per backend for the tests that read them."""
+    root = tmp_path_factory.mktemp("merger")
+    programmes = root / "programmes"
     programmes.mkdir()
     shutil.copy(PROGRAMMES_DIR / "ctr135-2023.toml", programmes)
     (programmes / "units.csv").write_text(MERGED_UNITS, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        found = make_warehouse(request.param, root / "data", postgres_databases, mp)
+        mp.setenv("P135_PROGRAMMES_DIR", str(programmes))
+        registry = load_registry()
+        for period, units in MERGER_FIGURES.items():
+            for code, (workers, members, revenue, income) in units.items():
+                values = {**default_values("enterprises", 0), "workers": workers, "party_members_end": members,
+                          "revenue_bn_vnd": revenue, "avg_income_m_vnd": income}
+                template = hand_out(code, period, root / "templates" / period.key, registry)
+                fill_by_hand(template, _inbox(found, period) / f"{code}.xlsx", typed_cells("enterprises", values=values),
+                             arrived=_at(period.ends_on + dt.timedelta(days=3)))
+        # DN901's clerk, merged away, fills its Q2 template again with Q3's revenue and sends it.
+        fill_by_hand(root / "templates" / Q2.key / "DN901_2023-Q2.xlsx", _inbox(found, Q3) / "DN901.xlsx",
+                     typed_cells("enterprises", values={**default_values("enterprises", 0), "revenue_bn_vnd": 12.0}),
+                     arrived=_at(Q3.ends_on + dt.timedelta(days=3)))
+        for period in MERGER_FIGURES:
+            _collect(found, period)
+    yield found, programmes
+    if found.backend == "postgresql":
+        postgres_databases.drop(found.url)
+    dispose_engines()
+
+
+@pytest.fixture
+def merged_mid_year(merger_session, monkeypatch):
+    found, programmes = merger_session
+    point_at(found, monkeypatch)
     monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
-    registry = load_registry()
-    for period, units in MERGER_FIGURES.items():
-        for code, (workers, members, revenue, income) in units.items():
-            values = {**default_values("enterprises", 0), "workers": workers, "party_members_end": members,
-                      "revenue_bn_vnd": revenue, "avg_income_m_vnd": income}
-            template = hand_out(code, period, tmp_path / "templates" / period.key, registry)
-            fill_by_hand(template, _inbox(warehouse, period) / f"{code}.xlsx", typed_cells("enterprises", values=values),
-                         arrived=_at(period.ends_on + dt.timedelta(days=3)))
-    # DN901's clerk, merged away, fills its Q2 template again with Q3's revenue and sends it.
-    fill_by_hand(tmp_path / "templates" / Q2.key / "DN901_2023-Q2.xlsx", _inbox(warehouse, Q3) / "DN901.xlsx",
-                 typed_cells("enterprises", values={**default_values("enterprises", 0), "revenue_bn_vnd": 12.0}),
-                 arrived=_at(Q3.ends_on + dt.timedelta(days=3)))
-    for period in MERGER_FIGURES:
-        _collect(warehouse, period)
-    return warehouse
+    return found
 
 
 def test_stocks_count_each_person_once_across_a_merger(merged_mid_year):
@@ -211,24 +229,36 @@ def test_a_later_version_with_an_older_file_time_is_current(warehouse, tmp_path,
 # 4. Messages that agree with the verdict --------------------------------------------------------------
 
 
-@pytest.fixture
-def clerks_slips(warehouse, tmp_path):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def slips_session(request, tmp_path_factory, postgres_databases):
     """DN001 reports Q1 cleanly; in Q2 it types a negative revenue beside an implausible income,
     a True where a count goes, leaves a completed task undated and edits the locked deadline."""
-    templates = tmp_path / "templates"
-    base = {**default_values("enterprises", 0), "revenue_bn_vnd": 100.0, "budget_paid_bn_vnd": 5.0, "workers": 100}
-    fill_by_hand(hand_out("DN001", Q1, templates), _inbox(warehouse, Q1) / "DN001.xlsx",
-                 typed_cells("enterprises", values=base, tasks=[TASK]), arrived=_at(dt.date(2023, 4, 3)))
-    _collect(warehouse, Q1)
-    slips = {**base, "revenue_bn_vnd": -3.0, "avg_income_m_vnd": 95, "inspections": True}
-    # Year-to-date as the clerk adds it up: Q1 plus this quarter.
-    ytd = {code: base[code] + (0 if value is True else value) for code, value in slips.items()}
-    typed = typed_cells("enterprises", values=slips, ytd=ytd, tasks=[TASK[:4] + (None,)])
-    typed[(INFO, "B11")] = dt.date(2023, 7, 31)
-    fill_by_hand(hand_out("DN001", Q2, templates), _inbox(warehouse, Q2) / "DN001.xlsx", typed,
-                 arrived=_at(dt.date(2023, 7, 4)), unprotect=(INFO,))
-    _collect(warehouse, Q2)
-    return warehouse
+    root = tmp_path_factory.mktemp("slips")
+    templates = root / "templates"
+    with pytest.MonkeyPatch.context() as mp:
+        found = make_warehouse(request.param, root / "data", postgres_databases, mp)
+        base = {**default_values("enterprises", 0), "revenue_bn_vnd": 100.0, "budget_paid_bn_vnd": 5.0, "workers": 100}
+        fill_by_hand(hand_out("DN001", Q1, templates), _inbox(found, Q1) / "DN001.xlsx",
+                     typed_cells("enterprises", values=base, tasks=[TASK]), arrived=_at(dt.date(2023, 4, 3)))
+        _collect(found, Q1)
+        slips = {**base, "revenue_bn_vnd": -3.0, "avg_income_m_vnd": 95, "inspections": True}
+        # Year-to-date as the clerk adds it up: Q1 plus this quarter.
+        ytd = {code: base[code] + (0 if value is True else value) for code, value in slips.items()}
+        typed = typed_cells("enterprises", values=slips, ytd=ytd, tasks=[TASK[:4] + (None,)])
+        typed[(INFO, "B11")] = dt.date(2023, 7, 31)
+        fill_by_hand(hand_out("DN001", Q2, templates), _inbox(found, Q2) / "DN001.xlsx", typed,
+                     arrived=_at(dt.date(2023, 7, 4)), unprotect=(INFO,))
+        _collect(found, Q2)
+    yield found
+    if found.backend == "postgresql":
+        postgres_databases.drop(found.url)
+    dispose_engines()
+
+
+@pytest.fixture
+def clerks_slips(slips_session, monkeypatch):
+    point_at(slips_session, monkeypatch)
+    return slips_session
 
 
 def _q2_findings(warehouse) -> list[tuple]:
