@@ -24,10 +24,13 @@ from dataclasses import dataclass
 SHEET_IDENTITY = "p135_identity"
 FORMAT = "p135-template-identity/1"
 FIELDS = ("programme_code", "template_version", "unit_code", "unit_name", "year", "quarter")
-# Rows of the identity sheet: a title, the format, the fields, the digest, then the locked cells.
+# Rows of the identity sheet, a key in A and text in B: a title, the format, the fields, the
+# digest, then the locked cells as JSON ({sheet: [[cell, value], ...]}) cut into pieces that fit
+# a cell, one `locked` row each.
 TITLE = "p135: nhận diện mẫu báo cáo (không sửa)"
 DIGEST_KEY = "digest"
-LOCKED_HEADER = ("sheet", "cell", "value")
+LOCKED_KEY = "locked"
+PIECE_CHARS = 30000
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 VALID = "valid"
@@ -57,17 +60,23 @@ class TemplateIdentity:
     @property
     def digest(self) -> str:
         """sha256 over every field and locked cell, in a fixed order."""
-        payload = [FORMAT, *(str(getattr(self, f)) for f in FIELDS), [[c.sheet, c.cell, c.value] for c in self.locked]]
+        payload = [FORMAT, *(str(getattr(self, f)) for f in FIELDS), self.locked_by_sheet()]
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(unicodedata.normalize("NFC", text).encode("utf-8")).hexdigest()
+
+    def locked_by_sheet(self) -> dict[str, list[list[str]]]:
+        by_sheet: dict[str, list[list[str]]] = {}
+        for c in self.locked:
+            by_sheet.setdefault(c.sheet, []).append([c.cell, c.value])
+        return by_sheet
 
     def rows(self) -> list[list[str]]:
         """The identity sheet's rows, every value as text."""
         out = [[TITLE, ""], ["format", FORMAT]]
         out += [[f, str(getattr(self, f))] for f in FIELDS]
         out.append([DIGEST_KEY, self.digest])
-        out.append(list(LOCKED_HEADER))
-        out += [[c.sheet, c.cell, c.value] for c in self.locked]
+        text = json.dumps(self.locked_by_sheet(), ensure_ascii=False, separators=(",", ":"))
+        out += [[LOCKED_KEY, text[i:i + PIECE_CHARS]] for i in range(0, len(text), PIECE_CHARS)]
         return out
 
 
@@ -104,20 +113,24 @@ def read_identity(rows: list[list] | None) -> tuple[str, TemplateIdentity | None
     """(state, identity) from the identity sheet's rows: valid, missing (no sheet) or altered."""
     if not rows:
         return MISSING, None
-    # Padded: a program may drop the empty cells at a row's end.
-    text = [([cell_text(v) for v in row] + ["", "", ""])[:3] for row in rows]
+    # A program may drop the empty cells at a row's end; text is compared through the digest,
+    # which is taken over NFC text.
+    pairs = [
+        [v.strip() if isinstance(v, str) else cell_text(v) for v in (list(row[:2]) + ["", ""])[:2]]
+        for row in rows
+    ]
+    fields = {key: value for key, value in pairs[1:] if key and key != LOCKED_KEY}
     try:
-        start = next(n for n, row in enumerate(text) if tuple(row) == LOCKED_HEADER)
-        fields = {row[0]: row[1] for row in text[1:start] if row[0]}
         if fields.get("format") != FORMAT:
             return ALTERED, None
-        locked = tuple(LockedCell(*row) for row in text[start + 1:] if row[0])
+        by_sheet = json.loads("".join(value for key, value in pairs if key == LOCKED_KEY))
+        locked = tuple(LockedCell(sheet, cell, value) for sheet, cells in by_sheet.items() for cell, value in cells)
         identity = TemplateIdentity(
             programme_code=fields["programme_code"], template_version=fields["template_version"],
             unit_code=fields["unit_code"], unit_name=fields["unit_name"],
             year=int(fields["year"]), quarter=int(fields["quarter"]), locked=locked,
         )
-    except (KeyError, ValueError, StopIteration, TypeError):
+    except (KeyError, ValueError, TypeError, AttributeError):
         return ALTERED, None
     if identity.digest != fields.get(DIGEST_KEY):
         return ALTERED, None

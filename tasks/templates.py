@@ -103,7 +103,7 @@ def stamp_identity(wb: Workbook, programme: Programme, unit: UnitVersion, period
     for row, values in enumerate(identity.rows(), start=1):
         for column, value in enumerate(values, start=1):
             if value != "":
-                put(ws, row, column, value).number_format = "@"
+                put(ws, row, column, value)
     ws.sheet_state = "veryHidden"
     _protect(ws)
     return identity

@@ -213,12 +213,14 @@ class Sheet:
             return self._unusable(cell, CONTROL.sub("", value)[:80], "cell.control_character",
                                   f"Ô {cell} chứa ký tự điều khiển không nhìn thấy (thường do sao chép từ "
                                   "phần mềm khác). Xóa nội dung ô và gõ lại.")
-        if not record and (len(value) > MAX_CELL_CHARS or CONTROL.search(value)):
-            return UNUSABLE
+        if not record:
+            # Only compared with what was handed out: whatever is wrong with it is reported by
+            # the read that owns the cell.
+            if len(value) > MAX_CELL_CHARS or CONTROL.search(value):
+                return UNUSABLE
+            return unicodedata.normalize("NFC", value).strip() or None
         value = unicodedata.normalize("NFC", value).strip()
         encoding = legacy_encoding(value)
-        if encoding and not record:
-            return UNUSABLE
         if encoding:
             return self._unusable(cell, value[:80], "text.legacy_encoding",
                                   f"Ô {cell} được gõ bằng bảng mã {encoding}, không phải Unicode. Hãy chuyển "
