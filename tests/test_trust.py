@@ -226,6 +226,17 @@ def test_a_later_version_with_an_older_file_time_is_current(warehouse, tmp_path,
     assert lines[1] == "  CQ003_v3.xlsx (CQ003): Chấp nhận (bản hiện hành)"
 
 
+def test_a_file_time_in_the_future_is_capped_at_when_p135_saw_it(tmp_path):
+    from tasks.intake import archive_file
+
+    template = hand_out("CQ003", Q1, tmp_path / "templates")
+    future = fill_by_hand(template, tmp_path / "inbox" / "CQ003.xlsx", typed_cells("agencies"),
+                          arrived=_at(dt.date(2030, 1, 1)))
+    before = dt.datetime.now(dt.timezone.utc)
+    arrival = archive_file(future, tmp_path / "archive", tmp_path)
+    assert before <= arrival.received_at <= dt.datetime.now(dt.timezone.utc)
+
+
 # 4. Messages that agree with the verdict --------------------------------------------------------------
 
 
