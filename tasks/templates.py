@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.cell.cell import MergedCell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reporting import layout as L
@@ -111,6 +111,8 @@ def stamp_identity(wb: Workbook, programme: Programme, unit: UnitVersion, period
 
 def locked_cells(ws: Worksheet) -> list[LockedCell]:
     """Every cell the template wrote or styled in a protected sheet and left locked."""
+    if not ws.protection.sheet:
+        return []
     # openpyxl has no public way to list the cells a sheet holds without creating the others.
     cells = sorted(ws._cells.values(), key=lambda c: (c.row, c.column))
     return [
