@@ -7,18 +7,22 @@ import great_expectations.expectations as gxe
 
 from expectations.runner import rule
 from reporting import layout as L
+from reporting.identity import VALID
 from reporting.periods import Period
 from reporting.programme import Programme
 
-INDEX_COLUMNS = ["submission_id", "successor_shown"] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
+INDEX_COLUMNS = [
+    "submission_id", "successor_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
+    "name_owner_shown", "code_owner_shown",
+] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")
 
 
 def build_suite(
     programme: Programme, period: Period, unit_codes: list[str], merged_codes: list[str]
 ) -> gx.ExpectationSuite:
-    """Checks on the info sheet: `unit_codes` are in force at the period's end; `merged_codes`
-    were merged into another unit before it."""
+    """Checks on the info sheet and the template's identity: `unit_codes` are in force at the
+    period's end; `merged_codes` were merged into another unit before it."""
     sheet = L.SHEET_INFO
     expectations = [
         rule(
@@ -66,6 +70,31 @@ def build_suite(
             rule_id="identity.unit_merged", sheet=sheet, cell_column="unit_code_cell",
             message_vi="Đơn vị \"{value}\" (ô {cell}) đã hợp nhất vào {successor_shown} trước "
             f"{period.label_vi}. Báo cáo của đơn vị sau hợp nhất dùng mẫu của {{successor_shown}}.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToBeInSet, column="identity", value_set=[VALID],
+            rule_id="identity.template_missing", sheet=None, cell_column=None, shows_value=False,
+            message_vi="Tệp không mang phần nhận diện của mẫu báo cáo đã cấp cho đơn vị (tệp tự lập, "
+            "mẫu cũ, hoặc phần nhận diện của mẫu đã bị sửa), nên không xác định được tệp là của đơn vị "
+            f"nào. Hãy nhập số liệu vào đúng tệp mẫu {period.label_vi} đã được cấp cho đơn vị mình "
+            "(xin cấp lại nếu không còn) và gửi lại.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="unit_code_agrees", value_set=[False],
+            rule_id="identity.unit_code_changed", sheet=sheet, cell_column="unit_code_cell",
+            value_column="unit_code",
+            message_vi="Mẫu báo cáo này được cấp cho đơn vị {issued_unit_shown}, nhưng mã đơn vị ở ô "
+            "{cell} đã bị sửa thành \"{value}\". Tệp được ghi nhận là báo cáo của {issued_unit_shown} "
+            "và bị từ chối. Nếu đúng là báo cáo của đơn vị này, trả lại mã \"{issued_unit_code}\" rồi "
+            "gửi lại; báo cáo của đơn vị khác phải dùng mẫu đã cấp cho đơn vị đó.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="name_of_other_unit", value_set=[True],
+            rule_id="identity.unit_name_other_unit", sheet=sheet, cell_column="unit_name_cell",
+            value_column="unit_name",
+            message_vi="Tên đơn vị ở ô {cell} (\"{value}\") là tên của {name_owner_shown}, còn mã đơn vị "
+            f"ở ô {L.INFO['unit_code'].cell} (\"{{unit_code}}\") là của {{code_owner_shown}}. Mã và tên phải của cùng một đơn vị: "
+            "hãy dùng đúng tệp mẫu đã được cấp cho đơn vị mình.",
         ),
     ]
     return gx.ExpectationSuite(name="identity", expectations=expectations)

@@ -95,14 +95,14 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
             rule_id="plausibility.out_of_band", sheet=SHEET, cell_column="value_cell", value_column="value",
             severity="warning",
             message_vi="Ô {cell} (\"{label}\") = {value}, ngoài khoảng thường gặp ({band_shown}). "
-            "Đề nghị kiểm tra lại; báo cáo vẫn được tiếp nhận.",
+            "Đề nghị kiểm tra lại; nếu số liệu đúng thì giữ nguyên.",
         ),
         rule(
             gxe.ExpectColumnValuesToNotBeInSet, column="change_ok", value_set=[False],
             rule_id="plausibility.change_vs_previous", sheet=SHEET, cell_column="value_cell", value_column="value",
             severity="warning",
             message_vi="Ô {cell} (\"{label}\") = {value}, {change_shown} so với quý trước ({previous_shown}). "
-            "Đề nghị kiểm tra lại; báo cáo vẫn được tiếp nhận.",
+            "Đề nghị kiểm tra lại; nếu số liệu đúng thì giữ nguyên.",
         ),
     ]
     return gx.ExpectationSuite(name="indicators", expectations=expectations)

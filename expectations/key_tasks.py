@@ -72,6 +72,7 @@ def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
             gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind", value_set=["missing"],
             row_condition=Column("is_completed") == True,  # noqa: E712 (a GX condition)
             rule_id="task.completed_on_missing", sheet=sheet, cell_column="completed_on_cell",
+            value_column="completed_on_text",
             message_vi="Ô {cell}: nhiệm vụ \"{task_code}\" đã hoàn thành nhưng chưa có ngày "
             "hoàn thành. Nhập ngày dạng dd/mm/yyyy.",
         ),

@@ -23,18 +23,20 @@ def rule(
     kind: type[Expectation],
     *,
     rule_id: str,
-    sheet: str,
-    cell_column: str,
+    sheet: str | None,
+    cell_column: str | None,
     message_vi: str,
     value_column: str | None = None,
     sheet_column: str | None = None,
     severity: str = "critical",
+    shows_value: bool = True,
     **kwargs: Any,
 ) -> Expectation:
     """An expectation that knows its rule id, where its cell is and what to tell the clerk.
 
     `message_vi` may name {cell}, {value}, {sheet} and any index column of the suite;
-    `sheet_column` names a column holding the sheet when rows come from several sheets.
+    `sheet_column` names a column holding the sheet when rows come from several sheets; a rule
+    about the whole file has no cell (`cell_column=None`) and shows no value (`shows_value=False`).
     """
     meta = {
         "rule_id": rule_id,
@@ -42,6 +44,7 @@ def rule(
         "sheet_column": sheet_column,
         "cell_column": cell_column,
         "value_column": value_column,
+        "shows_value": shows_value,
         "message_vi": message_vi,
     }
     return kind(meta=meta, severity=severity, **kwargs)
@@ -92,9 +95,9 @@ def run_suite(
         column = meta.get("value_column") or config.kwargs.get("column")
         severity = SEVERITY[str(getattr(config.severity, "value", config.severity)).lower()]
         for row in outcome.result.get("unexpected_index_list") or []:
-            cell = row.get(meta["cell_column"])
-            sheet = row.get(meta["sheet_column"]) if meta.get("sheet_column") else meta["sheet"]
-            value = row.get(column) if column else None
+            cell = row.get(meta["cell_column"]) if meta.get("cell_column") else None
+            sheet = (row.get(meta["sheet_column"]) if meta.get("sheet_column") else meta["sheet"]) or None
+            value = row.get(column) if column and meta.get("shows_value", True) else None
             value = None if _is_missing(value) else value
             fields = _Fields({k: shown(None if _is_missing(v) else v) for k, v in row.items()})
             fields.update(cell=cell, value=shown(value), sheet=sheet)
@@ -105,7 +108,8 @@ def run_suite(
                     severity=severity,
                     sheet=sheet,
                     cell=cell,
-                    value=None if value is None else shown(value),
+                    # A cell found empty says so; a finding about the whole file shows no value.
+                    value=shown(value) if cell or value is not None else None,
                     message_vi=meta["message_vi"].format_map(fields),
                 )
             )

@@ -8,33 +8,35 @@ from great_expectations.expectations.row_conditions import Column
 
 from expectations.runner import rule
 
-INDEX_COLUMNS = ["submission_id", "kind", "sheet", "cell", "found", "expected"]
+INDEX_COLUMNS = ["submission_id", "kind", "sheet", "cell", "found", "expected", "found_shown", "expected_shown"]
 
 
 def build_suite() -> gx.ExpectationSuite:
-    """Checks on a frame of (kind, sheet, cell, found, expected) cells the clerk must not change."""
+    """Checks on a frame of (kind, sheet, cell, found, expected) cells the clerk must not change;
+    `found_shown` and `expected_shown` are the same values as a clerk reads them."""
     def changed(kind: str, rule_id: str, message_vi: str, severity: str = "critical"):
         return rule(
             gxe.ExpectColumnPairValuesToBeEqual, column_A="found", column_B="expected",
             ignore_row_if="neither", row_condition=Column("kind") == kind,
-            rule_id=rule_id, sheet="", sheet_column="sheet", cell_column="cell", value_column="found",
+            rule_id=rule_id, sheet="", sheet_column="sheet", cell_column="cell", value_column="found_shown",
             message_vi=message_vi, severity=severity,
         )
 
     return gx.ExpectationSuite(name="structure", expectations=[
         changed(
             "header", "structure.header_changed",
-            'Tiêu đề cột ở ô {cell} (sheet "{sheet}") là "{value}", mẫu ghi "{expected}". '
+            'Tiêu đề cột ở ô {cell} (sheet "{sheet}") là "{value}", mẫu ghi "{expected_shown}". '
             "Không sửa, thêm hay xóa cột; hãy dùng đúng tệp mẫu đã được cấp.",
         ),
         changed(
             "locked", "structure.locked_cell_changed",
-            'Ô {cell} (sheet "{sheet}") đã bị sửa thành "{value}"; mẫu ghi "{expected}". '
-            "Ô này được điền sẵn và khóa: hãy dùng đúng tệp mẫu đã được cấp.",
+            'Ô {cell} (sheet "{sheet}") đã bị sửa thành "{value}"; mẫu đã cấp ghi "{expected_shown}". '
+            "Ô này được điền sẵn và khóa: trả lại đúng như mẫu đã cấp (hoặc nhập lại số liệu vào "
+            "tệp mẫu gốc).",
         ),
         changed(
             "unit_name", "identity.unit_name_differs",
-            'Tên đơn vị ở ô {cell} là "{value}", danh sách đơn vị ghi "{expected}". '
+            'Tên đơn vị ở ô {cell} là "{value}", danh sách đơn vị ghi "{expected_shown}". '
             "Nếu đơn vị đã đổi tên, hãy báo Văn phòng Đảng ủy Khối để cập nhật.",
             severity="warning",
         ),

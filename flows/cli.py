@@ -66,7 +66,11 @@ def _run(flow_fn, **params):
     return state.result()
 
 
-def _print_collect(summary: dict) -> None:
+def _print_collect(summary: dict, per_file: bool = True) -> None:
+    from rich.markup import escape
+
+    from reporting.findings import STATUS_VI
+
     console.print(
         f"{summary['period']}: {summary['files_seen']} files in the inbox, "
         f"{summary['files_new']} new ({summary['files_known']} already received): "
@@ -74,11 +78,19 @@ def _print_collect(summary: dict) -> None:
         f"{summary['rejected']} rejected",
         soft_wrap=True,
     )
-    from rich.markup import escape
-
     for refused in summary.get("refusals", []):
         name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
         console.print(f"Từ chối «{escape(name)}»: {escape(refused['reason'])}", soft_wrap=True)
+    for f in summary.get("files", []) if per_file else []:
+        counts = ", ".join(
+            f"{n} {word}" for n, word in ((f["errors"], "lỗi"), (f["warnings"], "cảnh báo")) if n
+        )
+        current = " (bản hiện hành)" if f["status"] in ("accepted", "accepted_with_warnings") else ""
+        console.print(
+            f"  {escape(f['file'])} ({escape(f['unit_code'] or 'không rõ đơn vị')}): "
+            f"{STATUS_VI.get(f['status'], f['status'])}{current}{' - ' + counts if counts else ''}",
+            soft_wrap=True, highlight=False,
+        )
 
 
 def _print_headline(result: dict) -> None:
@@ -273,7 +285,7 @@ def demo(
 
     result = _run(demo_year, year=year, data_dir=str(data))
     for summary in result["collected"]:
-        _print_collect(summary)
+        _print_collect(summary, per_file=False)
     _print_headline(result)
 
 

@@ -14,7 +14,7 @@ from reporting.units import load_registry
 from tasks.artifacts import summarise_collect
 from tasks.feedback import rewrite_missing_feedback, write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
-from tasks.loading import close_run, load_submissions, open_run, record_inbox_refusals
+from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
 from tasks.prepare import prepare_warehouse
 from tasks.quality import check_submissions, fetch_history, read_submissions
 from warehouse.engine import data_dir as resolve_data_dir
@@ -77,7 +77,7 @@ def collect_quarter(
             lock.beat()
         # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
         rewrite_missing_feedback(data, programme, registry, period, lock.ensure_held)
-        summary = summarise_collect(period, new, known, checked, refused)
+        summary = summarise_collect(period, new, known, checked, refused, fetch_run_files(data, run_id))
         close_run(data, run_id, {k: summary[k] for k in (
             "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
         )}, lock.ensure_held)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import asdict, dataclass
 
 ERROR = "error"
@@ -29,10 +31,25 @@ class Finding:
         return asdict(self)
 
 
+EMPTY_VI = "(để trống)"
+
+
 def shown(value: object) -> str:
-    """A value as a clerk would recognise it in a message."""
-    if value is None or value == "":
-        return "(để trống)"
+    """A value as a clerk would recognise it in a message: never None, nan, True or False."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # a numpy scalar
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return EMPTY_VI
+    if isinstance(value, bool):
+        # What a Vietnamese spreadsheet shows for a logical value.
+        return "ĐÚNG" if value else "SAI"
+    if isinstance(value, dt.datetime):
+        return f"{value:%d/%m/%Y}" if value.time() == dt.time() else f"{value:%d/%m/%Y %H:%M}"
+    if isinstance(value, dt.date):
+        return f"{value:%d/%m/%Y}"
+    if isinstance(value, dt.timedelta):
+        seconds = int(value.total_seconds())
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):

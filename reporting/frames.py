@@ -12,7 +12,11 @@ import pandas as pd
 from reporting import layout as L
 from reporting.findings import Finding
 
-INFO_COLUMNS = ["submission_id"] + [c for f in L.INFO_FIELDS for c in (f.key, f"{f.key}_cell")]
+INFO_COLUMNS = ["submission_id"] + [c for f in L.INFO_FIELDS for c in (f.key, f"{f.key}_cell")] + [
+    # The template's identity (reporting/identity.py): valid, missing or altered, and whom it was issued to.
+    "identity", "issued_programme_code", "issued_template_version", "issued_unit_code", "issued_unit_name",
+    "issued_year", "issued_quarter",
+]
 INDICATOR_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell",
     "label_found", "label_cell", "unit_found", "unit_cell",
@@ -21,6 +25,8 @@ INDICATOR_COLUMNS = [
     "plan", "plan_kind", "plan_text", "plan_cell", "note",
 ]
 HEADER_COLUMNS = ["submission_id", "sheet", "cell", "found", "expected"]
+# Every locked cell the template's identity lists, as found and as handed out (canonical text).
+LOCKED_COLUMNS = ["submission_id", "sheet", "cell", "found", "expected", "found_shown", "expected_shown"]
 SUMMARY_COLUMNS = ["submission_id", "key", "stated", "stated_kind", "stated_text", "stated_cell"]
 TASK_COLUMNS = [
     "submission_id", "row", "task_code", "task_code_cell", "content", "content_cell",
@@ -37,6 +43,7 @@ class ParsedBatch:
     indicators: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INDICATOR_COLUMNS))
     tasks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TASK_COLUMNS))
     headers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HEADER_COLUMNS))
+    locked: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LOCKED_COLUMNS))
     summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUMMARY_COLUMNS))
     problems: list[Finding] = field(default_factory=list)
     peak_memory_mb: float = 0.0
@@ -50,6 +57,7 @@ def concat_batches(parts: list[ParsedBatch]) -> ParsedBatch:
         indicators=_concat([p.indicators for p in parts], INDICATOR_COLUMNS),
         tasks=_concat([p.tasks for p in parts], TASK_COLUMNS),
         headers=_concat([p.headers for p in parts], HEADER_COLUMNS),
+        locked=_concat([p.locked for p in parts], LOCKED_COLUMNS),
         summary=_concat([p.summary for p in parts], SUMMARY_COLUMNS),
         problems=[f for p in parts for f in p.problems],
         peak_memory_mb=max(p.peak_memory_mb for p in parts),

@@ -15,15 +15,21 @@ from warehouse.load import Arrival, Refusal
 
 @task(cache_policy=NO_CACHE)
 def summarise_collect(
-    period: Period, arrivals: list[Arrival], known: list[Arrival], checked: list[CheckedBatch],
+    period: Period,
+    arrivals: list[Arrival],
+    known: list[Arrival],
+    checked: list[CheckedBatch],
     refused: list[Refusal] = (),
+    files: list[dict] | None = None,
 ) -> dict:
     """Publish a table of this run's verdicts (the top finding of each file, the reason of each
-    entry refused unread) and return the counts."""
-    rows, counts, rules = [], Counter(), Counter()
+    entry refused unread) and return the counts, with what became of each new file (`files`: its
+    unit and status after supersession)."""
+    rows, counts, rules, severities = [], Counter(), Counter(), Counter()
     by_sha = {a.sha256: a for a in arrivals}
     for batch in checked:
         rules.update((f.rule_id, f.severity) for f in batch.findings)
+        severities.update((f.submission_id, f.severity) for f in batch.findings)
         first, per_file = {}, Counter(f.submission_id for f in batch.findings)
         for finding in batch.findings:
             first.setdefault(finding.submission_id, finding)
@@ -50,6 +56,14 @@ def summarise_collect(
         "rejected": counts["rejected"],
         "refused": len(refused),
         "refusals": [{"name": r.name, "kind": r.kind, "reason": r.reason_vi} for r in refused],
+        "files": [
+            {
+                "file": f["original_name"], "unit_code": f["unit_code"], "status": f["status"],
+                "errors": severities[(f["file_sha256"], "error")],
+                "warnings": severities[(f["file_sha256"], "warning")],
+            }
+            for f in files or []
+        ],
     }
     if rows:
         top = ", ".join(f"{rule} ({severity}) x{n}" for (rule, severity), n in rules.most_common(5))

@@ -135,12 +135,18 @@ def _open_regular(dir_fd: int, entry: InboxEntry) -> int | Refusal | None:
 
 
 def archive_file(dir_fd: int, entry: InboxEntry, archive_dir: Path, data_dir: Path) -> Arrival | Refusal | None:
-    """Copy one regular file into the archive under its sha256, hashing from the descriptor it is read from."""
+    """Copy one regular file into the archive under its sha256, hashing from the descriptor it is read from.
+
+    Its arrival time is the file's modification time (the on-time clock: a file written before
+    the deadline and collected after it is on time), but never later than now, when p135 sees it.
+    """
+    seen_at = dt.datetime.now(dt.timezone.utc)
     opened = _open_regular(dir_fd, entry)
     if not isinstance(opened, int):
         return opened
     with os.fdopen(opened, "rb") as source:
-        received_at = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
+        modified_at = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
+        received_at = min(modified_at, seen_at)
         digest = hashlib.sha256()
         size = 0
         chunks: list[bytes] = []

@@ -18,6 +18,7 @@ from warehouse.load import (
     load_batch,
     open_collect_run,
     record_refusals,
+    run_files,
 )
 
 
@@ -56,6 +57,12 @@ def load_submissions(
         task_facts=checked.task_facts,
         guard=guard,
     )
+
+
+@task(cache_policy=NO_CACHE)
+def fetch_run_files(data_dir: Path, collect_run_id: int) -> list[dict]:
+    """What became of each new file of this run: its unit and its status after supersession."""
+    return run_files(engine_for(data_dir), collect_run_id)
 
 
 @task(cache_policy=NO_CACHE)

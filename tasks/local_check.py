@@ -94,6 +94,7 @@ def _subset(parsed: ParsedBatch, ids: list[str]) -> ParsedBatch:
         indicators=parsed.indicators[parsed.indicators["submission_id"].isin(keep)],
         tasks=parsed.tasks[parsed.tasks["submission_id"].isin(keep)],
         headers=parsed.headers[parsed.headers["submission_id"].isin(keep)],
+        locked=parsed.locked[parsed.locked["submission_id"].isin(keep)],
         summary=parsed.summary[parsed.summary["submission_id"].isin(keep)],
         problems=[f for f in parsed.problems if f.submission_id in keep],
     )

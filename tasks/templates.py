@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reporting import layout as L
+from reporting.identity import SHEET_IDENTITY, LockedCell, TemplateIdentity, cell_text
 from reporting.periods import Period
 from reporting.programme import Programme
 from reporting.units import UnitVersion
-from tasks.safe_cells import put_at
+from tasks.safe_cells import put, put_at
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
@@ -66,6 +68,7 @@ def build_template(
     _info_sheet(wb.create_sheet(L.SHEET_INFO, 1), programme, unit, period)
     _indicator_sheet(wb.create_sheet(L.SHEET_INDICATORS, 2), programme, unit, period, carry)
     _task_sheet(wb.create_sheet(L.SHEET_TASKS, 3), programme, unit, period, carry)
+    stamp_identity(wb, programme, unit, period)
     wb.active = 1
     props = wb.properties
     props.title = f"Báo cáo {programme.code} {period.label_vi} - {unit.unit_code}"
@@ -82,6 +85,41 @@ def write_template(
     path = out_dir / template_file_name(unit, period)
     build_template(programme, unit, period, carry).save(path)
     return path
+
+
+def stamp_identity(wb: Workbook, programme: Programme, unit: UnitVersion, period: Period) -> TemplateIdentity:
+    """Seal a built template: whom it is for and what its locked cells say, in a very hidden sheet.
+
+    Call it last, once every sheet is written: the locked cells are read from the workbook.
+    """
+    identity = TemplateIdentity(
+        programme_code=programme.code, template_version=programme.template_version,
+        unit_code=unit.unit_code, unit_name=unit.name_vi, year=period.year, quarter=period.quarter,
+        locked=tuple(cell for name in L.REQUIRED_SHEETS for cell in locked_cells(wb[name])),
+    )
+    if SHEET_IDENTITY in wb.sheetnames:
+        del wb[SHEET_IDENTITY]
+    ws = wb.create_sheet(SHEET_IDENTITY)
+    for row, values in enumerate(identity.rows(), start=1):
+        for column, value in enumerate(values, start=1):
+            if value != "":
+                put(ws, row, column, value)
+    ws.sheet_state = "veryHidden"
+    _protect(ws)
+    return identity
+
+
+def locked_cells(ws: Worksheet) -> list[LockedCell]:
+    """Every cell the template wrote or styled in a protected sheet and left locked."""
+    if not ws.protection.sheet:
+        return []
+    # openpyxl has no public way to list the cells a sheet holds without creating the others.
+    cells = sorted(ws._cells.values(), key=lambda c: (c.row, c.column))
+    return [
+        LockedCell(ws.title, c.coordinate, cell_text(c.value))
+        for c in cells
+        if not isinstance(c, MergedCell) and c.protection.locked
+    ]
 
 
 def _title(ws: Worksheet, text: str, subtitle: str, last_col: str) -> None:

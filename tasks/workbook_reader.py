@@ -24,21 +24,24 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from reporting import layout as L
-from reporting.findings import ERROR, WARNING, Finding
+from reporting.findings import ERROR, WARNING, Finding, shown
 from reporting.frames import (
     HEADER_COLUMNS,
     INDICATOR_COLUMNS,
     INFO_COLUMNS,
+    LOCKED_COLUMNS,
     SUMMARY_COLUMNS,
     TASK_COLUMNS,
     ParsedBatch,
     concat_batches,
 )
+from reporting.identity import ISO_DATE, SHEET_IDENTITY, TemplateIdentity, cell_text, display, read_identity
 from reporting.vn_format import legacy_encoding
 from tasks.file_guard import MAX_CELL_CHARS, MAX_COLUMN, MAX_ROW, Inspection, Refused, inspect_file
 
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CELL_NAME = re.compile(r"^([A-Z])([0-9]{1,7})$")
 CHUNK_FILES = 100
 # Limits of a parsing process: memory (address space) and wall time per file.
 PARSE_MEMORY_MB = int(os.environ.get("P135_PARSE_MEMORY_MB", "2048"))
@@ -122,16 +125,18 @@ def _read_alone(item: tuple[str, Path]) -> ParsedBatch:
 
 def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
     """Inspect and read a chunk of workbooks in this process into one set of frames."""
-    info, indicators, tasks, headers, summary, problems = [], [], [], [], [], []
+    info, indicators, tasks, headers, summary, locked, problems = [], [], [], [], [], [], []
     for submission_id, path in items:
         try:
             inspection = inspect_file(Path(path))
-            sheets = _open(Path(path), submission_id, inspection)
+            sheets, identity_rows = _open(Path(path), submission_id, inspection)
         except Refused as exc:
             problems.append(Finding(submission_id, exc.rule_id, ERROR, None, None, None, exc.message_vi))
             continue
         problems.extend(_notes(submission_id, inspection))
-        info.append(_info_row(submission_id, sheets[L.SHEET_INFO]))
+        state, identity = read_identity(identity_rows)
+        info.append(_info_row(submission_id, sheets[L.SHEET_INFO], state, identity))
+        locked.extend(_locked_rows(submission_id, sheets, identity, inspection.is_1904))
         indicators.extend(_indicator_rows(submission_id, sheets[L.SHEET_INDICATORS]))
         tasks.extend(_task_rows(submission_id, sheets[L.SHEET_TASKS], inspection.is_1904))
         headers.extend(_header_rows(submission_id, sheets))
@@ -143,6 +148,7 @@ def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
         indicators=pd.DataFrame(indicators, columns=INDICATOR_COLUMNS),
         tasks=pd.DataFrame(tasks, columns=TASK_COLUMNS),
         headers=pd.DataFrame(headers, columns=HEADER_COLUMNS),
+        locked=pd.DataFrame(locked, columns=LOCKED_COLUMNS),
         summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
         problems=problems,
         peak_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -180,9 +186,14 @@ class Sheet:
     errors: dict[str, str]
     problems: list[Finding] = field(default_factory=list)
 
-    def get(self, row: int, column: int):
-        """Value at 1-based `row` and 0-based `column`: clean text, a number, a date, None."""
+    def get(self, row: int, column: int, record: bool = True):
+        """Value at 1-based `row` and 0-based `column`: clean text, a number, a date, None.
+
+        An unusable cell is reported once, by the read that owns it; others pass `record=False`.
+        """
         cell = f"{chr(ord('A') + column)}{row}"
+        if not record and (cell in self.uncached or cell in self.errors):
+            return UNUSABLE
         if cell in self.uncached:
             return self._unusable(cell, None, "cell.formula_not_calculated",
                                   f"Ô {cell} có công thức nhưng chưa có kết quả (tệp được lưu bởi phần mềm "
@@ -202,6 +213,12 @@ class Sheet:
             return self._unusable(cell, CONTROL.sub("", value)[:80], "cell.control_character",
                                   f"Ô {cell} chứa ký tự điều khiển không nhìn thấy (thường do sao chép từ "
                                   "phần mềm khác). Xóa nội dung ô và gõ lại.")
+        if not record:
+            # Only compared with what was handed out: whatever is wrong with it is reported by
+            # the read that owns the cell.
+            if len(value) > MAX_CELL_CHARS or CONTROL.search(value):
+                return UNUSABLE
+            return unicodedata.normalize("NFC", value).strip() or None
         value = unicodedata.normalize("NFC", value).strip()
         encoding = legacy_encoding(value)
         if encoding:
@@ -216,13 +233,14 @@ class Sheet:
         return UNUSABLE
 
 
-def _open(path: Path, submission_id: str, inspection: Inspection) -> dict[str, Sheet]:
+def _open(path: Path, submission_id: str, inspection: Inspection) -> tuple[dict[str, Sheet], list[list] | None]:
     # From the content, not the path: calamine picks its reader by the file name's extension.
     with path.open("rb") as handle:
         return _sheets(handle, submission_id, inspection)
 
 
-def _sheets(handle, submission_id: str, inspection: Inspection) -> dict[str, Sheet]:
+def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[str, Sheet], list[list] | None]:
+    """The template's sheets by name, and the rows of its identity sheet (None without one)."""
     try:
         workbook = CalamineWorkbook.from_filelike(handle)
     except Exception as exc:  # calamine raises several unrelated types for damaged files
@@ -246,7 +264,8 @@ def _sheets(handle, submission_id: str, inspection: Inspection) -> dict[str, She
                 set(inspection.uncached_formulas.get(names[wanted], [])),
                 inspection.error_values.get(names[wanted], {}),
             )
-        return sheets
+        identity = names.get(SHEET_IDENTITY)
+        return sheets, (_rows(workbook.get_sheet_by_name(identity)) if identity else None)
     except Refused:
         raise
     except Exception as exc:
@@ -265,7 +284,7 @@ def _rows(sheet) -> list[list]:
     return [pad + list(row[:width]) for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
 
 
-def _info_row(submission_id: str, sheet: Sheet) -> list:
+def _info_row(submission_id: str, sheet: Sheet, state: str, identity: TemplateIdentity | None) -> list:
     out = [submission_id]
     column = ord(L.INFO_VALUE_COLUMN) - ord("A")
     for f in L.INFO_FIELDS:
@@ -277,6 +296,31 @@ def _info_row(submission_id: str, sheet: Sheet) -> list:
         if isinstance(value, (dt.date, dt.datetime)) and f.key not in ("deadline", "reported_on"):
             value = value.isoformat()
         out += [value, f.cell]
+    issued = [None] * 6 if identity is None else [
+        identity.programme_code, identity.template_version, identity.unit_code, identity.unit_name,
+        identity.year, identity.quarter,
+    ]
+    return out + [state, *issued]
+
+
+def _locked_rows(
+    submission_id: str, sheets: dict[str, Sheet], identity: TemplateIdentity | None, is_1904: bool
+) -> list[list]:
+    """Each locked cell the identity lists, as found in the file beside what was handed out."""
+    if identity is None:
+        return []
+    out = []
+    for locked in identity.locked:
+        sheet, where = sheets.get(locked.sheet), CELL_NAME.match(locked.cell)
+        if sheet is None or where is None:
+            continue
+        value = sheet.get(int(where[2]), ord(where[1]) - ord("A"), record=False)
+        if isinstance(value, Unusable):
+            continue  # reported for what is wrong with it
+        if ISO_DATE.match(locked.value) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value, _, _ = _date(value, is_1904)
+        found = cell_text(value)
+        out.append([submission_id, locked.sheet, locked.cell, found, locked.value, display(found), display(locked.value)])
     return out
 
 
@@ -287,7 +331,7 @@ def _number(value) -> tuple[float | None, str, str | None]:
     if value is None:
         return None, "missing", None
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-        return None, "text", str(value)
+        return None, "text", shown(value)
     if isinstance(value, (int, float)):
         return float(value), "number", None
     return None, "text", str(value)
@@ -305,7 +349,7 @@ def _date(value, is_1904: bool) -> tuple[dt.date | None, str, str | None]:
         return value, "date", None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2958466:
         return EXCEL_EPOCH[is_1904] + dt.timedelta(days=int(value)), "date", None
-    text = str(value)
+    text = shown(value)
     match = DATE_TEXT.match(text)
     if match:
         day, month, year = (int(g) for g in match.groups())

@@ -55,10 +55,15 @@ def test_collect_archives_every_file_and_loads_what_passes(warehouse):
 
     summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
+    files = summary.pop("files")
     assert summary == {
         "period": "2023-Q1", "files_seen": 4, "files_new": 4, "files_known": 0,
         "accepted": 2, "accepted_with_warnings": 0, "rejected": 2, "refused": 0, "refusals": [],
     }
+    assert [(f["file"], f["unit_code"], f["status"], f["errors"]) for f in files] == [
+        ("CQ003.xlsx", "CQ003", "accepted", 0), ("CQ004.xlsx", "CQ004", "rejected", 2),
+        ("DN001.xlsx", "DN001", "accepted", 0), ("ghi-chu.txt", None, "rejected", 1),
+    ]
     assert {p.name: _fingerprint(p) for p in inbox.iterdir()} == before, "inbox files must not change"
     with warehouse.engine.connect() as conn:
         rf = m.ReceivedFile.__table__

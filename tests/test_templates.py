@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from reporting import layout as L
+from reporting.identity import SHEET_IDENTITY, VALID, read_identity
 from reporting.periods import Period
 from tasks.templates import CarriedTask, CarryOver, build_template
 from tests.workbooks import PROGRAMME, REGISTRY
@@ -26,8 +27,9 @@ def _template(tmp_path, code="DN005", carry=None):
 def test_identity_is_prefilled_and_locked(tmp_path):
     wb = _template(tmp_path)
     info = wb[L.SHEET_INFO]
-    assert wb.sheetnames == [L.SHEET_GUIDE, L.SHEET_INFO, L.SHEET_INDICATORS, L.SHEET_TASKS, L.SHEET_LISTS]
+    assert wb.sheetnames == [L.SHEET_GUIDE, L.SHEET_INFO, L.SHEET_INDICATORS, L.SHEET_TASKS, L.SHEET_LISTS, SHEET_IDENTITY]
     assert wb[L.SHEET_LISTS].sheet_state == "hidden"
+    assert wb[SHEET_IDENTITY].sheet_state == "veryHidden"
     assert info[L.INFO["unit_code"].cell].value == "DN005"
     assert info[L.INFO["template_version"].cell].value == PROGRAMME.template_version
     assert (info[L.INFO["year"].cell].value, info[L.INFO["quarter"].cell].value) == (2023, 2)
@@ -35,6 +37,26 @@ def test_identity_is_prefilled_and_locked(tmp_path):
     for key in ("unit_code", "unit_name", "year", "quarter", "template_version"):
         assert info[L.INFO[key].cell].protection.locked
     assert not info[L.INFO["reporter"].cell].protection.locked
+
+
+def test_the_template_knows_whom_it_was_handed_out_to(tmp_path):
+    carry = CarryOver(tasks=(CarriedTask("NV07", "Kiện toàn tổ chức", "unit", "in_progress"),))
+    wb = _template(tmp_path, "CQ003", carry)
+    rows = [[c.value for c in row] for row in wb[SHEET_IDENTITY].iter_rows()]
+    state, identity = read_identity(rows)
+    assert state == VALID
+    assert (identity.unit_code, identity.unit_name, identity.year, identity.quarter, identity.programme_code) == (
+        "CQ003", "Đảng bộ Sở Tài chính", 2023, 2, PROGRAMME.code)
+    locked = {(c.sheet, c.cell): c.value for c in identity.locked}
+    assert locked[(L.SHEET_INFO, "B11")] == PROGRAMME.deadlines[2].isoformat()
+    assert locked[(L.SHEET_INFO, "B9")] == "2023"
+    assert locked[(L.SHEET_TASKS, "B5")] == "NV07", "a carried-over task code is locked"
+    assert (L.SHEET_TASKS, "C5") not in locked and (L.SHEET_INFO, "B13") not in locked, "open cells are the clerk's"
+    assert locked[(L.SHEET_INDICATORS, "F5")] == "", "a locked empty cell stays empty"
+    # Any edit of the identity sheet breaks its digest.
+    rows[4][1] = "CQ004"
+    assert read_identity(rows) == ("altered", None)
+    assert read_identity(None) == ("missing", None)
 
 
 def test_indicator_rows_follow_the_group_and_plans_only_where_due(tmp_path):

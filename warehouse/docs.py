@@ -82,12 +82,14 @@ VIEWS: dict[str, str] = {
         "figures of merged units added to their successor (`units_reporting` counts them)."
     ),
     "v_year_group_indicator": (
-        "One row per year, group (agencies or enterprises) and indicator: the units' year "
-        "figures and plans added up, or weighted for weighted means."
+        "One row per year, group (agencies or enterprises) and indicator: flows are the units' "
+        "year figures added up, weighted means are weighted, and stocks (members, workers) are "
+        "the sum of the `v_unit_year_indicator_rollup` rows, so a unit merged during the year "
+        "is counted once, in its successor (`units_reporting` counts the units behind the figure)."
     ),
     "v_year_indicator": (
         "One row per year and indicator: the figure and plan of the whole bloc, aggregated like "
-        "`v_year_group_indicator`."
+        "`v_year_group_indicator` (stocks counted once across mergers)."
     ),
     "v_key_task_latest": (
         "One row per unit, year and key task (nhiệm vụ trọng tâm), in the state of the unit's "
@@ -103,7 +105,11 @@ VIEWS: dict[str, str] = {
     ),
     "v_submission_status": (
         "One row per submission version, whatever its status: when it arrived against the "
-        "quarter's deadline (`is_on_time`), its `version` number and whether it `is_latest`."
+        "quarter's deadline (`is_on_time`, from `received_at`, the file's time capped at when "
+        "p135 first saw it), its `version` number and whether it `is_latest`. Versions follow "
+        "p135's own arrival order: the collect run that first saw the file, then `received_at`, "
+        "then id. A file is counted for the unit its template was handed out to; a merged "
+        "unit's rows keep its name."
     ),
     "v_validation_findings": (
         "One row per finding of the quality checks, with its submission, file, unit, cell and "
@@ -220,8 +226,9 @@ SELECT unit_group, indicator_code, aggregation, units_reporting, value, plan_val
 FROM v_year_group_indicator
 WHERE year = 2023 AND indicator_code IN ('party_members_end', 'new_members_admitted')
 ORDER BY indicator_code, unit_group""",
-        "Members at year end take each unit's latest quarter (a stock), admissions add up the "
-        "quarters (a flow); `plan_value` is set only where units enter a plan.",
+        "Members at year end take each unit's latest quarter (a stock; a unit merged during the "
+        "year counts once, in its successor's report), admissions add up the quarters (a flow); "
+        "`plan_value` is set only where units enter a plan.",
     ),
     (
         "Which units were merged into which (sáp nhập), and what do their successors report "

@@ -99,6 +99,19 @@ def _still_held(guard: Guard | None) -> None:
         guard()
 
 
+def run_files(engine: Engine, collect_run_id: int) -> list[dict[str, Any]]:
+    """Each file a collect run saw first, with its submission's status now (after supersession)."""
+    table, files = m.Submission.__table__, m.ReceivedFile.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(files.c.file_sha256, files.c.original_name, table.c.unit_code, table.c.status)
+            .join(table, table.c.file_sha256 == files.c.file_sha256)
+            .where(files.c.collect_run_id == collect_run_id)
+            .order_by(files.c.original_name, files.c.file_sha256)
+        ).mappings().all()
+    return [dict(r) for r in rows]
+
+
 def load_batch(
     engine: Engine,
     *,
@@ -186,18 +199,24 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
 
 def _supersede(conn: Connection, unit_codes: set[str], year: int, quarter: int) -> None:
-    """Keep each unit's latest accepted version of the quarter current; mark older ones superseded."""
+    """Keep each unit's latest accepted version of the quarter current; mark older ones superseded.
+
+    Versions follow p135's own arrival order (the collect run that first saw the file, then its
+    arrival time, then id): a file first seen in a later run is later, whatever its file time.
+    """
     table = m.Submission.__table__
+    files = m.ReceivedFile.__table__
     codes = sorted(unit_codes)
     versions: dict[str, list] = {}
     for start in range(0, len(codes), 500):
         rows = conn.execute(
             select(table.c.unit_code, table.c.submission_id, table.c.supersedes_submission_id)
+            .join(files, files.c.file_sha256 == table.c.file_sha256)
             .where(
                 table.c.unit_code.in_(codes[start:start + 500]), table.c.year == year,
                 table.c.quarter == quarter, table.c.status.in_(m.CURRENT_STATUSES),
             )
-            .order_by(table.c.unit_code, table.c.received_at, table.c.submission_id)
+            .order_by(table.c.unit_code, files.c.collect_run_id, table.c.received_at, table.c.submission_id)
         ).all()
         for row in rows:
             versions.setdefault(row.unit_code, []).append(row)

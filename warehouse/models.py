@@ -215,7 +215,7 @@ class ReceivedFile(Base):
     original_name_raw: Mapped[bytes | None] = mapped_column(LargeBinary, comment="File name as the file system gave it, byte for byte")
     size_bytes: Mapped[int] = mapped_column(Integer, comment="Size of the file in bytes")
     archive_path: Mapped[str] = mapped_column(String(500), comment="Path of the archived copy, under the data directory")
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived in the inbox (its modification time, UTC)")
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived: its modification time, capped at when p135 first saw it (UTC)")
     collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), comment="Run that first saw it")
 
 
