@@ -182,7 +182,7 @@ def test_stocks_count_each_person_once_across_a_merger(merged_mid_year):
 def test_the_report_by_group_counts_stocks_once(merged_mid_year):
     result = publish_year(year=2023, data_dir=str(merged_mid_year.data_dir))
     rows = CalamineWorkbook.from_path(str(result["report"])).get_sheet_by_name("Theo khối").to_python()
-    by_code = {r[1]: r[4] for r in rows if len(r) > 4 and r[0] == "Khối doanh nghiệp"}
+    by_code = {r[6]: r[3] for r in rows if len(r) > 6 and r[0] == "Khối doanh nghiệp"}
     assert (by_code["workers"], by_code["party_members_end"]) == (870, 136)
 
 
@@ -227,13 +227,13 @@ def test_a_later_version_with_an_older_file_time_is_current(warehouse, tmp_path,
 
 
 def test_a_file_time_in_the_future_is_capped_at_when_p135_saw_it(tmp_path):
-    from tasks.intake import archive_file
+    from tasks.intake import archive_originals, discover_workbooks
 
     template = hand_out("CQ003", Q1, tmp_path / "templates")
-    future = fill_by_hand(template, tmp_path / "inbox" / "CQ003.xlsx", typed_cells("agencies"),
-                          arrived=_at(dt.date(2030, 1, 1)))
+    fill_by_hand(template, tmp_path / "inbox" / "CQ003.xlsx", typed_cells("agencies"), arrived=_at(dt.date(2030, 1, 1)))
     before = dt.datetime.now(dt.timezone.utc)
-    arrival = archive_file(future, tmp_path / "archive", tmp_path)
+    entries, _ = discover_workbooks.fn(tmp_path / "inbox")
+    (arrival,), _ = archive_originals.fn(tmp_path / "inbox", entries, tmp_path / "archive", tmp_path)
     assert before <= arrival.received_at <= dt.datetime.now(dt.timezone.utc)
 
 
