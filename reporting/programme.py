@@ -94,6 +94,8 @@ class Programme:
     indicators: tuple[Indicator, ...]
     headline: tuple[HeadlineMetric, ...]
     comparisons: tuple[Comparison, ...] = ()
+    # Whom a unit asks to reopen a quarter once it is approved (named in its feedback).
+    contact_vi: str = ""
     source_sha256: str = field(default="", compare=False)
 
     def indicators_for(self, unit_group: str) -> list[Indicator]:
@@ -205,6 +207,7 @@ def _build(raw: dict, sha256: str) -> Programme:
             Comparison(c["indicator"], c["at_most"], c.get("severity", "warning"))
             for c in raw.get("comparisons", ())
         ),
+        contact_vi=str(raw.get("contact_vi", "")),
         source_sha256=sha256,
     )
 

@@ -42,6 +42,7 @@ def build_feedback(
     arrival: Arrival,
     status: str,
     findings: list[Finding],
+    next_step: str | None = None,
 ) -> Workbook:
     """The clerk's result: verdict, what to do next, then one row per finding with its cell."""
     wb = Workbook()
@@ -59,7 +60,7 @@ def build_feedback(
         ("Mã tệp (SHA-256)", arrival.sha256),
         ("Kết quả", STATUS_VI[status]),
         ("Số lỗi / cảnh báo", f"{errors} lỗi, {len(findings) - errors} cảnh báo"),
-        ("Việc cần làm", NEXT_STEP_VI[status]),
+        ("Việc cần làm", next_step or NEXT_STEP_VI[status]),
     ]
     for row, (label, value) in enumerate(facts, start=4):
         ws.cell(row=row, column=1, value=label).font = Font(bold=True)
@@ -105,8 +106,12 @@ def write_feedback(
     period: Period,
     arrivals: list[Arrival],
     checked: CheckedBatch,
+    closed_note: str | None = None,
 ) -> list[Path]:
-    """Write data/feedback/<year>-Q<q>/<unit_code>.xlsx for each unit's latest file in this batch."""
+    """Write data/feedback/<year>-Q<q>/<unit_code>.xlsx for each unit's latest file in this batch.
+
+    A file held because the quarter is approved is told so in `closed_note` (whom to contact).
+    """
     latest = _latest_per_unit(data_dir, period, {c for c in checked.unit_code.values() if c})
     out_dir = data_dir / "feedback" / period.key
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -120,7 +125,9 @@ def write_feedback(
             continue  # a later file of this unit has its own feedback
         unit = registry.version_on(code, period.ends_on) if code else None
         label = f"{code} - {unit.name_vi}" if unit else (code or "(không đọc được mã đơn vị)")
-        wb = build_feedback(programme, period, label, arrival, checked.status[arrival.sha256], by_sha.get(arrival.sha256, []))
+        status = checked.status[arrival.sha256]
+        wb = build_feedback(programme, period, label, arrival, status, by_sha.get(arrival.sha256, []),
+                            closed_note if status == "held" else None)
         path = out_dir / feedback_name(code, arrival.sha256)
         wb.save(path)
         written.append(path)

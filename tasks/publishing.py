@@ -42,10 +42,12 @@ def fetch_year_figures(data_dir: Path, year: int) -> YearFigures:
 
 
 @task(cache_policy=NO_CACHE)
-def write_report(programme: Programme, figures: YearFigures, out_dir: Path) -> Path:
-    """Write the year-end workbook, stamped with the arrival of the latest file it uses."""
+def write_report(programme: Programme, figures: YearFigures, out_dir: Path, unapproved: list[str] | None = None) -> Path:
+    """Write the year-end workbook, stamped with the arrival of the latest file it uses; a draft
+    (DỰ THẢO) naming the quarters in `unapproved` when there are any."""
     workbook = build_report(
         programme, figures.headline, figures.groups, figures.tasks_by_unit, figures.units, figures.sources,
+        unapproved=unapproved,
     )
     stamp = pd.Timestamp(figures.sources["received_at"].max())
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp

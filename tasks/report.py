@@ -45,10 +45,15 @@ def build_report(
     tasks_by_unit: pd.DataFrame,
     units: pd.DataFrame,
     sources: pd.DataFrame,
+    unapproved: list[str] | None = None,
 ) -> Workbook:
-    """The four sheets: headline, breakdown by group, per-unit annex, sources of the figures."""
+    """The four sheets: headline, breakdown by group, per-unit annex, sources of the figures.
+
+    With quarters not approved (`unapproved`, their labels) the report is a draft (DỰ THẢO) and
+    its headline sheet says which quarters.
+    """
     wb = Workbook()
-    _headline_sheet(wb.active, programme, headline, units_count=sources["unit_code"].nunique())
+    _headline_sheet(wb.active, programme, headline, units_count=sources["unit_code"].nunique(), unapproved=unapproved)
     _groups_sheet(wb.create_sheet(SHEET_GROUPS), programme, groups, tasks_by_unit)
     _units_sheet(wb.create_sheet(SHEET_UNITS), programme, units, tasks_by_unit)
     _sources_sheet(wb.create_sheet(SHEET_SOURCES), programme, sources)
@@ -109,12 +114,16 @@ def _put(ws: Worksheet, row: int, col: int, value, fmt: str | None = None):
     return cell
 
 
-def _headline_sheet(ws: Worksheet, programme: Programme, headline: pd.DataFrame, units_count: int) -> None:
+def _headline_sheet(
+    ws: Worksheet, programme: Programme, headline: pd.DataFrame, units_count: int, unapproved: list[str] | None = None
+) -> None:
     ws.title = SHEET_HEADLINE
+    draft = "DỰ THẢO – " if unapproved else ""
+    not_approved = f" DỰ THẢO: chưa phê duyệt {', '.join(unapproved)}." if unapproved else ""
     _title(
         ws, programme,
-        f"KẾT QUẢ THỰC HIỆN {programme.title_vi.upper()} NĂM {programme.year}",
-        f"Tổng hợp từ báo cáo quý của {units_count} tổ chức cơ sở đảng trong Khối.",
+        f"{draft}KẾT QUẢ THỰC HIỆN {programme.title_vi.upper()} NĂM {programme.year}",
+        f"Tổng hợp từ báo cáo quý của {units_count} tổ chức cơ sở đảng trong Khối.{not_approved}",
         len(HEADLINE_COLUMNS),
     )
     headers = list(HEADLINE_COLUMNS)

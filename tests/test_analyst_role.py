@@ -171,7 +171,7 @@ def test_sqlite_has_no_roles(warehouse, monkeypatch):
     monkeypatch.setenv("P135_DATA_DIR", str(warehouse.data_dir))
     result = grant(warehouse, "analyst")
     assert result.exit_code == 2, result.output
-    assert "error:" in result.output and "SQLite" in result.output and "mode=ro" in result.output
+    assert "Lỗi:" in result.output and "SQLite" in result.output and "mode=ro" in result.output
     assert "Traceback" not in result.output
     assert not (warehouse.data_dir / "warehouse.db").exists()
 
@@ -184,7 +184,7 @@ def test_bad_role_names_are_refused(tmp_path, monkeypatch, role):
     monkeypatch.setenv("P135_DATA_DIR", str(tmp_path / "data"))
     result = CliRunner().invoke(app, ["db", "grant-analyst", role, "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 2, result.output
-    assert "error:" in result.output and "role name" in result.output
+    assert "Lỗi:" in result.output and "tên vai trò" in result.output
     assert "Traceback" not in result.output
 
 
@@ -194,4 +194,4 @@ def test_empty_password_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "")
     result = CliRunner().invoke(app, ["db", "grant-analyst", "analyst", "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 2, result.output
-    assert f"{PASSWORD_ENV} is set but empty" in result.output
+    assert f"{PASSWORD_ENV} được đặt nhưng để trống" in result.output
