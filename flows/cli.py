@@ -153,7 +153,7 @@ def _prepare(data_dir: Path | None, verbose: bool = False) -> Path:
         check_data_dir(data, _data_setting(data_dir))
         check_warehouse(data)
     except SettingError as exc:
-        errors.print(f"[red]Lỗi cấu hình:[/red] {escape(str(exc))}", soft_wrap=True)
+        errors.print(f"[red]Lỗi cấu hình:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
     os.environ.setdefault("PREFECT_HOME", str((data / "prefect").resolve()))
     os.environ["P135_DATA_DIR"] = str(data)
@@ -181,7 +181,7 @@ def _quiet_prefect(verbose: bool) -> None:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]Lỗi:[/red] {escape(message)}", soft_wrap=True)
+    errors.print(f"[red]Lỗi:[/red] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 

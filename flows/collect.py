@@ -19,6 +19,7 @@ from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, load_submissions, open_run
 from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
+from tasks.run_log import drop_expected_failure_tracebacks
 from tasks.progress import COLLECT_STAGES, StageClock
 from tasks.quality import check_submissions, fetch_history, read_submissions
 from warehouse.engine import data_dir as resolve_data_dir
@@ -45,6 +46,7 @@ def collect_quarter(
     approved, files that pass are held, not loaded; the first run after a reopen loads them.
     """
     logger = get_run_logger()
+    drop_expected_failure_tracebacks()
     period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
     inbox_dir = Path(inbox) if inbox else data / "inbox" / period.key

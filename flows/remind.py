@@ -13,6 +13,7 @@ from reporting.units import load_registry
 from tasks.completeness import fetch_completeness
 from tasks.notify import notify_ops, tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
+from tasks.run_log import drop_expected_failure_tracebacks
 from tasks.reminders import ops_message, publish_reminder_artifact, write_reminders
 from warehouse.engine import data_dir as resolve_data_dir
 
@@ -28,6 +29,7 @@ def remind_missing(
     quarter just ended, whose deadline is near or past) into <data_dir>/reminders/<year>-Q<q>/,
     and send one message through the notification block `notify_block` (or $P135_NOTIFY_BLOCK)."""
     logger = get_run_logger()
+    drop_expected_failure_tracebacks()
     period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
     try:
