@@ -171,10 +171,8 @@ class _NoServerNotices(logging.Filter):
 def _quiet_prefect(verbose: bool) -> None:
     """No telemetry, no per-task INFO lines unless --verbose, no server notices ever."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Read when Prefect is first imported, which the commands do only after this.
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO" if verbose else "WARNING"
-    if "prefect" in sys.modules:
-        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
-            logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
     server_logger = logging.getLogger("prefect")
     if not any(isinstance(f, _NoServerNotices) for f in server_logger.filters):
         server_logger.addFilter(_NoServerNotices())
@@ -297,8 +295,11 @@ def _print_collect(summary: dict) -> None:
         )
     rejected = summary.get("rejected_files") or []
     if rejected:
-        units = sorted({r["unit_code"] or "(không rõ đơn vị)" for r in rejected})
-        console.print(f"Đơn vị bị từ chối ({len(units)}): {', '.join(units)}", soft_wrap=True, highlight=False, markup=False)
+        # A unit whose corrected file passed needs nothing more; say so beside its code.
+        passed = {"on_time": "đã có bản được chấp nhận", "late": "đã có bản được chấp nhận", "held": "đã có bản đạt, đang tạm giữ"}
+        units = sorted({(r["unit_code"] or "(không rõ đơn vị)", passed.get(r.get("unit_state"), "")) for r in rejected})
+        names = ", ".join(f"{code} ({note})" if note else code for code, note in units)
+        console.print(f"Đơn vị bị từ chối ({len(units)}): {names}", soft_wrap=True, highlight=False, markup=False)
         for r in rejected:
             console.print(f"  {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}",
                           soft_wrap=True, highlight=False, markup=False)

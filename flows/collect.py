@@ -11,7 +11,13 @@ from prefect.states import Failed
 from reporting.periods import period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
-from tasks.approval import closed_note_vi, fetch_approval, hold_passing, release_held_files
+from tasks.approval import (
+    closed_note_vi,
+    fetch_approval,
+    hold_passing,
+    release_held_files,
+    rewrite_released_feedback,
+)
 from tasks.artifacts import first_finding_text, summarise_collect
 from tasks.completeness import fetch_completeness
 from tasks.feedback import write_feedback
@@ -75,6 +81,7 @@ def collect_quarter(
         released = [] if approval.is_locked else release_held_files(data, period)
         if released:
             logger.info("Quarter %s is open again: %d held files loaded", period.key, len(released))
+            rewrite_released_feedback(data, programme, registry, period, released)
         closed_note = closed_note_vi(approval, programme, period) if approval.is_locked else None
         run_id = open_run(data, period, inbox_dir, run_key)
         files = discover_workbooks(inbox_dir)

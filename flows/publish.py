@@ -64,7 +64,7 @@ def publish_year(
         return {"year": year, "report": None, "headline": [], "unapproved": []}
     labels = [Period(year, q).label_vi for q in unapproved]
     if labels:
-        get_run_logger().warning("Publishing %s as a draft: quarters %s not approved", year, unapproved)
+        get_run_logger().info("Publishing %s as a draft: quarters %s not approved", year, unapproved)
     report = write_report(programme, figures, Path(out_dir) if out_dir else data / "reports", labels)
     headline = headline_records(figures)
     publish_headline_artifact(year, headline_markdown(year, headline), labels)

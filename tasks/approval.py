@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select, text
 
 from expectations.gate import CheckedBatch
+from reporting.findings import Finding
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
+from reporting.units import Registry
+from tasks.feedback import build_feedback, feedback_name
 from warehouse import approval as approvals
+from warehouse import models as m
 from warehouse.approval import Approval, approval_of, release_held
 from warehouse.engine import engine_for
+from warehouse.load import Arrival
 from warehouse.locks import holder_name, quarter_lock
 
 PASSING = ("accepted", "accepted_with_warnings")
@@ -37,6 +44,46 @@ def approve_quarter(data_dir: Path, period: Period, actor: str, note: str | None
     engine = engine_for(data_dir)
     with quarter_lock(engine, period.year, period.quarter, holder_name(f"approval by {actor}"), wait_seconds=wait_seconds):
         return approvals.approve(engine, period.year, period.quarter, actor, note)
+
+
+@task(cache_policy=NO_CACHE)
+def rewrite_released_feedback(
+    data_dir: Path, programme: Programme, registry: Registry, period: Period, released: list[str]
+) -> list[Path]:
+    """Tell the units whose held files were just loaded: their feedback gets the verdict, not the hold."""
+    engine = engine_for(data_dir)
+    with engine.connect() as conn:
+        files = conn.execute(
+            select(m.ReceivedFile.__table__, m.Submission.unit_code, m.Submission.status, m.Submission.submission_id)
+            .join(m.Submission.__table__, m.Submission.file_sha256 == m.ReceivedFile.file_sha256)
+            .where(m.ReceivedFile.file_sha256.in_(released))
+        ).mappings().all()
+        latest = dict(conn.execute(
+            text("SELECT unit_code, file_sha256 FROM v_submission_status WHERE year = :y AND quarter = :q AND is_latest"),
+            {"y": period.year, "q": period.quarter},
+        ).all())
+        findings = conn.execute(
+            select(m.ValidationFinding.__table__).where(
+                m.ValidationFinding.submission_id.in_([f["submission_id"] for f in files]))
+        ).mappings().all()
+    written = []
+    for f in files:
+        if latest.get(f["unit_code"]) != f["file_sha256"]:
+            continue  # a later file of the unit has its own feedback
+        arrival = Arrival(f["file_sha256"], f["original_name"], f["size_bytes"], f["archive_path"], _utc(f["received_at"]))
+        found = [Finding(f["file_sha256"], x["rule_id"], x["severity"], x["sheet"], x["cell"], x["value"], x["message_vi"])
+                 for x in findings if x["submission_id"] == f["submission_id"]]
+        unit = registry.version_on(f["unit_code"], period.ends_on)
+        label = f"{f['unit_code']} - {unit.name_vi}" if unit else f["unit_code"]
+        path = data_dir / "feedback" / period.key / feedback_name(f["unit_code"], f["file_sha256"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        build_feedback(programme, period, label, arrival, f["status"], found).save(path)
+        written.append(path)
+    return written
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def hold_passing(checked: CheckedBatch) -> CheckedBatch:

@@ -90,6 +90,9 @@ def summarise_collect(
         "rejected_files": sorted(rejected_files, key=lambda r: (r["unit_code"] or "~", r["file"])),
         "feedback_dir": feedback_dir,
     }
+    states = dict(zip(completeness.units["unit_code"], completeness.units["state"]))
+    for r in summary["rejected_files"]:
+        r["unit_state"] = states.get(r["unit_code"])
     key = f"collect-{period.year}-q{period.quarter}"
     card = card_line(summary)
     create_table_artifact(key=key, table=rows, description=card)
@@ -144,7 +147,9 @@ def _summary_markdown(
                   "được tạm giữ, chưa đưa vào số liệu, cho đến khi kỳ được mở lại (`p135 reopen`).", ""]
     if summary["rejected_files"]:
         lines += [f"## Tệp bị từ chối ({len(summary['rejected_files'])})", ""]
-        lines += [f"- {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}" for r in summary["rejected_files"]]
+        lines += [f"- {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}"
+                  + (" *(đơn vị đã có bản đạt kiểm tra)*" if r.get("unit_state") in ("on_time", "late", "held") else "")
+                  for r in summary["rejected_files"]]
         lines += ["", f"Phản hồi cho từng đơn vị: `{summary['feedback_dir']}`", ""]
     if rules:
         lines += ["## Lỗi và cảnh báo hay gặp", "", "| Mã quy tắc | Mức độ | Số lần |", "|---|---|---:|"]

@@ -178,6 +178,8 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
         trail = conn.execute(text("SELECT action, actor, reason FROM period_audit ORDER BY period_audit_id")).all()
         state = conn.execute(text("SELECT state, reopen_reason FROM v_period_approval WHERE year = 2023 AND quarter = 1")).one()
     assert current == ["CQ001", "CQ002"]
+    feedback = _feedback_text(warehouse.data_dir / "feedback" / Q1.key / "CQ002.xlsx")
+    assert "Chấp nhận" in feedback and "tạm giữ" not in feedback, "the unit is told its file now counts"
     assert [tuple(t) for t in trail] == [
         ("approve", "Lê Thị Duyệt", None), ("reopen", "Lê Thị Duyệt", "Đơn vị CQ002 nộp bổ sung"),
     ]
