@@ -119,7 +119,7 @@ def test_grant_again_is_idempotent_and_sets_the_password(warehouse, analyst, mon
     monkeypatch.setenv(PASSWORD_ENV, "s3cret: 'quoted' %s")
     result = grant(warehouse, analyst)
     assert result.exit_code == 0, result.output
-    assert f"password set from {PASSWORD_ENV}" in result.output
+    assert f"Mật khẩu lấy từ {PASSWORD_ENV}" in result.output
     with warehouse.engine.connect() as conn:
         stored = conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": analyst}).scalar()
         settings = conn.execute(text(
@@ -130,7 +130,7 @@ def test_grant_again_is_idempotent_and_sets_the_password(warehouse, analyst, mon
     monkeypatch.delenv(PASSWORD_ENV)
     result = grant(warehouse, analyst)
     assert result.exit_code == 0, result.output
-    assert "no password" in result.output
+    assert "Không đặt mật khẩu" in result.output
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": analyst}).scalar() is None
 

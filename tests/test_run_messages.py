@@ -118,7 +118,7 @@ def test_a_missing_database_on_a_live_server_is_named(tmp_path, monkeypatch):
     from sqlalchemy.engine import make_url
 
     monkeypatch.setenv("P135_WAREHOUSE_URL", make_url(server).set(database="p135_khong_co").render_as_string(hide_password=False))
-    result = _cli("status", "--data-dir", tmp_path / "data")
+    result = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", tmp_path / "data")
     assert result.exit_code == 2, result.output
     assert "cơ sở dữ liệu 'p135_khong_co' không tồn tại" in result.output
 
