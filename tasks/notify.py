@@ -33,9 +33,20 @@ def notify_ops(subject: str, body: str, block_ref: str | None = None) -> bool:
         if inspect.isawaitable(sent):
             run_coro_as_sync(sent)
     except Exception as exc:  # any block, any transport: report and carry on
-        log.warning("Notification through %s failed: %s", ref, exc)
+        _logger().warning("Notification through %s failed: %s", ref, exc)
         return False
     return True
+
+
+def _logger():
+    """The run's logger inside a run (its page shows the line), else this module's."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
 
 
 def tell_ops_of_failure(flow, flow_run, state) -> None:

@@ -120,6 +120,7 @@ def test_completeness_counts_each_unit_once_with_rates_by_group(warehouse):
     ]
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_status_lists_missing_and_rejected_units_first_with_rates(warehouse):
     _quarter_of_five(warehouse)
     collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
@@ -194,6 +195,7 @@ def _feedback_text(path) -> str:
     return " ".join(str(c) for row in rows for c in row if c)
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_reminders_tell_each_unit_what_is_missing_and_the_ops_team_once(warehouse, notifications):
     _quarter_of_five(warehouse)
     collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
@@ -214,6 +216,7 @@ def test_reminders_tell_each_unit_what_is_missing_and_the_ops_team_once(warehous
     assert f"{len(missing)} chưa nộp, 1 bị từ chối" in sent and "CQ004 – " in sent
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_a_failed_run_tells_the_ops_team_through_the_block(warehouse, notifications, monkeypatch, tmp_path):
     monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path / "no-programmes"))
     (tmp_path / "no-programmes").mkdir()
@@ -254,6 +257,7 @@ def test_publish_is_a_draft_naming_the_quarters_not_approved(warehouse):
     assert "DỰ THẢO" not in Artifact.get("ctr135-2023-headline").description
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("command", [
     ["status", "--year", "2023", "--quarter", "1"],
     ["approve", "--year", "2023", "--quarter", "1", "--by", "A"],
@@ -277,6 +281,7 @@ def test_commands_that_are_not_flows_run_no_task_or_flow(warehouse, monkeypatch,
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(("args", "message"), [
     (["approve", "--year", "2023", "--quarter", "1"], "tên người phê duyệt"),
     (["approve", "--quarter", "1", "--by", "A"], "hãy cho cả --year và --quarter"),
@@ -292,6 +297,7 @@ def test_bad_decisions_are_refused_in_vietnamese(warehouse, args, message):
     assert message in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_each_rejected_file_is_a_warning_and_each_stage_is_logged_with_counts_and_time(warehouse, caplog):
     inbox = _inbox(warehouse)
     save(submission("CQ001", Q1), inbox / "CQ001.xlsx", _at(DEADLINE))
@@ -312,6 +318,7 @@ def _finding_text(warehouse) -> str:
         return conn.execute(text("SELECT message_vi FROM validation_finding WHERE cell = 'E10'")).scalar_one()
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_the_cli_shows_a_bar_per_stage_with_counts(warehouse):
     import io
 
@@ -333,3 +340,14 @@ def test_the_cli_shows_a_bar_per_stage_with_counts(warehouse):
 
     assert shown == {label: (3, 3) for label in ("Lưu trữ tệp gốc", "Đọc tệp", "Kiểm tra", "Nạp vào kho", "Viết phản hồi")}
     assert "Lưu trữ tệp gốc" in screen.getvalue()
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_notification_block_that_fails_never_fails_the_run(warehouse, monkeypatch):
+    monkeypatch.setenv("P135_NOTIFY_BLOCK", "khong-co-loai-nay/khong-co")
+    _quarter_of_five(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    state = remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+
+    assert state.is_completed() and state.result()["notified"] is False

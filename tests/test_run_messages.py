@@ -28,6 +28,7 @@ def _cli(*args):
     return CliRunner().invoke(app, [*map(str, args)])
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_a_missing_inbox_fails_the_run_naming_the_folder(warehouse, tmp_path):
     nowhere = tmp_path / "khong-co"
 
@@ -40,6 +41,7 @@ def test_a_missing_inbox_fails_the_run_naming_the_folder(warehouse, tmp_path):
     assert str(nowhere) in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_an_empty_inbox_completes_says_nothing_is_new_and_leaves_its_artifacts(warehouse, caplog):
     import logging
 
@@ -65,6 +67,7 @@ def test_an_empty_inbox_completes_says_nothing_is_new_and_leaves_its_artifacts(w
     assert any(m.startswith("No new files in ") for m in logged)
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_collect_prints_the_contract_line_first_then_the_rejected_units_and_their_feedback(warehouse):
     from prefect.artifacts import Artifact
 
