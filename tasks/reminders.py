@@ -30,9 +30,7 @@ def days_left_vi(deadline: dt.date, today: dt.date) -> str:
     return f"đã quá hạn {-days} ngày"
 
 
-def reminder_text(
-    unit: dict, c: Completeness, programme: Programme, registry: Registry, data_dir: Path, today: dt.date
-) -> str:
+def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: Registry, today: dt.date) -> str:
     """The letter to one unit: deadline, what is missing or what to fix, the template to use."""
     period = c.period
     deadline = _date(unit["deadline"])
@@ -81,7 +79,7 @@ def write_reminders(
     written = []
     for unit in due:
         path = out / f"{unit['unit_code']}{SUFFIX}"
-        path.write_text(reminder_text(unit, c, programme, registry, data_dir, today), encoding="utf-8")
+        path.write_text(reminder_text(unit, c, programme, registry, today), encoding="utf-8")
         written.append(path)
     for stale in set(out.glob(f"*{SUFFIX}")) - set(written):
         stale.unlink()
