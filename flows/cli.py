@@ -1,18 +1,34 @@
-"""The `p135` command: hand out templates, collect a quarter, publish a year, run the demo."""
+"""p135: thu nhận, kiểm tra và tổng hợp báo cáo quý của các tổ chức cơ sở đảng (Chương trình hành động 135).
+
+The command's words for people are Vietnamese; its code, comments and log lines are English.
+Commands that run a flow (templates, collect, publish, demo, remind) check the settings first,
+then run the flow on Prefect's temporary server; the others (check, status, approve, reopen,
+extend, db) call plain functions and start no Prefect server.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import getpass
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-db_app = typer.Typer(no_args_is_help=True, help="Manage the warehouse schema.")
+HELP_VI = "Hiện hướng dẫn này rồi thoát."
+LATE_SHOWN = 10
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True,
+    help="Thu nhận, kiểm tra và tổng hợp báo cáo quý của các tổ chức cơ sở đảng (Chương trình hành động 135).",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Quản lý lược đồ kho dữ liệu.")
 app.add_typer(db_app, name="db")
 # Piped output (make, CI logs) would otherwise be cut to 80 columns and wrap every label.
 console = Console(width=None if sys.stdout.isatty() else 130)
@@ -20,77 +36,290 @@ errors = Console(stderr=True)
 
 DataDir = Annotated[
     Optional[Path],
-    typer.Option("--data-dir", envvar="P135_DATA_DIR", help="Data directory (inbox, archive, reports, SQLite warehouse).", show_default="data"),
+    typer.Option("--data-dir", envvar="P135_DATA_DIR", show_envvar=False,
+                 help="Thư mục dữ liệu (hộp thư, lưu trữ, phản hồi, báo cáo, kho SQLite); mặc định: data hoặc $P135_DATA_DIR.",
+                 show_default=False),
 ]
-Year = Annotated[Optional[int], typer.Option(help="Reporting year (default: see the command).")]
-Quarter = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quarter 1-4 (default: see the command).")]
+Year = Annotated[Optional[int], typer.Option(help="Năm báo cáo (mặc định: xem từng lệnh).", show_default=False)]
+Quarter = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quý 1-4 (mặc định: xem từng lệnh).", show_default=False)]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="In cả nhật ký từng bước của Prefect.")]
+Actor = Annotated[Optional[str], typer.Option("--by", help="Người thực hiện (mặc định: tên đăng nhập máy).", show_default=False)]
 
 
-def _prepare(data_dir: Path | None) -> Path:
-    """Make the data directory exist and keep Prefect's state beside it (before Prefect loads)."""
+# --- Vietnamese for the parts of the help and errors that typer writes itself ------------------
+
+_USAGE_ERRORS_VI = (
+    (r"Missing argument '(.+)'\.?", "Thiếu tham số {0}."),
+    (r"Missing option '(.+)'\.?", "Thiếu tùy chọn {0}."),
+    (r"Missing parameter: (.+)", "Thiếu tham số {0}."),
+    (r"No such option:? '?([^'\s]+?)'?\.?(?:\s.*)?", "Không có tùy chọn {0}."),
+    (r"No such command '(.+)'\.?", "Không có lệnh '{0}'."),
+    (r"Missing command\.?", "Thiếu lệnh."),
+    (r"Got unexpected extra arguments? \((.+)\)", "Thừa tham số: {0}."),
+    (r"Option '(.+)' requires an argument\.?", "Tùy chọn {0} cần một giá trị."),
+    (r"Invalid value for (.+?): (.+)", "Giá trị không hợp lệ cho {0}: {1}"),
+    (r"Invalid value: (.+)", "Giá trị không hợp lệ: {0}"),
+    (r"Input should be less than or equal to (.+)", "phải nhỏ hơn hoặc bằng {0}."),
+    (r"Input should be greater than or equal to (.+)", "phải lớn hơn hoặc bằng {0}."),
+    (r"Input should be a valid integer.*", "phải là một số nguyên."),
+    (r"Input should be (.+)", "giá trị không hợp lệ."),
+    (r"'?(.+?)'? is not a valid integer( range)?\.?", "'{0}' không phải là số nguyên."),
+    (r"(.+?) is not in the range (.+?)\.?", "{0} nằm ngoài khoảng {1}."),
+    (r"(.+?) is not a valid (.+?)\.?", "{0} không hợp lệ."),
+    (r"Value '?(.+?)'? is not a valid (.+)\.?", "{0} không hợp lệ."),
+    (r"(.+?) is (?:smaller|less) than the minimum valid value (.+?)\.?", "{0} nhỏ hơn giá trị nhỏ nhất {1}."),
+    (r"(.+?) is (?:bigger|greater|larger) than the maximum valid value (.+?)\.?", "{0} lớn hơn giá trị lớn nhất {1}."),
+    (r"Path '(.+)' does not exist\.?", "Không có đường dẫn '{0}'."),
+)
+
+
+def usage_error_vi(message: str) -> str:
+    """A typer/click usage error in Vietnamese (the quoted names and values kept as typed)."""
+    for pattern, template in _USAGE_ERRORS_VI:
+        found = re.fullmatch(pattern, message.strip(), flags=re.DOTALL)
+        if found:
+            parts = [usage_error_vi(g) if n == 1 and template.startswith("Giá trị") else g
+                     for n, g in enumerate(found.groups()) if g is not None]
+            return template.format(*parts)
+    return message
+
+
+def _speak_vietnamese() -> None:
+    """Put typer's own help and error words into Vietnamese (it has no translation catalogue)."""
+    from typer import rich_utils
+    from typer._click import core as click_core
+    from typer._click import formatting
+
+    rich_utils.ARGUMENTS_PANEL_TITLE = "Tham số"
+    rich_utils.OPTIONS_PANEL_TITLE = "Tùy chọn"
+    rich_utils.COMMANDS_PANEL_TITLE = "Lệnh"
+    rich_utils.ERRORS_PANEL_TITLE = "Lỗi"
+    rich_utils.ABORTED_TEXT = "Đã dừng."
+    rich_utils.DEFAULT_STRING = "[mặc định: {}]"
+    rich_utils.ENVVAR_STRING = "[biến môi trường: {}]"
+    rich_utils.REQUIRED_LONG_STRING = "[bắt buộc]"
+    rich_utils.DEPRECATED_STRING = "(không dùng nữa) "
+    rich_utils.RICH_HELP = "Xem [blue]'{command_path} {help_option}'[/] để được hướng dẫn."
+    # A paragraph's single line breaks are the docstring's, not the reader's.
+    rich_utils._fix_linebreaks = lambda paragraphs, markup_mode: "\n\n".join(p.replace("\n", " ") for p in paragraphs)
+    if getattr(rich_utils.rich_format_error, "p135_vi", False):
+        return
+    english_error = rich_utils.rich_format_error
+
+    def rich_format_error_vi(error) -> None:
+        text = usage_error_vi(error.format_message())
+        error.format_message = lambda: text
+        english_error(error)
+
+    rich_format_error_vi.p135_vi = True
+    rich_utils.rich_format_error = rich_format_error_vi
+    english_usage = formatting.HelpFormatter.write_usage
+
+    def write_usage_vi(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        english_usage(self, prog, args, "Cách dùng: " if prefix is None else prefix)
+
+    formatting.HelpFormatter.write_usage = write_usage_vi
+    english_help_option = click_core.Command.get_help_option
+
+    def get_help_option_vi(self, ctx):
+        option = english_help_option(self, ctx)
+        if option is not None:
+            option.help = HELP_VI
+        return option
+
+    click_core.Command.get_help_option = get_help_option_vi
+
+
+_speak_vietnamese()
+
+
+# --- Settings, Prefect's noise, periods ---------------------------------------------------------
+
+def _data_setting(data_dir: Path | None) -> str:
+    if data_dir is None:
+        return "thư mục dữ liệu mặc định"
+    if os.environ.get("P135_DATA_DIR") and Path(os.environ["P135_DATA_DIR"]) == data_dir:
+        return "P135_DATA_DIR"
+    return "--data-dir"
+
+
+def _prepare(data_dir: Path | None, verbose: bool = False) -> Path:
+    """Check the settings (one Vietnamese line and exit 2 when one is wrong), then quiet Prefect
+    and keep its state beside the data, all before Prefect is imported."""
+    from tasks.preflight import SettingError, check_data_dir, check_warehouse
+
     data = data_dir or Path("data")
-    data.mkdir(parents=True, exist_ok=True)
+    try:
+        check_data_dir(data, _data_setting(data_dir))
+        check_warehouse(data)
+    except SettingError as exc:
+        errors.print(f"[red]Lỗi cấu hình:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
     os.environ.setdefault("PREFECT_HOME", str((data / "prefect").resolve()))
     os.environ["P135_DATA_DIR"] = str(data)
+    _quiet_prefect(verbose)
     return data
 
 
-def _period(year: int | None, quarter: int | None, *, current: bool = False):
-    from reporting.periods import current_period, period_just_ended, resolve_period
+class _NoServerNotices(logging.Filter):
+    """Drops the temporary server's start and stop notices (logged on the `prefect` logger)."""
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "temporary server" not in record.getMessage()
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    """No telemetry, no per-task INFO lines unless --verbose, no server notices ever."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Read when Prefect is first imported, which the commands do only after this.
+    os.environ["PREFECT_LOGGING_LEVEL"] = "INFO" if verbose else "WARNING"
+    server_logger = logging.getLogger("prefect")
+    if not any(isinstance(f, _NoServerNotices) for f in server_logger.filters):
+        server_logger.addFilter(_NoServerNotices())
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[red]Lỗi:[/red] {escape(message)}", soft_wrap=True, highlight=False)
+    return typer.Exit(code)
+
+
+def _period(year: int | None, quarter: int | None, *, current: bool = False):
+    from reporting.periods import Period, current_period, period_just_ended
+
+    if year is not None and quarter is None:
+        raise _fail("khi cho --year, hãy cho cả --quarter.")
+    default = current_period() if current else period_just_ended()
+    if year is None and quarter is None:
+        return default
     try:
-        return resolve_period(year, quarter, default=current_period() if current else period_just_ended())
-    except ValueError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        return Period(year if year is not None else default.year, quarter)
+    except ValueError:
+        raise _fail(f"năm {year} nằm ngoài khoảng 2000-2100.") from None
+
+
+def _explicit_period(year: int | None, quarter: int | None):
+    if year is None or quarter is None:
+        raise _fail("hãy cho cả --year và --quarter (quý cần xử lý).")
+    return _period(year, quarter)
 
 
 def _programme(year: int):
-    from reporting.programme import ProgrammeError, programme_for_year
+    from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 
     try:
         return programme_for_year(year)
     except ProgrammeError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        if str(exc).startswith("no programme file"):
+            raise _fail(f"chưa có tệp chương trình báo cáo cho năm {year} (thư mục {programmes_dir()}).") from None
+        raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}") from None
+
+
+def _warehouse(data: Path):
+    """The warehouse, migrated and with the programmes and units loaded: plain functions, no Prefect run."""
+    from tasks.prepare import bring_up_to_date
+    from warehouse.engine import engine_for
+
+    bring_up_to_date(data)
+    return engine_for(data)
+
+
+def _actor(given: str | None) -> str:
+    if given and given.strip():
+        return given.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "(không rõ)"
+
+
+# --- Running a flow with a progress bar per stage -----------------------------------------------
+
+class _StageBars:
+    """Follows a run's stages (tasks.progress) as rich progress bars."""
+
+    def __init__(self, progress):
+        from tasks.progress import COLLECT_STAGES
+
+        self.progress, self.labels, self.ids = progress, COLLECT_STAGES, {}
+
+    def stage_expected(self, stage: str, total: int) -> None:
+        if stage in self.ids:
+            self.progress.reset(self.ids[stage], total=total)
+        else:
+            self.ids[stage] = self.progress.add_task(self.labels.get(stage, stage), total=total)
+
+    def stage_advanced(self, stage: str, done: int) -> None:
+        if stage in self.ids:
+            self.progress.advance(self.ids[stage], done)
+
+
+def stage_progress(out: Console):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TextColumn("tệp"),
+        TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal,
+    )
 
 
 def _run(flow_fn, **params):
-    """Run a flow; a failed run prints its message and exits 1."""
-    state = flow_fn(**params, return_state=True)
-    if not state.is_completed():
-        from rich.markup import escape
+    """Run a flow with a bar per stage; a failed run prints its message and exits 1."""
+    from tasks.progress import listening
 
-        errors.print(f"[red]{flow_fn.name} did not complete:[/red] {escape(state.message or '')}", soft_wrap=True)
-        raise typer.Exit(1)
+    with stage_progress(errors) as progress, listening(_StageBars(progress)):
+        state = flow_fn(**params, return_state=True)
+    if not state.is_completed():
+        message = state.message or ""
+        if message.startswith("Flow run encountered an exception"):
+            message = "lần chạy không thành công: " + message.split(": ", 1)[-1]
+        raise _fail(message, 1)
     return state.result()
 
 
+# --- What the commands print --------------------------------------------------------------------
+
 def _print_collect(summary: dict, per_file: bool = True) -> None:
-    from rich.markup import escape
-
     from reporting.findings import STATUS_VI
+    from reporting.periods import Period
+    from tasks.artifacts import counts_line
 
-    console.print(
-        f"{summary['period']}: {summary['files_seen']} files in the inbox, "
-        f"{summary['files_new']} new ({summary['files_known']} already received): "
-        f"{summary['accepted']} accepted, {summary['accepted_with_warnings']} accepted with warnings, "
-        f"{summary['rejected']} rejected",
-        soft_wrap=True,
-    )
-    for refused in summary.get("refusals", []):
-        name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
-        console.print(f"Từ chối «{escape(name)}»: {escape(refused['reason'])}", soft_wrap=True)
+    console.print(counts_line(summary), soft_wrap=True, markup=False, highlight=False)
+    # What became of each new file, then each inbox entry refused unread.
     for f in summary.get("files", []) if per_file else []:
         counts = ", ".join(
             f"{n} {word}" for n, word in ((f["errors"], "lỗi"), (f["warnings"], "cảnh báo")) if n
         )
         current = " (bản hiện hành)" if f["status"] in ("accepted", "accepted_with_warnings") else ""
         console.print(
-            f"  {escape(f['file'])} ({escape(f['unit_code'] or 'không rõ đơn vị')}): "
+            f"  {f['file']} ({f['unit_code'] or 'không rõ đơn vị'}): "
             f"{STATUS_VI.get(f['status'], f['status'])}{current}{' - ' + counts if counts else ''}",
-            soft_wrap=True, highlight=False,
+            soft_wrap=True, highlight=False, markup=False,
         )
+    for refused in summary.get("refusals", []):
+        name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
+        console.print(f"  {name}: Từ chối, không đọc - {refused['reason']}", soft_wrap=True, highlight=False, markup=False)
+    label = Period(*map(int, summary["period"].split("-Q"))).label_vi
+    if not summary["files_new"]:
+        console.print("Không có tệp mới.", highlight=False)
+    if summary.get("released"):
+        console.print(f"{summary['released']} tệp tạm giữ đã được đưa vào số liệu ({label} đã mở lại).", highlight=False)
+    if summary.get("held"):
+        console.print(
+            f"{summary['held']} tệp đạt kiểm tra được tạm giữ, chưa đưa vào số liệu: {label} đã được phê duyệt "
+            "(khóa sổ). Mở lại bằng p135 reopen nếu cần.", soft_wrap=True, highlight=False,
+        )
+    rejected = summary.get("rejected_files") or []
+    if rejected:
+        # A unit whose corrected file passed needs nothing more; say so beside its code.
+        passed = {"on_time": "đã có bản được chấp nhận", "late": "đã có bản được chấp nhận", "held": "đã có bản đạt, đang tạm giữ"}
+        units = sorted({(r["unit_code"] or "(không rõ đơn vị)", passed.get(r.get("unit_state"), "")) for r in rejected})
+        names = ", ".join(f"{code} ({note})" if note else code for code, note in units)
+        console.print(f"Đơn vị bị từ chối ({len(units)}): {names}", soft_wrap=True, highlight=False, markup=False)
+        for r in rejected:
+            console.print(f"  {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}",
+                          soft_wrap=True, highlight=False, markup=False)
+    if rejected or summary.get("held"):
+        console.print(f"Phản hồi cho từng đơn vị: {summary['feedback_dir']}/", soft_wrap=True, highlight=False, markup=False)
 
 
 def _print_headline(result: dict) -> None:
@@ -120,41 +349,82 @@ def _print_publication(result: dict) -> None:
         console.print(f"[yellow]Lưu ý:[/yellow] {result['pdf_note']}", soft_wrap=True)
     if result.get("report"):
         console.print(f"Bảng số liệu: {result['report']}", soft_wrap=True)
+    if result.get("unapproved"):
+        console.print(
+            f"Bản DỰ THẢO: chưa phê duyệt {', '.join(result['unapproved'])} "
+            f"(phê duyệt: p135 approve --year {result['year']} --quarter N --by TÊN).", soft_wrap=True, highlight=False,
+        )
 
+
+def _print_completeness(c, programme, approval) -> None:
+    from tasks.completeness import COLUMNS_VI, STATE_VI, deadline_vi, table_rows, unit_lines
+
+    state = {"approved": f"đã phê duyệt bởi {approval.approved_by}", "reopened": f"đã mở lại ({approval.reopen_reason})",
+             "open": "chưa phê duyệt"}[approval.state] if approval else "chưa phê duyệt"
+    console.print(f"{c.period.label_vi}: hạn nộp {deadline_vi(programme, c.period)}; kỳ báo cáo {state}.",
+                  soft_wrap=True, highlight=False, markup=False)
+    for key in ("missing", "rejected", "held", "late"):
+        found = unit_lines(c, key)
+        if found:
+            console.print(f"{STATE_VI[key]} ({len(found)}):", highlight=False)
+            # Late units need no action now: a few of them, then how many more.
+            shown = found if key != "late" or len(found) <= LATE_SHOWN else found[:LATE_SHOWN]
+            for line in shown:
+                console.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+            if len(shown) < len(found):
+                console.print(f"  … và {len(found) - len(shown)} đơn vị khác (xem v_unit_completeness)", highlight=False)
+    table = Table(title=f"Tình hình nộp báo cáo {c.period.label_vi}")
+    for n, name in enumerate(COLUMNS_VI):
+        table.add_column(name, justify="left" if n == 0 else "right", no_wrap=True)
+    rows = table_rows(c, programme)
+    for n, row in enumerate(rows):
+        table.add_row(*row, style="bold" if n == len(rows) - 1 else None)
+    console.print(table)
+
+
+# --- Commands that run a flow -------------------------------------------------------------------
 
 @app.command()
 def templates(
     year: Year = None,
     quarter: Quarter = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder; default: <data-dir>/templates/<year>-Q<q>/.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Thư mục ghi; mặc định: <data-dir>/templates/<năm>-Q<quý>/.", show_default=False)] = None,
     data_dir: DataDir = None,
+    verbose: Verbose = False,
 ) -> None:
-    """Write one pre-filled template per unit for a quarter (default: the quarter in progress)."""
-    data = _prepare(data_dir)
+    """Viết cho mỗi đơn vị một tệp mẫu báo cáo đã điền sẵn (mặc định: quý đang diễn ra)."""
     period = _period(year, quarter, current=True)
     _programme(period.year)
+    data = _prepare(data_dir, verbose)
     from flows.templates import hand_out_templates
 
     paths = _run(hand_out_templates, year=period.year, quarter=period.quarter,
                  out_dir=str(out) if out else None, data_dir=str(data))
-    console.print(f"{len(paths)} templates for {period.key} in {Path(paths[0]).parent if paths else out}")
+    where = Path(paths[0]).parent if paths else out
+    console.print(f"{len(paths)} tệp mẫu {period.label_vi} trong {where}", soft_wrap=True, highlight=False)
 
 
 @app.command()
 def collect(
     year: Year = None,
     quarter: Quarter = None,
-    inbox: Annotated[Optional[Path], typer.Option(help="Inbox folder; default: <data-dir>/inbox/<year>-Q<q>/.")] = None,
+    inbox: Annotated[Optional[Path], typer.Option(help="Thư mục nhận báo cáo; mặc định: <data-dir>/inbox/<năm>-Q<quý>/.", show_default=False)] = None,
     data_dir: DataDir = None,
     lock_wait: Annotated[int, typer.Option(
         "--lock-wait", min=0, metavar="GIÂY",
         help="Số giây tối đa chờ khi một lượt khác đang thu thập cùng quý (0: không chờ).",
     )] = 600,
+    verbose: Verbose = False,
 ) -> None:
-    """Archive, check and load a quarter's inbox (default: the quarter just ended)."""
-    data = _prepare(data_dir)
+    """Lưu trữ, kiểm tra và nạp các tệp báo cáo của một quý (mặc định: quý vừa kết thúc).
+
+    Dòng đầu tiên là tóm tắt (dạng cố định cho các script đọc); sau đó là các đơn vị bị từ chối và
+    nơi để phản hồi. Mã thoát 0: lần chạy hoàn tất (kể cả khi có tệp bị từ chối); 1: lần chạy không
+    thành công (ví dụ không có thư mục nhận báo cáo); 2: tham số hoặc cấu hình sai.
+    """
     period = _period(year, quarter)
     _programme(period.year)
+    data = _prepare(data_dir, verbose)
     from flows.collect import collect_quarter
 
     summary = _run(collect_quarter, year=period.year, quarter=period.quarter,
@@ -164,22 +434,21 @@ def collect(
 
 @app.command()
 def publish(
-    year: Annotated[Optional[int], typer.Option(help="Year; default: that of the quarter just ended.")] = None,
+    year: Annotated[Optional[int], typer.Option(help="Năm; mặc định: năm của quý vừa kết thúc.", show_default=False)] = None,
     data_dir: DataDir = None,
+    verbose: Verbose = False,
 ) -> None:
-    """Publish the year-end report and print its headline table."""
-    data = _prepare(data_dir)
+    """Công bố báo cáo kết quả năm và in bảng kết quả chính (bản DỰ THẢO khi còn quý chưa phê duyệt)."""
     year = year or _period(None, None).year
     if _programme(year).publication is None:
-        errors.print(f"[red]Lỗi:[/red] tệp chương trình năm {year} chưa có mục \\[publication] (cơ quan ban hành, số, "
-                     "nơi ban hành, người ký, nơi nhận) nên chưa lập được báo cáo.", soft_wrap=True)
-        raise typer.Exit(2)
+        raise _fail(f"tệp chương trình năm {year} chưa có mục [publication] (cơ quan ban hành, số, nơi ban hành, "
+                    "người ký, nơi nhận) nên chưa lập được báo cáo.")
+    data = _prepare(data_dir, verbose)
     from flows.publish import publish_year
 
-    result = _run(publish_year, year=year, data_dir=str(data))
+    result = _run(publish_year, year=year, data_dir=str(data), ask_approval=False)
     if not result["headline"]:
-        errors.print(f"[red]error:[/red] no accepted submissions for {year}; nothing published")
-        raise typer.Exit(1)
+        raise _fail(f"chưa có báo cáo nào được chấp nhận trong năm {year}; chưa công bố gì.", 1)
     _print_headline(result)
 
 
@@ -192,13 +461,14 @@ def explain(
 ) -> None:
     """Truy nguồn một số liệu của bảng kết quả chính: đơn vị, quý, lần nộp, tệp, giá trị và phần đóng góp."""
     from rich.markup import escape
-    from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
     from reporting.periods import period_just_ended
     from reporting.vn_format import vn_number
     from warehouse.engine import engine_for, warehouse_url
-    from warehouse.explain import UnknownMetric, explain as explain_metric
+    from warehouse.explain import UnknownMetric
+    from warehouse.explain import explain as explain_metric
 
     data = data_dir or Path("data")
     year = year or period_just_ended().year
@@ -275,12 +545,13 @@ def _plain(value: object) -> object:
 
 @app.command()
 def demo(
-    year: Annotated[int, typer.Option(help="Demo year (the programme file must exist).")] = 2023,
+    year: Annotated[int, typer.Option(help="Năm trình diễn (phải có tệp chương trình).")] = 2023,
     data_dir: DataDir = None,
+    verbose: Verbose = False,
 ) -> None:
-    """Fill the demo bloc's four quarters, collect them and publish the year."""
-    data = _prepare(data_dir)
+    """Trình diễn cả năm: điền bốn quý của Khối mẫu, thu nhận từng quý và công bố kết quả năm."""
     _programme(year)
+    data = _prepare(data_dir, verbose)
     from flows.demo import demo_year
 
     result = _run(demo_year, year=year, data_dir=str(data))
@@ -290,32 +561,62 @@ def demo(
 
 
 @app.command()
+def remind(
+    year: Year = None,
+    quarter: Quarter = None,
+    notify: Annotated[Optional[str], typer.Option(help="Khối thông báo Prefect, dạng <loại>/<tên>; mặc định: $P135_NOTIFY_BLOCK.", show_default=False)] = None,
+    data_dir: DataDir = None,
+    verbose: Verbose = False,
+) -> None:
+    """Viết thư nhắc cho các đơn vị chưa có báo cáo được chấp nhận (mặc định: quý vừa kết thúc)."""
+    period = _period(year, quarter)
+    _programme(period.year)
+    data = _prepare(data_dir, verbose)
+    from flows.remind import remind_missing
+
+    result = _run(remind_missing, year=period.year, quarter=period.quarter, data_dir=str(data), notify_block=notify)
+    console.print(
+        f"{period.label_vi}: {result['reminders']} thư nhắc trong {result['folder']}/ "
+        f"({len(result['missing'])} đơn vị chưa nộp, {len(result['rejected'])} bị từ chối)"
+        + ("; đã gửi thông báo cho tổ vận hành." if result["notified"] else "."),
+        soft_wrap=True, highlight=False, markup=False,
+    )
+
+
+# --- Commands that start no Prefect server ------------------------------------------------------
+
+@app.command()
 def check(
-    files: Annotated[list[Path], typer.Argument(help="Workbooks to check (any name or extension).")],
+    files: Annotated[list[Path], typer.Argument(help="Các tệp cần kiểm tra (tên và đuôi tệp bất kỳ).", show_default=False)],
     year: Year = None,
     quarter: Quarter = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Check workbooks before sending them: the same rules and messages, nothing written.
+    """Kiểm tra tệp trước khi gửi: cùng quy tắc và lời nhắn như khi thu nhận, không ghi gì.
 
-    The period comes from each file unless --year and --quarter are given; earlier quarters are
-    read (read-only) from the warehouse when there is one. Exit 0: all accepted (warnings
-    allowed); 1: a file is rejected; 2: usage error.
+    Năm và quý lấy từ từng tệp, trừ khi cho --year và --quarter; các quý trước được đọc (chỉ đọc)
+    từ kho dữ liệu nếu có. Mã thoát 0: mọi tệp được chấp nhận (có thể có cảnh báo); 1: có tệp bị
+    từ chối; 2: dùng lệnh sai.
     """
-    from rich.markup import escape
-
     if (year is None) != (quarter is None):
-        errors.print("[red]error:[/red] give both --year and --quarter, or neither")
-        raise typer.Exit(2)
+        raise _fail("hãy cho cả --year và --quarter, hoặc không cho cả hai.")
     missing = [f for f in files if not f.is_file()]
     if missing:
-        errors.print(f"[red]error:[/red] not a file: {escape(', '.join(str(f) for f in missing))}")
-        raise typer.Exit(2)
+        raise _fail(f"không phải là tệp hoặc không tồn tại: {', '.join(str(f) for f in missing)}")
+    data = data_dir or Path("data")
+    if os.environ.get("P135_WAREHOUSE_URL") is not None:
+        from tasks.preflight import SettingError, check_warehouse
+
+        try:
+            check_warehouse(data)
+        except SettingError as exc:
+            raise _fail(str(exc)) from None
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    _quiet_prefect(False)
     from reporting.findings import ERROR, STATUS_VI
     from tasks.local_check import check_files
 
-    report = check_files(files, data_dir or Path("data"), year, quarter)
+    report = check_files(files, data, year, quarter)
     for verdict in report.verdicts:
         where = ", ".join(x for x in (verdict.unit_code, verdict.period.label_vi if verdict.period else None) if x)
         colour = "red" if verdict.status == "rejected" else "yellow" if verdict.findings else "green"
@@ -331,67 +632,221 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command()
+def status(
+    year: Year = None,
+    quarter: Quarter = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Tình hình nộp báo cáo của một quý (mặc định: quý vừa kết thúc).
+
+    Đơn vị chưa nộp và bị từ chối in trước, rồi bảng theo khối với tỷ lệ nộp và tỷ lệ đúng hạn.
+    """
+    period = _period(year, quarter)
+    programme = _programme(period.year)
+    data = _prepare(data_dir)
+    from tasks.completeness import read_completeness
+    from warehouse.approval import approval_of
+
+    engine = _warehouse(data)
+    _print_completeness(read_completeness(data, period), programme, approval_of(engine, period.year, period.quarter))
+
+
+@app.command()
+def approve(
+    year: Year = None,
+    quarter: Quarter = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Người phê duyệt (họ tên, chức vụ).", show_default=False)] = None,
+    note: Annotated[Optional[str], typer.Option(help="Ghi chú kèm phê duyệt.", show_default=False)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Phê duyệt (khóa sổ) số liệu một quý: tệp đến sau được lưu, kiểm tra, phản hồi nhưng chưa nạp."""
+    period = _explicit_period(year, quarter)
+    _programme(period.year)
+    if not by or not by.strip():
+        raise _fail("hãy ghi tên người phê duyệt: --by \"Họ tên\".")
+    data = _prepare(data_dir)
+    from reporting.periods import LOCAL_TZ
+    from tasks.approval import approve_quarter
+    from warehouse.approval import approval_of
+
+    engine = _warehouse(data)
+    if approve_quarter(data, period, by.strip(), note):
+        console.print(
+            f"Đã phê duyệt {period.label_vi} (người phê duyệt: {by.strip()}). Từ nay tệp mới của quý này được lưu, "
+            "kiểm tra và phản hồi nhưng không đưa vào số liệu cho đến khi mở lại (p135 reopen).",
+            soft_wrap=True, highlight=False, markup=False,
+        )
+        return
+    found = approval_of(engine, period.year, period.quarter)
+    when = f" ngày {found.approved_at.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}" if found.approved_at else ""
+    console.print(f"{period.label_vi} đã được phê duyệt trước đó bởi {found.approved_by}{when}; không thay đổi gì.",
+                  soft_wrap=True, highlight=False, markup=False)
+
+
+@app.command()
+def reopen(
+    year: Year = None,
+    quarter: Quarter = None,
+    reason: Annotated[Optional[str], typer.Option(help="Lý do mở lại (bắt buộc).", show_default=False)] = None,
+    by: Actor = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Mở lại một quý đã phê duyệt: lần thu nhận tới sẽ nạp các tệp đã tạm giữ."""
+    period = _explicit_period(year, quarter)
+    _programme(period.year)
+    if not reason or not reason.strip():
+        raise _fail("hãy ghi lý do mở lại: --reason \"...\".")
+    data = _prepare(data_dir)
+    from warehouse.approval import approval_of
+    from warehouse.approval import reopen as reopen_quarter
+
+    engine = _warehouse(data)
+    if not reopen_quarter(engine, period.year, period.quarter, _actor(by), reason.strip()):
+        console.print(f"{period.label_vi} chưa được phê duyệt nên không cần mở lại; không thay đổi gì.", highlight=False)
+        return
+    held = approval_of(engine, period.year, period.quarter).held_files
+    console.print(
+        f"Đã mở lại {period.label_vi} (lý do: {reason.strip()}). "
+        + (f"{held} tệp đang tạm giữ sẽ được đưa vào số liệu ở lần thu nhận tới "
+           f"(p135 collect --year {period.year} --quarter {period.quarter})." if held else "Không có tệp nào đang tạm giữ."),
+        soft_wrap=True, highlight=False, markup=False,
+    )
+
+
+def _parse_day(text: str) -> dt.date:
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise _fail(f"ngày '{text}' không đọc được; hãy ghi dạng 20/07/2023 hoặc 2023-07-20.")
+
+
+@app.command()
+def extend(
+    unit: Annotated[str, typer.Argument(help="Mã đơn vị được gia hạn, ví dụ CQ004.", show_default=False)],
+    year: Year = None,
+    quarter: Quarter = None,
+    until: Annotated[Optional[str], typer.Option(help="Ngày cuối của hạn mới, ví dụ 20/07/2023 (tính hết ngày).", show_default=False)] = None,
+    reason: Annotated[Optional[str], typer.Option(help="Lý do gia hạn (bắt buộc).", show_default=False)] = None,
+    by: Actor = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Gia hạn nộp báo cáo một quý cho một đơn vị (được ghi vào nhật ký cùng người quyết định và lý do)."""
+    period = _explicit_period(year, quarter)
+    programme = _programme(period.year)
+    if not until:
+        raise _fail("hãy cho ngày cuối của hạn mới: --until 20/07/2023.")
+    if not reason or not reason.strip():
+        raise _fail("hãy ghi lý do gia hạn: --reason \"...\".")
+    day = _parse_day(until)
+    deadline = programme.deadlines[period.quarter]
+    if day <= deadline:
+        raise _fail(f"ngày gia hạn {day:%d/%m/%Y} phải sau hạn nộp {deadline:%d/%m/%Y} của {period.label_vi}.")
+    from reporting.units import load_registry
+
+    code = unit.strip().upper()
+    version = load_registry().version_on(code, period.ends_on)
+    if version is None:
+        raise _fail(f"không có đơn vị mã {code} trong danh sách đơn vị phải báo cáo {period.label_vi}.")
+    data = _prepare(data_dir)
+    from warehouse.approval import extend as extend_deadline
+
+    extend_deadline(_warehouse(data), period.year, period.quarter, code, day, _actor(by), reason.strip())
+    console.print(
+        f"Đã gia hạn nộp báo cáo {period.label_vi} cho {code} – {version.name_vi} đến hết ngày {day:%d/%m/%Y} "
+        f"(lý do: {reason.strip()}).", soft_wrap=True, highlight=False, markup=False,
+    )
+
+
+def _role_error_vi(exc: Exception, role: str, engine=None) -> str:
+    """Why p135 refuses a grant, in Vietnamese (the details the server gave kept as they are)."""
+    from warehouse.roles import InvalidRoleName, RoleNotReadOnly, RolesNotSupported
+
+    if isinstance(exc, RolesNotSupported):
+        path = engine.url.database if engine is not None else "warehouse.db"
+        return (
+            f"kho dữ liệu là SQLite ({path}): SQLite không có vai trò hay phân quyền nên không cấp được quyền chỉ đọc. "
+            f"Hãy đưa người phân tích một bản sao của tệp, hoặc để họ mở tệp ở chế độ chỉ đọc: "
+            f"sqlite3 'file:{path}?mode=ro', hay địa chỉ SQLAlchemy 'sqlite:///file:{path}?mode=ro&uri=true'."
+        )
+    if isinstance(exc, InvalidRoleName):
+        if "connects as" in str(exc):
+            return f"{role} là người dùng mà p135 dùng để kết nối (chủ sở hữu kho); hãy chọn tên khác."
+        return (
+            f"tên vai trò {role!r} không dùng được: chỉ gồm 1-63 chữ thường, chữ số và dấu gạch dưới, "
+            "không bắt đầu bằng chữ số, và không phải tên dành riêng (postgres, public, p135_analyst, pg_...)."
+        )
+    if isinstance(exc, RoleNotReadOnly):
+        return f"sau khi cấp quyền, {role} vẫn có thể ghi hoặc tạo đối tượng nên p135 đã hủy thay đổi: {exc}"
+    return str(exc)
+
+
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
-    """Apply pending migrations to the warehouse ($P135_WAREHOUSE_URL or the SQLite file)."""
+    """Áp dụng các bản nâng cấp lược đồ còn thiếu cho kho dữ liệu ($P135_WAREHOUSE_URL hoặc tệp SQLite)."""
     data = _prepare(data_dir)
     from warehouse.engine import engine_for
     from warehouse.migrate import current_revision, upgrade
 
     engine = engine_for(data)
     upgrade(engine)
-    console.print(f"warehouse at revision {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})")
+    console.print(f"Kho dữ liệu ở phiên bản lược đồ (revision) {current_revision(engine)} "
+                  f"({engine.url.render_as_string(hide_password=True)})", soft_wrap=True, highlight=False)
 
 
 @db_app.command("grant-analyst")
 def db_grant_analyst(
-    role: Annotated[str, typer.Argument(help="Login role to create or update, e.g. analyst_hanoi.")],
+    role: Annotated[str, typer.Argument(help="Vai trò đăng nhập cần tạo hoặc cập nhật, ví dụ analyst_hanoi.", show_default=False)],
     data_dir: DataDir = None,
 ) -> None:
-    """Create or update ROLE as a read-only analyst of the PostgreSQL warehouse (password: $P135_ANALYST_PASSWORD)."""
+    """Tạo hoặc cập nhật ROLE thành người phân tích chỉ được đọc kho PostgreSQL (mật khẩu: $P135_ANALYST_PASSWORD)."""
+    from warehouse.roles import PASSWORD_ENV, AnalystRoleError, check_role_name
+
+    password = os.environ.get(PASSWORD_ENV)
+    try:
+        check_role_name(role)
+    except AnalystRoleError as exc:
+        raise _fail(_role_error_vi(exc, role)) from None
+    if password is not None and (password == "" or "\x00" in password):
+        raise _fail(f"{PASSWORD_ENV} được đặt nhưng để trống hoặc chứa ký tự NUL; hãy bỏ đặt biến này nếu vai trò không cần mật khẩu.")
     data = _prepare(data_dir)
-    from rich.markup import escape
     from sqlalchemy.exc import SQLAlchemyError
 
     from warehouse.engine import engine_for
     from warehouse.migrate import upgrade
-    from warehouse.roles import LARGE_OBJECT_FUNCTIONS, PASSWORD_ENV, AnalystRoleError, check_grant, grant_analyst
+    from warehouse.roles import LARGE_OBJECT_FUNCTIONS, check_grant, grant_analyst
 
     engine = engine_for(data)
-    password = os.environ.get(PASSWORD_ENV)
     try:
         check_grant(engine, role, password)
         upgrade(engine)
         granted = grant_analyst(engine, role, password)
     except AnalystRoleError as exc:
-        errors.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise _fail(_role_error_vi(exc, role, engine)) from None
     except SQLAlchemyError as exc:
-        reason = escape(str(getattr(exc, "orig", exc)))
-        errors.print(f"[red]error:[/red] granting {role} failed: {reason}", soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise _fail(f"không cấp được quyền cho {role}: {getattr(exc, 'orig', exc)}", 1) from None
     where = engine.url.render_as_string(hide_password=True)
     console.print(
-        f"{role}: read-only analyst on {where}: member of {granted.group}, which may SELECT every table and view "
-        f"in schema public of this warehouse only, including those {engine.url.username or 'this user'} "
-        "creates later, and may not INSERT, UPDATE, DELETE, CREATE or create temporary tables; "
-        "its transactions are read-only by default",
-        soft_wrap=True,
+        f"{role}: người phân tích chỉ đọc trên {where}: thành viên của {granted.group}, được SELECT mọi bảng và view "
+        f"trong schema public của riêng kho này, kể cả những bảng {engine.url.username or 'người dùng này'} tạo sau "
+        "này, và không được INSERT, UPDATE, DELETE, CREATE hay tạo bảng tạm; các giao dịch của vai trò mặc định là chỉ đọc.",
+        soft_wrap=True, highlight=False,
     )
     if not granted.large_objects_refused:
         console.print(
-            f"{role} may still create large objects: only a superuser can refuse them, by running in this "
-            f"database: REVOKE EXECUTE ON FUNCTION {', '.join(LARGE_OBJECT_FUNCTIONS)} FROM PUBLIC",
-            soft_wrap=True,
+            f"{role} vẫn tạo được large object: chỉ superuser mới chặn được, bằng cách chạy trong cơ sở dữ liệu "
+            f"này: REVOKE EXECUTE ON FUNCTION {', '.join(LARGE_OBJECT_FUNCTIONS)} FROM PUBLIC",
+            soft_wrap=True, highlight=False, markup=False,
         )
     if password is None:
         console.print(
-            f"no password ({PASSWORD_ENV} is not set): {role} logs in only as pg_hba.conf allows "
-            "(peer, trust or cert)",
-            soft_wrap=True,
+            f"Không đặt mật khẩu ({PASSWORD_ENV} chưa được đặt): {role} chỉ đăng nhập được theo pg_hba.conf "
+            "(peer, trust hoặc cert).", soft_wrap=True, highlight=False,
         )
     else:
-        console.print(f"password set from {PASSWORD_ENV} (stored as the server's hash)", soft_wrap=True)
+        console.print(f"Mật khẩu lấy từ {PASSWORD_ENV} (máy chủ chỉ lưu bản băm).", soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":

@@ -9,20 +9,31 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from reporting.periods import period_just_ended, resolve_period
-from reporting.programme import programme_for_year
+from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
-from tasks.artifacts import summarise_collect
+from tasks.approval import (
+    closed_note_vi,
+    fetch_approval,
+    forget_released_feedback,
+    hold_passing,
+    release_held_files,
+)
+from tasks.artifacts import first_finding_text, summarise_collect
+from tasks.completeness import fetch_completeness
 from tasks.feedback import rewrite_missing_feedback, write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
+from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
+from tasks.progress import COLLECT_STAGES, StageClock
 from tasks.quality import check_submissions, fetch_history, read_submissions
+from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
 from warehouse.locks import QuarterBusy, SetupBusy, holder_name, take_quarter
 
 
-@flow(name="collect-quarter")
+@flow(name="collect-quarter", on_failure=[tell_ops_of_failure])
 def collect_quarter(
     year: int | None = None,
     quarter: int | None = None,
@@ -34,51 +45,116 @@ def collect_quarter(
 ) -> dict:
     """Collect the workbooks of one quarter (default: the quarter just ended).
 
-    A rejected file is a result, not a failure: the run completes, says why in its artifact, and
+    A rejected file is a result, not a failure: the run completes, says why in its artifacts, and
     writes the unit's feedback workbook to <data_dir>/feedback/<year>-Q<q>/<unit_code>.xlsx.
-    Two runs of the same quarter never interleave: the second waits up to `lock_wait_seconds`,
-    saying who holds the quarter, then fails with one message (no traceback). The lock dies with
-    its holder, so a rerun after a crash starts at once; a run that lost it commits nothing more.
+    A missing inbox folder or programme file fails the run, saying which. Two runs of the same
+    quarter never interleave: the second waits up to `lock_wait_seconds`, saying who holds the
+    quarter, then fails with one message (no traceback). The lock dies with its holder, so a rerun
+    after a crash starts at once; a run that lost it commits nothing more. While the quarter is
+    approved, files that pass are held, not loaded; the first run after a reopen loads them.
     """
+    logger = get_run_logger()
+    drop_expected_failure_tracebacks()
     period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
     inbox_dir = Path(inbox) if inbox else data / "inbox" / period.key
-    programme = programme_for_year(period.year)
+    try:
+        programme = programme_for_year(period.year)
+    except ProgrammeError:
+        # The state's message is the one clear line, in the run page and the worker's log.
+        return Failed(message=(
+            f"Không có tệp chương trình báo cáo dùng được cho năm {period.year} (thư mục {programmes_dir()}): "
+            f"chưa thu nhận {period.label_vi}. Hãy thêm tệp chương trình của năm rồi chạy lại."
+        ))
+    if not inbox_dir.is_dir():
+        return Failed(message=(
+            f"Không có thư mục nhận báo cáo {inbox_dir}: chưa thu nhận {period.label_vi}. "
+            "Hãy kiểm tra tham số inbox hoặc thư mục dữ liệu (P135_DATA_DIR)."
+        ))
     registry = load_registry()
     try:
         prepare_warehouse(data)
     except SetupBusy as exc:
         return Failed(message=str(exc))
+    clock = StageClock(tuple(COLLECT_STAGES))
 
     run_key = str(flow_run.id) if flow_run.id else None
     try:
         lock = take_quarter(
             engine_for(data), period.year, period.quarter, holder_name(run_key),
-            wait_seconds=lock_wait_seconds, say=get_run_logger().warning,
+            wait_seconds=lock_wait_seconds, say=logger.warning,
         )
     except QuarterBusy as exc:
         return Failed(message=str(exc))
     with lock:
+        approval = fetch_approval(data, period)
+        lock.ensure_held()
+        released = [] if approval.is_locked else release_held_files(data, period)
+        if released:
+            logger.info("Quarter %s is open again: %d held files loaded", period.key, len(released))
+            forget_released_feedback(data, period, released, lock.ensure_held)
+        closed_note = closed_note_vi(approval, programme, period) if approval.is_locked else None
         run_id = open_run(data, period, inbox_dir, run_key, lock.ensure_held)
         files, refused = discover_workbooks(inbox_dir)
-        arrivals, unreadable = archive_originals(inbox_dir, files, data / "archive", data)
+        clock.expect("archive", len(files))
+        with clock.stage("archive", len(files)):
+            arrivals, unreadable = archive_originals(inbox_dir, files, data / "archive", data)
         refused = refused + unreadable
         record_inbox_refusals(data, run_id, refused, lock.ensure_held)
         new, known = split_known(arrivals, data)
+        for stage in ("read", "check", "load", "feedback"):
+            clock.expect(stage, len(new))
+        if not new:
+            logger.info("No new files in %s (%d already received)", inbox_dir, len(known))
         history = fetch_history(data, period)
         checked = []
         for start in range(0, len(new), batch_size):
             batch = new[start:start + batch_size]
-            parsed = read_submissions(batch, data, read_workers)
-            verdicts = check_submissions(parsed, batch, programme, registry, period, history)
-            load_submissions(data, run_id, period, batch, verdicts, lock.ensure_held)
-            write_feedback(data, programme, registry, period, batch, verdicts, lock.ensure_held)
+            with clock.stage("read", len(batch)):
+                parsed = read_submissions(batch, data, read_workers)
+            with clock.stage("check", len(batch)):
+                verdicts = check_submissions(parsed, batch, programme, registry, period, history)
+            if approval.is_locked:
+                verdicts = hold_passing(verdicts)
+            with clock.stage("load", len(batch)):
+                load_submissions(data, run_id, period, batch, verdicts, lock.ensure_held)
+            with clock.stage("feedback", len(batch)):
+                write_feedback(data, programme, registry, period, batch, verdicts, lock.ensure_held,
+                               closed_note=closed_note)
+            _log_verdicts(logger, batch, verdicts, period)
             checked.append(verdicts)
             lock.beat()
         # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
-        rewrite_missing_feedback(data, programme, registry, period, lock.ensure_held)
-        summary = summarise_collect(period, new, known, checked, refused, fetch_run_files(data, run_id))
+        rewrite_missing_feedback(data, programme, registry, period, lock.ensure_held, closed_note=closed_note)
+        completeness = fetch_completeness(data, period)
+        summary = summarise_collect(
+            period, new, known, checked, completeness, programme, approval, released,
+            str(data / "feedback" / period.key), refused, fetch_run_files(data, run_id),
+        )
         close_run(data, run_id, {k: summary[k] for k in (
             "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
         )}, lock.ensure_held)
+    logger.info(
+        "Collected %s: %d files, %d new, %d accepted, %d with warnings, %d rejected, %d held, %d refused unread",
+        period.key, summary["files_seen"], summary["files_new"], summary["accepted"],
+        summary["accepted_with_warnings"], summary["rejected"], summary["held"], summary["refused"],
+    )
+    logger.info("Stages: %s", clock.summary())
     return summary
+
+
+def _log_verdicts(logger, batch, verdicts, period) -> None:
+    """One WARNING line per rejected file (unit, file, first finding); held files are noted."""
+    first = {}
+    for finding in verdicts.findings:
+        first.setdefault(finding.submission_id, finding)
+    for arrival in batch:
+        status = verdicts.status[arrival.sha256]
+        unit = verdicts.unit_code.get(arrival.sha256) or "unknown unit"
+        if status == "rejected":
+            top = first.get(arrival.sha256)
+            logger.warning("Rejected %s from %s (%s): %s", arrival.original_name, unit, period.key,
+                           first_finding_text(top) if top else "no finding recorded")
+        elif status == "held":
+            logger.warning("Held %s from %s: %s is approved, not loaded until reopened",
+                           arrival.original_name, unit, period.key)

@@ -29,5 +29,5 @@ def demo_year(year: int = 2023, data_dir: str | None = None, seed: int = DEMO_SE
         carry = fetch_carry_over(data, period)
         write_demo_submissions(programme, registry, period, carry, inbox, seed)
         collected.append(collect_quarter(year=year, quarter=quarter, data_dir=str(data)))
-    published = publish_year(year=year, data_dir=str(data))
+    published = publish_year(year=year, data_dir=str(data), ask_approval=False)
     return {"collected": collected, **published}

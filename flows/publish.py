@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from pydantic import Field
 
 from reporting.narrative import report_markdown
-from reporting.periods import LOCAL_TZ, period_just_ended
-from reporting.programme import ProgrammeError, programme_for_year
+from reporting.periods import LOCAL_TZ, Period, period_just_ended
+from reporting.programme import Programme, ProgrammeError, programme_for_year
 from reporting.versions import changes_summary_vi, figure_changes
+from tasks.approval import approve_quarter
 from tasks.artifacts import publish_headline_artifact
+from tasks.completeness import read_completeness, year_summary_markdown
+from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.publishing import (
     convert_report_to_pdf,
@@ -25,31 +34,60 @@ from tasks.publishing import (
     version_reasons,
     write_report_files,
 )
+from tasks.run_log import drop_expected_failure_tracebacks
+from warehouse import approval as approvals
 from warehouse.engine import data_dir as resolve_data_dir
+from warehouse.engine import engine_for
 
 
-@flow(name="publish-year")
-def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: str | None = None) -> dict:
-    """Publish version n+1 of the year when its basis changed; otherwise keep version n as it is."""
+class YearApproval(RunInput):
+    """What the bloc office answers when a publish run pauses for approval."""
+
+    approve: bool = Field(True, title="Phê duyệt số liệu các quý chưa phê duyệt")
+    approved_by: str = Field("", title="Người phê duyệt (họ tên, chức vụ)")
+    note: str = Field("", title="Ghi chú")
+
+
+@flow(name="publish-year", on_failure=[tell_ops_of_failure])
+def publish_year(
+    year: int | None = None,
+    data_dir: str | None = None,
+    out_dir: str | None = None,
+    ask_approval: bool = True,
+    approval_timeout_seconds: int = 3600,
+) -> dict:
+    """Publish version n+1 of the year when its basis changed; otherwise keep version n as it is.
+
+    With a quarter not approved, a deployment run pauses (up to `approval_timeout_seconds`) and
+    shows the year's completeness for the bloc office to approve; a run started any other way
+    (p135 publish, the demo) does not pause. Quarters still not approved make the report a
+    draft (DỰ THẢO) that names them; approving them later makes the next version official.
+    """
     year = year or period_just_ended().year
+    drop_expected_failure_tracebacks()
     data = resolve_data_dir(data_dir)
     reports = Path(out_dir) if out_dir else data / "reports"
     programme = programme_for_year(year)
     if programme.publication is None:
         raise ProgrammeError(f"the programme file of {year} has no [publication] section: no report can be issued")
     prepare_warehouse(data)
+    unapproved = fetch_unapproved(data, year)
+    if unapproved and ask_approval and _is_deployment_run():
+        unapproved = wait_for_approval(data, programme, unapproved, approval_timeout_seconds)
+    not_approved = tuple(unapproved)
+    labels = [Period(year, q).label_vi for q in not_approved]
     figures = fetch_year_figures(data, year, programme)
     if figures.is_empty:
         get_run_logger().warning("No accepted submissions for %s: nothing to publish", year)
-        return {"year": year, "report": None, "headline": []}
+        return {"year": year, "report": None, "headline": [], "unapproved": []}
     headline = headline_records(figures)
-    decision = decide_version(data, programme, figures)
+    decision = decide_version(data, programme, figures, not_approved)
     if decision.is_new:
         changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
         change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous))
-        files = write_report_files(programme, figures, headline, decision, change_lines, reports)
+        files = write_report_files(programme, figures, headline, decision, change_lines, reports, not_approved)
         files = convert_report_to_pdf(files)
-        record_version(data, programme, decision, files, headline, figures)
+        record_version(data, programme, decision, files, headline, figures, not_approved)
         latest = promote_latest(files, reports, year)
         status = [f"Phiên bản {decision.version}, lập ngày {decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
         pdf_note = files.pdf_note
@@ -58,7 +96,10 @@ def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: 
         latest = latest_files(reports, year, decision.version)
         status = [f"Số liệu không thay đổi so với phiên bản {decision.version}: giữ nguyên phiên bản này, không ghi lại tệp nào."]
         pdf_note = None
-    publish_headline_artifact(year, report_markdown(year, headline, report_paragraphs(programme, figures, headline), status))
+    if labels:
+        get_run_logger().info("Publishing %s as a draft: quarters %s not approved", year, list(not_approved))
+    markdown = report_markdown(year, headline, report_paragraphs(programme, figures, headline), status, not_approved)
+    publish_headline_artifact(year, markdown, labels)
     return {
         "year": year,
         "version": decision.version,
@@ -70,4 +111,47 @@ def publish_year(year: int | None = None, data_dir: str | None = None, out_dir: 
         "pdf": str(latest.pdf) if latest.pdf else None,
         "pdf_note": pdf_note,
         "headline": headline,
+        "unapproved": labels,
     }
+
+
+def _is_deployment_run() -> bool:
+    """This very run was started from a deployment (a subflow of one is not)."""
+    context = FlowRunContext.get()
+    return bool(context and context.flow_run and context.flow_run.deployment_id)
+
+
+@task(cache_policy=NO_CACHE)
+def fetch_unapproved(data_dir: Path, year: int) -> list[int]:
+    """The quarters of the year not approved (locked) in the warehouse."""
+    return approvals.unapproved_quarters(engine_for(data_dir), year)
+
+
+def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int], timeout: int) -> list[int]:
+    """Pause for the bloc office, showing the year's completeness; return the quarters still not
+    approved (none once approved: each is recorded in the audit as approved by whoever answered)."""
+    logger = get_run_logger()
+    year = programme.year
+    states = {a.quarter: f"đã phê duyệt ({a.approved_by})" for a in approvals.approvals(engine_for(data_dir), year) if a.is_locked}
+    summary = year_summary_markdown([read_completeness(data_dir, Period(year, q)) for q in (1, 2, 3, 4)], states, programme)
+    waiting = ", ".join(Period(year, q).label_vi for q in unapproved)
+    description = (
+        f"# Phê duyệt số liệu năm {year} trước khi công bố\n\n"
+        f"Chưa phê duyệt: **{waiting}**. Xem tình hình nộp báo cáo dưới đây; chọn *Phê duyệt* và ghi "
+        "tên người phê duyệt để công bố bản chính thức, hoặc bỏ chọn để công bố bản DỰ THẢO.\n\n"
+        + summary
+    )
+    logger.info("Waiting up to %d s for approval of %s quarters %s", timeout, year, unapproved)
+    try:
+        answer = pause_flow_run(wait_for_input=YearApproval.with_initial_data(description=description), timeout=timeout)
+    except FlowPauseTimeout:
+        logger.warning("No approval of %s within %d s: publishing a draft", year, timeout)
+        return unapproved
+    if not answer.approve:
+        logger.warning("Approval of %s declined by %s: publishing a draft", year, answer.approved_by or "the approver")
+        return unapproved
+    who = answer.approved_by.strip() or "(không ghi tên, phê duyệt trên Prefect)"
+    for quarter in unapproved:
+        approve_quarter(data_dir, Period(year, quarter), who, answer.note.strip() or None)
+    logger.info("Quarters %s of %s approved by %s", unapproved, year, who)
+    return []

@@ -14,6 +14,7 @@ STATUS_VI = {
     "accepted_with_warnings": "Chấp nhận, có cảnh báo",
     "rejected": "Từ chối",
     "superseded": "Đã được thay bằng bản sau",
+    "held": "Đạt kiểm tra, tạm giữ (kỳ báo cáo đã khóa sổ)",
 }
 
 

@@ -117,6 +117,8 @@ class Programme:
     headline: tuple[HeadlineMetric, ...]
     comparisons: tuple[Comparison, ...] = ()
     publication: Publication | None = None
+    # Whom a unit asks to reopen a quarter once it is approved (named in its feedback).
+    contact_vi: str = ""
     source_sha256: str = field(default="", compare=False)
 
     def indicators_for(self, unit_group: str) -> list[Indicator]:
@@ -242,6 +244,7 @@ def _build(raw: dict, sha256: str) -> Programme:
             for c in raw.get("comparisons", ())
         ),
         publication=_publication(raw.get("publication")),
+        contact_vi=str(raw.get("contact_vi", "")),
         source_sha256=sha256,
     )
 

@@ -1,4 +1,4 @@
-"""What the ops team sees in the Prefect UI after a run."""
+"""What the ops team sees in the Prefect UI after a run, in Vietnamese."""
 
 from __future__ import annotations
 
@@ -9,8 +9,34 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from expectations.gate import CheckedBatch
+from reporting.findings import STATUS_VI
 from reporting.periods import Period
+from reporting.programme import Programme
+from tasks.completeness import Completeness, completeness_markdown
+from warehouse.approval import Approval
 from warehouse.load import Arrival, Refusal
+
+SEVERITY_VI = {"error": "lỗi", "warning": "cảnh báo"}
+KNOWN_VI = "Đã nhận trước đây"
+REFUSED_VI = "Từ chối, không đọc"
+# Table artifact columns: unit, file, verdict, findings, the first one.
+COL_UNIT, COL_FILE, COL_STATUS, COL_COUNT, COL_FIRST = (
+    "Đơn vị", "Tệp", "Kết quả", "Số lỗi, cảnh báo", "Lỗi hoặc cảnh báo đầu tiên",
+)
+
+
+def counts_line(summary: dict) -> str:
+    """The collect summary as scripts read it (a contract): plain digits, this exact form."""
+    return (
+        f"{summary['period']}: {summary['files_seen']} tệp, {summary['files_new']} tệp mới "
+        f"({summary['files_known']} tệp đã nhận), {summary['accepted']} chấp nhận, "
+        f"{summary['accepted_with_warnings']} có cảnh báo, {summary['rejected']} từ chối"
+    )
+
+
+def first_finding_text(finding) -> str:
+    place = f"{finding.sheet or ''}{'!' + finding.cell if finding.cell else ''}"
+    return f"{place + ' ' if place else ''}{finding.message_vi}"
 
 
 @task(cache_policy=NO_CACHE)
@@ -19,13 +45,18 @@ def summarise_collect(
     arrivals: list[Arrival],
     known: list[Arrival],
     checked: list[CheckedBatch],
+    completeness: Completeness,
+    programme: Programme,
+    approval: Approval,
+    released: list[str],
+    feedback_dir: str,
     refused: list[Refusal] = (),
     files: list[dict] | None = None,
 ) -> dict:
-    """Publish a table of this run's verdicts (the top finding of each file, the reason of each
-    entry refused unread) and return the counts, with what became of each new file (`files`: its
-    unit and status after supersession)."""
-    rows, counts, rules, severities = [], Counter(), Counter(), Counter()
+    """Publish the run's verdicts (a table, with the reason of each inbox entry refused unread) and
+    its summary with the completeness table (markdown); return the counts, with what became of each
+    new file (`files`: its unit and status after supersession)."""
+    rows, counts, rules, severities, rejected_files = [], Counter(), Counter(), Counter(), []
     by_sha = {a.sha256: a for a in arrivals}
     for batch in checked:
         rules.update((f.rule_id, f.severity) for f in batch.findings)
@@ -36,16 +67,23 @@ def summarise_collect(
         for sha, status in batch.status.items():
             counts[status] += 1
             top = first.get(sha)
+            unit = batch.unit_code.get(sha) or ""
             rows.append({
-                "unit_code": batch.unit_code.get(sha) or "",
-                "file": by_sha[sha].original_name,
-                "status": status,
-                "findings": per_file[sha],
-                "top_finding": f"{top.sheet or ''}!{top.cell or ''} {top.message_vi}" if top else "",
+                COL_UNIT: unit,
+                COL_FILE: by_sha[sha].original_name,
+                COL_STATUS: STATUS_VI[status],
+                COL_COUNT: per_file[sha],
+                COL_FIRST: first_finding_text(top) if top else "",
             })
-    for r in refused:
-        rows.append({"unit_code": "", "file": r.name, "status": "refused", "findings": 0, "top_finding": r.reason_vi})
-    rows.sort(key=lambda r: (r["status"] == "accepted", r["unit_code"], r["file"]))
+            if status == "rejected":
+                rejected_files.append({"unit_code": batch.unit_code.get(sha), "file": by_sha[sha].original_name,
+                                       "finding": first_finding_text(top) if top else ""})
+    order = {STATUS_VI[s]: n for n, s in enumerate(("rejected", "held", "accepted_with_warnings", "accepted"))}
+    rows.sort(key=lambda r: (order.get(r[COL_STATUS], 9), r[COL_UNIT], r[COL_FILE]))
+    rows += [{COL_UNIT: "", COL_FILE: a.original_name, COL_STATUS: KNOWN_VI, COL_COUNT: "", COL_FIRST: ""}
+             for a in sorted(known, key=lambda a: a.original_name)]
+    rows += [{COL_UNIT: "", COL_FILE: r.name, COL_STATUS: REFUSED_VI, COL_COUNT: "", COL_FIRST: r.reason_vi}
+             for r in refused]
     summary = {
         "period": period.key,
         "files_seen": len(arrivals) + len(known),
@@ -54,6 +92,10 @@ def summarise_collect(
         "accepted": counts["accepted"],
         "accepted_with_warnings": counts["accepted_with_warnings"],
         "rejected": counts["rejected"],
+        "held": counts["held"],
+        "released": len(released),
+        "rejected_files": sorted(rejected_files, key=lambda r: (r["unit_code"] or "~", r["file"])),
+        "feedback_dir": feedback_dir,
         "refused": len(refused),
         "refusals": [{"name": r.name, "kind": r.kind, "reason": r.reason_vi} for r in refused],
         "files": [
@@ -65,27 +107,86 @@ def summarise_collect(
             for f in files or []
         ],
     }
-    if rows:
-        top = ", ".join(f"{rule} ({severity}) x{n}" for (rule, severity), n in rules.most_common(5))
-        create_table_artifact(
-            key=f"collect-{period.year}-q{period.quarter}",
-            table=rows,
-            description=(
-                f"Collect {period.key}: {summary['files_new']} new files, "
-                f"{summary['accepted']} accepted, {summary['accepted_with_warnings']} with warnings, "
-                f"{summary['rejected']} rejected; {summary['files_known']} already received."
-                + (f" Top findings: {top}." if top else "")
-                + (f" {len(refused)} mục trong hộp thư bị từ chối, không đọc vì không phải tệp thường "
-                   "(liên kết, thư mục, FIFO, thiết bị) hoặc không mở được." if refused else "")
-            ),
-        )
+    states = dict(zip(completeness.units["unit_code"], completeness.units["state"]))
+    for r in summary["rejected_files"]:
+        r["unit_state"] = states.get(r["unit_code"])
+    key = f"collect-{period.year}-q{period.quarter}"
+    card = card_line(summary)
+    create_table_artifact(key=key, table=rows, description=card)
+    create_markdown_artifact(
+        key=f"{key}-tong-hop",
+        markdown=_summary_markdown(summary, rules, completeness, programme, approval, period),
+        description=card,
+    )
     return summary
 
 
-@task
-def publish_headline_artifact(year: int, markdown: str) -> None:
-    """Show the year-end headline table in the Prefect UI."""
-    create_markdown_artifact(
-        key=f"ctr135-{year}-headline", markdown=markdown,
-        description=f"Programme 135 year-end results {year}",
+def card_line(summary: dict) -> str:
+    """The counts, short enough for an artifact card (rejected first: what needs action)."""
+    if not summary["files_new"]:
+        return f"{summary['period']}: không có tệp mới ({summary['files_known']} tệp đã nhận)"
+    held = f", {summary['held']} tạm giữ" if summary["held"] else ""
+    refused = f"; {summary['refused']} mục không đọc" if summary["refused"] else ""
+    return (
+        f"{summary['period']}: {summary['rejected']} từ chối, {summary['accepted_with_warnings']} cảnh báo, "
+        f"{summary['accepted']} chấp nhận{held}; {summary['files_new']}/{summary['files_seen']} tệp mới{refused}"
     )
+
+
+def _extra_counts(summary: dict) -> str:
+    parts = []
+    if summary["held"]:
+        parts.append(f"{summary['held']} tạm giữ (kỳ đã khóa sổ)")
+    if summary["released"]:
+        parts.append(f"{summary['released']} tệp tạm giữ nay được đưa vào")
+    if summary["refused"]:
+        parts.append(f"{summary['refused']} mục trong hộp thư bị từ chối, không đọc")
+    if not summary["files_new"]:
+        parts.append("không có tệp mới")
+    return ("; " + "; ".join(parts)) if parts else ""
+
+
+def _summary_markdown(
+    summary: dict, rules: Counter, completeness: Completeness, programme: Programme, approval: Approval, period: Period
+) -> str:
+    lines = [
+        f"# Thu nhận báo cáo {period.label_vi}",
+        "",
+        f"**{counts_line(summary)}**{_extra_counts(summary)}.",
+        "",
+        "| Tệp trong hộp thư | Tệp mới | Đã nhận trước đây | Chấp nhận | Có cảnh báo | Từ chối | Tạm giữ |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary['files_seen']} | {summary['files_new']} | {summary['files_known']} | {summary['accepted']} "
+        f"| {summary['accepted_with_warnings']} | {summary['rejected']} | {summary['held']} |",
+        "",
+    ]
+    if not summary["files_new"]:
+        lines += ["Không có tệp mới trong lần thu nhận này.", ""]
+    if approval.is_locked:
+        lines += [f"Kỳ báo cáo đã được phê duyệt (khóa sổ) bởi {approval.approved_by}: tệp mới đạt kiểm tra "
+                  "được tạm giữ, chưa đưa vào số liệu, cho đến khi kỳ được mở lại (`p135 reopen`).", ""]
+    if summary["rejected_files"]:
+        lines += [f"## Tệp bị từ chối ({len(summary['rejected_files'])})", ""]
+        lines += [f"- {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}"
+                  + (" *(đơn vị đã có bản đạt kiểm tra)*" if r.get("unit_state") in ("on_time", "late", "held") else "")
+                  for r in summary["rejected_files"]]
+        lines += ["", f"Phản hồi cho từng đơn vị: `{summary['feedback_dir']}`", ""]
+    if summary["refusals"]:
+        lines += [f"## Mục trong hộp thư không được đọc ({len(summary['refusals'])})", ""]
+        lines += [f"- `{r['name']}`: {r['reason']}" for r in summary["refusals"]]
+        lines.append("")
+    if rules:
+        lines += ["## Lỗi và cảnh báo hay gặp", "", "| Mã quy tắc | Mức độ | Số lần |", "|---|---|---:|"]
+        lines += [f"| {rule} | {SEVERITY_VI.get(sev, sev)} | {n} |" for (rule, sev), n in rules.most_common(5)]
+        lines.append("")
+    lines.append(completeness_markdown(completeness, programme))
+    return "\n".join(lines)
+
+
+@task
+def publish_headline_artifact(year: int, markdown: str, unapproved: list[str] | None = None) -> None:
+    """Show the year-end headline table in the Prefect UI; a draft says so on its card too."""
+    description = f"Kết quả thực hiện Chương trình 135 năm {year}"
+    if unapproved:
+        description = f"DỰ THẢO – {description} (chưa phê duyệt {', '.join(unapproved)})"
+    create_markdown_artifact(key=f"ctr135-{year}-headline", markdown=markdown, description=description)

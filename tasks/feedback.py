@@ -31,11 +31,15 @@ NEXT_STEP_VI = {
     "nếu số liệu đúng thì không cần gửi lại.",
     "rejected": "Báo cáo CHƯA được tiếp nhận. Sửa các lỗi dưới đây ngay trong tệp đã gửi, lưu lại "
     "và gửi lại trước hạn nộp.",
+    "held": "Kỳ báo cáo đã được phê duyệt và khóa sổ: tệp đã được lưu và kiểm tra nhưng CHƯA được đưa "
+    "vào số liệu tổng hợp. Nếu cần sửa số liệu của kỳ này, hãy liên hệ văn phòng Đảng ủy Khối.",
 }
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 HEADER_ROW = 12
 COLUMNS = (("STT", 6), ("Mã quy tắc", 34), ("Mức độ", 10), ("Sheet", 20), ("Ô", 8),
            ("Giá trị đã nhập", 24), ("Cần sửa thế nào", 100))
+
+
 def feedback_name(unit_code: str | None, sha256: str) -> str:
     return f"{unit_code}.xlsx" if unit_code else f"khong-ro-don-vi_{sha256[:12]}.xlsx"
 
@@ -47,6 +51,7 @@ def build_feedback(
     arrival: Arrival,
     status: str,
     findings: list[Finding],
+    next_step: str | None = None,
 ) -> Workbook:
     """The clerk's result: verdict, what to do next, then one row per finding with its cell."""
     wb = Workbook()
@@ -64,7 +69,7 @@ def build_feedback(
         ("Mã tệp (SHA-256)", arrival.sha256),
         ("Kết quả", STATUS_VI[status]),
         ("Số lỗi / cảnh báo", f"{errors} lỗi, {len(findings) - errors} cảnh báo"),
-        ("Việc cần làm", NEXT_STEP_VI[status]),
+        ("Việc cần làm", next_step or NEXT_STEP_VI[status]),
     ]
     for row, (label, value) in enumerate(facts, start=4):
         ws.cell(row=row, column=1, value=label).font = Font(bold=True)
@@ -111,8 +116,13 @@ def write_feedback(
     arrivals: list[Arrival],
     checked: CheckedBatch,
     guard: Guard | None = None,
+    *,
+    closed_note: str | None = None,
 ) -> list[Path]:
-    """Write data/feedback/<year>-Q<q>/<unit_code>.xlsx for each unit's latest file in this batch."""
+    """Write data/feedback/<year>-Q<q>/<unit_code>.xlsx for each unit's latest file in this batch.
+
+    A file held because the quarter is approved is told so in `closed_note` (whom to contact).
+    """
     latest = _latest_per_unit(data_dir, period, {c for c in checked.unit_code.values() if c})
     out_dir = data_dir / "feedback" / period.key
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +136,9 @@ def write_feedback(
             continue  # a later file of this unit has its own feedback
         unit = registry.version_on(code, period.ends_on) if code else None
         label = f"{code} - {unit.name_vi}" if unit else (code or "(không đọc được mã đơn vị)")
-        wb = build_feedback(programme, period, label, arrival, checked.status[arrival.sha256], by_sha.get(arrival.sha256, []))
+        status = checked.status[arrival.sha256]
+        wb = build_feedback(programme, period, label, arrival, status, by_sha.get(arrival.sha256, []),
+                            closed_note if status == "held" else None)
         path = out_dir / feedback_name(code, arrival.sha256)
         placed.append(Placed(path.name, code, arrival.sha256, save_in_place(wb, path)))
         written.append(path)
@@ -159,6 +171,8 @@ def rewrite_missing_feedback(
     registry: Registry,
     period: Period,
     guard: Guard | None = None,
+    *,
+    closed_note: str | None = None,
 ) -> list[Path]:
     """Write again every feedback workbook of the quarter that is missing, or whose size is not the
     one recorded when it was renamed into place, or that describes another file than it should.
@@ -187,7 +201,8 @@ def rewrite_missing_feedback(
         arrival = Arrival(s.file_sha256, s.original_name, s.size_bytes, s.archive_path, _aware(s.received_at))
         path = out_dir / feedback_name(s.unit_code, s.file_sha256)
         wb = build_feedback(programme, period, label, arrival, s.status,
-                            [Finding(s.file_sha256, *f) for f in findings[s.submission_id]])
+                            [Finding(s.file_sha256, *f) for f in findings[s.submission_id]],
+                            closed_note if s.status == "held" else None)
         placed.append(Placed(path.name, s.unit_code, s.file_sha256, save_in_place(wb, path)))
         written.append(path)
     record_feedback(engine, period.year, period.quarter, placed, guard)

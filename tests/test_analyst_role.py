@@ -124,7 +124,7 @@ def test_grant_again_is_idempotent_and_sets_the_password(warehouse, analyst, mon
     monkeypatch.setenv(PASSWORD_ENV, "s3cret: 'quoted' %s")
     result = grant(warehouse, analyst)
     assert result.exit_code == 0, result.output
-    assert f"password set from {PASSWORD_ENV}" in result.output
+    assert f"Mật khẩu lấy từ {PASSWORD_ENV}" in result.output
     with warehouse.engine.connect() as conn:
         stored = conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": analyst}).scalar()
         settings = conn.execute(text(
@@ -135,7 +135,7 @@ def test_grant_again_is_idempotent_and_sets_the_password(warehouse, analyst, mon
     monkeypatch.delenv(PASSWORD_ENV)
     result = grant(warehouse, analyst)
     assert result.exit_code == 0, result.output
-    assert "no password" in result.output
+    assert "Không đặt mật khẩu" in result.output
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": analyst}).scalar() is None
 
@@ -176,7 +176,7 @@ def test_sqlite_has_no_roles(warehouse, monkeypatch):
     monkeypatch.setenv("P135_DATA_DIR", str(warehouse.data_dir))
     result = grant(warehouse, "analyst")
     assert result.exit_code == 2, result.output
-    assert "error:" in result.output and "SQLite" in result.output and "mode=ro" in result.output
+    assert "Lỗi:" in result.output and "SQLite" in result.output and "mode=ro" in result.output
     assert "Traceback" not in result.output
     assert not (warehouse.data_dir / "warehouse.db").exists()
 
@@ -190,7 +190,7 @@ def test_bad_role_names_are_refused(tmp_path, monkeypatch, role):
     monkeypatch.setenv("P135_DATA_DIR", str(tmp_path / "data"))
     result = CliRunner().invoke(app, ["db", "grant-analyst", role, "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 2, result.output
-    assert "error:" in result.output and "role name" in result.output
+    assert "Lỗi:" in result.output and "tên vai trò" in result.output
     assert "Traceback" not in result.output
 
 
@@ -200,7 +200,7 @@ def test_empty_password_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, "")
     result = CliRunner().invoke(app, ["db", "grant-analyst", "analyst", "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 2, result.output
-    assert f"{PASSWORD_ENV} is set but empty" in result.output
+    assert f"{PASSWORD_ENV} được đặt nhưng để trống" in result.output
 
 
 def _loaded(url: str) -> Engine:

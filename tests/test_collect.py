@@ -56,14 +56,17 @@ def test_collect_archives_every_file_and_loads_what_passes(warehouse):
     summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
     files = summary.pop("files")
-    assert summary == {
+    counts = ("period", "files_seen", "files_new", "files_known", "accepted", "accepted_with_warnings", "rejected",
+              "held", "refused", "refusals")
+    assert {k: summary[k] for k in counts} == {
         "period": "2023-Q1", "files_seen": 4, "files_new": 4, "files_known": 0,
-        "accepted": 2, "accepted_with_warnings": 0, "rejected": 2, "refused": 0, "refusals": [],
+        "accepted": 2, "accepted_with_warnings": 0, "rejected": 2, "held": 0, "refused": 0, "refusals": [],
     }
     assert [(f["file"], f["unit_code"], f["status"], f["errors"]) for f in files] == [
         ("CQ003.xlsx", "CQ003", "accepted", 0), ("CQ004.xlsx", "CQ004", "rejected", 2),
         ("DN001.xlsx", "DN001", "accepted", 0), ("ghi-chu.txt", None, "rejected", 1),
     ]
+    assert [(r["unit_code"], r["file"]) for r in summary["rejected_files"]] == [("CQ004", "CQ004.xlsx"), (None, "ghi-chu.txt")]
     assert {p.name: _fingerprint(p) for p in inbox.iterdir()} == before, "inbox files must not change"
     with warehouse.engine.connect() as conn:
         rf = m.ReceivedFile.__table__
@@ -190,9 +193,11 @@ def test_the_ops_team_sees_each_verdict_in_an_artifact(warehouse):
 
     artifact = Artifact.get("collect-2023-q1")
     assert artifact is not None and artifact.type == "table"
-    assert "2 accepted" in artifact.description and "2 rejected" in artifact.description
-    assert "indicator.value_not_number" in artifact.description
+    assert artifact.description.startswith("2023-Q1: 2 từ chối, 0 cảnh báo, 2 chấp nhận")
     rows = artifact.data if isinstance(artifact.data, list) else __import__("json").loads(artifact.data)
-    rejected = [r for r in rows if r["status"] == "rejected"]
-    assert {r["file"] for r in rejected} == {"CQ004.xlsx", "ghi-chu.txt"}
-    assert any("E10" in r["top_finding"] for r in rejected)
+    rejected = [r for r in rows if r["Kết quả"] == "Từ chối"]
+    assert {r["Tệp"] for r in rejected} == {"CQ004.xlsx", "ghi-chu.txt"}
+    assert any("E10" in r["Lỗi hoặc cảnh báo đầu tiên"] for r in rejected)
+    summary = Artifact.get("collect-2023-q1-tong-hop")
+    assert summary.type == "markdown"
+    assert "indicator.value_not_number" in summary.data

@@ -167,6 +167,7 @@ def test_set_up_waits_a_bounded_time_and_names_who_holds_it(warehouse):
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_a_collect_that_cannot_set_up_fails_naming_who_holds_set_up(warehouse, monkeypatch):
     monkeypatch.setattr(locks, "SETUP_WAIT_SECONDS", 1)
+    (warehouse.data_dir / "inbox" / "2023-Q1").mkdir(parents=True)
     with schema_lock(warehouse.engine):
         state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
     assert state.is_failed()

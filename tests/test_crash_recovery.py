@@ -133,7 +133,7 @@ def test_a_kill_while_writing_feedback_costs_no_unit_its_feedback(warehouse):
 
     out = _rerun(data)
 
-    assert "0 new" in out
+    assert "0 tệp mới" in out
     assert sorted(p.name for p in feedback.iterdir()) == [f"{c}.xlsx" for c in codes]
     for code in codes:
         with zipfile.ZipFile(feedback / f"{code}.xlsx") as workbook:

@@ -311,7 +311,7 @@ def test_a_collect_with_hostile_files_completes_and_loads_the_good_one(warehouse
     assert summary["rejected"] == sum(1 for _, status, _ in cases.values() if status == "rejected")
     artifact = Artifact.get("collect-2023-q1")
     rows = artifact.data if isinstance(artifact.data, list) else json.loads(artifact.data)
-    assert sum(1 for r in rows if r["status"] == "rejected") == summary["rejected"]
+    assert sum(1 for r in rows if r["Kết quả"] == "Từ chối") == summary["rejected"]
     for status in ("accepted", "accepted_with_warnings"):
         assert summary[status] == sum(1 for _, expected, _ in cases.values() if expected == status)
     with warehouse.engine.connect() as conn:

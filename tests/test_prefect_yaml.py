@@ -26,3 +26,37 @@ def test_schedules_are_in_the_province_time_zone(deployment):
     for schedule in deployment["schedules"]:
         assert schedule["timezone"] == "Asia/Ho_Chi_Minh"
         assert "year" not in deployment.get("parameters", {}), "the period defaults at run time"
+
+
+def test_deployments_are_named_as_the_ops_team_knows_them():
+    assert [d["name"] for d in DEPLOYMENTS] == [
+        "collect-quarterly", "remind-missing", "publish-yearly", "hand-out-templates", "demo-year",
+    ]
+
+
+def test_shared_settings_are_anchors_and_every_deployment_uses_the_process_pool():
+    raw = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    assert "&process_pool" in raw and "&local_time" in raw and raw.count("<<: *") >= len(DEPLOYMENTS)
+    for deployment in DEPLOYMENTS:
+        assert deployment["work_pool"]["name"] == "p135"
+
+
+def test_two_quarters_may_be_collected_at_once():
+    collect = next(d for d in DEPLOYMENTS if d["name"] == "collect-quarterly")
+    assert "concurrency_limit" not in collect, "the warehouse's quarter lock serialises one quarter, not all"
+
+
+def test_reminders_run_before_and_after_each_deadline():
+    remind = next(d for d in DEPLOYMENTS if d["name"] == "remind-missing")
+    days = sorted(int(s["cron"].split()[2]) for s in remind["schedules"])
+    collect = next(d for d in DEPLOYMENTS if d["name"] == "collect-quarterly")
+    collected_on = int(collect["schedules"][0]["cron"].split()[2])
+    assert days[0] < 10 < collected_on <= days[-1], "deadlines fall on the 10th"
+
+
+def test_prefect_home_is_never_relative_to_where_a_process_starts():
+    import tomllib
+
+    settings = tomllib.loads((ROOT / "prefect.toml").read_text(encoding="utf-8"))
+    home = settings.get("home")
+    assert home is None or Path(home).is_absolute()

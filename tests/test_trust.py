@@ -222,7 +222,7 @@ def test_a_later_version_with_an_older_file_time_is_current(warehouse, tmp_path,
     assert _query(warehouse, "SELECT value FROM v_unit_quarter_indicator WHERE indicator_code = 'inspections'") == [(3.0,)]
     assert _feedback(warehouse, Q1, "CQ003")["facts"]["Mã tệp (SHA-256)"] == _sha(inbox / "CQ003_v3.xlsx")
     lines = runs[-1].output.splitlines()
-    assert lines[0].startswith("2023-Q1: 3 files in the inbox, 1 new (2 already received): 1 accepted")
+    assert lines[0] == "2023-Q1: 3 tệp, 1 tệp mới (2 tệp đã nhận), 1 chấp nhận, 0 có cảnh báo, 0 từ chối"
     assert lines[1] == "  CQ003_v3.xlsx (CQ003): Chấp nhận (bản hiện hành)"
 
 

@@ -111,6 +111,26 @@ VIEWS: dict[str, str] = {
         "then id. A file is counted for the unit its template was handed out to; a merged "
         "unit's rows keep its name."
     ),
+    "v_unit_completeness": (
+        "One row per year, quarter and unit expected to report (in force on the quarter's last "
+        "day): its `deadline` (the programme's, or the unit's extension when `is_extended`), the "
+        "files received and its `state`: `missing` (nothing received), `rejected` (files, none "
+        "passed), `held` (passed while the quarter was approved; loaded when it is reopened), "
+        "`on_time` or `late` (accepted; on time when its first passing file arrived by the deadline)."
+    ),
+    "v_completeness": (
+        "One row per year, quarter and unit group (no total row): DHIS2's completeness and "
+        "timeliness. `expected` units in force on the quarter's last day, `received` (sent "
+        "anything), `accepted`, `on_time`, `late`, `missing`, `rejected`; `reporting_rate` = "
+        "accepted / expected and `on_time_rate` = on time / expected, in percent (0-100, one "
+        "decimal, never null). Units whose passing file is held are received but neither accepted "
+        "nor rejected."
+    ),
+    "v_period_approval": (
+        "One row per year and quarter: `state` (`open`, `approved`: locked, or `reopened`), who "
+        "approved it and when, who reopened it, when and why, and how many files are `held` "
+        "waiting for a reopen. Every decision is in the table `period_audit`."
+    ),
     "v_validation_findings": (
         "One row per finding of the quality checks, with its submission, file, unit, cell and "
         "the Vietnamese message the clerk saw."

@@ -36,6 +36,21 @@ class FeedbackSource:
     received_at: dt.datetime
 
 
+def forget_feedback(
+    engine: Engine, year: int, quarter: int, file_hashes: list[str], guard: Callable[[], None] | None = None
+) -> None:
+    """Drop the records of the workbooks describing these files: the next check rewrites them."""
+    table = m.FeedbackFile.__table__
+    with engine.begin() as conn:
+        for start in range(0, len(file_hashes), 500):
+            conn.execute(delete(table).where(
+                table.c.year == year, table.c.quarter == quarter,
+                table.c.file_sha256.in_(file_hashes[start:start + 500]),
+            ))
+        if guard is not None:
+            guard()
+
+
 def record_feedback(
     engine: Engine, year: int, quarter: int, placed: list[Placed], guard: Callable[[], None] | None = None
 ) -> None:

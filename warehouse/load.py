@@ -11,7 +11,6 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from warehouse import models as m
 
-
 # Called inside a run's transaction just before it commits; raises if the run lost its quarter.
 Guard = Callable[[], None]
 

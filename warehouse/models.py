@@ -33,9 +33,12 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-SUBMISSION_STATUSES = ("received", "accepted", "accepted_with_warnings", "rejected", "superseded")
+SUBMISSION_STATUSES = ("received", "accepted", "accepted_with_warnings", "rejected", "superseded", "held")
 CURRENT_STATUSES = ("accepted", "accepted_with_warnings")
 SEVERITIES = ("error", "warning")
+# What the bloc office records about a quarter: approving it locks it, reopening unlocks it, an
+# extension moves one unit's deadline.
+PERIOD_ACTIONS = ("approve", "reopen", "extend")
 
 
 class Base(DeclarativeBase):
@@ -271,7 +274,7 @@ class Submission(Base):
     template_version: Mapped[str | None] = mapped_column(String(60), comment="Template version the file carries")
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived (UTC)")
     checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was checked (UTC)")
-    status: Mapped[str] = mapped_column(String(30), comment="received, accepted, accepted_with_warnings, rejected or superseded")
+    status: Mapped[str] = mapped_column(String(30), comment="received, accepted, accepted_with_warnings, rejected, superseded, or held (passed while the quarter was approved; loaded when it is reopened)")
     supersedes_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.submission_id"), comment="Earlier version it replaces")
     collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), comment="Run that checked it")
 
@@ -372,3 +375,25 @@ class PublicationSubmission(Base):
     quarter: Mapped[int] = mapped_column(Integer, comment="Quarter it reports")
     version: Mapped[int] = mapped_column(Integer, comment="Its version among the unit's files for the quarter (v_submission_status.version)")
     file_sha256: Mapped[str] = mapped_column(String(64), comment="The received file (content hash)")
+
+
+class PeriodAudit(Base):
+    """One row per decision about a quarter: approval, reopening or a unit's deadline extension."""
+
+    __tablename__ = "period_audit"
+    __table_args__ = (
+        ForeignKeyConstraint(["year", "quarter"], ["period.year", "period.quarter"]),
+        Index("ix_period_audit_period", "year", "quarter"),
+        {"comment": "One row per approval, reopening or deadline extension of a quarter: who, when and why (append-only)."},
+    )
+
+    period_audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, comment="Audit entry id")
+    year: Mapped[int] = mapped_column(Integer, comment="Year of the quarter")
+    quarter: Mapped[int] = mapped_column(Integer, comment="Quarter 1-4")
+    action: Mapped[str] = mapped_column(String(20), comment="approve (locks the quarter), reopen (unlocks it) or extend (one unit's deadline)")
+    unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit whose deadline is extended; null for approve and reopen")
+    extended_until: Mapped[dt.date | None] = mapped_column(Date, comment="Last day of the extended deadline (local date, whole day); extend only")
+    extended_until_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), comment="End of that day (UTC); extend only")
+    actor: Mapped[str] = mapped_column(String(200), comment="Who decided")
+    reason: Mapped[str | None] = mapped_column(Text, comment="Why, as they gave it")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it was recorded (UTC)")

@@ -1,0 +1,59 @@
+"""Remind the units that owe a quarter's report: a letter each, one message to the ops team."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger
+from prefect.states import Failed
+
+from reporting.periods import LOCAL_TZ, period_just_ended, resolve_period
+from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
+from reporting.units import load_registry
+from tasks.completeness import fetch_completeness
+from tasks.notify import notify_ops, tell_ops_of_failure
+from tasks.prepare import prepare_warehouse
+from tasks.reminders import ops_message, publish_reminder_artifact, write_reminders
+from tasks.run_log import drop_expected_failure_tracebacks
+from warehouse.engine import data_dir as resolve_data_dir
+
+
+@flow(name="remind-missing", on_failure=[tell_ops_of_failure])
+def remind_missing(
+    year: int | None = None,
+    quarter: int | None = None,
+    data_dir: str | None = None,
+    notify_block: str | None = None,
+) -> dict:
+    """Write a reminder to every unit without an accepted report of the quarter (default: the
+    quarter just ended, whose deadline is near or past) into <data_dir>/reminders/<year>-Q<q>/,
+    and send one message through the notification block `notify_block` (or $P135_NOTIFY_BLOCK)."""
+    logger = get_run_logger()
+    drop_expected_failure_tracebacks()
+    period = resolve_period(year, quarter, default=period_just_ended())
+    data = resolve_data_dir(data_dir)
+    try:
+        programme = programme_for_year(period.year)
+    except ProgrammeError:
+        return Failed(message=(
+            f"Không có tệp chương trình báo cáo dùng được cho năm {period.year} (thư mục {programmes_dir()}): "
+            f"không nhắc được {period.label_vi}."
+        ))
+    prepare_warehouse(data)
+    completeness = fetch_completeness(data, period)
+    today = dt.datetime.now(LOCAL_TZ).date()
+    letters = write_reminders(completeness, programme, load_registry(), data, today)
+    folder = data / "reminders" / period.key
+    subject, body = ops_message(completeness, programme, folder)
+    publish_reminder_artifact(period, subject, body)
+    notified = notify_ops(subject, body, notify_block)
+    logger.info("Reminders for %s: %d letters in %s; ops team notified: %s", period.key, len(letters), folder, notified)
+    states = completeness.units.set_index("unit_code")["state"]
+    return {
+        "period": period.key,
+        "reminders": len(letters),
+        "missing": sorted(states[states == "missing"].index),
+        "rejected": sorted(states[states == "rejected"].index),
+        "folder": str(folder),
+        "notified": notified,
+    }

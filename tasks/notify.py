@@ -1,0 +1,57 @@
+"""Telling the ops team through a Prefect notification block, when one is configured."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+
+NOTIFY_ENV = "P135_NOTIFY_BLOCK"
+log = logging.getLogger("p135.notify")
+
+
+def notification_block_ref(explicit: str | None = None) -> str | None:
+    """The block to notify through, as `<block-type-slug>/<name>`: explicit, else $P135_NOTIFY_BLOCK."""
+    ref = explicit or os.environ.get(NOTIFY_ENV) or None
+    return ref.strip() if ref and ref.strip() else None
+
+
+def notify_ops(subject: str, body: str, block_ref: str | None = None) -> bool:
+    """Send one message; True when sent. No block configured: nothing to do. A block that fails
+    to load or send is logged, never raised: a notification must not fail the run it reports on."""
+    ref = notification_block_ref(block_ref)
+    if ref is None:
+        return False
+    from prefect.blocks.core import Block
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    try:
+        block = Block.load(ref)
+        if inspect.isawaitable(block):
+            block = run_coro_as_sync(block)
+        sent = block.notify(body=body, subject=subject)
+        if inspect.isawaitable(sent):
+            run_coro_as_sync(sent)
+    except Exception as exc:  # any block, any transport: report and carry on
+        _logger().warning("Notification through %s failed: %s", ref, exc)
+        return False
+    return True
+
+
+def _logger():
+    """The run's logger inside a run (its page shows the line), else this module's."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
+
+
+def tell_ops_of_failure(flow, flow_run, state) -> None:
+    """on_failure hook: one message naming the run and why it failed (the state's message)."""
+    notify_ops(
+        subject=f"p135: lần chạy {flow_run.name} ({flow.name}) không thành công",
+        body=f"Lần chạy {flow_run.name} của quy trình {flow.name} không thành công: {state.message}",
+    )

@@ -1,0 +1,154 @@
+"""Settings checked before any flow starts, in a few seconds: each problem is one Vietnamese line
+naming the setting and its cause, for the person who set it."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from warehouse.engine import URL_ENV, warehouse_url
+
+CONNECT_TIMEOUT_SECONDS = 5
+# Below this a run could fail half-way through writing the archive or the warehouse.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+class SettingError(Exception):
+    """A setting that stops p135 before it starts; the message is for the person who set it."""
+
+
+def check_data_dir(data: Path, setting: str) -> None:
+    """The data directory exists or can be made, takes a write, and has room."""
+    where = f"{setting} ({data})"
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data, prefix=".p135-probe-") as probe:
+            probe.write(b"\0" * 65536)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        raise SettingError(f"{where}: không ghi được vào thư mục dữ liệu: {_os_reason(exc)}.") from None
+    free = shutil.disk_usage(data).free
+    if free < MIN_FREE_BYTES:
+        raise SettingError(
+            f"{where}: thư mục dữ liệu gần đầy (chỉ còn {free // 1024} KB trống); "
+            "hãy giải phóng dung lượng hoặc chọn thư mục khác."
+        )
+
+
+def _os_reason(exc: OSError) -> str:
+    reasons = {
+        errno.EROFS: "ổ đĩa chỉ cho phép đọc",
+        errno.EACCES: "không có quyền ghi",
+        errno.EPERM: "không có quyền ghi",
+        errno.ENOSPC: "ổ đĩa đã đầy",
+        errno.EDQUOT: "đã hết hạn mức dung lượng",
+        errno.ENOTDIR: "đường dẫn không phải là thư mục",
+        errno.EEXIST: "đường dẫn không phải là thư mục",
+        errno.ENOENT: "không tạo được thư mục",
+    }
+    return reasons.get(exc.errno, exc.strerror or str(exc))
+
+
+def check_warehouse(data: Path, *, connect: bool = True) -> str:
+    """The warehouse URL parses, names a backend p135 supports, and (with `connect`) answers
+    within CONNECT_TIMEOUT_SECONDS. Returns the URL as safe to show (no password)."""
+    setting = URL_ENV if os.environ.get(URL_ENV) is not None else f"kho SQLite mặc định trong {data}"
+    try:
+        raw = warehouse_url(data)
+    except RuntimeError:
+        raise SettingError(f"{URL_ENV}: biến được đặt nhưng để trống; hãy bỏ đặt hoặc ghi địa chỉ kho dữ liệu.") from None
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise SettingError(
+            f"{URL_ENV}: không phải là địa chỉ kết nối hợp lệ; dạng đúng: "
+            "postgresql+psycopg://người_dùng@máy_chủ:5432/tên_kho hoặc sqlite:///đường/dẫn/warehouse.db."
+        ) from None
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise SettingError(f"{setting}: {shown}: p135 chỉ dùng SQLite hoặc PostgreSQL, không dùng {url.get_backend_name()}.")
+    try:
+        engine = create_engine(url, **_probe_args(url))
+    except (NoSuchModuleError, ImportError):
+        raise SettingError(
+            f"{setting}: {shown}: không có trình điều khiển '{url.drivername}'; "
+            "với PostgreSQL hãy dùng postgresql+psycopg://."
+        ) from None
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise SettingError(f"{setting}: {shown}: địa chỉ không dùng được ({exc}).") from None
+    if not connect or _new_sqlite_file(url):
+        engine.dispose()
+        return shown
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        raise SettingError(f"{setting}: {shown}: {_connect_reason(url, exc)}.") from None
+    finally:
+        engine.dispose()
+    return shown
+
+
+def _new_sqlite_file(url: URL) -> bool:
+    """A SQLite warehouse not created yet: connecting would create it; its folder was probed instead."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    path = Path(url.database.removeprefix("file:").split("?")[0])
+    if path.exists():
+        return False
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".p135-probe-"):
+            pass
+    except OSError as exc:
+        raise SettingError(f"kho SQLite {path}: không tạo được tệp trong thư mục {path.parent}: {_os_reason(exc)}.") from None
+    return True
+
+
+def _probe_args(url: URL) -> dict:
+    if url.get_backend_name() == "postgresql":
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS}, "poolclass": _null_pool()}
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS}, "poolclass": _null_pool()}
+
+
+def _null_pool():
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+def _connect_reason(url: URL, exc: SQLAlchemyError) -> str:
+    """The cause of a failed connection, in Vietnamese, from the driver's message."""
+    message = str(getattr(exc, "orig", None) or exc)
+    lowered = message.lower()
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    if url.get_backend_name() == "sqlite":
+        if "unable to open" in lowered:
+            return "không mở được tệp kho SQLite (thư mục không tồn tại hoặc không có quyền ghi)"
+        if "not a database" in lowered:
+            return "tệp này không phải là kho SQLite"
+        return f"không mở được kho SQLite: {message.splitlines()[0]}"
+    if "does not exist" in lowered and "database" in lowered:
+        return f"cơ sở dữ liệu '{url.database}' không tồn tại trên máy chủ {where}"
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return f"máy chủ {where} từ chối đăng nhập của '{url.username}' (sai tên hoặc mật khẩu)"
+    if "role" in lowered and "does not exist" in lowered:
+        return f"máy chủ {where} không có người dùng '{url.username}'"
+    if "could not translate host name" in lowered or "name or service not known" in lowered \
+            or "nodename nor servname" in lowered or "temporary failure in name resolution" in lowered:
+        return f"không tìm thấy máy chủ '{url.host}'"
+    if "connection refused" in lowered:
+        return f"máy chủ {where} không nhận kết nối (sai cổng, hoặc PostgreSQL chưa chạy)"
+    if "timeout" in lowered or "timed out" in lowered:
+        return f"máy chủ {where} không trả lời trong {CONNECT_TIMEOUT_SECONDS} giây (sai địa chỉ, hoặc tường lửa chặn)"
+    return f"không kết nối được: {message.strip().splitlines()[0] if message.strip() else type(exc).__name__}"

@@ -1,0 +1,131 @@
+"""Reminders to units without an accepted report: one Vietnamese letter each, and one message
+to the ops team."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from reporting.periods import LOCAL_TZ, Period
+from reporting.programme import Programme
+from reporting.units import Registry
+from tasks.completeness import Completeness, deadline_vi, unit_lines
+from tasks.templates import template_file_name
+
+# Units that still owe an accepted report (held ones have passed: they wait for a reopen).
+DUE_STATES = ("missing", "rejected")
+SUFFIX = ".txt"
+
+
+def days_left_vi(deadline: dt.date, today: dt.date) -> str:
+    days = (deadline - today).days
+    if days > 0:
+        return f"còn {days} ngày"
+    if days == 0:
+        return "hôm nay là ngày cuối cùng"
+    return f"đã quá hạn {-days} ngày"
+
+
+def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: Registry, today: dt.date) -> str:
+    """The letter to one unit: deadline, what is missing or what to fix, the template to use."""
+    period = c.period
+    deadline = _date(unit["deadline"])
+    extended = " (đã gia hạn)" if unit["is_extended"] else ""
+    version = registry.version_on(unit["unit_code"], period.ends_on)
+    template = template_file_name(version, period) if version else f"{unit['unit_code']}_{period.key}.xlsx"
+    lines = [
+        f"Kính gửi: {unit['unit_name']} (mã đơn vị {unit['unit_code']})",
+        "",
+        f"{programme.organisation_vi} nhắc đơn vị về báo cáo {period.label_vi} thực hiện {programme.title_vi}.",
+        "",
+        f"Hạn nộp: {deadline:%d/%m/%Y}{extended}, {days_left_vi(deadline, today)}.",
+    ]
+    if unit["state"] == "missing":
+        lines.append("Tình trạng: chưa nhận được báo cáo của đơn vị.")
+    else:
+        received = _instant(unit["last_received_at"])
+        when = f" lúc {received.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}" if received else ""
+        lines.append(f"Tình trạng: đã nhận tệp của đơn vị{when} nhưng báo cáo bị TỪ CHỐI. Cần sửa:")
+        for e in c.errors.get(unit["unit_code"], []):
+            place = f"{e['sheet'] or ''}{'!' + e['cell'] if e['cell'] else ''}"
+            lines.append(f"  - {place + ': ' if place else ''}{e['message_vi']}")
+        lines.append(
+            f"Xem đủ các lỗi trong tệp phản hồi {unit['unit_code']}.xlsx (thư mục phản hồi {period.key}); "
+            "sửa ngay trong tệp đã gửi, lưu lại và gửi lại."
+        )
+    lines += [
+        "",
+        f"Mẫu báo cáo cần dùng: tệp {template} (mẫu {programme.template_version}) đã được cấp cho "
+        "đơn vị; chỉ điền vào các ô để trống của tệp mẫu, không đổi tên sheet hay thêm cột.",
+        f"Nếu cần hỗ trợ, xin liên hệ {programme.contact_vi or programme.organisation_vi}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@task(cache_policy=NO_CACHE)
+def write_reminders(
+    c: Completeness, programme: Programme, registry: Registry, data_dir: Path, today: dt.date
+) -> list[Path]:
+    """Write <data_dir>/reminders/<year>-Q<q>/<unit_code>.txt for each unit that owes a report;
+    earlier letters to units that no longer owe one are removed."""
+    out = data_dir / "reminders" / c.period.key
+    out.mkdir(parents=True, exist_ok=True)
+    due = c.units[c.units["state"].isin(DUE_STATES)].to_dict("records")
+    written = []
+    for unit in due:
+        path = out / f"{unit['unit_code']}{SUFFIX}"
+        path.write_text(reminder_text(unit, c, programme, registry, today), encoding="utf-8")
+        written.append(path)
+    for stale in set(out.glob(f"*{SUFFIX}")) - set(written):
+        stale.unlink()
+    return written
+
+
+def ops_message(c: Completeness, programme: Programme, folder: Path) -> tuple[str, str]:
+    """(subject, body) of the one message to the ops team."""
+    missing, rejected = unit_lines(c, "missing"), unit_lines(c, "rejected")
+    subject = f"p135: nhắc nộp báo cáo {c.period.label_vi}: {len(missing)} chưa nộp, {len(rejected)} bị từ chối"
+    body = [
+        f"{c.period.label_vi} (hạn nộp {deadline_vi(programme, c.period)}): {len(missing)} đơn vị chưa nộp, "
+        f"{len(rejected)} đơn vị bị từ chối. Thư nhắc từng đơn vị: {folder}",
+    ]
+    if missing:
+        body += ["", "Chưa nộp:", *(f"- {x}" for x in missing)]
+    if rejected:
+        body += ["", "Bị từ chối:", *(f"- {x}" for x in rejected)]
+    if not missing and not rejected:
+        body = [f"{c.period.label_vi}: mọi đơn vị đã có báo cáo được chấp nhận; không cần nhắc."]
+    return subject, "\n".join(body)
+
+
+@task
+def publish_reminder_artifact(period: Period, subject: str, body: str) -> None:
+    """Show who was reminded in the Prefect UI."""
+    create_markdown_artifact(
+        key=f"remind-{period.year}-q{period.quarter}",
+        markdown=f"# {subject}\n\n" + body.replace("\n", "  \n"),
+        description=subject.removeprefix("p135: "),
+    )
+
+
+def _date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _instant(value) -> dt.datetime | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

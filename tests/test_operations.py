@@ -1,0 +1,353 @@
+"""What the ops team sees and does: completeness and timeliness, extensions, approval and the
+lock it puts on a quarter, reminders, and a draft report while quarters are not approved."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from prefect.blocks.abstract import NotificationBlock
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.collect import collect_quarter
+from flows.remind import remind_missing
+from reporting.periods import LOCAL_TZ, Period
+from tests.workbooks import PROGRAMME, REGISTRY, default_values, save, submission
+
+Q1 = Period(2023, 1)
+DEADLINE = PROGRAMME.deadlines[1]
+
+
+class FileNotification(NotificationBlock):
+    """A notification block that appends each message to a file the test reads (no network)."""
+
+    _block_type_name = "p135 test file notification"
+    _block_type_slug = "p135-test-file-notification"
+
+    path: str
+
+    async def notify(self, body: str, subject: str | None = None) -> None:
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(f"{subject}\n{body}\n---\n")
+
+
+@pytest.fixture
+def notifications(tmp_path, monkeypatch):
+    """A configured notification block ($P135_NOTIFY_BLOCK) and the file it writes to."""
+    path = tmp_path / "thong-bao.txt"
+    FileNotification(path=str(path)).save("p135-ops", overwrite=True)
+    monkeypatch.setenv("P135_NOTIFY_BLOCK", "p135-test-file-notification/p135-ops")
+    return path
+
+
+def _at(day: dt.date, hour: int = 9) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=LOCAL_TZ)
+
+
+def _inbox(warehouse, period: Period = Q1):
+    return warehouse.data_dir / "inbox" / period.key
+
+
+def _cli(*args):
+    return CliRunner().invoke(app, [*map(str, args)])
+
+
+def _rejected_values():
+    values = default_values("agencies")
+    values["inspections"] = "hai"
+    return values
+
+
+def _quarter_of_five(warehouse):
+    """Q1 2023: one on time, one late, one late but extended, one rejected, one corrected late."""
+    inbox = _inbox(warehouse)
+    save(submission("CQ001", Q1), inbox / "CQ001.xlsx", _at(DEADLINE - dt.timedelta(days=5)))
+    save(submission("CQ002", Q1), inbox / "CQ002.xlsx", _at(DEADLINE + dt.timedelta(days=5)))
+    save(submission("CQ003", Q1), inbox / "CQ003.xlsx", _at(DEADLINE + dt.timedelta(days=8)))
+    save(submission("CQ004", Q1, values=_rejected_values()), inbox / "CQ004.xlsx", _at(DEADLINE - dt.timedelta(days=1)))
+    bad_enterprise = default_values("enterprises")
+    bad_enterprise["revenue_bn_vnd"] = "nhiều"
+    save(submission("DN001", Q1, values=bad_enterprise), inbox / "DN001-sai.xlsx", _at(DEADLINE - dt.timedelta(days=2)))
+    save(submission("DN001", Q1), inbox / "DN001-sua.xlsx", _at(DEADLINE + dt.timedelta(days=3)))
+
+
+def _states(engine, period=Q1) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(text(
+            "SELECT unit_code, state FROM v_unit_completeness WHERE year = :y AND quarter = :q"
+        ), {"y": period.year, "q": period.quarter}).all())
+
+
+def test_completeness_counts_each_unit_once_with_rates_by_group(warehouse):
+    _quarter_of_five(warehouse)
+    result = _cli("extend", "CQ003", "--year", 2023, "--quarter", 1, "--until", "20/04/2023",
+                  "--reason", "Đơn vị đổi bí thư chi bộ", "--by", "Trần Văn Gia", "--data-dir", warehouse.data_dir)
+    assert result.exit_code == 0, result.output
+    assert "đến hết ngày 20/04/2023" in result.output
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    states = _states(warehouse.engine)
+    expected_units = {v.unit_code: v.unit_group for v in REGISTRY.in_force_on(Q1.ends_on)}
+    assert set(states) == set(expected_units), "expected = units in force on the quarter's last day"
+    assert {k: states[k] for k in ("CQ001", "CQ002", "CQ003", "CQ004", "DN001")} == {
+        "CQ001": "on_time", "CQ002": "late", "CQ003": "on_time", "CQ004": "rejected", "DN001": "late",
+    }
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT unit_group, expected, received, accepted, on_time, late, missing, rejected, "
+            "reporting_rate, on_time_rate FROM v_completeness WHERE year = 2023 AND quarter = 1 ORDER BY unit_group"
+        )).all()
+        other_quarter = conn.execute(text(
+            "SELECT COUNT(*), MIN(reporting_rate), MIN(on_time_rate) FROM v_completeness WHERE year = 2023 AND quarter = 2"
+        )).one()
+    agencies = sum(1 for g in expected_units.values() if g == "agencies")
+    enterprises = len(expected_units) - agencies
+    assert [tuple(r[:8]) for r in rows] == [
+        ("agencies", agencies, 4, 3, 2, 1, agencies - 4, 1),
+        ("enterprises", enterprises, 1, 1, 0, 1, enterprises - 1, 0),
+    ]
+    assert [float(r[8]) for r in rows] == [round(300 / agencies, 1), round(100 / enterprises, 1)]
+    assert [float(r[9]) for r in rows] == [round(200 / agencies, 1), 0.0]
+    assert other_quarter == (2, 0, 0), "one row per group even with nothing received; rates never NULL"
+
+    with warehouse.engine.connect() as conn:
+        audit = conn.execute(text("SELECT action, unit_code, extended_until, actor, reason FROM period_audit")).all()
+    assert [(a, u, str(d)[:10], who, why) for a, u, d, who, why in audit] == [
+        ("extend", "CQ003", "2023-04-20", "Trần Văn Gia", "Đơn vị đổi bí thư chi bộ"),
+    ]
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_status_lists_missing_and_rejected_units_first_with_rates(warehouse):
+    _quarter_of_five(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    result = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("Chưa nộp (") < out.index("Bị từ chối (1)") < out.index("Nộp muộn (3)") < out.index("Tỷ lệ nộp")
+    assert "CQ004 – Chi bộ Sở Kế hoạch và Đầu tư: tệp CQ004.xlsx: Chỉ tiêu!E10" in out
+    assert "CQ005 – " in out
+    assert "Toàn Khối" in out and "%" in out and "Traceback" not in out
+
+
+def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, notifications):
+    inbox = _inbox(warehouse)
+    save(submission("CQ001", Q1), inbox / "CQ001.xlsx", _at(DEADLINE - dt.timedelta(days=3)))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    approved = _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
+    assert approved.exit_code == 0, approved.output
+    again = _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Người khác", "--data-dir", warehouse.data_dir)
+    assert again.exit_code == 0, again.output
+    assert "đã được phê duyệt trước đó bởi Lê Thị Duyệt" in again.output
+
+    late = save(submission("CQ002", Q1), inbox / "CQ002.xlsx", _at(DEADLINE + dt.timedelta(days=20)))
+    held = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert (held["files_new"], held["held"], held["accepted"]) == (1, 1, 0)
+    engine = warehouse.engine
+    with engine.connect() as conn:
+        status = conn.execute(text(
+            "SELECT s.status, f.archive_path FROM submission s JOIN received_file f USING (file_sha256) "
+            "WHERE s.unit_code = 'CQ002'"
+        )).one()
+        current = conn.execute(text("SELECT unit_code FROM v_current_submission ORDER BY unit_code")).scalars().all()
+        approval = conn.execute(text(
+            "SELECT state, approved_by, held_files FROM v_period_approval WHERE year = 2023 AND quarter = 1"
+        )).one()
+    assert status[0] == "held"
+    assert (warehouse.data_dir / status[1]).read_bytes() == late.read_bytes(), "the original is archived"
+    assert current == ["CQ001"], "a held file is not loaded"
+    assert tuple(approval) == ("approved", "Lê Thị Duyệt", 1)
+    assert _states(engine)["CQ002"] == "held"
+    feedback = _feedback_text(warehouse.data_dir / "feedback" / Q1.key / "CQ002.xlsx")
+    assert "tạm giữ" in feedback and "Lê Thị Duyệt" in feedback and PROGRAMME.contact_vi in feedback
+
+    reopened = _cli("reopen", "--year", 2023, "--quarter", 1, "--reason", "Đơn vị CQ002 nộp bổ sung",
+                    "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
+    assert reopened.exit_code == 0, reopened.output
+    assert "1 tệp đang tạm giữ" in reopened.output
+    loaded = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert (loaded["files_new"], loaded["released"]) == (0, 1)
+    with engine.connect() as conn:
+        current = conn.execute(text("SELECT unit_code FROM v_current_submission ORDER BY unit_code")).scalars().all()
+        trail = conn.execute(text("SELECT action, actor, reason FROM period_audit ORDER BY period_audit_id")).all()
+        state = conn.execute(text("SELECT state, reopen_reason FROM v_period_approval WHERE year = 2023 AND quarter = 1")).one()
+    assert current == ["CQ001", "CQ002"]
+    feedback = _feedback_text(warehouse.data_dir / "feedback" / Q1.key / "CQ002.xlsx")
+    assert "Chấp nhận" in feedback and "tạm giữ" not in feedback, "the unit is told its file now counts"
+    assert [tuple(t) for t in trail] == [
+        ("approve", "Lê Thị Duyệt", None), ("reopen", "Lê Thị Duyệt", "Đơn vị CQ002 nộp bổ sung"),
+    ]
+    assert tuple(state) == ("reopened", "Đơn vị CQ002 nộp bổ sung")
+    assert not notifications.exists(), "nothing failed: nobody is paged"
+
+
+def _feedback_text(path) -> str:
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    return " ".join(str(c) for row in rows for c in row if c)
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_reminders_tell_each_unit_what_is_missing_and_the_ops_team_once(warehouse, notifications):
+    _quarter_of_five(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    result = remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    folder = warehouse.data_dir / "reminders" / Q1.key
+    letters = {p.stem: p.read_text(encoding="utf-8") for p in folder.iterdir()}
+    missing = sorted(set(_states(warehouse.engine)) - {"CQ001", "CQ002", "CQ003", "CQ004", "DN001"})
+    assert sorted(letters) == sorted(missing + ["CQ004"])
+    assert result["missing"] == missing and result["rejected"] == ["CQ004"] and result["notified"]
+    rejected = letters["CQ004"]
+    assert "Hạn nộp: 10/04/2023" in rejected and "TỪ CHỐI" in rejected
+    assert "Chỉ tiêu!E10" in rejected and "CQ004_2023-Q1.xlsx" in rejected
+    assert "chưa nhận được báo cáo" in letters["CQ005"] and "CQ005_2023-Q1.xlsx" in letters["CQ005"]
+    sent = notifications.read_text(encoding="utf-8")
+    assert sent.count("---") == 1, "one message for the ops team"
+    assert f"{len(missing)} chưa nộp, 1 bị từ chối" in sent and "CQ004 – " in sent
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_failed_run_tells_the_ops_team_through_the_block(warehouse, notifications, monkeypatch, tmp_path):
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path / "no-programmes"))
+    (tmp_path / "no-programmes").mkdir()
+
+    state = collect_quarter(year=2024, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+
+    assert state.is_failed()
+    assert "Không có tệp chương trình báo cáo dùng được cho năm 2024" in state.message
+    sent = notifications.read_text(encoding="utf-8")
+    assert "không thành công" in sent and "năm 2024" in sent
+
+
+def test_publish_is_a_draft_naming_the_quarters_not_approved(warehouse):
+    from openpyxl import load_workbook
+    from prefect.artifacts import Artifact
+
+    _quarter_of_five(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
+
+    draft = _cli("publish", "--year", 2023, "--data-dir", warehouse.data_dir)
+
+    assert draft.exit_code == 0, draft.output
+    assert "Bản DỰ THẢO: chưa phê duyệt Quý II/2023, Quý III/2023, Quý IV/2023" in draft.output
+    report = warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.xlsx"
+    title = load_workbook(report).worksheets[0]["A2"].value
+    assert title.startswith("DỰ THẢO – ")
+    assert "DỰ THẢO" in Artifact.get("ctr135-2023-headline").description
+    for quarter in (2, 3, 4):
+        assert _cli("approve", "--year", 2023, "--quarter", quarter, "--by", "Lê Thị Duyệt",
+                    "--data-dir", warehouse.data_dir).exit_code == 0
+
+    official = _cli("publish", "--year", 2023, "--data-dir", warehouse.data_dir)
+
+    assert official.exit_code == 0, official.output
+    assert "DỰ THẢO" not in official.output
+    assert not load_workbook(report).worksheets[0]["A2"].value.startswith("DỰ THẢO")
+    assert "DỰ THẢO" not in Artifact.get("ctr135-2023-headline").description
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("command", [
+    ["status", "--year", "2023", "--quarter", "1"],
+    ["approve", "--year", "2023", "--quarter", "1", "--by", "A"],
+    ["reopen", "--year", "2023", "--quarter", "1", "--reason", "sửa số liệu"],
+    ["extend", "CQ001", "--year", "2023", "--quarter", "1", "--until", "2023-04-30", "--reason", "ốm"],
+    ["db", "upgrade"],
+], ids=["status", "approve", "reopen", "extend", "db-upgrade"])
+def test_commands_that_are_not_flows_run_no_task_or_flow(warehouse, monkeypatch, command):
+    """Calling a task or a flow outside a flow starts Prefect's temporary server: these call plain functions."""
+    import prefect
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"{self.name} was called: it would start a Prefect server")
+
+    monkeypatch.setattr(prefect.Task, "__call__", refuse)
+    monkeypatch.setattr(prefect.Flow, "__call__", refuse)
+
+    result = _cli(*command, "--data-dir", warehouse.data_dir)
+
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("args", "message"), [
+    (["approve", "--year", "2023", "--quarter", "1"], "tên người phê duyệt"),
+    (["approve", "--quarter", "1", "--by", "A"], "hãy cho cả --year và --quarter"),
+    (["reopen", "--year", "2023", "--quarter", "1"], "lý do mở lại"),
+    (["extend", "CQ001", "--year", "2023", "--quarter", "1", "--until", "2023-04-01", "--reason", "x"], "phải sau hạn nộp 10/04/2023"),
+    (["extend", "XX999", "--year", "2023", "--quarter", "1", "--until", "2023-04-30", "--reason", "x"], "không có đơn vị mã XX999"),
+    (["extend", "CQ001", "--year", "2023", "--quarter", "1", "--until", "ba mươi", "--reason", "x"], "không đọc được"),
+], ids=["approve-without-name", "approve-without-year", "reopen-without-reason", "extend-before-deadline",
+        "extend-unknown-unit", "extend-bad-date"])
+def test_bad_decisions_are_refused_in_vietnamese(warehouse, args, message):
+    result = _cli(*args, "--data-dir", warehouse.data_dir)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_each_rejected_file_is_a_warning_and_each_stage_is_logged_with_counts_and_time(warehouse, caplog):
+    inbox = _inbox(warehouse)
+    save(submission("CQ001", Q1), inbox / "CQ001.xlsx", _at(DEADLINE))
+    save(submission("CQ004", Q1, values=_rejected_values()), inbox / "CQ004.xlsx", _at(DEADLINE))
+    caplog.set_level(logging.INFO, logger="prefect.flow_runs")
+
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"Rejected CQ004.xlsx from CQ004 (2023-Q1): Chỉ tiêu!E10 {_finding_text(warehouse)}"]
+    stages = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("Stages: "))
+    for stage in ("archive", "read", "check", "load", "feedback"):
+        assert f"{stage} 2 files " in stages
+
+
+def _finding_text(warehouse) -> str:
+    with warehouse.engine.connect() as conn:
+        return conn.execute(text("SELECT message_vi FROM validation_finding WHERE cell = 'E10'")).scalar_one()
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_the_cli_shows_a_bar_per_stage_with_counts(warehouse):
+    import io
+
+    from rich.console import Console
+
+    from flows.cli import _StageBars, stage_progress
+    from tasks.progress import listening
+
+    inbox = _inbox(warehouse)
+    for code in ("CQ001", "CQ002", "CQ003"):
+        save(submission(code, Q1), inbox / f"{code}.xlsx", _at(DEADLINE))
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100)
+
+    with stage_progress(terminal) as progress, listening(_StageBars(progress)) as bars:
+        collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+        shown = {progress.tasks[i].description: (progress.tasks[i].completed, progress.tasks[i].total)
+                 for i in bars.ids.values()}
+
+    assert shown == {label: (3, 3) for label in ("Lưu trữ tệp gốc", "Đọc tệp", "Kiểm tra", "Nạp vào kho", "Viết phản hồi")}
+    assert "Lưu trữ tệp gốc" in screen.getvalue()
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_notification_block_that_fails_never_fails_the_run(warehouse, monkeypatch):
+    monkeypatch.setenv("P135_NOTIFY_BLOCK", "khong-co-loai-nay/khong-co")
+    _quarter_of_five(warehouse)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    state = remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+
+    assert state.is_completed() and state.result()["notified"] is False

@@ -1,0 +1,68 @@
+"""Completeness and timeliness of a quarter (DHIS2's reporting and on-time rates), from the views."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+# Order in which the ops team reads units: what needs action first.
+STATE_ORDER = ("missing", "rejected", "held", "late", "on_time")
+
+
+def _frame(engine: Engine, sql: str, **params) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(text(sql), conn, params=params)
+
+
+def group_completeness(engine: Engine, year: int, quarter: int | None = None) -> pd.DataFrame:
+    """v_completeness for a quarter (or every quarter of the year), one row per group."""
+    where = "year = :year" + (" AND quarter = :quarter" if quarter is not None else "")
+    frame = _frame(
+        engine,
+        "SELECT year, quarter, unit_group, expected, received, accepted, on_time, late, missing, "
+        f"rejected, reporting_rate, on_time_rate FROM v_completeness WHERE {where} "
+        "ORDER BY year, quarter, unit_group",
+        year=year, quarter=quarter,
+    )
+    counts = ["expected", "received", "accepted", "on_time", "late", "missing", "rejected"]
+    frame[counts] = frame[counts].astype(int)
+    frame[["reporting_rate", "on_time_rate"]] = frame[["reporting_rate", "on_time_rate"]].astype(float)
+    return frame
+
+
+def unit_completeness(engine: Engine, year: int, quarter: int) -> pd.DataFrame:
+    """v_unit_completeness for a quarter: missing, rejected, held, late, then on-time units."""
+    frame = _frame(
+        engine,
+        "SELECT unit_code, unit_name, unit_group, deadline, is_extended, files_received, "
+        "first_received_at, last_received_at, state FROM v_unit_completeness "
+        "WHERE year = :year AND quarter = :quarter",
+        year=year, quarter=quarter,
+    )
+    frame["is_extended"] = frame["is_extended"].astype(bool)
+    frame["files_received"] = frame["files_received"].astype(int)
+    frame["rank_"] = frame["state"].map({s: n for n, s in enumerate(STATE_ORDER)})
+    return frame.sort_values(["rank_", "unit_group", "unit_code"]).drop(columns="rank_").reset_index(drop=True)
+
+
+def latest_errors(engine: Engine, year: int, quarter: int, limit: int = 5) -> dict[str, list[dict]]:
+    """Per unit: the errors of its latest file of the quarter, in cell order (what to fix)."""
+    rows = _frame(
+        engine,
+        """
+        SELECT s.unit_code, f.original_name, v.rule_id, v.sheet, v.cell, v.message_vi
+        FROM v_submission_status s
+        JOIN received_file f ON f.file_sha256 = s.file_sha256
+        JOIN validation_finding v ON v.submission_id = s.submission_id
+        WHERE s.year = :year AND s.quarter = :quarter AND s.is_latest
+          AND s.status = 'rejected' AND v.severity = 'error'
+        ORDER BY s.unit_code, v.validation_finding_id
+        """,
+        year=year, quarter=quarter,
+    )
+    out: dict[str, list[dict]] = {}
+    for row in rows.to_dict("records"):
+        found = out.setdefault(row["unit_code"], [])
+        if len(found) < limit:
+            found.append(row)
+    return out
