@@ -55,6 +55,9 @@ def check_batch(
             info["submission_id"], info["unit_code"], info["identity"], info["issued_unit_code"])
     }
     group_of = {sid: units[code].unit_group for sid, code in unit_of.items() if code in units}
+    # A file without a valid identity cannot be attributed: its checks run under the unit typed in
+    # it, but it is recorded under no unit, so it never takes that unit's place or feedback.
+    identified = {sid for sid, state in zip(info["submission_id"], info["identity"]) if state == VALID}
     info["successor_shown"] = [merged.get(code, "") for code in info["unit_code"]]
 
     ind = _enrich_indicators(parsed.indicators, programme, group_of, unit_of, history)
@@ -82,7 +85,7 @@ def check_batch(
     passed = [sid for sid, s in status.items() if s != "rejected"]
     return CheckedBatch(
         status=status,
-        unit_code={sid: unit_of.get(sid) for sid in by_submission},
+        unit_code={sid: unit_of.get(sid) if sid in identified else None for sid in by_submission},
         template_version={
             sid: (None if pd.isna(v) else str(v))
             for sid, v in zip(info["submission_id"], info["template_version"])

@@ -104,6 +104,31 @@ def test_a_swapped_unit_code_is_rejected_for_the_unit_it_was_issued_to(warehouse
     assert mine["facts"]["Kết quả"] == "Từ chối"
 
 
+def test_a_workbook_without_identity_takes_no_units_place(warehouse, tmp_path):
+    """A workbook built by hand with CQ004's code cannot say who sent it: it is rejected, recorded
+    under no unit, and CQ004's own report and feedback stay as they were."""
+    from tests.workbooks import submission
+
+    inbox = _inbox(warehouse, Q2)
+    genuine = fill_by_hand(hand_out("CQ004", Q2, tmp_path / "templates"), inbox / "CQ004_quy2.xlsx",
+                           typed_cells("agencies", values=default_values("agencies", 4), tasks=[TASK]),
+                           arrived=_at(dt.date(2023, 7, 3)))
+    _collect(warehouse, Q2)
+    rogue = inbox / "tu_lap.xlsx"
+    submission("CQ004", Q2, values=default_values("agencies", 9), without_identity=True).save(rogue)
+    summary = _collect(warehouse, Q2)
+
+    assert (summary["accepted"], summary["rejected"]) == (0, 1)
+    recorded = _query(warehouse, """
+        SELECT s.unit_code, s.status, v.is_latest FROM submission s JOIN v_submission_status v USING (submission_id)
+        ORDER BY s.submission_id""")
+    assert [(u, st, bool(latest)) for u, st, latest in recorded] == [("CQ004", "accepted", True), (None, "rejected", True)]
+    assert _feedback(warehouse, Q2, "CQ004")["facts"]["Mã tệp (SHA-256)"] == _sha(genuine)
+    assert (warehouse.data_dir / "feedback" / Q2.key / f"khong-ro-don-vi_{_sha(rogue)[:12]}.xlsx").is_file()
+    assert _query(warehouse, "SELECT value FROM v_unit_quarter_indicator WHERE unit_code = 'CQ004' "
+                             "AND indicator_code = 'inspections'") == [(4.0,)]
+
+
 # 2. Stocks after a mid-year merger ---------------------------------------------------------------
 
 MERGED_UNITS = """unit_code,name_vi,unit_group,unit_type,valid_from,valid_to,successor_code
