@@ -168,8 +168,35 @@ class _NoServerNotices(logging.Filter):
         return "temporary server" not in record.getMessage()
 
 
+class _ToldInVietnamese(logging.Filter):
+    """Drops the engineers' per-file log lines from the terminal: the command prints each of those
+    files in Vietnamese itself (the lines still reach the run's log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "p135_per_file", False)
+
+
+_VERBOSE = False
+
+
+def _quiet_console() -> None:
+    """Once Prefect has set up its logging: its console leaves per-file lines to the command."""
+    if _VERBOSE:
+        return
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not any(
+                isinstance(f, _ToldInVietnamese) for f in handler.filters
+            ):
+                handler.addFilter(_ToldInVietnamese())
+
+
 def _quiet_prefect(verbose: bool) -> None:
     """No telemetry, no per-task INFO lines unless --verbose, no server notices ever."""
+    global _VERBOSE
+    _VERBOSE = verbose
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # Read when Prefect is first imported, which the commands do only after this.
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO" if verbose else "WARNING"
@@ -266,6 +293,7 @@ def _run(flow_fn, **params):
     """Run a flow with a bar per stage; a failed run prints its message and exits 1."""
     from tasks.progress import listening
 
+    _quiet_console()
     with stage_progress(errors) as progress, listening(_StageBars(progress)):
         state = flow_fn(**params, return_state=True)
     if not state.is_completed():

@@ -143,6 +143,10 @@ def collect_quarter(
     return summary
 
 
+# Marks the per-file lines that `p135` prints itself in Vietnamese (its terminal leaves them out).
+PER_FILE = {"p135_per_file": True}
+
+
 def _log_verdicts(logger, batch, verdicts, period) -> None:
     """One WARNING line per rejected file (unit, file, first finding); held files are noted."""
     first = {}
@@ -154,7 +158,7 @@ def _log_verdicts(logger, batch, verdicts, period) -> None:
         if status == "rejected":
             top = first.get(arrival.sha256)
             logger.warning("Rejected %s from %s (%s): %s", arrival.original_name, unit, period.key,
-                           first_finding_text(top) if top else "no finding recorded")
+                           first_finding_text(top) if top else "no finding recorded", extra=PER_FILE)
         elif status == "held":
             logger.warning("Held %s from %s: %s is approved, not loaded until reopened",
-                           arrival.original_name, unit, period.key)
+                           arrival.original_name, unit, period.key, extra=PER_FILE)

@@ -225,6 +225,22 @@ def test_a_person_sees_vietnamese_and_no_prefect_noise(tmp_path):
         assert noise not in shown, f"{noise!r} in:\n{shown}"
 
 
+def test_a_rejected_file_is_told_in_vietnamese_not_in_the_engineers_log_line(tmp_path):
+    """The run logs a WARNING per rejected file for engineers; the terminal shows the Vietnamese list."""
+    data = tmp_path / "data"
+    inbox = data / "inbox" / "2023-Q1"
+    inbox.mkdir(parents=True)
+    save(submission("CQ003", Period(2023, 1), values={**default_values("agencies"), "inspections": "ba"}),
+         inbox / "CQ003.xlsx")
+    done = subprocess.run([str(P135), "collect", "--year", "2023", "--quarter", "1", "--data-dir", str(data)],
+                          env=_clean_env(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("2023-Q1: 1 tệp, 1 tệp mới (0 tệp đã nhận), 0 chấp nhận, 0 có cảnh báo, 1 từ chối")
+    assert "Đơn vị bị từ chối (1): CQ003" in done.stdout
+    assert "Rejected" not in done.stdout + done.stderr
+
+
 def test_check_of_one_file_starts_no_prefect_server(tmp_path):
     good = save(submission("CQ003", Period(2023, 1)), tmp_path / "bao-cao.xlsx")
     env = _clean_env(tmp_path)
