@@ -19,8 +19,10 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/p135 demo
 
+# Test files run side by side in TEST_WORKERS processes (pytest-xdist); TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup
 	$(BIN)/python -m tests.benchmark
