@@ -130,7 +130,7 @@ def plan_units(n: int, models: list) -> list[PlannedUnit]:
 
 def expected_statuses(n: int) -> dict[str, str]:
     """{unit_code: accepted | accepted_with_warnings | rejected}: what collecting the N units gives."""
-    return {u.code: u.expected for u in plan_units(n, _demo_models(_bench_programme()))}
+    return {u.code: u.expected for u in plan_units(n, _demo_models(_bench_programme()[1]))}
 
 
 @dataclass
@@ -242,19 +242,12 @@ class Model:
         return _zip_bytes([members[i] for i in sorted(members)])
 
 
-def _bench_programme() -> Programme:
-    """The bench year's programme file, read from the programmes folder in use."""
+def _bench_programme() -> tuple[Path, Programme]:
+    """The bench year's programme file and what it says, from the programmes folder in use."""
     for path in sorted(programmes_dir().glob("*.toml")):
         programme = load_programme(path)
         if programme.year == BENCH_YEAR:
-            return programme
-    raise FileNotFoundError(f"no programme file for {BENCH_YEAR} in {programmes_dir()}")
-
-
-def _programme_path() -> Path:
-    for path in sorted(programmes_dir().glob("*.toml")):
-        if load_programme(path).year == BENCH_YEAR:
-            return path
+            return path, programme
     raise FileNotFoundError(f"no programme file for {BENCH_YEAR} in {programmes_dir()}")
 
 
@@ -356,8 +349,7 @@ def write_quarter(n: int, root: Path) -> Quarter:
     """Write N units' workbooks into root/inbox/<year>-Q<q>/ and the programme file and the N
     units' registry into root/programmes/."""
     started = time.perf_counter()
-    programme = _bench_programme()
-    programme_file = _programme_path()
+    programme_file, programme = _bench_programme()
     demo = _demo_models(programme)
     planned = plan_units(n, demo)
     period = Period(BENCH_YEAR, BENCH_QUARTER)
@@ -538,12 +530,12 @@ def fresh_warehouse(url: str | None, data: Path) -> tuple[str, Callable[[], None
 
 FLOW_STAGES = ("archive", "guard", "read", "check", "load", "feedback")
 STAGE_VI = {
-    "archive": "Lưu trữ tệp gốc (archive)",
-    "guard": "Sàng lọc tệp (guard)",
-    "read": "Đọc tệp (read)",
+    "archive": "Lưu trữ (archive)",
+    "guard": "Sàng lọc (guard)",
+    "read": "Đọc (read)",
     "check": "Kiểm tra (check)",
-    "load": "Nạp vào kho (load)",
-    "feedback": "Viết phản hồi (feedback)",
+    "load": "Nạp kho (load)",
+    "feedback": "Phản hồi (feedback)",
 }
 
 
@@ -638,44 +630,42 @@ def bench_table(report: BenchReport, machine: str):
     """The one table the command prints."""
     from rich.table import Table
 
-    n, s = report.units, report.summary
-    q = report.quarter
-    table = Table(title=f"p135 bench: {n} đơn vị, {q.period.label_vi}, kho {report.backend}, {machine}",
-                  title_justify="left")
-    table.add_column("Hạng mục")
-    table.add_column("Số tệp", justify="right")
-    table.add_column("Giây", justify="right")
-    table.add_column("Tệp/giây", justify="right")
-    table.add_column("Ghi chú")
-    table.add_row("Tạo tệp (không thuộc lượt thu nhận)", str(len(q.files)), _num(q.seconds), _rate(len(q.files), q.seconds),
-                  f"{q.models} bảng tính mẫu lưu bằng openpyxl, còn lại ghép zip")
-    table.add_row("Đọc thô (python-calamine, mọi sheet, 2 tiến trình)", str(len(q.files)), _num(report.bare_seconds),
-                  _rate(len(q.files), report.bare_seconds), "cùng các tệp, cùng lượt chạy")
+    n, s, r, q = report.units, report.summary, report.recollect, report.quarter
+    caption = None if report.stages_measured_by_flow else (
+        "Giai đoạn: đo theo sự kiện tiến độ của luồng (luồng chưa trả stage_seconds); sàng lọc tính trong đọc.")
+    table = Table(title=f"p135 bench: {n} đơn vị, {q.period.label_vi}, kho {report.backend}, máy {machine}",
+                  title_justify="left", caption=caption, caption_justify="left")
+    for heading, justify in (("Hạng mục", "left"), ("Tệp", "right"), ("Giây", "right"),
+                             ("Tệp/giây", "right"), ("Ghi chú", "left")):
+        table.add_column(heading, justify=justify, no_wrap=heading != "Ghi chú")
+    files = len(q.files)
+    table.add_row("Tạo tệp (chuẩn bị)", str(files), _num(q.seconds), _rate(files, q.seconds),
+                  f"{q.models} mẫu lưu bằng openpyxl, còn lại ghép zip")
+    table.add_row("Đọc thô (calamine, 2 tiến trình)", str(files), _num(report.bare_seconds),
+                  _rate(files, report.bare_seconds), "mọi sheet, cùng các tệp")
     table.add_section()
-    table.add_row("Khởi động máy chủ Prefect tạm thời", "", _num(report.prefect_start_seconds), "", "trước khi luồng bắt đầu")
-    new = s.get("files_new", 0)
-    note = "do luồng thu nhận đo" if report.stages_measured_by_flow else "đo theo sự kiện tiến độ; sàng lọc nằm trong đọc"
+    table.add_row("Khởi động Prefect tạm thời", "", _num(report.prefect_start_seconds), "", "trước khi luồng chạy")
+    seen, new = s.get("files_seen", 0), s.get("files_new", 0)
     for stage in FLOW_STAGES:
-        files = s.get("files_seen", 0) if stage == "archive" else new
+        count = seen if stage == "archive" else new
         seconds = report.stage_seconds.get(stage)
-        table.add_row(f"  {STAGE_VI[stage]}", str(files), _num(seconds, 2), _rate(files, seconds), note)
-    table.add_row("Thu nhận trọn vẹn (end to end)", str(s.get("files_seen", 0)), _num(report.collect_seconds),
-                  _rate(s.get("files_seen", 0), report.collect_seconds),
-                  f"{s.get('accepted', 0)} chấp nhận, {s.get('accepted_with_warnings', 0)} có cảnh báo, "
-                  f"{s.get('rejected', 0)} từ chối (đã cài {q.planted(WARNED)} cảnh báo, {q.planted(REJECTED)} lỗi)")
-    r = report.recollect
-    table.add_row("Thu nhận lại quý không đổi (re-collect)", str(r.get("files_seen", 0)), _num(report.recollect_seconds),
+        table.add_row(f"  {STAGE_VI[stage]}", str(count), _num(seconds, 2), _rate(count, seconds), "")
+    table.add_row("Thu nhận đầu-cuối (collect)", str(seen), _num(report.collect_seconds),
+                  _rate(seen, report.collect_seconds),
+                  f"{s.get('accepted', 0)} chấp nhận, {s.get('accepted_with_warnings', 0)} cảnh báo, "
+                  f"{s.get('rejected', 0)} từ chối (cài {q.planted(WARNED)} cảnh báo, {q.planted(REJECTED)} lỗi)")
+    table.add_row("Thu nhận lại, không đổi (re-collect)", str(r.get("files_seen", 0)), _num(report.recollect_seconds),
                   _rate(r.get("files_seen", 0), report.recollect_seconds),
-                  f"{r.get('files_known', 0)} tệp đã nhận, {r.get('files_new', 0)} tệp mới")
+                  f"{r.get('files_known', 0)} đã nhận, {r.get('files_new', 0)} mới")
     table.add_row("Công bố năm (publish)", str(n), _num(report.publish_seconds), _rate(n, report.publish_seconds),
-                  "đơn vị, một quý")
+                  "số đơn vị, một quý")
     table.add_section()
-    ratio = (report.bare_seconds / report.collect_seconds) if report.collect_seconds else None
-    table.add_row("Tỉ lệ tốc độ đầu-cuối / đọc thô", "", "", "", "—" if ratio is None else f"{_num(ratio, 2)}×")
-    table.add_row("Toàn bộ lượt chạy (wall time)", "", _num(report.wall_seconds), "", "tạo tệp, đọc thô, thu nhận hai lần, công bố")
+    ratio = report.bare_seconds / report.collect_seconds if report.collect_seconds else None
+    table.add_row("Đầu-cuối / đọc thô (tốc độ)", "", "", "", "—" if ratio is None else f"{_num(ratio, 2)}×")
+    table.add_row("Cả lượt chạy (wall time)", "", _num(report.wall_seconds), "", "tạo tệp đến công bố")
     table.add_row("Đỉnh RSS cả cây tiến trình", "", "", "", _mb(report.memory.peak_tree))
-    table.add_row("Đỉnh RSS các tiến trình đọc tệp", "", "", "", f"{_mb(report.memory.peak_parsing)} "
-                  f"(lớn nhất một tiến trình {_mb(report.memory.peak_one_parser)})")
+    table.add_row("Đỉnh RSS tiến trình đọc", "", "", "", f"{_mb(report.memory.peak_parsing)} cộng lại, "
+                  f"{_mb(report.memory.peak_one_parser)} lớn nhất")
     return table
 
 
@@ -687,17 +677,3 @@ def machine_vi() -> str:
 
     return (f"{os.cpu_count()} lõi, {_num(psutil.virtual_memory().total / 2**30, 0)} GB RAM, "
             f"{platform.system()} {platform.machine()}")
-
-
-def identity_of(path: Path):
-    """(state, identity) of a written workbook, as the reader would find it."""
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(path))
-    if SHEET_IDENTITY not in book.sheet_names:
-        return read_identity(None)
-    return read_identity(book.get_sheet_by_name(SHEET_IDENTITY).to_python(skip_empty_area=False))
-
-
-def digest_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
