@@ -647,6 +647,9 @@ def bench(
     except Exception as exc:  # the server refused: say so in one line
         raise _fail(f"không tạo được cơ sở dữ liệu mới trên máy chủ kho: {type(exc).__name__}: {exc}") from None
     os.environ["P135_WAREHOUSE_URL"] = url
+    # A bench often runs on a busy machine: give Prefect's temporary server time to start (the
+    # table shows how long it took).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     try:
         data = _prepare(data, verbose)
         root = (keep or scratch / "quarter").resolve()
@@ -656,8 +659,11 @@ def bench(
         def start_prefect() -> None:
             from prefect.client.orchestration import get_client
 
-            with get_client(sync_client=True) as client:
-                client.hello()
+            try:
+                with get_client(sync_client=True) as client:
+                    client.hello()
+            except RuntimeError as exc:
+                raise _fail(f"máy chủ Prefect tạm thời không khởi động được: {exc}", 1) from None
 
         period_args = {"year": measure.BENCH_YEAR, "quarter": measure.BENCH_QUARTER, "data_dir": str(data)}
         report = measure.run(
