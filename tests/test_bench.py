@@ -35,11 +35,11 @@ def _bench(keep: Path, *options: str):
     """Run the command in this process (under the tests' Prefect server), leaving the
     environment as it found it."""
     with pytest.MonkeyPatch.context() as mp:
-        # Set first so that they are restored: the command points them at its own quarter.
-        for name in ("P135_PROGRAMMES_DIR", "P135_WAREHOUSE_URL", "P135_DATA_DIR"):
-            mp.setenv(name, os.environ.get(name, ""))
-        mp.delenv("P135_PROGRAMMES_DIR")
-        mp.delenv("P135_WAREHOUSE_URL")
+        # Set, then unset, so that each is restored: the command points them at its own quarter.
+        for name in ("P135_PROGRAMMES_DIR", "P135_WAREHOUSE_URL", "P135_DATA_DIR",
+                     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"):
+            mp.setenv(name, "")
+            mp.delenv(name)
         return CliRunner().invoke(app, ["bench", "--units", str(UNITS), "--keep", str(keep), *options])
 
 
@@ -145,3 +145,19 @@ def test_the_bench_runs_on_a_fresh_postgresql_database_and_drops_it(tmp_path):
         left = conn.execute(text(f"SELECT datname FROM pg_database WHERE datname LIKE 'p135_bench_{os.getpid()}_%'"))
         assert left.scalars().all() == []
     engine.dispose()
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--keep", "{full}"], "đã có nội dung: --keep cần một thư mục mới hoặc trống"),
+    (["--warehouse", "mysql://localhost/p135"], "chỉ hỗ trợ kho SQLite hoặc PostgreSQL"),
+    (["--warehouse", "sqlite:///{full}/x.db"], "đã có: hãy chỉ một tệp chưa có"),
+    (["--units", "0"], "phải lớn hơn hoặc bằng 1"),
+], ids=["keep-not-empty", "other-backend", "sqlite-file-exists", "no-units"])
+def test_bad_options_get_one_vietnamese_line_and_exit_2(tmp_path, options, message):
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x.db").write_bytes(b"")
+    result = CliRunner().invoke(app, ["bench", *(o.replace("{full}", str(full)) for o in options)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in full.iterdir()) == ["x.db"]
