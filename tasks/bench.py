@@ -3,9 +3,10 @@
 The workbooks are real templates (tasks.templates) filled as a clerk would (tasks.demo_data),
 with valid template identities. openpyxl builds one workbook per model (a demo unit, or a demo
 unit with a planted defect); every unit's file is then that model's zip with only the parts that
-name the unit rewritten (its code and name in the info sheet, the identity sheet and its digest,
-the document title) and the unchanged parts copied already compressed. A unit code and name are
-fixed-width, so the identity's locked-cells text keeps its length and its split into cells.
+name the unit rewritten (its code and name wherever the sheets show them, the identity sheet and
+its digest, the document title): the text around the names is compressed once per model, the
+unchanged parts too. A unit code and name are fixed-width, so the identity's locked-cells text
+keeps its length and its split into cells.
 
 The command (flows/cli.py) runs the real collect and publish flows; this module writes the
 quarter, times the bare parse, samples memory and draws the table.
