@@ -24,8 +24,9 @@ TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
+# `make bench BENCH="--units 60000 --warehouse postgresql+psycopg://..."` passes options to p135 bench.
 bench: setup
-	$(BIN)/python -m tests.benchmark
+	$(BIN)/p135 bench $(BENCH)
 
 # Regenerate docs/warehouse.md (the data dictionary) after changing the models or views.
 docs: setup

@@ -1,7 +1,7 @@
 """p135: thu nhận, kiểm tra và tổng hợp báo cáo quý của các tổ chức cơ sở đảng (Chương trình hành động 135).
 
 The command's words for people are Vietnamese; its code, comments and log lines are English.
-Commands that run a flow (templates, collect, publish, demo, remind) check the settings first,
+Commands that run a flow (templates, collect, publish, demo, remind, bench) check the settings first,
 then run the flow on Prefect's temporary server; the others (check, status, approve, reopen,
 extend, db) call plain functions and start no Prefect server.
 """
@@ -609,6 +609,81 @@ def remind(
         + ("; đã gửi thông báo cho tổ vận hành." if result["notified"] else "."),
         soft_wrap=True, highlight=False, markup=False,
     )
+
+
+@app.command()
+def bench(
+    units: Annotated[int, typer.Option("--units", min=1, max=999_999, help="Số đơn vị (mỗi đơn vị một tệp báo cáo quý).")] = 1000,
+    warehouse: Annotated[Optional[str], typer.Option(
+        "--warehouse", metavar="URL",
+        help="Máy chủ kho dữ liệu để đo (PostgreSQL: tạo một cơ sở dữ liệu mới rồi xóa khi xong); mặc định: SQLite mới trong thư mục tạm.",
+        show_default=False)] = None,
+    keep: Annotated[Optional[Path], typer.Option(
+        "--keep", metavar="DIR",
+        help="Giữ quý đã tạo trong DIR (DIR/inbox/<năm>-Q<quý>/ và DIR/programmes/) để chạy lại p135 collect bằng tay.",
+        show_default=False)] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Đo hiệu năng: tạo tệp báo cáo quý của N đơn vị (có tỉ lệ lỗi và cảnh báo thực tế), thu nhận
+    bằng luồng collect thật trên kho mới, thu nhận lại quý không đổi, công bố năm, rồi in một bảng:
+    thời gian và tốc độ từng giai đoạn, đỉnh bộ nhớ, và tốc độ so với đọc thô cùng các tệp.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    from tasks import bench as measure
+
+    if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
+        raise _fail(f"thư mục {keep} đã có nội dung: --keep cần một thư mục mới hoặc trống.")
+    scratch = Path(tempfile.mkdtemp(prefix="p135-bench-"))
+    # Registered before the Prefect temporary server starts, so it runs after the server stops.
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    data = scratch / "data"
+    try:
+        url, drop = measure.fresh_warehouse(warehouse, data)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # the server refused: say so in one line
+        raise _fail(f"không tạo được cơ sở dữ liệu mới trên máy chủ kho: {type(exc).__name__}: {exc}") from None
+    os.environ["P135_WAREHOUSE_URL"] = url
+    # A bench often runs on a busy machine: give Prefect's temporary server time to start (the
+    # table shows how long it took).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    try:
+        data = _prepare(data, verbose)
+        root = (keep or scratch / "quarter").resolve()
+        from flows.collect import collect_quarter
+        from flows.publish import publish_year
+
+        def start_prefect() -> None:
+            from prefect.client.orchestration import get_client
+
+            try:
+                with get_client(sync_client=True) as client:
+                    client.hello()
+            except RuntimeError as exc:
+                raise _fail(f"máy chủ Prefect tạm thời không khởi động được: {exc}", 1) from None
+
+        period_args = {"year": measure.BENCH_YEAR, "quarter": measure.BENCH_QUARTER, "data_dir": str(data)}
+        report = measure.run(
+            units, root, data, "PostgreSQL" if url.startswith("postgresql") else "SQLite",
+            start_prefect=start_prefect,
+            collect=lambda inbox: _run(collect_quarter, inbox=str(inbox), **period_args),
+            publish=lambda: _run(publish_year, year=measure.BENCH_YEAR, data_dir=str(data), ask_approval=False),
+            say=lambda line: errors.print(line, highlight=False, markup=False),
+        )
+    finally:
+        drop()
+    console.print(measure.bench_table(report, measure.machine_vi()))
+    if keep is not None:
+        q = report.quarter
+        console.print(
+            f"Quý đã tạo được giữ trong {keep}. Chạy lại bằng tay trên kho mới:\n"
+            f"  P135_PROGRAMMES_DIR={q.programmes} p135 collect --year {q.period.year} --quarter {q.period.quarter} "
+            f"--inbox {q.inbox} --data-dir <thư mục mới>",
+            soft_wrap=True, highlight=False, markup=False,
+        )
 
 
 # --- Commands that start no Prefect server ------------------------------------------------------
