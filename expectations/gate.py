@@ -66,11 +66,15 @@ def check_batch(
     # it, but it is recorded under no unit, so it never takes that unit's place or feedback.
     identified = {sid for sid, state in zip(info["submission_id"], info["identity"]) if state == VALID}
     info["successor_shown"] = [merged.get(code, "") for code in info["unit_code"]]
+    # An empty B5 is its own finding (identity.unit_code_missing), not an unknown unit.
+    info["unit_code_known"] = [
+        None if pd.isna(code) else (code in units or code in merged) for code in info["unit_code"]
+    ]
 
     ind = _enrich_indicators(parsed.indicators, programme, group_of, unit_of, history)
     tasks = _enrich_tasks(parsed.tasks, programme, period)
     findings = list(parsed.problems)
-    findings += run_suite(identity.build_suite(programme, period, list(units), list(merged)), info, identity.INDEX_COLUMNS)
+    findings += run_suite(identity.build_suite(programme, period, list(merged)), info, identity.INDEX_COLUMNS)
     findings += run_suite(structure.build_suite(), _locked_cells(parsed, info, programme, units), structure.INDEX_COLUMNS)
     findings += run_suite(indicators.build_suite(programme), ind, indicators.INDEX_COLUMNS)
     findings += missing_indicator_rows(ind, programme, group_of)
