@@ -66,15 +66,12 @@ def check_batch(
     # it, but it is recorded under no unit, so it never takes that unit's place or feedback.
     identified = {sid for sid, state in zip(info["submission_id"], info["identity"]) if state == VALID}
     info["successor_shown"] = [merged.get(code, "") for code in info["unit_code"]]
-    # An empty B5 is its own finding (identity.unit_code_missing), not an unknown unit.
-    info["unit_code_known"] = [
-        None if pd.isna(code) else (code in units or code in merged) for code in info["unit_code"]
-    ]
+    unknown = {code for code in info["unit_code"].dropna() if code not in units and code not in merged}
 
     ind = _enrich_indicators(parsed.indicators, programme, group_of, unit_of, history)
     tasks = _enrich_tasks(parsed.tasks, programme, period)
     findings = list(parsed.problems)
-    findings += run_suite(identity.build_suite(programme, period, list(merged)), info, identity.INDEX_COLUMNS)
+    findings += run_suite(identity.build_suite(programme, period, list(unknown), list(merged)), info, identity.INDEX_COLUMNS)
     findings += run_suite(structure.build_suite(), _locked_cells(parsed, info, programme, units), structure.INDEX_COLUMNS)
     findings += run_suite(indicators.build_suite(programme), ind, indicators.INDEX_COLUMNS)
     findings += missing_indicator_rows(ind, programme, group_of)
@@ -454,6 +451,10 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
         frame["status_code"].notna() & ~frame["is_completed"] & (frame["completed_on_ts"] > period_end)
     )
     frame["reason_missing"] = frame["status_code"].isin(needs_reason) & frame["note"].isna()
+    first, last = key_tasks.completed_on_window(programme, period)
+    dated = frame["is_completed"] & frame["completed_on_ts"].notna()
+    within = (frame["completed_on_ts"] >= first) & (frame["completed_on_ts"] <= last)
+    frame["completed_on_in_range"] = _flags(dated.to_numpy(dtype=bool), within.to_numpy(dtype=bool))
     return frame
 
 
