@@ -55,17 +55,18 @@ def check_year_to_date(
     findings = []
     for i in np.flatnonzero(decreased | mismatch):
         row = rows.iloc[i]
+        sid, cell, ytd = row["submission_id"], row["ytd_cell"], shown(row["ytd"])
         ind = programme.indicator(row["indicator_code"])
         if decreased[i]:
             findings.append(Finding(
-                row["submission_id"], "crossq.ytd_decreased", ERROR, L.SHEET_INDICATORS, row["ytd_cell"], shown(row["ytd"]),
-                f"Ô {row['ytd_cell']}: lũy kế của \"{row['label']}\" ({shown(row['ytd'])}) nhỏ hơn lũy kế đã báo cáo "
+                sid, "crossq.ytd_decreased", ERROR, L.SHEET_INDICATORS, cell, ytd,
+                f"Ô {cell}: lũy kế của \"{row['label']}\" ({ytd}) nhỏ hơn lũy kế đã báo cáo "
                 f"quý {before_quarter[i]} ({shown(float(before_ytd[i]))}). Lũy kế từ đầu năm không thể giảm.",
             ))
         else:
             findings.append(Finding(
-                row["submission_id"], "crossq.ytd_mismatch", WARNING, L.SHEET_INDICATORS, row["ytd_cell"], shown(row["ytd"]),
-                f"Ô {row['ytd_cell']}: lũy kế của \"{row['label']}\" là {shown(row['ytd'])}, nhưng lũy kế quý trước "
+                sid, "crossq.ytd_mismatch", WARNING, L.SHEET_INDICATORS, cell, ytd,
+                f"Ô {cell}: lũy kế của \"{row['label']}\" là {ytd}, nhưng lũy kế quý trước "
                 f"cộng số trong quý là {shown(round(float(expected[i]), ind.decimals))}. Đề nghị kiểm tra lại.",
             ))
     return findings

@@ -424,12 +424,16 @@ def _locked_cells(parsed: ParsedBatch, info: pd.DataFrame, programme: Programme,
         parts.append(pd.concat(pieces).sort_values(["at", "sub"], kind="stable")[base])
 
     parts = [p for p in parts if not p.empty]
-    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in base}) if not parts else pd.concat(parts, ignore_index=True)
+    if parts:
+        frame = pd.concat(parts, ignore_index=True)
+    else:
+        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in base})
     frame = frame.astype({"found": object, "expected": object})
     frame["found_shown"], frame["expected_shown"] = frame["found"], frame["expected"]
     # Some 230 locked cells a file: the suite sees those that differ; equal ones cannot fail it.
     handed_out = parsed.locked.assign(kind="locked")
-    handed_out = handed_out[handed_out["submission_id"].isin(identified) & (handed_out["found"] != handed_out["expected"])]
+    differs = handed_out["submission_id"].isin(identified) & (handed_out["found"] != handed_out["expected"])
+    handed_out = handed_out[differs]
     return pd.concat([frame, handed_out[columns]], ignore_index=True) if not handed_out.empty else frame[columns]
 
 

@@ -30,8 +30,8 @@ def completed_on_window(programme: Programme, period: Period) -> tuple[pd.Timest
 
 def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
     """Checks on the key-task sheet; the frame carries source and status codes, or null, and
-    whether a completed task's date lies between 1 January and the quarter's deadline
-    (`completed_on_in_range`, from `completed_on_window`): a date compared row by row in the suite costs more than the rest of it."""
+    whether a completed task's date lies in `completed_on_window` (`completed_on_in_range`):
+    dates compared row by row inside the suite cost more than all its other checks."""
     sheet = L.SHEET_TASKS
     sources = "; ".join(f'"{c.label_vi}"' for c in programme.task_sources)
     statuses = "; ".join(f'"{c.label_vi}"' for c in programme.task_statuses)
