@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from reporting import layout as L
@@ -27,36 +28,46 @@ def check_year_to_date(
     indicators: pd.DataFrame, history: History, programme: Programme, period: Period
 ) -> list[Finding]:
     """Year-to-date never decreases, and adds this quarter to the previous quarter's."""
-    previous = {
-        (r.unit_code, r.indicator_code): r for r in history.indicators.itertuples(index=False)
-    }
-    findings = []
-    for row in indicators.itertuples(index=False):
-        if not (row.has_ytd and row.ytd_kind == "number" and row.value_kind == "number") or row.is_signed:
-            continue
-        if row.value < 0 or row.ytd < 0:
-            continue  # already an error of its own; a sum with it says nothing more
-        ind = programme.indicator(row.indicator_code)
-        tolerance = 0.5 * 10 ** -ind.decimals
-        before = previous.get((row.unit_code, row.indicator_code))
-        if before is not None and pd.notna(before.ytd_value) and row.ytd < before.ytd_value - tolerance:
-            findings.append(Finding(
-                row.submission_id, "crossq.ytd_decreased", ERROR, L.SHEET_INDICATORS, row.ytd_cell, shown(row.ytd),
-                f"Ô {row.ytd_cell}: lũy kế của \"{row.label}\" ({shown(row.ytd)}) nhỏ hơn lũy kế đã báo cáo "
-                f"quý {before.quarter} ({shown(float(before.ytd_value))}). Lũy kế từ đầu năm không thể giảm.",
-            ))
-            continue
+    rows = indicators[
+        indicators["has_ytd"].astype(bool) & (indicators["ytd_kind"] == "number")
+        & (indicators["value_kind"] == "number") & ~indicators["is_signed"].astype(bool)
+    ]
+    # A negative value is already an error of its own; a sum with it says nothing more.
+    rows = rows[~((rows["value"] < 0) | (rows["ytd"] < 0))]
+    if rows.empty:
+        return []
+    tolerances = {i.code: 0.5 * 10 ** -i.decimals for i in programme.indicators}
+    tolerance = rows["indicator_code"].map(tolerances).to_numpy(dtype=float)
+    previous = latest_earlier(history.indicators, "indicator_code")
+    at = positions_in(previous, ["unit_code", "indicator_code"], [rows["unit_code"], rows["indicator_code"]])
+    has_before = at >= 0
+    before_ytd = _at(pd.to_numeric(previous["ytd_value"], errors="coerce").to_numpy(dtype=float), at, np.nan)
+    before_quarter = _at(previous["quarter"].to_numpy(dtype=object), at, None)
+    value, ytd = rows["value"].to_numpy(dtype=float), rows["ytd"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        decreased = ~np.isnan(before_ytd) & (ytd < before_ytd - tolerance)
         if period.quarter == 1:
-            expected = row.value
-        elif before is not None and before.quarter == period.quarter - 1 and pd.notna(before.ytd_value):
-            expected = before.ytd_value + row.value
+            expected = value
         else:
-            continue
-        if abs(row.ytd - expected) > tolerance:
+            follows = has_before & np.array([q == period.quarter - 1 for q in before_quarter], dtype=bool)
+            expected = np.where(follows & ~np.isnan(before_ytd), before_ytd + value, np.nan)
+        mismatch = ~decreased & ~np.isnan(expected) & (np.abs(ytd - expected) > tolerance)
+    findings = []
+    for i in np.flatnonzero(decreased | mismatch):
+        row = rows.iloc[i]
+        sid, cell, ytd = row["submission_id"], row["ytd_cell"], shown(row["ytd"])
+        ind = programme.indicator(row["indicator_code"])
+        if decreased[i]:
             findings.append(Finding(
-                row.submission_id, "crossq.ytd_mismatch", WARNING, L.SHEET_INDICATORS, row.ytd_cell, shown(row.ytd),
-                f"Ô {row.ytd_cell}: lũy kế của \"{row.label}\" là {shown(row.ytd)}, nhưng lũy kế quý trước "
-                f"cộng số trong quý là {shown(round(float(expected), ind.decimals))}. Đề nghị kiểm tra lại.",
+                sid, "crossq.ytd_decreased", ERROR, L.SHEET_INDICATORS, cell, ytd,
+                f"Ô {cell}: lũy kế của \"{row['label']}\" ({ytd}) nhỏ hơn lũy kế đã báo cáo "
+                f"quý {before_quarter[i]} ({shown(float(before_ytd[i]))}). Lũy kế từ đầu năm không thể giảm.",
+            ))
+        else:
+            findings.append(Finding(
+                sid, "crossq.ytd_mismatch", WARNING, L.SHEET_INDICATORS, cell, ytd,
+                f"Ô {cell}: lũy kế của \"{row['label']}\" là {ytd}, nhưng lũy kế quý trước "
+                f"cộng số trong quý là {shown(round(float(expected[i]), ind.decimals))}. Đề nghị kiểm tra lại.",
             ))
     return findings
 
@@ -67,30 +78,57 @@ def check_tasks_carried(
     """A task listed before is still listed, and a completed one stays completed."""
     completed = {c.code for c in programme.task_statuses if c.is_completed}
     labels = {c.code: c.label_vi for c in programme.task_statuses}
-    before: dict[str, dict[str, tuple[int, str]]] = {}
-    for r in history.tasks.itertuples(index=False):
-        before.setdefault(r.unit_code, {})[r.task_code] = (r.quarter, r.status_code)
-    rows_of = {sid: frame for sid, frame in tasks.groupby("submission_id")}
+    earlier = latest_earlier(history.tasks, "task_code")
+    if earlier.empty or not unit_of:
+        return []
+    units = pd.DataFrame({"submission_id": pd.Series(list(unit_of), dtype=object),
+                          "unit_code": pd.Series(list(unit_of.values()), dtype=object)})
+    units = units[units["unit_code"].notna()]
+    units["order"] = np.arange(len(units))
+    due = units.merge(earlier.astype({"unit_code": object, "task_code": object}), on="unit_code")
+    # Each task the clerk lists now, by its code (the last row when a code repeats).
+    now = tasks.loc[np.array([isinstance(code, str) for code in tasks["task_code"]], dtype=bool)]
+    now = now.drop_duplicates(["submission_id", "task_code"], keep="last")[
+        ["submission_id", "task_code", "status_code", "status_cell", "status_label"]]
+    due = due.merge(now.astype({"submission_id": object, "task_code": object}), on=["submission_id", "task_code"],
+                    how="left", indicator="listed", suffixes=("", "_now"))
+    due = due.sort_values(["order", "task_code"], kind="stable")
     findings = []
-    for sid, unit in unit_of.items():
-        earlier = before.get(unit)
-        if not earlier:
-            continue
-        now = rows_of.get(sid, tasks.iloc[0:0])
-        listed = {code: r for code, r in zip(now["task_code"], now.itertuples(index=False)) if isinstance(code, str)}
-        for code, (quarter, status) in sorted(earlier.items()):
-            row = listed.get(code)
-            if row is None:
-                findings.append(Finding(
-                    sid, "crossq.task_vanished", ERROR, L.SHEET_TASKS, None, code,
-                    f"Nhiệm vụ \"{code}\" có trong báo cáo quý {quarter} nhưng không có trong báo cáo này. "
-                    "Giữ lại dòng nhiệm vụ và cập nhật trạng thái; nếu dừng thực hiện, chọn trạng thái "
-                    "dừng và ghi rõ lý do.",
-                ))
-            elif status in completed and row.status_code is not None and row.status_code not in completed:
-                findings.append(Finding(
-                    sid, "crossq.task_uncompleted", ERROR, L.SHEET_TASKS, row.status_cell, row.status_label,
-                    f"Ô {row.status_cell}: nhiệm vụ \"{code}\" đã báo cáo \"{labels[status]}\" ở quý {quarter}, "
-                    f"nay ghi \"{row.status_label}\". Nhiệm vụ đã hoàn thành không chuyển lại trạng thái khác.",
-                ))
+    for sid, code, quarter, status, listed, now_status, cell, label in zip(
+        due["submission_id"], due["task_code"], due["quarter"], due["status_code"], due["listed"],
+        due["status_code_now"], due["status_cell"], due["status_label"],
+    ):
+        if listed != "both":
+            findings.append(Finding(
+                sid, "crossq.task_vanished", ERROR, L.SHEET_TASKS, None, code,
+                f"Nhiệm vụ \"{code}\" có trong báo cáo quý {quarter} nhưng không có trong báo cáo này. "
+                "Giữ lại dòng nhiệm vụ và cập nhật trạng thái; nếu dừng thực hiện, chọn trạng thái "
+                "dừng và ghi rõ lý do.",
+            ))
+        elif status in completed and now_status is not None and now_status not in completed:
+            findings.append(Finding(
+                sid, "crossq.task_uncompleted", ERROR, L.SHEET_TASKS, cell, label,
+                f"Ô {cell}: nhiệm vụ \"{code}\" đã báo cáo \"{labels[status]}\" ở quý {quarter}, "
+                f"nay ghi \"{label}\". Nhiệm vụ đã hoàn thành không chuyển lại trạng thái khác.",
+            ))
     return findings
+
+
+def latest_earlier(frame: pd.DataFrame, code_column: str) -> pd.DataFrame:
+    """One row per unit and code, the last one listed (as a lookup keyed by both keeps it)."""
+    return frame.drop_duplicates(["unit_code", code_column], keep="last").reset_index(drop=True)
+
+
+def positions_in(frame: pd.DataFrame, keys: list[str], values: list[pd.Series]) -> np.ndarray:
+    """Where each row of `values` is found among `frame`'s unique `keys`: a position, or -1."""
+    if frame.empty or not len(values[0]):
+        return np.full(len(values[0]), -1)
+    index = pd.MultiIndex.from_frame(frame[keys].astype(object))
+    return index.get_indexer(pd.MultiIndex.from_arrays([v.astype(object) for v in values]))
+
+
+def _at(values: np.ndarray, at: np.ndarray, missing) -> np.ndarray:
+    """values[at], with `missing` where at is -1."""
+    if not len(values):
+        return np.full(len(at), missing, dtype=object if missing is None else float)
+    return np.where(at >= 0, values[np.where(at >= 0, at, 0)], missing)

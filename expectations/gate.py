@@ -5,10 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from expectations import identity, indicators, key_tasks, structure
-from expectations.cross_quarter import History, check_tasks_carried, check_year_to_date
+from expectations.cross_quarter import (
+    History,
+    check_tasks_carried,
+    check_year_to_date,
+    latest_earlier,
+    positions_in,
+)
 from expectations.runner import run_suite
 from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, status_for
@@ -59,11 +66,12 @@ def check_batch(
     # it, but it is recorded under no unit, so it never takes that unit's place or feedback.
     identified = {sid for sid, state in zip(info["submission_id"], info["identity"]) if state == VALID}
     info["successor_shown"] = [merged.get(code, "") for code in info["unit_code"]]
+    unknown = {code for code in info["unit_code"].dropna() if code not in units and code not in merged}
 
     ind = _enrich_indicators(parsed.indicators, programme, group_of, unit_of, history)
     tasks = _enrich_tasks(parsed.tasks, programme, period)
     findings = list(parsed.problems)
-    findings += run_suite(identity.build_suite(programme, period, list(units), list(merged)), info, identity.INDEX_COLUMNS)
+    findings += run_suite(identity.build_suite(programme, period, list(unknown), list(merged)), info, identity.INDEX_COLUMNS)
     findings += run_suite(structure.build_suite(), _locked_cells(parsed, info, programme, units), structure.INDEX_COLUMNS)
     findings += run_suite(indicators.build_suite(programme), ind, indicators.INDEX_COLUMNS)
     findings += missing_indicator_rows(ind, programme, group_of)
@@ -105,9 +113,12 @@ def _root_causes(findings: list[Finding], read_problems: list[Finding]) -> list[
     """A cell the reader could not use (an error value, a control character...) is reported once,
     for what is wrong with it, not again as missing or invalid."""
     unusable = {(f.submission_id, f.sheet, f.cell) for f in read_problems if f.cell}
+    if not unusable:
+        return findings
+    problems = set(read_problems)
     return [
         f for f in findings
-        if f in read_problems or (f.submission_id, f.sheet, f.cell) not in unusable
+        if (f.submission_id, f.sheet, f.cell) not in unusable or f in problems
     ]
 
 
@@ -134,12 +145,13 @@ def _with_identity(info: pd.DataFrame, registry: Registry, period: Period) -> pd
     names: dict[str, set[str]] = {}
     for version in registry.versions:
         names.setdefault(version.name_vi, set()).add(version.unit_code)
-    codes = {v.unit_code for v in registry.versions}
-
-    def unit_shown(code) -> str:
-        version = registry.version_on(code, period.ends_on) or next(
-            (v for v in reversed(registry.versions) if v.unit_code == code), None)
-        return f"{code} - {version.name_vi}" if version else str(code)
+    in_force = _versions_on(registry, period.ends_on)
+    latest = {v.unit_code: v for v in registry.versions}
+    # Each unit as a clerk reads it: its version in force at the period's end, else its last one.
+    unit_shown = {
+        code: f"{code} - {(in_force.get(code) or version).name_vi}" for code, version in latest.items()
+    }
+    owners_shown = {name: ", ".join(unit_shown[c] for c in sorted(found)) for name, found in names.items()}
 
     typed = [None if pd.isna(c) else str(c) for c in info["unit_code"]]
     info["issued_unit_shown"] = [
@@ -152,23 +164,35 @@ def _with_identity(info: pd.DataFrame, registry: Registry, period: Period) -> pd
     ]
     owners = [names.get(name, set()) if isinstance(name, str) else set() for name in info["unit_name"]]
     info["name_of_other_unit"] = [
-        bool(found) and code in codes and code not in found for code, found in zip(typed, owners)
+        bool(found) and code in latest and code not in found for code, found in zip(typed, owners)
     ]
-    info["name_owner_shown"] = [", ".join(unit_shown(c) for c in sorted(found)) for found in owners]
-    info["code_owner_shown"] = [unit_shown(code) if code in codes else "" for code in typed]
+    info["name_owner_shown"] = [
+        owners_shown.get(name, "") if isinstance(name, str) else "" for name in info["unit_name"]
+    ]
+    info["code_owner_shown"] = [unit_shown.get(code, "") for code in typed]
     return info
+
+
+def _versions_on(registry: Registry, day) -> dict:
+    """Each unit's version in force on `day` (the first one listed, as Registry.version_on finds)."""
+    out: dict = {}
+    for version in registry.versions:
+        if version.in_force_on(day):
+            out.setdefault(version.unit_code, version)
+    return out
 
 
 def _merged_before(registry: Registry, period: Period) -> dict[str, str]:
     """Units merged into another before the period ends: code -> 'successor code (name)'."""
     in_force = {u.unit_code for u in registry.in_force_on(period.ends_on)}
+    versions_then = _versions_on(registry, period.ends_on)
     out = {}
     for version in registry.versions:
         code = version.unit_code
         if code in in_force or not version.successor_code or version.valid_to is None:
             continue
         if version.valid_to < period.ends_on:
-            successor = registry.version_on(version.successor_code, period.ends_on)
+            successor = versions_then.get(version.successor_code)
             name = f" ({successor.name_vi})" if successor else ""
             out[code] = f"{version.successor_code}{name}"
     return out
@@ -178,25 +202,45 @@ def _resolve_numbers(
     frame: pd.DataFrame, column: str, decimals: pd.Series, signed: pd.Series, units: pd.Series | None = None
 ) -> None:
     """Numbers typed as text: the one reading the indicator allows, else ambiguous or text."""
-    readings_shown = []
-    units = units if units is not None else pd.Series(None, index=frame.index, dtype=object)
-    for i, (kind, text, places, is_signed, unit) in enumerate(
-        zip(frame[f"{column}_kind"], frame[f"{column}_text"], decimals, signed, units)
-    ):
-        shown_here = ""
-        if kind == "text":
-            readings = [
-                r for r in number_readings(str(text), unit)
-                if fits_decimals(r, int(places)) and (is_signed or r >= 0)
-            ]
-            if len(readings) == 1:
-                frame.iat[i, frame.columns.get_loc(column)] = readings[0]
-                frame.iat[i, frame.columns.get_loc(f"{column}_kind")] = "number"
-            elif len(readings) > 1:
-                frame.iat[i, frame.columns.get_loc(f"{column}_kind")] = "ambiguous"
-                shown_here = " hoặc ".join(vn_plain(r) for r in readings)
-        readings_shown.append(shown_here)
+    readings_shown = [""] * len(frame)
+    at_value, at_kind = frame.columns.get_loc(column), frame.columns.get_loc(f"{column}_kind")
+    # Only cells read as text have readings to weigh; they are few, so they are weighed one by one.
+    for i in np.flatnonzero((frame[f"{column}_kind"] == "text").to_numpy()):
+        unit = units.iat[i] if units is not None else None
+        readings = [
+            r for r in number_readings(str(frame.iat[i, frame.columns.get_loc(f"{column}_text")]), unit)
+            if fits_decimals(r, int(decimals.iat[i])) and (signed.iat[i] or r >= 0)
+        ]
+        if len(readings) == 1:
+            frame.iat[i, at_value] = readings[0]
+            frame.iat[i, at_kind] = "number"
+        elif len(readings) > 1:
+            frame.iat[i, at_kind] = "ambiguous"
+            readings_shown[i] = " hoặc ".join(vn_plain(r) for r in readings)
     frame[f"{column}_readings"] = readings_shown
+
+
+def _indicator_table(programme: Programme) -> pd.DataFrame:
+    """The programme's indicators, one row per code, with what the checks read of each."""
+    def band(low, high) -> str:
+        return f"{vn_number(low, 1) if low is not None else '…'} – {vn_number(high, 1) if high is not None else '…'}"
+
+    return pd.DataFrame(
+        [(i.code, i.label_vi, bool(i.has_plan), bool(i.has_ytd), bool(i.signed), i.decimals, i.unit_vi,
+          i.plausible_min, i.plausible_max, i.max_ratio_to_previous or None, band(i.plausible_min, i.plausible_max),
+          0.5 * 10 ** -i.decimals)
+         for i in programme.indicators],
+        columns=["code", "label_vi", "has_plan", "has_ytd", "signed", "decimals", "unit_vi", "low", "high",
+                 "limit", "band_shown", "tolerance"],
+    ).drop_duplicates("code", keep="last").set_index("code")
+
+
+def _per_code(codes: pd.Series, table: pd.DataFrame, column: str) -> pd.Series:
+    """`column` of each row's indicator, aligned with `codes` (missing for an unknown code)."""
+    positions = table.index.get_indexer(codes.astype(object))
+    values = table[column].to_numpy(dtype=object)[np.where(positions >= 0, positions, 0)]
+    values = np.where(positions >= 0, values, None)
+    return pd.Series(values, index=codes.index, dtype=object)
 
 
 def _enrich_indicators(
@@ -207,22 +251,25 @@ def _enrich_indicators(
     history: History,
 ) -> pd.DataFrame:
     frame = frame.copy()
-    known = {i.code: i for i in programme.indicators}
+    table = _indicator_table(programme)
     codes = frame["indicator_code"]
+    is_known = pd.Series(table.index.get_indexer(codes.astype(object)) >= 0, index=frame.index)
     frame["unit_code"] = frame["submission_id"].map(unit_of)
-    frame["label"] = [known[c].label_vi if c in known else c for c in codes]
-    frame["has_plan"] = [bool(c in known and known[c].has_plan) for c in codes]
-    frame["has_ytd"] = [bool(c in known and known[c].has_ytd) for c in codes]
-    frame["is_signed"] = [bool(c in known and known[c].signed) for c in codes]
-    frame["is_expected"] = [
-        c not in known or sid not in group_of or known[c].applies_to(group_of[sid])
-        for sid, c in zip(frame["submission_id"], codes)
-    ]
+    frame["label"] = _per_code(codes, table, "label_vi").where(is_known, codes.astype(object)).tolist()
+    frame["has_plan"] = _per_code(codes, table, "has_plan").where(is_known, False).astype(bool)
+    frame["has_ytd"] = _per_code(codes, table, "has_ytd").where(is_known, False).astype(bool)
+    frame["is_signed"] = _per_code(codes, table, "signed").where(is_known, False).astype(bool)
+    groups = frame["submission_id"].map(group_of)
+    is_expected = ~is_known | groups.isna()
+    for group in groups.dropna().unique():
+        allowed = [i.code for i in programme.indicators if i.applies_to(group)]
+        is_expected |= (groups == group) & codes.isin(allowed)
+    frame["is_expected"] = is_expected.astype(bool)
     # Cells the template locks (a plan or a year-to-date the indicator has not) are not read.
     frame.loc[~frame["has_plan"], ["plan", "plan_kind"]] = [None, "missing"]
     frame.loc[~frame["has_ytd"], ["ytd", "ytd_kind"]] = [None, "missing"]
-    decimals = pd.Series([known[c].decimals if c in known else 6 for c in codes], index=frame.index)
-    units = pd.Series([known[c].unit_vi if c in known else None for c in codes], index=frame.index)
+    decimals = _per_code(codes, table, "decimals").where(is_known, 6)
+    units = _per_code(codes, table, "unit_vi")
     for column in ("value", "ytd", "plan"):
         frame[column] = frame[column].astype(object)
         _resolve_numbers(frame, column, decimals, frame["is_signed"], units)
@@ -230,74 +277,104 @@ def _enrich_indicators(
     # A value that is itself an error (missing, text, negative where it cannot be) says nothing
     # about plausibility: no band, ratio or comparison is computed from it.
     frame["value_usable"] = (frame["value_kind"] == "number") & (frame["is_signed"] | (frame["value"] >= 0))
-    _plausibility(frame, known, history)
+    _plausibility(frame, table, is_known, history)
     return frame
 
 
-def _plausibility(frame: pd.DataFrame, known: dict, history: History) -> None:
+def _plausibility(frame: pd.DataFrame, table: pd.DataFrame, is_known: pd.Series, history: History) -> None:
     """Band and change-to-previous-quarter flags, with the words the warnings show."""
-    previous = {
-        (u, c): v for u, c, v in zip(history.indicators["unit_code"], history.indicators["indicator_code"], history.indicators["value"])
-    }
-    in_band, band_shown, change_ok, change_shown, previous_shown = [], [], [], [], []
-    for code, unit, value, usable in zip(frame["indicator_code"], frame["unit_code"], frame["value"], frame["value_usable"]):
-        ind = known.get(code)
-        low, high = (ind.plausible_min, ind.plausible_max) if ind else (None, None)
-        if ind and usable and (low is not None or high is not None):
-            in_band.append(not ((low is not None and value < low) or (high is not None and value > high)))
-        else:
-            in_band.append(None)
-        band_shown.append(f"{vn_number(low, 1) if low is not None else '…'} – {vn_number(high, 1) if high is not None else '…'}")
-        before = previous.get((unit, code))
-        limit = ind.max_ratio_to_previous if ind else None
-        if limit and usable and before is not None and pd.notna(before) and before > 0:
-            ratio = value / before
-            change_ok.append(1 / limit <= ratio <= limit)
-            change_shown.append(f"gấp {vn_number(ratio, 1)} lần" if ratio >= 1 else f"chỉ bằng {vn_number(100 * ratio, 0)}%")
-            previous_shown.append(vn_number(float(before), ind.decimals))
-        else:
-            change_ok.append(None)
-            change_shown.append("")
-            previous_shown.append("")
-    frame["in_band"], frame["band_shown"] = in_band, band_shown
-    frame["change_ok"], frame["change_shown"], frame["previous_shown"] = change_ok, change_shown, previous_shown
+    codes, value = frame["indicator_code"], frame["value"].to_numpy(dtype=float)
+    usable = frame["value_usable"].to_numpy(dtype=bool)
+    low = pd.to_numeric(_per_code(codes, table, "low"), errors="coerce").to_numpy(dtype=float)
+    high = pd.to_numeric(_per_code(codes, table, "high"), errors="coerce").to_numpy(dtype=float)
+    has_low, has_high = ~np.isnan(low), ~np.isnan(high)
+    banded = is_known.to_numpy() & usable & (has_low | has_high)
+    with np.errstate(invalid="ignore"):
+        outside = (has_low & (value < low)) | (has_high & (value > high))
+    frame["in_band"] = _flags(banded, ~outside)
+    frame["band_shown"] = _per_code(codes, table, "band_shown").where(is_known, "… – …").tolist()
+
+    before = _previous_values(frame["unit_code"], codes, history)
+    limit = pd.to_numeric(_per_code(codes, table, "limit"), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        compared = ~np.isnan(limit) & usable & ~np.isnan(before) & (before > 0)
+        ratio = value / before
+        within = (1 / limit <= ratio) & (ratio <= limit)
+    frame["change_ok"] = _flags(compared, within)
+    # The words are needed only where the warning is given: a change outside the limit.
+    change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
+    decimals = _per_code(codes, table, "decimals")
+    for i in np.flatnonzero(compared & ~within):
+        r = float(ratio[i])
+        change_shown[i] = f"gấp {vn_number(r, 1)} lần" if r >= 1 else f"chỉ bằng {vn_number(100 * r, 0)}%"
+        previous_shown[i] = vn_number(float(before[i]), decimals.iat[i])
+    frame["change_shown"], frame["previous_shown"] = change_shown, previous_shown
+
+
+def _previous_values(units: pd.Series, codes: pd.Series, history: History) -> np.ndarray:
+    """Each row's value in the unit's earlier quarter, NaN where it has none."""
+    previous = latest_earlier(history.indicators, "indicator_code")
+    at = positions_in(previous, ["unit_code", "indicator_code"], [units, codes])
+    values = pd.to_numeric(previous["value"], errors="coerce").to_numpy(dtype=float)
+    return np.where(at >= 0, values[np.where(at >= 0, at, 0)], np.nan) if len(values) else np.full(len(units), np.nan)
+
+
+def _flags(applies: np.ndarray, flag: np.ndarray) -> list:
+    """True/False where a check applies, None elsewhere (a column GX reads as unchecked)."""
+    return [bool(f) if a else None for a, f in zip(applies.tolist(), flag.tolist())]
 
 
 def missing_indicator_rows(
     frame: pd.DataFrame, programme: Programme, group_of: dict[str, str]
 ) -> list[Finding]:
     """Indicators the unit's group must report whose row is absent from the sheet."""
-    present = frame.groupby("submission_id")["indicator_code"].agg(set).to_dict()
-    findings = []
-    for sid, group in group_of.items():
-        for ind in programme.indicators_for(group):
-            if ind.code not in present.get(sid, set()):
-                findings.append(Finding(
-                    sid, "indicator.row_missing", ERROR, L.SHEET_INDICATORS, None, ind.code,
-                    f'Thiếu dòng chỉ tiêu "{ind.label_vi}" ({ind.code}) trong sheet '
-                    f'"{L.SHEET_INDICATORS}". Không xóa dòng trong mẫu; hãy dùng đúng tệp mẫu '
-                    "đã được cấp.",
-                ))
-    return findings
+    if not group_of:
+        return []
+    due = pd.DataFrame({"submission_id": list(group_of), "group": list(group_of.values())})
+    due["order"] = np.arange(len(due))
+    wanted = pd.DataFrame(
+        [(g, position, i.code, i.label_vi) for g in due["group"].unique()
+         for position, i in enumerate(programme.indicators_for(g))],
+        columns=["group", "position", "indicator_code", "label_vi"],
+    )
+    due = due.merge(wanted, on="group")
+    present = frame[["submission_id", "indicator_code"]].drop_duplicates()
+    present = present.assign(present=True)
+    due = due.merge(present, on=["submission_id", "indicator_code"], how="left")
+    absent = due[due["present"].isna()].sort_values(["order", "position"])
+    return [
+        Finding(
+            sid, "indicator.row_missing", ERROR, L.SHEET_INDICATORS, None, code,
+            f'Thiếu dòng chỉ tiêu "{label}" ({code}) trong sheet '
+            f'"{L.SHEET_INDICATORS}". Không xóa dòng trong mẫu; hãy dùng đúng tệp mẫu '
+            "đã được cấp.",
+        )
+        for sid, code, label in zip(absent["submission_id"], absent["indicator_code"], absent["label_vi"])
+    ]
 
 
 def _comparisons(ind: pd.DataFrame, programme: Programme) -> pd.DataFrame:
     """One row per submission and comparison: the two values and where the first one is."""
-    rows = []
-    by_key = {(s, c): r for s, c, r in zip(ind["submission_id"], ind["indicator_code"], ind.itertuples(index=False))}
-    for sid in ind["submission_id"].unique():
-        for c in programme.comparisons:
-            left, right = by_key.get((sid, c.indicator)), by_key.get((sid, c.at_most))
-            if left is None or right is None or not (left.value_usable and right.value_usable):
-                continue
-            rows.append({
-                "submission_id": sid, "comparison": f"{c.indicator}<={c.at_most}",
-                "left_value": left.value, "right_value": right.value, "left_cell": left.value_cell,
-                "left_label": left.label, "right_label": right.label,
-            })
-    return pd.DataFrame(rows, columns=[
-        "submission_id", "comparison", "left_value", "right_value", "left_cell", "left_label", "right_label",
-    ])
+    columns = ["submission_id", "comparison", "left_value", "right_value", "left_cell", "left_label", "right_label"]
+    rows = ind[["submission_id", "indicator_code", "value", "value_usable", "value_cell", "label"]]
+    rows = rows.drop_duplicates(["submission_id", "indicator_code"], keep="last")
+    order = pd.Series(np.arange(ind["submission_id"].nunique()), index=ind["submission_id"].unique())
+    parts = []
+    for n, c in enumerate(programme.comparisons):
+        left = rows[rows["indicator_code"] == c.indicator]
+        right = rows[rows["indicator_code"] == c.at_most]
+        pair = left.merge(right, on="submission_id", suffixes=("_l", "_r"))
+        pair = pair[pair["value_usable_l"].astype(bool) & pair["value_usable_r"].astype(bool)]
+        parts.append(pd.DataFrame({
+            "submission_id": pair["submission_id"], "comparison": f"{c.indicator}<={c.at_most}",
+            "left_value": pair["value_l"], "right_value": pair["value_r"], "left_cell": pair["value_cell_l"],
+            "left_label": pair["label_l"], "right_label": pair["label_r"],
+            "order": pair["submission_id"].map(order), "n": n,
+        }))
+    if not parts or all(p.empty for p in parts):
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat([p for p in parts if not p.empty], ignore_index=True)
+    return frame.sort_values(["order", "n"], kind="stable")[columns].reset_index(drop=True)
 
 
 def _locked_cells(parsed: ParsedBatch, info: pd.DataFrame, programme: Programme, units: dict) -> pd.DataFrame:
@@ -307,41 +384,57 @@ def _locked_cells(parsed: ParsedBatch, info: pd.DataFrame, programme: Programme,
     without (rejected for that anyway) with what the programme and the registry say today.
     """
     columns = ["submission_id", "kind", "sheet", "cell", "found", "expected", "found_shown", "expected_shown"]
-    rows = [
-        {"submission_id": r.submission_id, "kind": "header", "sheet": r.sheet, "cell": r.cell,
-         "found": r.found, "expected": r.expected}
-        for r in parsed.headers.itertuples(index=False)
-    ]
+    base = ["submission_id", "kind", "sheet", "cell", "found", "expected"]
     identified = set(info.loc[info["identity"] == VALID, "submission_id"])
-    handed_out = parsed.locked.assign(kind="locked")
-    known = {i.code: i for i in programme.indicators}
-    for r in parsed.indicators.itertuples(index=False):
-        ind = known.get(r.indicator_code)
-        if ind is None or r.submission_id in identified:
-            continue
-        rows.append({"submission_id": r.submission_id, "kind": "locked", "sheet": L.SHEET_INDICATORS,
-                     "cell": r.label_cell, "found": r.label_found, "expected": ind.label_vi})
-        rows.append({"submission_id": r.submission_id, "kind": "locked", "sheet": L.SHEET_INDICATORS,
-                     "cell": r.unit_cell, "found": r.unit_found, "expected": ind.unit_vi})
-    for r in info.itertuples(index=False):
-        unit = units.get(r.unit_code)
-        if unit is None:
-            continue
-        if r.submission_id not in identified:
-            expected = {
-                "unit_group": programme.groups[unit.unit_group],
-                "unit_type": programme.unit_types[unit.unit_type],
-            }
-            for key, value in expected.items():
-                rows.append({"submission_id": r.submission_id, "kind": "locked", "sheet": L.SHEET_INFO,
-                             "cell": L.INFO[key].cell, "found": getattr(r, key), "expected": value})
-        rows.append({"submission_id": r.submission_id, "kind": "unit_name", "sheet": L.SHEET_INFO,
-                     "cell": L.INFO["unit_name"].cell, "found": r.unit_name, "expected": unit.name_vi})
-    frame = pd.DataFrame(rows, columns=columns)
+    parts = [parsed.headers.assign(kind="header")[base]]
+
+    # Rows of files without their identity are ordered as they are found: each indicator's label
+    # then its unit; each info sheet's group, type, then name.
+    ind = parsed.indicators[~parsed.indicators["submission_id"].isin(identified)]
+    table = _indicator_table(programme)
+    ind = ind[ind["indicator_code"].astype(object).isin(table.index)]
+    if not ind.empty:
+        at = np.arange(len(ind))
+        label = pd.DataFrame({"submission_id": ind["submission_id"].to_numpy(), "kind": "locked",
+                              "sheet": L.SHEET_INDICATORS, "cell": ind["label_cell"].to_numpy(),
+                              "found": ind["label_found"].to_numpy(dtype=object),
+                              "expected": _per_code(ind["indicator_code"], table, "label_vi").to_numpy(),
+                              "at": at, "sub": 0})
+        unit = label.assign(cell=ind["unit_cell"].to_numpy(), found=ind["unit_found"].to_numpy(dtype=object),
+                            expected=_per_code(ind["indicator_code"], table, "unit_vi").to_numpy(), sub=1)
+        parts.append(pd.concat([label, unit]).sort_values(["at", "sub"], kind="stable")[base])
+
+    known = info[info["unit_code"].astype(object).isin(list(units))]
+    if not known.empty:
+        unit_of_row = [units[c] for c in known["unit_code"]]
+        pieces = []
+        not_identified = ~known["submission_id"].isin(identified).to_numpy()
+        for sub, key, expected in (
+            (0, "unit_group", [programme.groups[u.unit_group] for u in unit_of_row]),
+            (1, "unit_type", [programme.unit_types[u.unit_type] for u in unit_of_row]),
+            (2, "unit_name", [u.name_vi for u in unit_of_row]),
+        ):
+            piece = pd.DataFrame({
+                "submission_id": known["submission_id"].to_numpy(),
+                "kind": "unit_name" if key == "unit_name" else "locked", "sheet": L.SHEET_INFO,
+                "cell": L.INFO[key].cell, "found": known[key].to_numpy(dtype=object),
+                "expected": pd.Series(expected, dtype=object).to_numpy(), "at": np.arange(len(known)), "sub": sub,
+            })
+            pieces.append(piece if key == "unit_name" else piece[not_identified])
+        parts.append(pd.concat(pieces).sort_values(["at", "sub"], kind="stable")[base])
+
+    parts = [p for p in parts if not p.empty]
+    if parts:
+        frame = pd.concat(parts, ignore_index=True)
+    else:
+        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in base})
+    frame = frame.astype({"found": object, "expected": object})
     frame["found_shown"], frame["expected_shown"] = frame["found"], frame["expected"]
     # Some 230 locked cells a file: the suite sees those that differ; equal ones cannot fail it.
-    handed_out = handed_out[handed_out["submission_id"].isin(identified) & (handed_out["found"] != handed_out["expected"])]
-    return pd.concat([frame, handed_out[columns]], ignore_index=True) if not handed_out.empty else frame
+    handed_out = parsed.locked.assign(kind="locked")
+    differs = handed_out["submission_id"].isin(identified) & (handed_out["found"] != handed_out["expected"])
+    handed_out = handed_out[differs]
+    return pd.concat([frame, handed_out[columns]], ignore_index=True) if not handed_out.empty else frame[columns]
 
 
 def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> pd.DataFrame:
@@ -362,38 +455,45 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
         frame["status_code"].notna() & ~frame["is_completed"] & (frame["completed_on_ts"] > period_end)
     )
     frame["reason_missing"] = frame["status_code"].isin(needs_reason) & frame["note"].isna()
+    first, last = key_tasks.completed_on_window(programme, period)
+    dated = frame["is_completed"] & frame["completed_on_ts"].notna()
+    within = (frame["completed_on_ts"] >= first) & (frame["completed_on_ts"] <= last)
+    frame["completed_on_in_range"] = _flags(dated.to_numpy(dtype=bool), within.to_numpy(dtype=bool))
     return frame
 
 
 def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit_of: dict) -> pd.DataFrame:
     """Each line the clerk must total, with what was stated and what the rows add up to."""
+    columns = ["submission_id", "key", "label", "actual", "stated", "stated_kind", "stated_text", "stated_cell"]
     lines = L.summary_lines([(c.code, c.label_vi) for c in programme.task_sources])
-    stated = {(r.submission_id, r.key): r for r in parsed.summary.itertuples(index=False)}
-    total = tasks.groupby("submission_id").size().to_dict()
-    by_source = tasks.groupby(["submission_id", "source_code"]).size().to_dict()
-    completed = tasks.groupby("submission_id")["is_completed"].sum().to_dict()
-    rows = []
-    for sid in unit_of:
-        for line in lines:
-            if line.source_code:
-                actual = int(by_source.get((sid, line.source_code), 0))
-            elif line.is_completed:
-                actual = int(completed.get(sid, 0))
-            else:
-                actual = int(total.get(sid, 0))
-            found = stated.get((sid, line.label_vi))
-            rows.append({
-                "submission_id": sid, "key": line.key, "label": line.label_vi, "actual": actual,
-                "stated": found.stated if found else None,
-                "stated_kind": found.stated_kind if found else "missing",
-                "stated_text": found.stated_text if found else None,
-                "stated_cell": found.stated_cell if found else line.cell,
-            })
-    frame = pd.DataFrame(rows, columns=[
-        "submission_id", "key", "label", "actual", "stated", "stated_kind", "stated_text", "stated_cell",
-    ])
+    line_frame = pd.DataFrame({
+        "line": np.arange(len(lines)), "key": [x.key for x in lines], "label": [x.label_vi for x in lines],
+        "source_code": pd.Series([x.source_code for x in lines], dtype=object),
+        "is_completed": [bool(x.is_completed) for x in lines], "line_cell": [x.cell for x in lines],
+    })
+    sids = pd.DataFrame({"submission_id": pd.Series(list(unit_of), dtype=object), "order": np.arange(len(unit_of))})
+    frame = sids.merge(line_frame, how="cross")
+    total = tasks.groupby("submission_id").size()
+    completed = tasks.groupby("submission_id")["is_completed"].sum()
+    by_source = tasks.groupby(["submission_id", "source_code"]).size().rename("by_source").reset_index()
+    frame = frame.merge(by_source.astype({"submission_id": object, "source_code": object}),
+                        on=["submission_id", "source_code"], how="left")
+    actual = np.where(
+        frame["source_code"].notna(), frame["by_source"].fillna(0),
+        np.where(frame["is_completed"], frame["submission_id"].map(completed).fillna(0),
+                 frame["submission_id"].map(total).fillna(0)))
+    frame["actual"] = actual.astype(int)
+    # What the clerk wrote on each line, found by its label (the last one when a label repeats).
+    stated = parsed.summary.drop_duplicates(["submission_id", "key"], keep="last").rename(columns={"key": "label"})
+    frame = frame.merge(stated.astype({"submission_id": object, "label": object}), on=["submission_id", "label"],
+                        how="left", indicator="found")
+    found = (frame["found"] == "both").to_numpy()
+    frame["stated"] = frame["stated"].astype(object).where(found, None)
+    frame["stated_kind"] = frame["stated_kind"].astype(object).where(found, "missing")
+    frame["stated_text"] = frame["stated_text"].astype(object).where(found, None)
+    frame["stated_cell"] = frame["stated_cell"].astype(object).where(found, frame["line_cell"])
+    frame = frame.sort_values(["order", "line"], kind="stable")[columns].reset_index(drop=True)
     decimals = pd.Series(0, index=frame.index)
-    frame["stated"] = frame["stated"].astype(object)
     _resolve_numbers(frame, "stated", decimals, pd.Series(False, index=frame.index))
     frame["stated"] = pd.to_numeric(frame["stated"], errors="coerce")
     return frame
