@@ -227,7 +227,8 @@ def test_every_workbook_lands_whole_with_the_size_handed_back(tmp_path, monkeypa
         assert _sheets(Path(job.path)) == _sheets(alone / "one.xlsx"), job.path
 
 
-def test_a_failed_write_leaves_the_earlier_workbook_and_no_partial(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fails", ["_fill", "fsync"], ids=["while-building", "while-flushing-to-disk"])
+def test_a_failed_write_leaves_the_earlier_workbook_and_no_partial(tmp_path, monkeypatch, fails):
     job = _jobs(tmp_path, 1)[0]
     place_all([job], PARTIAL_PREFIX)
     before = Path(job.path).read_bytes()
@@ -235,8 +236,9 @@ def test_a_failed_write_leaves_the_earlier_workbook_and_no_partial(tmp_path, mon
     def broken(*_):
         raise OSError("disk full")
 
-    monkeypatch.setattr(feedback_writer, "_fill", broken)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(feedback_writer if fails == "_fill" else feedback_writer.os, fails, broken)
+    with pytest.raises(OSError, match="disk full"):
         place_all([job], PARTIAL_PREFIX)
+    monkeypatch.undo()
     assert Path(job.path).read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [Path(job.path).name]
