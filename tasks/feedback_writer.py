@@ -8,7 +8,6 @@ calling process records it. This module imports only xlsxwriter, so a worker sta
 
 from __future__ import annotations
 
-import gc
 import io
 import os
 import re
@@ -31,8 +30,9 @@ NO_FINDINGS_VI = "Không có lỗi hay cảnh báo."
 TITLE_BLUE, REJECTED_RED, ACCEPTED_GREEN, BORDER_GREY = "#1F4E79", "#C00000", "#1E7B34", "#A6A6A6"
 # Control characters a workbook cannot hold (the set openpyxl refuses): dropped, as before.
 ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-# Batches up to this size are written in the calling process: below it, starting worker processes
-# costs more than it saves (the demo bloc's 72 files are written in well under a second).
+# Batches up to this size are written in the calling process: starting worker processes costs more
+# than it saves (measured on the 2-core machine, busy: the demo bloc's 72 files in 1.4 s here,
+# 3.4 s through two new worker processes).
 IN_PROCESS_UP_TO = 150
 CHUNK_JOBS = 100
 LANDING_THREADS = 4
@@ -166,14 +166,11 @@ def place_all(jobs: list[FeedbackJob], partial_prefix: str, workers: int = DEFAU
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     # Workers fork from a server process, not from the caller: no copy of its database connections or
-    # threads. A worker still imports the caller's main module before its first job (multiprocessing
-    # does so); with that module preloaded in the server, it starts in milliseconds, not seconds.
-    # What the worker inherited is frozen out of garbage collection: a main module that imports
-    # Prefect brings hundreds of thousands of objects, and collecting them over and over while
-    # workbooks are built made each one several times slower.
+    # threads. Multiprocessing makes each worker import the caller's main module before its first
+    # job; preloaded once in the server, it is not imported again by every worker of every batch.
     context = get_context("forkserver")
     context.set_forkserver_preload(["__main__", *_main_module_name(), __name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=gc.freeze)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def _main_module_name() -> list[str]:
