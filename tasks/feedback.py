@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import text
@@ -18,13 +15,14 @@ from reporting.findings import ERROR, STATUS_VI, Finding
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry
+from tasks.feedback_writer import DEFAULT_WORKERS, VERDICT_LABEL, FeedbackJob, place_all
+from tasks.feedback_writer import HEADER_ROW as HEADER_ROW
+from tasks.feedback_writer import SHEET as SHEET
 from tasks.intake import PARTIAL_PREFIX, remove_dead_partials
-from tasks.safe_cells import put
 from warehouse.engine import engine_for
 from warehouse.feedback_log import Placed, feedback_in_place, feedback_sources, findings_of, record_feedback
 from warehouse.load import Arrival, Guard
 
-SHEET = "Kết quả kiểm tra"
 NEXT_STEP_VI = {
     "accepted": "Báo cáo đã được tiếp nhận, không có lỗi.",
     "accepted_with_warnings": "Báo cáo đã được tiếp nhận. Đề nghị xem lại các cảnh báo dưới đây; "
@@ -35,16 +33,14 @@ NEXT_STEP_VI = {
     "vào số liệu tổng hợp. Nếu cần sửa số liệu của kỳ này, hãy liên hệ văn phòng Đảng ủy Khối.",
 }
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
-HEADER_ROW = 12
-COLUMNS = (("STT", 6), ("Mã quy tắc", 34), ("Mức độ", 10), ("Sheet", 20), ("Ô", 8),
-           ("Giá trị đã nhập", 24), ("Cần sửa thế nào", 100))
 
 
 def feedback_name(unit_code: str | None, sha256: str) -> str:
     return f"{unit_code}.xlsx" if unit_code else f"khong-ro-don-vi_{sha256[:12]}.xlsx"
 
 
-def build_feedback(
+def feedback_job(
+    path: Path,
     programme: Programme,
     period: Period,
     unit_label: str,
@@ -52,51 +48,29 @@ def build_feedback(
     status: str,
     findings: list[Finding],
     next_step: str | None = None,
-) -> Workbook:
+) -> FeedbackJob:
     """The clerk's result: verdict, what to do next, then one row per finding with its cell."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET
-    ws["A1"] = f"KẾT QUẢ KIỂM TRA BÁO CÁO {period.label_vi.upper()}"
-    ws["A1"].font = Font(bold=True, size=13, color="1F4E79")
-    ws["A2"] = f"{programme.title_vi} - {programme.organisation_vi}"
     received = arrival.received_at.astimezone(LOCAL_TZ)
     errors = sum(1 for f in findings if f.severity == ERROR)
-    facts = [
+    facts = (
         ("Đơn vị", unit_label),
         ("Tệp đã nhận", arrival.original_name),
         ("Thời điểm nhận", f"{received:%d/%m/%Y %H:%M}"),
         ("Mã tệp (SHA-256)", arrival.sha256),
-        ("Kết quả", STATUS_VI[status]),
+        (VERDICT_LABEL, STATUS_VI[status]),
         ("Số lỗi / cảnh báo", f"{errors} lỗi, {len(findings) - errors} cảnh báo"),
         ("Việc cần làm", next_step or NEXT_STEP_VI[status]),
-    ]
-    for row, (label, value) in enumerate(facts, start=4):
-        ws.cell(row=row, column=1, value=label).font = Font(bold=True)
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
-        put(ws, row, 3, value)
-        ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=7)
-    verdict = ws.cell(row=8, column=3)
-    verdict.font = Font(bold=True, color="C00000" if status == "rejected" else "1E7B34")
-    thin = Side(style="thin", color="A6A6A6")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    for col, (name, width) in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=HEADER_ROW, column=col, value=name)
-        cell.font, cell.border = Font(bold=True, color="FFFFFF"), box
-        cell.fill = PatternFill("solid", fgColor="1F4E79")
-        ws.column_dimensions[cell.column_letter].width = width
+    )
     ordered = sorted(findings, key=lambda f: (f.severity != ERROR, f.sheet or "", _cell_order(f.cell), f.rule_id))
-    for n, f in enumerate(ordered, start=1):
-        row = HEADER_ROW + n
-        values = (n, f.rule_id, SEVERITY_VI[f.severity], f.sheet, f.cell, f.value, f.message_vi)
-        for col, value in enumerate(values, start=1):
-            cell = put(ws, row, col, value)
-            cell.border = box
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    if not findings:
-        ws.cell(row=HEADER_ROW + 1, column=1, value="Không có lỗi hay cảnh báo.")
-    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
-    return wb
+    return FeedbackJob(
+        path=str(path),
+        title=f"KẾT QUẢ KIỂM TRA BÁO CÁO {period.label_vi.upper()}",
+        subtitle=f"{programme.title_vi} - {programme.organisation_vi}",
+        facts=facts,
+        is_rejected=status == "rejected",
+        findings=tuple((n, f.rule_id, SEVERITY_VI[f.severity], f.sheet, f.cell, f.value, f.message_vi)
+                       for n, f in enumerate(ordered, start=1)),
+    )
 
 
 def _cell_order(cell: str | None) -> tuple[int, str]:
@@ -118,10 +92,12 @@ def write_feedback(
     guard: Guard | None = None,
     *,
     closed_note: str | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> list[Path]:
     """Write data/feedback/<year>-Q<q>/<unit_code>.xlsx for each unit's latest file in this batch.
 
     A file held because the quarter is approved is told so in `closed_note` (whom to contact).
+    A large batch is written in `workers` processes; the sizes are recorded here.
     """
     latest = _latest_per_unit(data_dir, period, {c for c in checked.unit_code.values() if c})
     out_dir = data_dir / "feedback" / period.key
@@ -129,7 +105,7 @@ def write_feedback(
     by_sha: dict[str, list[Finding]] = {}
     for f in checked.findings:
         by_sha.setdefault(f.submission_id, []).append(f)
-    written, placed = [], []
+    jobs, sources = [], []
     for arrival in arrivals:
         code = checked.unit_code.get(arrival.sha256)
         if code and latest.get(code) != arrival.sha256:
@@ -137,31 +113,23 @@ def write_feedback(
         unit = registry.version_on(code, period.ends_on) if code else None
         label = f"{code} - {unit.name_vi}" if unit else (code or "(không đọc được mã đơn vị)")
         status = checked.status[arrival.sha256]
-        wb = build_feedback(programme, period, label, arrival, status, by_sha.get(arrival.sha256, []),
-                            closed_note if status == "held" else None)
         path = out_dir / feedback_name(code, arrival.sha256)
-        placed.append(Placed(path.name, code, arrival.sha256, save_in_place(wb, path)))
-        written.append(path)
+        jobs.append(feedback_job(path, programme, period, label, arrival, status, by_sha.get(arrival.sha256, []),
+                                 closed_note if status == "held" else None))
+        sources.append((code, arrival.sha256))
+    return _place(data_dir, period, jobs, sources, guard, workers)
+
+
+def _place(
+    data_dir: Path, period: Period, jobs: list[FeedbackJob], sources: list[tuple[str | None, str]],
+    guard: Guard | None, workers: int,
+) -> list[Path]:
+    """Write the workbooks (in worker processes for a large batch), then record here what is in place."""
+    sizes = place_all(jobs, PARTIAL_PREFIX, workers)
+    paths = [Path(job.path) for job in jobs]
+    placed = [Placed(path.name, code, sha, size) for path, (code, sha), size in zip(paths, sources, sizes)]
     record_feedback(engine_for(data_dir), period.year, period.quarter, placed, guard)
-    return written
-
-
-def save_in_place(wb: Workbook, path: Path) -> int:
-    """Save under a temporary name beside `path`, then rename it into place; return its size.
-
-    A run killed while saving leaves the earlier workbook (or none), never a truncated one.
-    """
-    partial = path.with_name(f"{PARTIAL_PREFIX}{secrets.token_hex(6)}-{path.name}")
-    try:
-        wb.save(partial)
-        with open(partial, "rb") as handle:
-            os.fsync(handle.fileno())
-            size = os.fstat(handle.fileno()).st_size
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return size
+    return paths
 
 
 @task(cache_policy=NO_CACHE)
@@ -173,6 +141,7 @@ def rewrite_missing_feedback(
     guard: Guard | None = None,
     *,
     closed_note: str | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> list[Path]:
     """Write again every feedback workbook of the quarter that is missing, or whose size is not the
     one recorded when it was renamed into place, or that describes another file than it should.
@@ -194,19 +163,17 @@ def rewrite_missing_feedback(
         if name not in on_disk or recorded.get(name) != (s.file_sha256, on_disk[name]):
             due.append(s)
     findings = findings_of(engine, [s.submission_id for s in due])
-    written, placed = [], []
+    jobs, sources = [], []
     for s in due:
         unit = registry.version_on(s.unit_code, period.ends_on) if s.unit_code else None
         label = f"{s.unit_code} - {unit.name_vi}" if unit else (s.unit_code or "(không đọc được mã đơn vị)")
         arrival = Arrival(s.file_sha256, s.original_name, s.size_bytes, s.archive_path, _aware(s.received_at))
         path = out_dir / feedback_name(s.unit_code, s.file_sha256)
-        wb = build_feedback(programme, period, label, arrival, s.status,
-                            [Finding(s.file_sha256, *f) for f in findings[s.submission_id]],
-                            closed_note if s.status == "held" else None)
-        placed.append(Placed(path.name, s.unit_code, s.file_sha256, save_in_place(wb, path)))
-        written.append(path)
-    record_feedback(engine, period.year, period.quarter, placed, guard)
-    return written
+        jobs.append(feedback_job(path, programme, period, label, arrival, s.status,
+                                 [Finding(s.file_sha256, *f) for f in findings[s.submission_id]],
+                                 closed_note if s.status == "held" else None))
+        sources.append((s.unit_code, s.file_sha256))
+    return _place(data_dir, period, jobs, sources, guard, workers)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

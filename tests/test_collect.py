@@ -153,7 +153,8 @@ def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
     from openpyxl import load_workbook
 
     from reporting.findings import Finding
-    from tasks.feedback import HEADER_ROW, SHEET, build_feedback
+    from tasks.feedback import HEADER_ROW, SHEET, feedback_job
+    from tasks.feedback_writer import write_workbook
     from tests.workbooks import PROGRAMME
     from warehouse.load import Arrival
 
@@ -163,7 +164,7 @@ def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
         Finding("s", "indicator.value_not_number", "error", "Chỉ tiêu", "E6", "#N/A", "Ô E6 ..."),
     ]
     path = tmp_path / "f.xlsx"
-    build_feedback(PROGRAMME, Q1, "CQ003", arrival, "rejected", findings).save(path)
+    write_workbook(feedback_job(path, PROGRAMME, Q1, "CQ003", arrival, "rejected", findings), path)
     ws = load_workbook(path)[SHEET]
     values = [ws.cell(row=HEADER_ROW + n, column=6) for n in (1, 2)]
     assert [c.value for c in values] == ["=1+2", "#N/A"]
