@@ -93,10 +93,11 @@ def fetch_year_figures(data_dir: Path, year: int, programme: Programme) -> YearF
     """Read the year's headline, breakdowns, provenance and findings from the analyst views."""
     engine = engine_for(data_dir)
     chart_code = quarterly_indicator(programme)
+    headline = queries.year_end_headline(engine, year)
     return YearFigures(
-        headline=queries.year_end_headline(engine, year),
+        headline=headline,
         workbook=WorkbookFigures(
-            headline=queries.year_end_headline(engine, year),
+            headline=headline.copy(),
             groups=queries.group_indicators(engine, year),
             group_tasks=queries.key_tasks_by_group(engine, year),
             tasks_by_source=queries.key_tasks_by_source(engine, year),

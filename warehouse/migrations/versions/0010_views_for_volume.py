@@ -92,17 +92,37 @@ JOIN submission_indicator si ON si.submission_id = c.submission_id
 """
 
 
+# Only the weights' rows of submission_indicator are joined for weighted means.
+WEIGHTS = """
+    SELECT submission_id, indicator_code, value FROM submission_indicator
+    WHERE indicator_code IN (SELECT weight_indicator_code FROM indicator WHERE weight_indicator_code IS NOT NULL)
+"""
+
+
+def _at_quarter(expression: str, quarter: str) -> str:
+    """`expression` of the row of quarter `quarter` (a column of year_figure), from the per-quarter maxima."""
+    cases = " ".join(f"WHEN {q} THEN {expression}_{q}" for q in (4, 3, 2, 1))
+    return f"CASE {quarter} {cases} END"
+
+
+def _per_quarter(expression: str, name: str) -> str:
+    return ",\n".join(
+        f"           MAX(CASE WHEN quarter = {q} THEN {expression} END) AS {name}_{q}" for q in (1, 2, 3, 4)
+    )
+
+
 def _year_by(name: str, key: str, extra: str) -> str:
     """A unit's (or a merged group's) year from its quarters, by each indicator's own rule.
 
     Within a quarter the members of a group add up (weighted means through their weights);
-    across quarters: sum, latest quarter, or the weighted mean of all.
+    across quarters: sum, latest quarter, or the weighted mean of all. The latest quarter's
+    value (and the latest plan entered) are picked from per-quarter columns of one grouping, not
+    by ranking rows: no sort, and a filter on the aggregation reaches the tables. Members are
+    counted per unit code in an inner grouping (a distinct count would need a sort).
     """
-    return f"""
-CREATE VIEW {name} AS
-WITH q AS (
-    SELECT c.{key} AS unit_code, c.year, c.quarter, c.indicator_code, i.aggregation,
-           COUNT(DISTINCT c.unit_code) AS members,
+    group = "c.unit_code" if key == "unit_code" else f"c.{key}, c.unit_code"
+    per_quarter = f"""
+    SELECT c.{key} AS unit_code, c.unit_code AS member_code, c.year, c.quarter, c.indicator_code, i.aggregation,
            SUM(c.value) AS value,
            SUM(c.plan_value) AS plan_value,
            SUM(c.value * w.value) AS weighted_value,
@@ -112,40 +132,69 @@ WITH q AS (
     FROM v_unit_quarter_indicator c
     JOIN period p ON p.year = c.year AND p.quarter = c.quarter
     JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
-    LEFT JOIN submission_indicator w ON w.submission_id = c.submission_id
-                                    AND w.indicator_code = i.weight_indicator_code
-    GROUP BY c.{key}, c.year, c.quarter, c.indicator_code, i.aggregation
+    LEFT JOIN ({WEIGHTS}) w ON w.submission_id = c.submission_id
+                            AND w.indicator_code = i.weight_indicator_code
+    GROUP BY {group}, c.year, c.quarter, c.indicator_code, i.aggregation"""
+    if key == "unit_code":
+        # Grouped by the unit itself: each group is one member.
+        quarters = f"""q AS (
+    SELECT unit_code, year, quarter, indicator_code, aggregation, 1 AS members, value, plan_value,
+           weighted_value, weight, weighted_plan, plan_weight
+    FROM ({per_quarter}
+    ) m
 ),
-ranked AS (
-    SELECT q.*,
-           ROW_NUMBER() OVER (PARTITION BY unit_code, year, indicator_code
-                              ORDER BY quarter DESC) AS value_rank,
-           ROW_NUMBER() OVER (PARTITION BY unit_code, year, indicator_code
-                              ORDER BY CASE WHEN plan_value IS NULL THEN 1 ELSE 0 END,
-                                       quarter DESC) AS plan_rank
-    FROM q
+"""
+    else:
+        quarters = f"""member_quarter AS ({per_quarter}
 ),
-year_figure AS (
+q AS (
+    SELECT unit_code, year, quarter, indicator_code, aggregation,
+           COUNT(*) AS members,
+           SUM(value) AS value,
+           SUM(plan_value) AS plan_value,
+           SUM(weighted_value) AS weighted_value,
+           SUM(weight) AS weight,
+           SUM(weighted_plan) AS weighted_plan,
+           SUM(plan_weight) AS plan_weight
+    FROM member_quarter
+    GROUP BY unit_code, year, quarter, indicator_code, aggregation
+),
+"""
+    return f"""
+CREATE VIEW {name} AS
+WITH {quarters}year_figure AS (
     SELECT unit_code, year, indicator_code, aggregation,
            COUNT(value) AS quarters_reported,
            MAX(members) AS members,
+           SUM(value) AS value_sum,
+           SUM(weighted_value) AS weighted_value,
+           SUM(weight) AS weight,
+           MAX(quarter) AS last_quarter,
+           MAX(CASE WHEN plan_value IS NOT NULL THEN quarter END) AS plan_quarter,
+{_per_quarter("value", "value")},
+{_per_quarter("plan_value", "plan")},
+{_per_quarter("weighted_plan / NULLIF(plan_weight, 0)", "weighted_plan")}
+    FROM q
+    GROUP BY unit_code, year, indicator_code, aggregation
+),
+figure AS (
+    SELECT unit_code, year, indicator_code, aggregation, quarters_reported, members,
            CASE aggregation
-               WHEN 'sum' THEN SUM(value)
-               WHEN 'latest' THEN MAX(CASE WHEN value_rank = 1 THEN value END)
-               WHEN 'weighted_mean' THEN SUM(weighted_value) / NULLIF(SUM(weight), 0)
+               WHEN 'sum' THEN value_sum
+               WHEN 'latest' THEN {_at_quarter("value", "last_quarter")}
+               WHEN 'weighted_mean' THEN weighted_value / NULLIF(weight, 0)
            END AS value,
            CASE aggregation
-               WHEN 'weighted_mean' THEN MAX(CASE WHEN plan_rank = 1 THEN weighted_plan / NULLIF(plan_weight, 0) END)
-               ELSE MAX(CASE WHEN plan_rank = 1 THEN plan_value END)
+               WHEN 'weighted_mean' THEN {_at_quarter("weighted_plan", "plan_quarter")}
+               ELSE {_at_quarter("plan", "plan_quarter")}
            END AS plan_value,
-           CASE WHEN aggregation = 'weighted_mean' THEN SUM(weight) END AS weight
-    FROM ranked
-    GROUP BY unit_code, year, indicator_code, aggregation
+           CASE WHEN aggregation = 'weighted_mean' THEN weight END AS weight
+    FROM year_figure
 )
 SELECT y.unit_code, l.unit_name, l.unit_group, {extra}
        y.year, y.indicator_code, y.aggregation, y.quarters_reported,
        y.value, y.plan_value, y.weight
-FROM year_figure y
+FROM figure y
 JOIN unit_lineage l ON l.unit_code = y.unit_code
 """
 
