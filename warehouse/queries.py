@@ -7,16 +7,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, text
 
-# Memory a whole-year read may sort and hash in on PostgreSQL: at national volume (millions of
-# indicator rows) the server's default 4 MB sends every aggregation of the views to disk.
-READ_WORK_MEM = "128MB"
-
 
 def _frame(engine: Engine, sql: str, **params: Any) -> pd.DataFrame:
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # Only for this read's transaction (rolled back when the connection is returned).
-            conn.execute(text(f"SET LOCAL work_mem = '{READ_WORK_MEM}'"))
         return pd.read_sql(text(sql), conn, params=params)
 
 
