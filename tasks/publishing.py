@@ -130,7 +130,8 @@ def submissions_used(figures: YearFigures) -> list[tuple[str, int, str]]:
     """(unit, quarter, file sha256) of every submission the figures were made from, column-wise
     (a quarter of a million rows at national volume)."""
     sources = figures.sources
-    return list(zip(sources["unit_code"].tolist(), sources["quarter"].astype(int).tolist(), sources["file_sha256"].tolist()))
+    quarters = sources["quarter"].astype(int).tolist()
+    return list(zip(sources["unit_code"].tolist(), quarters, sources["file_sha256"].tolist()))
 
 
 @task(cache_policy=NO_CACHE)
