@@ -56,7 +56,8 @@ year 2023.
 VIEWS: dict[str, str] = {
     "v_unit_lineage": (
         "One row per unit code, in its latest version: its name, group and the unit it ended up "
-        "in after mergers (`current_unit_code`, the unit itself when never merged; `is_merged`)."
+        "in after mergers (`current_unit_code`, the unit itself when never merged; `is_merged`). "
+        "Read from the table `unit_lineage`, rebuilt whenever the registry is loaded."
     ),
     "v_current_submission": (
         "One row per submission that counts (status `accepted` or `accepted_with_warnings`; a "

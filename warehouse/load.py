@@ -7,9 +7,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, text, update
 
 from warehouse import models as m
+
+# The tables a collect's loads fill, analysed at the end of each run so the planner sees their volume.
+LOADED_TABLES = (
+    "received_file", "submission", "validation_finding", "submission_indicator", "submission_key_task",
+)
+SQLITE_ANALYSIS_LIMIT = 2000
 
 # Called inside a run's transaction just before it commits; raises if the run lost its quarter.
 Guard = Callable[[], None]
@@ -72,6 +78,7 @@ def open_collect_run(
 
 
 def close_collect_run(engine: Engine, collect_run_id: int, counts: dict[str, int], guard: Guard | None = None) -> None:
+    """Record the run's end, then analyse the tables its batches loaded (once per run, not per batch)."""
     with engine.begin() as conn:
         conn.execute(
             update(m.CollectRun.__table__)
@@ -79,6 +86,26 @@ def close_collect_run(engine: Engine, collect_run_id: int, counts: dict[str, int
             .values(finished_at=dt.datetime.now(dt.timezone.utc), **counts)
         )
         _still_held(guard)
+    with engine.begin() as conn:
+        analyze_loaded(conn)
+
+
+def analyze_loaded(conn: Connection) -> None:
+    """Refresh the planner's statistics of the tables a collect loads (COPY and bulk inserts leave
+    none: without them PostgreSQL plans the analyst views as nested loops over millions of rows)."""
+    analyze(conn, LOADED_TABLES)
+
+
+def analyze(conn: Connection, tables: Iterable[str]) -> None:
+    """ANALYZE `tables`, inside the caller's transaction, on either backend."""
+    tables = list(tables)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+        return
+    # A sample per index, as PostgreSQL samples, instead of reading every row of every index.
+    conn.execute(text(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}"))
+    for table in tables:
+        conn.execute(text(f"ANALYZE {table}"))
 
 
 def record_refusals(engine: Engine, collect_run_id: int, refusals: list[Refusal], guard: Guard | None = None) -> None:

@@ -169,6 +169,30 @@ class Unit(Base):
     successor_unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit it was merged into")
 
 
+class UnitLineage(Base):
+    """One row per unit code: its latest version and the unit it belongs to after mergers."""
+
+    __tablename__ = "unit_lineage"
+    __table_args__ = (
+        Index("ix_unit_lineage_current_unit_code", "current_unit_code"),
+        {"comment": "One row per unit code: its latest version and the unit it ended up in after mergers "
+                    "(derived from unit; rebuilt whenever the registry is loaded, so the views read it "
+                    "instead of walking the mergers each time)."},
+    )
+
+    unit_code: Mapped[str] = mapped_column(String(20), primary_key=True, comment="Unit code")
+    unit_name: Mapped[str] = mapped_column(String(300), comment="Name in its latest version")
+    unit_group: Mapped[str] = mapped_column(String(20), comment="Group in its latest version")
+    unit_type: Mapped[str] = mapped_column(String(20), comment="Type in its latest version")
+    valid_from: Mapped[dt.date] = mapped_column(Date, comment="First day of its first version")
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, comment="Last day of its latest version; null while current")
+    successor_unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit it was merged into directly")
+    current_unit_code: Mapped[str] = mapped_column(String(20), comment="Unit it belongs to after every merger (itself when never merged)")
+    current_unit_name: Mapped[str] = mapped_column(String(300), comment="Latest name of current_unit_code")
+    current_unit_group: Mapped[str] = mapped_column(String(20), comment="Latest group of current_unit_code")
+    is_merged: Mapped[bool] = mapped_column(Boolean, comment="current_unit_code is another unit")
+
+
 class CollectRun(Base):
     """One row per collect run (the run log)."""
 
@@ -219,7 +243,7 @@ class ReceivedFile(Base):
     size_bytes: Mapped[int] = mapped_column(Integer, comment="Size of the file in bytes")
     archive_path: Mapped[str] = mapped_column(String(500), comment="Path of the archived copy, under the data directory")
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), comment="When it arrived: its modification time, capped at when p135 first saw it (UTC)")
-    collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), comment="Run that first saw it")
+    collect_run_id: Mapped[int] = mapped_column(ForeignKey("collect_run.collect_run_id"), index=True, comment="Run that first saw it")
 
 
 class InboxRefusal(Base):
@@ -263,6 +287,7 @@ class Submission(Base):
     __table_args__ = (
         ForeignKeyConstraint(["year", "quarter"], ["period.year", "period.quarter"]),
         Index("ix_submission_unit_period", "unit_code", "year", "quarter"),
+        Index("ix_submission_period_status", "year", "quarter", "status"),
         {"comment": "One row per submission version (one received workbook checked for a unit and quarter)."},
     )
 

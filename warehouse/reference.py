@@ -5,14 +5,57 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, distinct, func, insert, inspect, select, text, update
 
 from reporting.periods import Period, deadline_at
 from reporting.programme import Programme
 from reporting.units import Registry
 from warehouse import models as m
+from warehouse.load import analyze
 
 WIDE_VIEW = "v_unit_quarter_indicators"
+REFERENCE_TABLES = (
+    "programme", "indicator", "task_source", "task_status", "headline_metric", "headline_task_member",
+    "period", "unit", "unit_lineage",
+)
+
+# unit_lineage from unit: each code's latest version, and where its chain of mergers ends (at
+# most 50 steps). Run at load, so the views read the result instead of walking the chains.
+LINEAGE = """
+WITH RECURSIVE latest AS (
+    SELECT unit_code, name_vi, unit_group, unit_type, valid_to, successor_unit_code, first_valid_from
+    FROM (
+        SELECT u.*,
+               ROW_NUMBER() OVER (PARTITION BY unit_code ORDER BY valid_from DESC) AS version_rank,
+               MIN(valid_from) OVER (PARTITION BY unit_code) AS first_valid_from
+        FROM unit u
+    ) v
+    WHERE version_rank = 1
+),
+chain (unit_code, current_unit_code, depth) AS (
+    SELECT unit_code, unit_code, 0 FROM latest
+    UNION ALL
+    SELECT c.unit_code, l.successor_unit_code, c.depth + 1
+    FROM chain c
+    JOIN latest l ON l.unit_code = c.current_unit_code
+    WHERE l.successor_unit_code IS NOT NULL AND c.depth < 50
+),
+deepest AS (
+    SELECT unit_code, current_unit_code,
+           ROW_NUMBER() OVER (PARTITION BY unit_code ORDER BY depth DESC) AS depth_rank
+    FROM chain
+)
+INSERT INTO unit_lineage (unit_code, unit_name, unit_group, unit_type, valid_from, valid_to,
+                          successor_unit_code, current_unit_code, current_unit_name,
+                          current_unit_group, is_merged)
+SELECT l.unit_code, l.name_vi, l.unit_group, l.unit_type, l.first_valid_from,
+       l.valid_to, l.successor_unit_code,
+       d.current_unit_code, c.name_vi, c.unit_group,
+       (d.current_unit_code <> l.unit_code)
+FROM latest l
+JOIN deepest d ON d.unit_code = l.unit_code AND d.depth_rank = 1
+JOIN latest c ON c.unit_code = d.current_unit_code
+"""
 
 
 def sync_rows(
@@ -66,10 +109,26 @@ def load_reference(engine: Engine, programmes: Iterable[Programme], registry: Re
     with engine.begin() as conn:
         programme_changes = sum(_sync_programme(conn, p) for p in programmes)
         changed += programme_changes
-        changed += sync_rows(conn, m.Unit.__table__, _unit_rows(registry), ("unit_code", "valid_from"))
+        unit_changes = sync_rows(conn, m.Unit.__table__, _unit_rows(registry), ("unit_code", "valid_from"))
+        changed += unit_changes
+        if unit_changes or not _lineage_is_complete(conn):
+            rebuild_lineage(conn)
         if programme_changes or WIDE_VIEW not in inspect(conn).get_view_names():
             _recreate_wide_view(conn)
+        if changed:
+            analyze(conn, REFERENCE_TABLES)
     return changed
+
+
+def rebuild_lineage(conn: Connection) -> None:
+    """Make unit_lineage say what unit says now: every code's latest version and current unit."""
+    conn.execute(delete(m.UnitLineage.__table__))
+    conn.execute(text(LINEAGE))
+
+
+def _lineage_is_complete(conn: Connection) -> bool:
+    codes = conn.execute(select(func.count(distinct(m.Unit.unit_code)))).scalar_one()
+    return codes == conn.execute(select(func.count()).select_from(m.UnitLineage.__table__)).scalar_one()
 
 
 def _sync_programme(conn: Connection, p: Programme) -> int:
