@@ -13,7 +13,7 @@ from reporting.frames import ParsedBatch
 from reporting.periods import Period
 from reporting.programme import Programme
 from reporting.units import Registry
-from tasks.workbook_reader import read_workbooks
+from tasks.workbook_reader import read_workbooks, read_workbooks_measured
 from warehouse.engine import engine_for
 from warehouse.load import Arrival
 from warehouse.queries import earlier_quarters
@@ -24,6 +24,16 @@ def read_submissions(arrivals: list[Arrival], data_dir: Path, workers: int) -> P
     """Read the archived copies of a batch into frames keyed by submission and cell."""
     items = [(a.sha256, data_dir / a.archive_path) for a in arrivals]
     return read_workbooks(items, workers=workers)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="read-batch-{first}")
+def read_batch(items: list[tuple[str, str]], workers: int, run_name: str, first: int = 0) -> tuple[ParsedBatch, float]:
+    """Guard and parse one batch of archived files (submission id, path) in capped parsing processes
+    on the machine that runs this task; also the seconds the guard took.
+
+    The thread or Dask worker running it keeps its parsing processes for the run's next batch.
+    """
+    return read_workbooks_measured([(sid, Path(path)) for sid, path in items], workers, keep_pool=run_name)
 
 
 @task(cache_policy=NO_CACHE)
