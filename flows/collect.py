@@ -33,6 +33,7 @@ from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.progress import COLLECT_STAGES, StageClock
 from tasks.quality import check_submissions, fetch_history, read_batch
+from tasks.run_log import drop_expected_failure_tracebacks
 from tasks.runners import (
     BATCH_SIZE_ENV,
     DASK_ADDRESS_ENV,
@@ -44,7 +45,6 @@ from tasks.runners import (
     int_from_env,
     runner_from_env,
 )
-from tasks.run_log import drop_expected_failure_tracebacks
 from tasks.workbook_reader import close_parsing_pools
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for

@@ -87,7 +87,7 @@ def check_run_settings() -> str:
     if address and not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+$|^[^\s:/]+:\d+$", address):
         raise SettingError(
             f"{DASK_ADDRESS_ENV}={address!r}: không phải địa chỉ bộ lập lịch Dask; "
-            "dạng đúng: tcp://máy_chủ:8786."
+            "hãy ghi theo dạng tcp://máy_chủ:8786."
         )
     return kind
 

@@ -58,7 +58,7 @@ def int_from_env(name: str, default: int) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise SettingValueError(f"{name}={raw!r}: phải là một số nguyên dương.")
+        raise SettingValueError(f"{name}={raw!r}: phải là một số nguyên dương; hãy sửa hoặc bỏ đặt biến này.")
     return value
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import MetaData, Table, inspect, select
 from flows.collect import collect_quarter
 from reporting.identity import SHEET_IDENTITY, read_identity
 from reporting.periods import LOCAL_TZ, Period
-from reporting.programme import PROGRAMMES_ENV, PROGRAMMES_DIR
+from reporting.programme import PROGRAMMES_DIR, PROGRAMMES_ENV
 from reporting.units import Registry, UnitVersion, load_registry
 from tasks.feedback import SHEET
 from tests.workbooks import default_values, submission
@@ -176,14 +176,18 @@ def quarter(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def small_quarter(tmp_path_factory):
-    """30 units: 34 files (2 second versions, 4 rejected, a text file and a truncated one)."""
+    """20 units: 23 files (a second version, 3 rejected, a text file and a truncated one)."""
     root = tmp_path_factory.mktemp("scale-small")
-    inbox, registry = _quarter(root, 30)
+    inbox, registry = _quarter(root, 20)
     return root, inbox, registry
 
 
 def _programmes(monkeypatch, root: Path) -> None:
     monkeypatch.setenv(PROGRAMMES_ENV, str(root / "programmes"))
+    _clear(monkeypatch)
+
+
+def _clear(monkeypatch) -> None:
     for name in ("P135_WAREHOUSE_URL", "P135_TASK_RUNNER", "P135_DASK_ADDRESS", "P135_BATCH_SIZE",
                  "P135_READ_WORKERS", "P135_PARALLEL_BATCHES"):
         monkeypatch.delenv(name, raising=False)
@@ -221,18 +225,45 @@ def test_batches_in_parallel_decide_as_batches_of_one(small_quarter, monkeypatch
     _programmes(monkeypatch, root)
 
     one_by_one, _ = _collect(root, "one-by-one", inbox, batch_size=1, read_workers=1, parallel_batches=1)
-    batched, _ = _collect(root, "batched", inbox, batch_size=7, read_workers=2, parallel_batches=3)
+    batched, _ = _collect(root, "batched", inbox, batch_size=6, read_workers=2, parallel_batches=3)
 
-    _same(batched, one_by_one, files=34, feedback=32)
+    _same(batched, one_by_one, files=23, feedback=22)
 
 
 def test_a_local_dask_cluster_loads_the_same_rows(small_quarter, monkeypatch):
     root, inbox, _ = small_quarter
     _programmes(monkeypatch, root)
-    local, _ = _collect(root, "local", inbox, batch_size=10)
+    local, _ = _collect(root, "local", inbox, batch_size=8)
     monkeypatch.setenv("P135_TASK_RUNNER", "dask")
 
-    on_dask, _ = _collect(root, "dask", inbox, batch_size=10, parallel_batches=2)
+    on_dask, _ = _collect(root, "dask", inbox, batch_size=8, parallel_batches=2)
 
-    _same(on_dask, local, files=34, feedback=32)
+    _same(on_dask, local, files=23, feedback=22)
     assert on_dask["summary"]["stage_seconds"]["guard"] > 0
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"P135_TASK_RUNNER": "ray"}, "P135_TASK_RUNNER='ray'"),
+    ({"P135_TASK_RUNNER": "dask", "P135_DASK_ADDRESS": "http://may chu"}, "P135_DASK_ADDRESS"),
+    ({"P135_DASK_ADDRESS": "tcp://10.0.0.5:8786"}, "P135_DASK_ADDRESS"),
+    ({"P135_BATCH_SIZE": "0"}, "P135_BATCH_SIZE"),
+], ids=["unknown-runner", "bad-address", "address-without-dask", "batch-size-zero"])
+def test_preflight_refuses_run_settings_it_cannot_use(monkeypatch, env, named):
+    from tasks.preflight import SettingError, check_run_settings
+
+    _clear(monkeypatch)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingError) as refused:
+        check_run_settings()
+    assert named in str(refused.value) and "hãy" in str(refused.value).lower()
+
+
+def test_preflight_takes_the_runners_it_has(monkeypatch):
+    from tasks.preflight import check_run_settings
+
+    _clear(monkeypatch)
+    assert check_run_settings() == "local"
+    monkeypatch.setenv("P135_TASK_RUNNER", "Dask")
+    monkeypatch.setenv("P135_DASK_ADDRESS", "tcp://10.0.0.5:8786")
+    assert check_run_settings() == "dask"
