@@ -37,6 +37,7 @@ from tasks.run_log import drop_expected_failure_tracebacks
 from tasks.runners import (
     BATCH_SIZE_ENV,
     DASK_ADDRESS_ENV,
+    LOCAL,
     PARALLEL_BATCHES_ENV,
     READ_WORKERS_ENV,
     SettingValueError,
@@ -151,7 +152,9 @@ def collect_quarter(
         if new:
             try:
                 with batch_runner(runner_kind, parallel_batches, dask_address) as runner:
-                    reads = _read_in_batches(runner, new, data, batch_size, read_workers, parallel_batches, pools)
+                    # Parsing processes are kept between batches only in this process, which stops them.
+                    keep = pools if runner_kind == LOCAL else None
+                    reads = _read_in_batches(runner, new, data, batch_size, read_workers, parallel_batches, keep)
                     read_started = time.perf_counter()
                     for batch, future in reads:
                         with clock.stage("read", len(batch)):
@@ -197,7 +200,7 @@ def collect_quarter(
 
 
 def _read_in_batches(
-    runner, new: list, data: Path, batch_size: int, workers: int, ahead: int, run_name: str
+    runner, new: list, data: Path, batch_size: int, workers: int, ahead: int, run_name: str | None
 ) -> Iterator[tuple[list, PrefectFuture]]:
     """Each batch with the future of its read task, handed to the runner `ahead` batches in advance,
     so that no more than that many batches' frames are ever held at once."""

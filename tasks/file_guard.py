@@ -309,12 +309,19 @@ def column_number(letters: bytes | str) -> int:
 
 def _check_extent(sheet: str, xml: bytes) -> None:
     """No cell or row far outside the template (or beyond the grid) reaches a parser."""
-    for letters, digits in CELL_REF.findall(xml):
-        if column_number(letters) > MAX_COLUMN or int(digits) > MAX_ROW:
-            raise _outside(sheet, f"{letters.decode()}{digits.decode()}")
-    for digits in ROW_REF.findall(xml):
-        if int(digits) > MAX_ROW:
-            raise _outside(sheet, f"dòng {digits.decode()}")
+    cells = CELL_REF.findall(xml)
+    # Each distinct column and row is judged once; the first offending cell, in the sheet's
+    # order, is the one named.
+    if any(column_number(letters) > MAX_COLUMN for letters in {c for c, _ in cells}) \
+            or any(int(digits) > MAX_ROW for digits in {d for _, d in cells}):
+        for letters, digits in cells:
+            if column_number(letters) > MAX_COLUMN or int(digits) > MAX_ROW:
+                raise _outside(sheet, f"{letters.decode()}{digits.decode()}")
+    rows = ROW_REF.findall(xml)
+    if any(int(digits) > MAX_ROW for digits in set(rows)):
+        for digits in rows:
+            if int(digits) > MAX_ROW:
+                raise _outside(sheet, f"dòng {digits.decode()}")
 
 
 def _outside(sheet: str, where: str) -> Refused:
@@ -329,6 +336,8 @@ def _formula_cells(xml: bytes) -> tuple[list[str], dict[str, str]]:
     """Cells with a formula but no saved value, and cells holding an error value (#DIV/0!...)."""
     uncached, errors = [], {}
     for attrs, _, body in CELL.findall(xml):
+        if b't="e"' not in attrs and (not body or b"<f" not in body):
+            continue  # neither an error value nor a formula: most cells, decided without parsing
         ref = ATTR_R.search(attrs)
         if not ref:
             continue

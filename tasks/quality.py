@@ -27,11 +27,15 @@ def read_submissions(arrivals: list[Arrival], data_dir: Path, workers: int) -> P
 
 
 @task(cache_policy=NO_CACHE, task_run_name="read-batch-{first}")
-def read_batch(items: list[tuple[str, str]], workers: int, run_name: str, first: int = 0) -> tuple[ParsedBatch, float]:
+def read_batch(
+    items: list[tuple[str, str]], workers: int, run_name: str | None = None, first: int = 0
+) -> tuple[ParsedBatch, float]:
     """Guard and parse one batch of archived files (submission id, path) in capped parsing processes
     on the machine that runs this task; also the seconds the guard took.
 
-    The thread or Dask worker running it keeps its parsing processes for the run's next batch.
+    With `run_name` the thread running it keeps its parsing processes for the run's next batch
+    (the run stops them); without, they are started for this batch and stopped after it, as on a
+    Dask worker, which no run of p135 outlives.
     """
     return read_workbooks_measured([(sid, Path(path)) for sid, path in items], workers, keep_pool=run_name)
 
