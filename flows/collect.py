@@ -207,7 +207,8 @@ def _read_in_batches(
     batches = [new[start:start + batch_size] for start in range(0, len(new), batch_size)]
     pending: deque = deque()
     for start, batch in enumerate(batches):
-        items = [(a.sha256, str(data / a.archive_path)) for a in batch]
+        # Absolute: a Dask worker on another machine opens the same path on the shared data directory.
+        items = [(a.sha256, os.path.abspath(data / a.archive_path)) for a in batch]
         parameters = {"items": items, "workers": workers, "run_name": run_name, "first": start * batch_size}
         pending.append((batch, runner.submit(read_batch, parameters)))
         if len(pending) >= ahead:
