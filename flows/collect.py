@@ -206,10 +206,10 @@ def _read_in_batches(
     so that no more than that many batches' frames are ever held at once."""
     batches = [new[start:start + batch_size] for start in range(0, len(new), batch_size)]
     pending: deque = deque()
-    for start, batch in enumerate(batches):
+    for index, batch in enumerate(batches):
         # Absolute: a Dask worker on another machine opens the same path on the shared data directory.
         items = [(a.sha256, os.path.abspath(data / a.archive_path)) for a in batch]
-        parameters = {"items": items, "workers": workers, "run_name": run_name, "first": start * batch_size}
+        parameters = {"items": items, "workers": workers, "run_name": run_name, "first": index * batch_size}
         pending.append((batch, runner.submit(read_batch, parameters)))
         if len(pending) >= ahead:
             yield pending.popleft()

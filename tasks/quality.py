@@ -13,17 +13,10 @@ from reporting.frames import ParsedBatch
 from reporting.periods import Period
 from reporting.programme import Programme
 from reporting.units import Registry
-from tasks.workbook_reader import read_workbooks, read_workbooks_measured
+from tasks.workbook_reader import read_workbooks_measured
 from warehouse.engine import engine_for
 from warehouse.load import Arrival
 from warehouse.queries import earlier_quarters
-
-
-@task(cache_policy=NO_CACHE)
-def read_submissions(arrivals: list[Arrival], data_dir: Path, workers: int) -> ParsedBatch:
-    """Read the archived copies of a batch into frames keyed by submission and cell."""
-    items = [(a.sha256, data_dir / a.archive_path) for a in arrivals]
-    return read_workbooks(items, workers=workers)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="read-batch-{first}")
