@@ -146,12 +146,13 @@ def _data_setting(data_dir: Path | None) -> str:
 def _prepare(data_dir: Path | None, verbose: bool = False) -> Path:
     """Check the settings (one Vietnamese line and exit 2 when one is wrong), then quiet Prefect
     and keep its state beside the data, all before Prefect is imported."""
-    from tasks.preflight import SettingError, check_data_dir, check_warehouse
+    from tasks.preflight import SettingError, check_data_dir, check_run_settings, check_warehouse
 
     data = data_dir or Path("data")
     try:
         check_data_dir(data, _data_setting(data_dir))
         check_warehouse(data)
+        check_run_settings()
     except SettingError as exc:
         errors.print(f"[red]Lỗi cấu hình:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
+from collections import deque
 from pathlib import Path
+from typing import Iterator
 
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
@@ -26,8 +32,21 @@ from tasks.loading import close_run, fetch_run_files, load_submissions, open_run
 from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.progress import COLLECT_STAGES, StageClock
-from tasks.quality import check_submissions, fetch_history, read_submissions
+from tasks.quality import check_submissions, fetch_history, read_batch
 from tasks.run_log import drop_expected_failure_tracebacks
+from tasks.runners import (
+    BATCH_SIZE_ENV,
+    DASK_ADDRESS_ENV,
+    LOCAL,
+    PARALLEL_BATCHES_ENV,
+    READ_WORKERS_ENV,
+    SettingValueError,
+    batch_runner,
+    checked_runner,
+    int_from_env,
+    runner_from_env,
+)
+from tasks.workbook_reader import close_parsing_pools
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
 from warehouse.locks import QuarterBusy, SetupBusy, holder_name, take_quarter
@@ -39,8 +58,11 @@ def collect_quarter(
     quarter: int | None = None,
     inbox: str | None = None,
     data_dir: str | None = None,
-    batch_size: int = 2000,
-    read_workers: int = 2,
+    batch_size: int | None = None,
+    read_workers: int | None = None,
+    parallel_batches: int | None = None,
+    task_runner: str | None = None,
+    dask_address: str | None = None,
     lock_wait_seconds: int = 600,
 ) -> dict:
     """Collect the workbooks of one quarter (default: the quarter just ended).
@@ -52,6 +74,15 @@ def collect_quarter(
     quarter, then fails with one message (no traceback). The lock dies with its holder, so a rerun
     after a crash starts at once; a run that lost it commits nothing more. While the quarter is
     approved, files that pass are held, not loaded; the first run after a reopen loads them.
+
+    New files are read in batches of `batch_size` (P135_BATCH_SIZE, default 2000), each a task that
+    guards and parses its files in `read_workers` capped processes (P135_READ_WORKERS, default 2),
+    `parallel_batches` at a time (P135_PARALLEL_BATCHES, default 2), on `task_runner`
+    (P135_TASK_RUNNER: `local`, the default, or `dask` on the cluster at `dask_address`,
+    P135_DASK_ADDRESS, or a local one). Checking, loading and feedback follow batch by batch in
+    this run, which holds the quarter's lock. The summary's `stage_seconds` says where the time
+    went: archive, guard (summed over the parsing processes), read (from the first batch handed to
+    the runner to the last one back, so it overlaps the stages after it), check, load, feedback.
     """
     logger = get_run_logger()
     drop_expected_failure_tracebacks()
@@ -71,6 +102,14 @@ def collect_quarter(
             f"Không có thư mục nhận báo cáo {inbox_dir}: chưa thu nhận {period.label_vi}. "
             "Hãy kiểm tra tham số inbox hoặc thư mục dữ liệu (P135_DATA_DIR)."
         ))
+    try:
+        batch_size = batch_size or int_from_env(BATCH_SIZE_ENV, 2000)
+        read_workers = read_workers or int_from_env(READ_WORKERS_ENV, 2)
+        parallel_batches = parallel_batches or int_from_env(PARALLEL_BATCHES_ENV, 2)
+        runner_kind = checked_runner(task_runner) if task_runner else runner_from_env()
+    except SettingValueError as exc:
+        return Failed(message=str(exc))
+    dask_address = dask_address or os.environ.get(DASK_ADDRESS_ENV) or None
     registry = load_registry()
     try:
         prepare_warehouse(data)
@@ -108,22 +147,35 @@ def collect_quarter(
             logger.info("No new files in %s (%d already received)", inbox_dir, len(known))
         history = fetch_history(data, period)
         checked = []
-        for start in range(0, len(new), batch_size):
-            batch = new[start:start + batch_size]
-            with clock.stage("read", len(batch)):
-                parsed = read_submissions(batch, data, read_workers)
-            with clock.stage("check", len(batch)):
-                verdicts = check_submissions(parsed, batch, programme, registry, period, history)
-            if approval.is_locked:
-                verdicts = hold_passing(verdicts)
-            with clock.stage("load", len(batch)):
-                load_submissions(data, run_id, period, batch, verdicts, lock.ensure_held)
-            with clock.stage("feedback", len(batch)):
-                write_feedback(data, programme, registry, period, batch, verdicts, lock.ensure_held,
-                               closed_note=closed_note)
-            _log_verdicts(logger, batch, verdicts, period)
-            checked.append(verdicts)
-            lock.beat()
+        guard_seconds, read_seconds = 0.0, 0.0
+        pools = f"collect-{uuid.uuid4().hex}"
+        if new:
+            try:
+                with batch_runner(runner_kind, parallel_batches, dask_address) as runner:
+                    # Parsing processes are kept between batches only in this process, which stops them.
+                    keep = pools if runner_kind == LOCAL else None
+                    reads = _read_in_batches(runner, new, data, batch_size, read_workers, parallel_batches, keep)
+                    read_started = time.perf_counter()
+                    for batch, future in reads:
+                        with clock.stage("read", len(batch)):
+                            parsed, seconds = future.result()
+                        guard_seconds += seconds
+                        read_seconds = time.perf_counter() - read_started
+                        with clock.stage("check", len(batch)):
+                            verdicts = check_submissions(parsed, batch, programme, registry, period, history)
+                        del parsed
+                        if approval.is_locked:
+                            verdicts = hold_passing(verdicts)
+                        with clock.stage("load", len(batch)):
+                            load_submissions(data, run_id, period, batch, verdicts, lock.ensure_held)
+                        with clock.stage("feedback", len(batch)):
+                            write_feedback(data, programme, registry, period, batch, verdicts, lock.ensure_held,
+                                           closed_note=closed_note)
+                        _log_verdicts(logger, batch, verdicts, period)
+                        checked.append(verdicts)
+                        lock.beat()
+            finally:
+                close_parsing_pools(pools)
         # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
         rewrite_missing_feedback(data, programme, registry, period, lock.ensure_held, closed_note=closed_note)
         completeness = fetch_completeness(data, period)
@@ -131,6 +183,10 @@ def collect_quarter(
             period, new, known, checked, completeness, programme, approval, released,
             str(data / "feedback" / period.key), refused, fetch_run_files(data, run_id),
         )
+        summary["stage_seconds"] = {
+            "archive": clock.seconds["archive"], "guard": guard_seconds, "read": read_seconds,
+            "check": clock.seconds["check"], "load": clock.seconds["load"], "feedback": clock.seconds["feedback"],
+        }
         close_run(data, run_id, {k: summary[k] for k in (
             "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
         )}, lock.ensure_held)
@@ -141,6 +197,24 @@ def collect_quarter(
     )
     logger.info("Stages: %s", clock.summary())
     return summary
+
+
+def _read_in_batches(
+    runner, new: list, data: Path, batch_size: int, workers: int, ahead: int, run_name: str | None
+) -> Iterator[tuple[list, PrefectFuture]]:
+    """Each batch with the future of its read task, handed to the runner `ahead` batches in advance,
+    so that no more than that many batches' frames are ever held at once."""
+    batches = [new[start:start + batch_size] for start in range(0, len(new), batch_size)]
+    pending: deque = deque()
+    for index, batch in enumerate(batches):
+        # Absolute: a Dask worker on another machine opens the same path on the shared data directory.
+        items = [(a.sha256, os.path.abspath(data / a.archive_path)) for a in batch]
+        parameters = {"items": items, "workers": workers, "run_name": run_name, "first": index * batch_size}
+        pending.append((batch, runner.submit(read_batch, parameters)))
+        if len(pending) >= ahead:
+            yield pending.popleft()
+    while pending:
+        yield pending.popleft()
 
 
 # Marks the per-file lines that `p135` prints itself in Vietnamese (its terminal leaves them out).

@@ -8,6 +8,8 @@ template's extent so that nothing far outside it (or beyond the grid) reaches ca
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import struct
 import zipfile
@@ -67,7 +69,33 @@ class Inspection:
 
 def inspect_file(path: Path) -> Inspection:
     """Sniff the real format and, for zip containers, check every member under caps."""
-    size = path.stat().st_size
+    return read_guarded(path)[1]
+
+
+def read_guarded(path: Path) -> tuple[bytes, Inspection]:
+    """The file's bytes, read once, and the guard's verdict on them (raises Refused).
+
+    The size is checked before anything is read, so an oversized file never enters memory; the
+    parser then works on the same bytes, never on the file again.
+    """
+    with path.open("rb") as handle:
+        _check_size(os.fstat(handle.fileno()).st_size)
+        data = handle.read(MAX_FILE_BYTES + 1)
+    return data, inspect_bytes(data)
+
+
+def inspect_bytes(data: bytes) -> Inspection:
+    """The guard on a file's content already in memory."""
+    _check_size(len(data))
+    head = data[:4096]
+    if head.startswith(OLE2_MAGIC):
+        return _inspect_ole2(data)
+    if head.startswith(ZIP_MAGIC):
+        return _inspect_zip(data)
+    raise Refused("file.not_a_workbook", _not_a_workbook(head))
+
+
+def _check_size(size: int) -> None:
     if size == 0:
         raise Refused("file.empty", "Tệp rỗng (0 byte). Hãy gửi lại tệp báo cáo đã lưu.")
     if size > MAX_FILE_BYTES:
@@ -76,13 +104,6 @@ def inspect_file(path: Path) -> Inspection:
             f"Tệp quá lớn ({size // (1024 * 1024)} MB, tối đa {MAX_FILE_BYTES // (1024 * 1024)} MB). "
             "Mẫu báo cáo chỉ khoảng vài chục KB: hãy dùng đúng tệp mẫu, không chèn ảnh hay dữ liệu khác.",
         )
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-    if head.startswith(OLE2_MAGIC):
-        return _inspect_ole2(path)
-    if head.startswith(ZIP_MAGIC):
-        return _inspect_zip(path)
-    raise Refused("file.not_a_workbook", _not_a_workbook(head))
 
 
 def _not_a_workbook(head: bytes) -> str:
@@ -111,9 +132,8 @@ def _looks_like_text(head: bytes) -> bool:
     return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
-def _inspect_ole2(path: Path) -> Inspection:
+def _inspect_ole2(data: bytes) -> Inspection:
     """Legacy .xls, or an encrypted OOXML package (an OLE2 container holding EncryptedPackage)."""
-    data = path.read_bytes()
     if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
         raise Refused(
             "file.encrypted",
@@ -129,9 +149,10 @@ def _inspect_ole2(path: Path) -> Inspection:
     return Inspection(kind="xls")
 
 
-def _inspect_zip(path: Path) -> Inspection:
+def _inspect_zip(data: bytes) -> Inspection:
+    handle = io.BytesIO(data)
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError) as exc:
         raise Refused(
             "file.damaged",
@@ -148,7 +169,7 @@ def _inspect_zip(path: Path) -> Inspection:
                 "Tệp có cấu trúc bất thường (thành phần trùng tên) nên không được mở. "
                 "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
             )
-        parts = _read_members(path, infos)
+        parts = _read_members(handle, infos)
     if parts.get("mimetype", b"").strip() == ODS_MIMETYPE:
         return Inspection(kind="ods")
     if "xl/workbook.xml" not in parts:
@@ -224,35 +245,34 @@ def _inflate(handle, info: zipfile.ZipInfo):
             yield data
 
 
-def _read_members(path: Path, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
+def _read_members(handle: io.BytesIO, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
     """Inflate every member counting real bytes; keep the XML parts and the few others needed."""
     total = 0
     parts: dict[str, bytes] = {}
-    with path.open("rb") as handle:
-        for info in infos:
-            keep = info.filename.endswith((".xml", ".rels")) or info.filename in ("mimetype", "xl/vbaProject.bin")
-            chunks, size, compressed = [], 0, max(info.compress_size, 1)
-            try:
-                for chunk in _inflate(handle, info):
-                    size += len(chunk)
-                    total += len(chunk)
-                    if size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
-                        raise _too_large("dữ liệu bên trong giải nén ra quá lớn")
-                    if size > 1 << 20 and size > MAX_RATIO * compressed:
-                        raise _too_large("dữ liệu bên trong bị nén bất thường")
-                    if keep and info.filename != "xl/vbaProject.bin":
-                        chunks.append(chunk)
-            except (zlib.error, OSError, struct.error) as exc:
-                raise _damaged() from exc
-            if keep:
-                data = b"".join(chunks)
-                if info.filename.endswith((".xml", ".rels")) and DTD.search(data):
-                    raise Refused(
-                        "file.unsafe",
-                        "Tệp chứa khai báo XML không an toàn (DTD/ENTITY) nên không được mở. "
-                        "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
-                    )
-                parts[info.filename] = data
+    for info in infos:
+        keep = info.filename.endswith((".xml", ".rels")) or info.filename in ("mimetype", "xl/vbaProject.bin")
+        chunks, size, compressed = [], 0, max(info.compress_size, 1)
+        try:
+            for chunk in _inflate(handle, info):
+                size += len(chunk)
+                total += len(chunk)
+                if size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
+                    raise _too_large("dữ liệu bên trong giải nén ra quá lớn")
+                if size > 1 << 20 and size > MAX_RATIO * compressed:
+                    raise _too_large("dữ liệu bên trong bị nén bất thường")
+                if keep and info.filename != "xl/vbaProject.bin":
+                    chunks.append(chunk)
+        except (zlib.error, OSError, struct.error) as exc:
+            raise _damaged() from exc
+        if keep:
+            data = b"".join(chunks)
+            if info.filename.endswith((".xml", ".rels")) and DTD.search(data):
+                raise Refused(
+                    "file.unsafe",
+                    "Tệp chứa khai báo XML không an toàn (DTD/ENTITY) nên không được mở. "
+                    "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
+                )
+            parts[info.filename] = data
     return parts
 
 
@@ -289,12 +309,19 @@ def column_number(letters: bytes | str) -> int:
 
 def _check_extent(sheet: str, xml: bytes) -> None:
     """No cell or row far outside the template (or beyond the grid) reaches a parser."""
-    for letters, digits in CELL_REF.findall(xml):
-        if column_number(letters) > MAX_COLUMN or int(digits) > MAX_ROW:
-            raise _outside(sheet, f"{letters.decode()}{digits.decode()}")
-    for digits in ROW_REF.findall(xml):
-        if int(digits) > MAX_ROW:
-            raise _outside(sheet, f"dòng {digits.decode()}")
+    cells = CELL_REF.findall(xml)
+    # Each distinct column and row is judged once; the first offending cell, in the sheet's
+    # order, is the one named.
+    if any(column_number(letters) > MAX_COLUMN for letters in {c for c, _ in cells}) \
+            or any(int(digits) > MAX_ROW for digits in {d for _, d in cells}):
+        for letters, digits in cells:
+            if column_number(letters) > MAX_COLUMN or int(digits) > MAX_ROW:
+                raise _outside(sheet, f"{letters.decode()}{digits.decode()}")
+    rows = ROW_REF.findall(xml)
+    if any(int(digits) > MAX_ROW for digits in set(rows)):
+        for digits in rows:
+            if int(digits) > MAX_ROW:
+                raise _outside(sheet, f"dòng {digits.decode()}")
 
 
 def _outside(sheet: str, where: str) -> Refused:
@@ -309,6 +336,8 @@ def _formula_cells(xml: bytes) -> tuple[list[str], dict[str, str]]:
     """Cells with a formula but no saved value, and cells holding an error value (#DIV/0!...)."""
     uncached, errors = [], {}
     for attrs, _, body in CELL.findall(xml):
+        if b't="e"' not in attrs and (not body or b"<f" not in body):
+            continue  # neither an error value nor a formula: most cells, decided without parsing
         ref = ATTR_R.search(attrs)
         if not ref:
             continue

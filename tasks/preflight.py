@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,6 +14,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from tasks.runners import (
+    BATCH_SIZE_ENV,
+    DASK,
+    DASK_ADDRESS_ENV,
+    PARALLEL_BATCHES_ENV,
+    READ_WORKERS_ENV,
+    SettingValueError,
+    int_from_env,
+    runner_from_env,
+)
 from warehouse.engine import URL_ENV, warehouse_url
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -56,6 +67,29 @@ def _os_reason(exc: OSError) -> str:
         errno.ENOENT: "không tạo được thư mục",
     }
     return reasons.get(exc.errno, exc.strerror or str(exc))
+
+
+def check_run_settings() -> str:
+    """P135_TASK_RUNNER names a runner p135 has, its Dask scheduler address looks like one, and the
+    batch settings are positive whole numbers. Returns the runner's name."""
+    try:
+        kind = runner_from_env()
+        for name in (BATCH_SIZE_ENV, READ_WORKERS_ENV, PARALLEL_BATCHES_ENV):
+            int_from_env(name, 1)
+    except SettingValueError as exc:
+        raise SettingError(str(exc)) from None
+    address = os.environ.get(DASK_ADDRESS_ENV, "").strip()
+    if address and kind != DASK:
+        raise SettingError(
+            f"{DASK_ADDRESS_ENV} được đặt ({address}) nhưng P135_TASK_RUNNER không phải '{DASK}': "
+            f"hãy đặt P135_TASK_RUNNER={DASK} để dùng cụm Dask, hoặc bỏ đặt {DASK_ADDRESS_ENV}."
+        )
+    if address and not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+$|^[^\s:/]+:\d+$", address):
+        raise SettingError(
+            f"{DASK_ADDRESS_ENV}={address!r}: không phải địa chỉ bộ lập lịch Dask; "
+            "hãy ghi theo dạng tcp://máy_chủ:8786."
+        )
+    return kind
 
 
 def check_warehouse(data: Path, *, connect: bool = True) -> str:

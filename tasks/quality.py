@@ -13,17 +13,24 @@ from reporting.frames import ParsedBatch
 from reporting.periods import Period
 from reporting.programme import Programme
 from reporting.units import Registry
-from tasks.workbook_reader import read_workbooks
+from tasks.workbook_reader import read_workbooks_measured
 from warehouse.engine import engine_for
 from warehouse.load import Arrival
 from warehouse.queries import earlier_quarters
 
 
-@task(cache_policy=NO_CACHE)
-def read_submissions(arrivals: list[Arrival], data_dir: Path, workers: int) -> ParsedBatch:
-    """Read the archived copies of a batch into frames keyed by submission and cell."""
-    items = [(a.sha256, data_dir / a.archive_path) for a in arrivals]
-    return read_workbooks(items, workers=workers)
+@task(cache_policy=NO_CACHE, task_run_name="read-batch-{first}")
+def read_batch(
+    items: list[tuple[str, str]], workers: int, run_name: str | None = None, first: int = 0
+) -> tuple[ParsedBatch, float]:
+    """Guard and parse one batch of archived files (submission id, path) in capped parsing processes
+    on the machine that runs this task; also the seconds the guard took.
+
+    With `run_name` the thread running it keeps its parsing processes for the run's next batch
+    (the run stops them); without, they are started for this batch and stopped after it, as on a
+    Dask worker, which no run of p135 outlives.
+    """
+    return read_workbooks_measured([(sid, Path(path)) for sid, path in items], workers, keep_pool=run_name)
 
 
 @task(cache_policy=NO_CACHE)

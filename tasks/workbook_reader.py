@@ -8,10 +8,13 @@ crash or run away costs only itself (it is rejected with a reason) and the batch
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import os
 import re
 import resource
+import threading
+import time
 import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -37,7 +40,7 @@ from reporting.frames import (
 )
 from reporting.identity import ISO_DATE, SHEET_IDENTITY, TemplateIdentity, cell_text, display, read_identity
 from reporting.vn_format import legacy_encoding
-from tasks.file_guard import MAX_CELL_CHARS, MAX_COLUMN, MAX_ROW, Inspection, Refused, inspect_file
+from tasks.file_guard import MAX_CELL_CHARS, MAX_COLUMN, MAX_ROW, Inspection, Refused, read_guarded
 
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -51,23 +54,85 @@ EXCEL_EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
 
 def read_workbooks(items: list[tuple[str, Path]], workers: int = 1) -> ParsedBatch:
     """Read (submission_id, path) pairs in parsing processes; a file that kills one is rejected."""
-    chunks = [items[i:i + CHUNK_FILES] for i in range(0, len(items), CHUNK_FILES)]
+    return read_workbooks_measured(items, workers)[0]
+
+
+def read_workbooks_measured(
+    items: list[tuple[str, Path]], workers: int = 1, *, keep_pool: str | None = None
+) -> tuple[ParsedBatch, float]:
+    """`read_workbooks`, and the seconds the file guard took, summed over the parsing processes.
+
+    With `keep_pool` (a name for the run) the calling thread keeps its parsing processes for its
+    next batch of that run, without starting new ones, until `close_parsing_pools(name)`; a pool
+    that failed is never reused.
+    """
+    workers = max(1, workers)
+    size = max(1, min(CHUNK_FILES, -(-len(items) // workers)))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     parts: list[ParsedBatch] = []
+    guard_seconds = 0.0
     retry: list[tuple[str, Path]] = []
-    with _pool(max(1, min(workers, len(chunks)))) as pool:
-        futures = [(chunk, pool.submit(read_chunk, chunk)) for chunk in chunks]
-        for chunk, future in futures:
-            try:
-                parts.append(future.result(timeout=60 + SECONDS_PER_FILE * len(chunk)))
-            except (BrokenProcessPool, FutureTimeout, MemoryError, OSError):
-                retry.extend(chunk)
-        if retry:
-            _kill(pool)
+    if chunks:
+        pool = _thread_pool(workers, keep_pool) if keep_pool else _pool(min(workers, len(chunks)))
+        try:
+            futures = [(chunk, pool.submit(read_chunk_measured, chunk)) for chunk in chunks]
+            for chunk, future in futures:
+                try:
+                    part, seconds = future.result(timeout=60 + SECONDS_PER_FILE * len(chunk))
+                except (BrokenProcessPool, FutureTimeout, MemoryError, OSError):
+                    retry.extend(chunk)
+                    continue
+                parts.append(part)
+                guard_seconds += seconds
+        finally:
+            if retry or not keep_pool:
+                _forget(pool)
+                if retry:
+                    _kill(pool)
+                else:
+                    pool.shutdown(wait=True)
     if retry:
         _check_parsing_starts()
     for item in retry:
         parts.append(_read_alone(item))
-    return concat_batches(parts)
+    return concat_batches(parts), guard_seconds
+
+
+# Parsing processes kept between batches: each thread's own pool, and every kept pool by run name.
+_kept = threading.local()
+_kept_pools: dict[str, set[ProcessPoolExecutor]] = {}
+_kept_lock = threading.Lock()
+
+
+def _thread_pool(workers: int, name: str) -> ProcessPoolExecutor:
+    pool = getattr(_kept, "pool", None)
+    if pool is not None and getattr(_kept, "name", None) == name and pool._max_workers == workers \
+            and not (pool._broken or pool._shutdown_thread):
+        return pool
+    if pool is not None:
+        _forget(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
+    pool = _kept.pool = _pool(workers)
+    _kept.name = name
+    with _kept_lock:
+        _kept_pools.setdefault(name, set()).add(pool)
+    return pool
+
+
+def _forget(pool: ProcessPoolExecutor) -> None:
+    with _kept_lock:
+        for pools in _kept_pools.values():
+            pools.discard(pool)
+    if getattr(_kept, "pool", None) is pool:
+        _kept.pool = None
+
+
+def close_parsing_pools(name: str) -> None:
+    """Stop the parsing processes kept for run `name` by the threads of this process."""
+    with _kept_lock:
+        pools = _kept_pools.pop(name, set())
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ParsingUnavailable(RuntimeError):
@@ -125,14 +190,29 @@ def _read_alone(item: tuple[str, Path]) -> ParsedBatch:
 
 def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
     """Inspect and read a chunk of workbooks in this process into one set of frames."""
+    return read_chunk_measured(items)[0]
+
+
+def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, float]:
+    """`read_chunk`, and the seconds its file guard took.
+
+    Each file is read from disk once: the guard inspects those bytes and calamine parses the same
+    bytes. The chunk's rows are gathered in lists and become frames once, at the end.
+    """
     info, indicators, tasks, headers, summary, locked, problems = [], [], [], [], [], [], []
+    guard_seconds = 0.0
     for submission_id, path in items:
+        started = time.perf_counter()
         try:
-            inspection = inspect_file(Path(path))
-            sheets, identity_rows = _open(Path(path), submission_id, inspection)
+            try:
+                data, inspection = read_guarded(Path(path))
+            finally:
+                guard_seconds += time.perf_counter() - started
+            sheets, identity_rows = _sheets(io.BytesIO(data), submission_id, inspection)
         except Refused as exc:
             problems.append(Finding(submission_id, exc.rule_id, ERROR, None, None, None, exc.message_vi))
             continue
+        del data
         problems.extend(_notes(submission_id, inspection))
         state, identity = read_identity(identity_rows)
         info.append(_info_row(submission_id, sheets[L.SHEET_INFO], state, identity))
@@ -152,7 +232,7 @@ def read_chunk(items: list[tuple[str, Path]]) -> ParsedBatch:
         summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
         problems=problems,
         peak_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    )
+    ), guard_seconds
 
 
 def _notes(submission_id: str, inspection: Inspection) -> list[Finding]:
@@ -233,14 +313,11 @@ class Sheet:
         return UNUSABLE
 
 
-def _open(path: Path, submission_id: str, inspection: Inspection) -> tuple[dict[str, Sheet], list[list] | None]:
-    # From the content, not the path: calamine picks its reader by the file name's extension.
-    with path.open("rb") as handle:
-        return _sheets(handle, submission_id, inspection)
-
-
 def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[str, Sheet], list[list] | None]:
-    """The template's sheets by name, and the rows of its identity sheet (None without one)."""
+    """The template's sheets by name, and the rows of its identity sheet (None without one).
+
+    From the content, not a path: calamine picks its reader by the file name's extension.
+    """
     try:
         workbook = CalamineWorkbook.from_filelike(handle)
     except Exception as exc:  # calamine raises several unrelated types for damaged files
