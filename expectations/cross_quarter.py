@@ -105,7 +105,8 @@ def check_tasks_carried(
                 "Giữ lại dòng nhiệm vụ và cập nhật trạng thái; nếu dừng thực hiện, chọn trạng thái "
                 "dừng và ghi rõ lý do.",
             ))
-        elif status in completed and now_status is not None and now_status not in completed:
+        # A status left blank (NaN after the merge) is task.status_missing's, not a change of status.
+        elif status in completed and isinstance(now_status, str) and now_status not in completed:
             findings.append(Finding(
                 sid, "crossq.task_uncompleted", ERROR, L.SHEET_TASKS, cell, label,
                 f"Ô {cell}: nhiệm vụ \"{code}\" đã báo cáo \"{labels[status]}\" ở quý {quarter}, "

@@ -50,6 +50,8 @@ CASES = {
     "task-vanished": ("CQ003", _agency(3, tasks=(NV01,)), {("crossq.task_vanished", TSK, None)}),
     "task-uncompleted": ("CQ003", _agency(3, tasks=(NV01[:3] + ("in_progress", None), NV02)),
                          {("crossq.task_uncompleted", TSK, "E5")}),
+    "task-status-cleared": ("CQ003", _agency(3, tasks=(NV01[:3] + (None, None), NV02)),
+                            {("task.status_missing", TSK, "E5")}),
     "task-stopped-with-reason": ("CQ003", _agency(3, tasks=(NV01, NV02[:3] + ("stopped", None, "Sáp nhập đơn vị"))), set()),
     "enterprise-steady": ("DN001", _enterprise(110), set()),
     "workers-jump": ("DN001", _enterprise(400), {("plausibility.change_vs_previous", IND, indicator_cell("enterprises", "workers"))}),
