@@ -93,16 +93,17 @@ def fetch_year_figures(data_dir: Path, year: int, programme: Programme) -> YearF
     """Read the year's headline, breakdowns, provenance and findings from the analyst views."""
     engine = engine_for(data_dir)
     chart_code = quarterly_indicator(programme)
-    headline = queries.year_end_headline(engine, year)
+    year_figures = queries.year_aggregates(engine, year)
+    headline = year_figures["headline"]
     return YearFigures(
         headline=headline,
         workbook=WorkbookFigures(
             headline=headline.copy(),
-            groups=queries.group_indicators(engine, year),
-            group_tasks=queries.key_tasks_by_group(engine, year),
-            tasks_by_source=queries.key_tasks_by_source(engine, year),
-            bloc=queries.bloc_indicators(engine, year),
-            enterprises=queries.current_unit_indicators(engine, year, "enterprises"),
+            groups=year_figures["groups"],
+            group_tasks=year_figures["group_tasks"],
+            tasks_by_source=year_figures["tasks_by_source"],
+            bloc=year_figures["bloc"],
+            enterprises=year_figures["enterprises"],
             quarterly=queries.quarter_totals(engine, year, chart_code) if chart_code else pd.DataFrame(),
             sources=queries.sources_used(engine, year),
             lineage=queries.unit_lineage(engine),
