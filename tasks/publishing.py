@@ -18,7 +18,7 @@ from reporting.periods import ROMAN
 from reporting.programme import Programme
 from reporting.versions import basis_sha256
 from tasks.pdf_export import PdfOutcome, convert_to_pdf, soffice_path
-from tasks.report import WorkbookFigures, build_report, report_file_name, save_reproducibly
+from tasks.report import WorkbookFigures, report_file_name, write_report
 from tasks.report_chart import ChartData, draw_chart
 from tasks.report_document import DocumentContent, build_document, save_document
 from warehouse import queries
@@ -211,8 +211,10 @@ def write_report_files(
 ) -> ReportFiles:
     """Write this version's document and workbook under their -v<n> names."""
     year, version = programme.year, decision.version
-    workbook = build_report(programme, figures.workbook, version=version, quarters_not_approved=quarters_not_approved)
-    xlsx = save_reproducibly(workbook, out_dir / report_file_name(year, version), decision.published_at)
+    xlsx = write_report(
+        programme, figures.workbook, out_dir / report_file_name(year, version), decision.published_at,
+        version=version, quarters_not_approved=quarters_not_approved,
+    )
     content = DocumentContent(
         headline=headline,
         paragraphs=report_paragraphs(programme, figures, headline),
