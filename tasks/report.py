@@ -126,12 +126,26 @@ class _Formats:
     def __init__(self, wb: xlsxwriter.Workbook):
         self._wb = wb
         self._made: dict[tuple, object] = {}
+        self._cells: dict[tuple, object] = {}
 
     def get(self, **props):
         key = tuple(sorted(props.items()))
         if key not in self._made:
             self._made[key] = self._wb.add_format(props)
         return self._made[key]
+
+    def cell(self, number_format: str | None, wrap: bool, **font):
+        """A boxed, top-aligned cell's format (a hundred thousand rows ask for the same few)."""
+        key = (number_format, wrap, *sorted(font.items()))
+        made = self._cells.get(key)
+        if made is None:
+            props = dict(BOX, valign="top", **font)
+            if number_format:
+                props["num_format"] = number_format
+            if wrap:
+                props["text_wrap"] = True
+            made = self._cells[key] = self.get(**props)
+        return made
 
 
 @dataclass(frozen=True)
@@ -265,12 +279,7 @@ def _print_setup(ws: _Sheet, header_row: int | None, *, landscape: bool, one_pag
 
 
 def _put(ws: _Sheet, row: int, col: int, value, fmt: str | None = None, *, wrap: bool = False, **font) -> None:
-    props = dict(BOX, valign="top", **font)
-    if fmt:
-        props["num_format"] = fmt
-    if wrap:
-        props["text_wrap"] = True
-    ws.write(row, col, value, ws.formats.get(**props))
+    ws.write(row, col, value, ws.formats.cell(fmt, wrap, **font))
     if wrap:
         ws.fit_height(row, col, value)
 
