@@ -18,7 +18,7 @@ from reporting.periods import ROMAN
 from reporting.programme import Programme
 from reporting.versions import basis_sha256
 from tasks.pdf_export import PdfOutcome, convert_to_pdf, soffice_path
-from tasks.report import WorkbookFigures, build_report, report_file_name, save_reproducibly
+from tasks.report import WorkbookFigures, report_file_name, write_report
 from tasks.report_chart import ChartData, draw_chart
 from tasks.report_document import DocumentContent, build_document, save_document
 from warehouse import queries
@@ -93,16 +93,17 @@ def fetch_year_figures(data_dir: Path, year: int, programme: Programme) -> YearF
     """Read the year's headline, breakdowns, provenance and findings from the analyst views."""
     engine = engine_for(data_dir)
     chart_code = quarterly_indicator(programme)
-    headline = queries.year_end_headline(engine, year)
+    year_figures = queries.year_aggregates(engine, year)
+    headline = year_figures["headline"]
     return YearFigures(
         headline=headline,
         workbook=WorkbookFigures(
             headline=headline.copy(),
-            groups=queries.group_indicators(engine, year),
-            group_tasks=queries.key_tasks_by_group(engine, year),
-            tasks_by_source=queries.key_tasks_by_source(engine, year),
-            bloc=queries.bloc_indicators(engine, year),
-            enterprises=queries.current_unit_indicators(engine, year, "enterprises"),
+            groups=year_figures["groups"],
+            group_tasks=year_figures["group_tasks"],
+            tasks_by_source=year_figures["tasks_by_source"],
+            bloc=year_figures["bloc"],
+            enterprises=year_figures["enterprises"],
             quarterly=queries.quarter_totals(engine, year, chart_code) if chart_code else pd.DataFrame(),
             sources=queries.sources_used(engine, year),
             lineage=queries.unit_lineage(engine),
@@ -210,8 +211,10 @@ def write_report_files(
 ) -> ReportFiles:
     """Write this version's document and workbook under their -v<n> names."""
     year, version = programme.year, decision.version
-    workbook = build_report(programme, figures.workbook, version=version, quarters_not_approved=quarters_not_approved)
-    xlsx = save_reproducibly(workbook, out_dir / report_file_name(year, version), decision.published_at)
+    xlsx = write_report(
+        programme, figures.workbook, out_dir / report_file_name(year, version), decision.published_at,
+        version=version, quarters_not_approved=quarters_not_approved,
+    )
     content = DocumentContent(
         headline=headline,
         paragraphs=report_paragraphs(programme, figures, headline),

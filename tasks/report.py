@@ -1,30 +1,23 @@
-"""The year-end data workbook (openpyxl): printable sheets, one number format per indicator,
-charts inside worksheets, written so that the same figures give the same bytes."""
+"""The year-end data workbook (xlsxwriter, row by row: a national year's sources sheet holds a
+quarter of a million rows): printable sheets, one number format per indicator, charts inside
+worksheets, written so that the same figures give the same bytes."""
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
-import re
-import zipfile
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.label import DataLabelList
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
 
 from reporting.findings import STATUS_VI
 from reporting.narrative import DRAFT_MARK, draft_note
 from reporting.periods import LOCAL_TZ, ROMAN
 from reporting.programme import Programme
-from tasks.safe_cells import put
+from tasks.safe_cells import safe_text
 from tasks.templates import number_format as _plain_format
 
 SHEET_HEADLINE = "Kết quả chính"
@@ -44,14 +37,17 @@ PERCENT = "0%"
 # (Excel takes the separators from the reader's system, Vietnamese on the bloc's computers).
 VI_LOCALE = "[$-42A]"
 
-TITLE = Font(bold=True, size=13, color="1F4E79")
-DRAFT_FONT = Font(bold=True, size=13, color="C00000")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
-THIN = Side(style="thin", color="A6A6A6")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-WRAP = Alignment(wrap_text=True, vertical="top")
-TOP = Alignment(vertical="top")
+TITLE = {"bold": True, "font_size": 13, "font_color": "#1F4E79"}
+DRAFT_FONT = {"bold": True, "font_size": 13, "font_color": "#C00000"}
+HEADER = {"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E79", "pattern": 1, "text_wrap": True,
+          "align": "center", "valign": "vcenter"}
+BOX = {"border": 1, "border_color": "#A6A6A6"}
+BOLD = {"bold": True}
+HASH_FONT = {"font_name": "Courier New", "font_size": 8}
+# Width of a column nobody sized (openpyxl's default, which the row heights were fitted with).
+DEFAULT_WIDTH = 13
+# centimetres to pixels at 96 dpi, for the charts' size.
+PX_PER_CM = 96 / 2.54
 
 
 @dataclass
@@ -83,57 +79,73 @@ def report_file_name(year: int, version: int | None = None, suffix: str = ".xlsx
     return f"bao-cao-ctr135-{year}{f'-v{version}' if version else ''}{suffix}"
 
 
-def build_report(
+def write_report(
     programme: Programme,
     figures: WorkbookFigures,
+    path: Path,
+    stamp: dt.datetime,
     *,
     version: int | None = None,
     quarters_not_approved: tuple[int, ...] = (),
-) -> Workbook:
-    """The printable workbook: headline, groups, key tasks, enterprises, party building, annex,
-    data quality, charts and sources; a draft names the quarters not approved in every title."""
-    wb = Workbook()
-    draft = draft_note(programme.year, quarters_not_approved)
-    context = _Context(programme, draft, version)
-    _headline_sheet(wb.active, context, figures.headline, units_count=figures.sources["unit_code"].nunique())
-    _groups_sheet(wb.create_sheet(SHEET_GROUPS), context, figures.groups, figures.group_tasks)
-    _tasks_sheet(wb.create_sheet(SHEET_TASKS), context, figures.tasks_by_source)
-    _enterprises_sheet(wb.create_sheet(SHEET_ENTERPRISES), context, figures.enterprises)
-    _party_sheet(wb.create_sheet(SHEET_PARTY), context, figures.groups, figures.bloc)
-    _annex_sheet(wb.create_sheet(SHEET_ANNEX), context, figures.sources, figures.lineage, figures.in_force)
-    _quality_sheet(wb.create_sheet(SHEET_QUALITY), context, figures.findings, figures.sources)
-    _charts_sheet(wb.create_sheet(SHEET_CHARTS), context, figures)
-    _sources_sheet(wb.create_sheet(SHEET_SOURCES), context, figures.sources)
-    wb.properties.title = f"Báo cáo kết quả thực hiện {programme.code}" + (f" ({DRAFT_MARK})" if draft else "")
-    wb.properties.creator = "p135"
-    return wb
-
-
-def save_reproducibly(wb: Workbook, path: Path, stamp: dt.datetime) -> Path:
-    """Save with every timestamp set to `stamp`, so equal content gives an equal sha256."""
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    iso = stamp.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    when = stamp.astimezone(dt.timezone.utc).timetuple()[:6]
-    out = io.BytesIO()
-    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                data = re.sub(
-                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
-                    lambda m: m.group(1) + iso.encode() + m.group(2),
-                    data,
-                )
-            info = zipfile.ZipInfo(item.filename, date_time=when)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = item.external_attr
-            target.writestr(info, data)
+    constant_memory: bool = True,
+) -> Path:
+    """Write the printable workbook to `path`: headline, groups, key tasks, enterprises, party
+    building, annex, data quality, charts and sources; a draft names the quarters not approved in
+    every title. Every timestamp inside is `stamp`, so equal content gives an equal sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(out.getvalue())
+    tmp = path.with_name(path.name + ".tmp")
+    draft = draft_note(programme.year, quarters_not_approved)
+    wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": constant_memory, "strings_to_numbers": False,
+                                        "strings_to_formulas": False, "strings_to_urls": False})
+    try:
+        ctx = _Context(programme, draft, version, _Formats(wb))
+        _headline_sheet(_Sheet(wb, SHEET_HEADLINE, ctx), ctx, figures.headline,
+                        units_count=figures.sources["unit_code"].nunique())
+        _groups_sheet(_Sheet(wb, SHEET_GROUPS, ctx), ctx, figures.groups, figures.group_tasks)
+        _tasks_sheet(_Sheet(wb, SHEET_TASKS, ctx), ctx, figures.tasks_by_source)
+        _enterprises_sheet(_Sheet(wb, SHEET_ENTERPRISES, ctx), ctx, figures.enterprises)
+        _party_sheet(_Sheet(wb, SHEET_PARTY, ctx), ctx, figures.groups, figures.bloc)
+        _annex_sheet(_Sheet(wb, SHEET_ANNEX, ctx), ctx, figures.sources, figures.lineage, figures.in_force)
+        _quality_sheet(_Sheet(wb, SHEET_QUALITY, ctx), ctx, figures.findings, figures.sources)
+        _charts_sheet(_Sheet(wb, SHEET_CHARTS, ctx), ctx, figures)
+        _sources_sheet(_Sheet(wb, SHEET_SOURCES, ctx), ctx, figures.sources)
+        wb.set_properties({
+            "title": f"Báo cáo kết quả thực hiện {programme.code}" + (f" ({DRAFT_MARK})" if draft else ""),
+            "author": "p135",
+            "created": stamp.astimezone(dt.timezone.utc).replace(tzinfo=None),
+        })
+    finally:
+        wb.close()
     tmp.replace(path)
     return path
+
+
+class _Formats:
+    """One xlsxwriter format per distinct set of properties, made once."""
+
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self._wb = wb
+        self._made: dict[tuple, object] = {}
+        self._cells: dict[tuple, object] = {}
+
+    def get(self, **props):
+        key = tuple(sorted(props.items()))
+        if key not in self._made:
+            self._made[key] = self._wb.add_format(props)
+        return self._made[key]
+
+    def cell(self, number_format: str | None, wrap: bool, **font):
+        """A boxed, top-aligned cell's format (a hundred thousand rows ask for the same few)."""
+        key = (number_format, wrap, *sorted(font.items()))
+        made = self._cells.get(key)
+        if made is None:
+            props = dict(BOX, valign="top", **font)
+            if number_format:
+                props["num_format"] = number_format
+            if wrap:
+                props["text_wrap"] = True
+            made = self._cells[key] = self.get(**props)
+        return made
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,7 @@ class _Context:
     programme: Programme
     draft: str
     version: int | None
+    formats: _Formats | None = None
 
     def indicator_format(self, code: str) -> str:
         return number_format(self.programme.display_decimals(code))
@@ -149,6 +162,55 @@ class _Context:
         """A value as written: rounded to the indicator's decimals, no float noise."""
         v = _num(value)
         return None if v is None else _clean(round(v, self.programme.indicator(code).decimals))
+
+
+class _Sheet:
+    """A worksheet written row by row (rows in increasing order, as constant-memory mode needs),
+    with 1-based rows and columns; wrapped text makes its row tall enough to show."""
+
+    def __init__(self, wb: xlsxwriter.Workbook, name: str, ctx: _Context):
+        self.ws = wb.add_worksheet(name)
+        self.book = wb
+        self.name = name
+        self.formats = ctx.formats
+        self.widths: dict[int, float] = {}
+        self.heights: dict[int, float] = {}
+        self.breaks: list[int] = []
+
+    def width(self, col: int, width: float) -> None:
+        self.widths[col] = width
+        self.ws.set_column(col - 1, col - 1, width)
+
+    def height(self, row: int, height: float) -> None:
+        self.heights[row] = height
+        self.ws.set_row(row - 1, height)
+
+    def fit_height(self, row: int, col: int, value) -> None:
+        """Tall enough for wrapped text: spreadsheet programs do not grow rows written by a library."""
+        if not isinstance(value, str) or not value:
+            return
+        width = self.widths.get(col, DEFAULT_WIDTH)
+        # A column of width w holds about 1.15·w characters of ordinary text (widths count "0"s).
+        lines = sum(max(1, math.ceil(len(part) / max(width * 1.15, 1))) for part in value.split("\n"))
+        height = 15 * lines + 2
+        if self.heights.get(row, 15) < height:
+            self.height(row, height)
+
+    def write(self, row: int, col: int, value, fmt) -> None:
+        """Text always as text (never a formula or an error value), numbers and dates as such."""
+        r, c = row - 1, col - 1
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            self.ws.write_blank(r, c, None, fmt)
+        elif isinstance(value, str):
+            self.ws.write_string(r, c, safe_text(value), fmt)
+        elif isinstance(value, bool):
+            self.ws.write_boolean(r, c, value, fmt)
+        elif isinstance(value, (dt.datetime, dt.date)):
+            self.ws.write_datetime(r, c, value, fmt)
+        elif isinstance(value, numbers.Number):
+            self.ws.write_number(r, c, float(value) if not isinstance(value, int) else value, fmt)
+        else:
+            self.ws.write_string(r, c, safe_text(str(value)), fmt)
 
 
 def _num(value) -> float | None:
@@ -173,73 +235,57 @@ def _fraction(value, plan) -> float | None:
     return None if v is None or not p else _clean(round(v / p, 3))
 
 
-def _title(ws: Worksheet, ctx: _Context, title: str, subtitle: str, last_col: int) -> None:
-    ws.cell(row=1, column=1, value=ctx.programme.organisation_vi.upper()).font = Font(bold=True)
-    heading = ws.cell(row=2, column=1, value=(f"{DRAFT_MARK} – " if ctx.draft else "") + title)
-    heading.font = DRAFT_FONT if ctx.draft else TITLE
+def _title(ws: _Sheet, ctx: _Context, title: str, subtitle: str, last_col: int) -> None:
+    f = ctx.formats
     note = subtitle + (f" {ctx.draft}." if ctx.draft else "")
-    ws.cell(row=3, column=1, value=note).font = Font(italic=True, color="C00000" if ctx.draft else None)
-    ws.cell(row=3, column=1).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.row_dimensions[3].height = 30
-    for row in (1, 2, 3):
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+    lines = (
+        (ctx.programme.organisation_vi.upper(), f.get(**BOLD)),
+        ((f"{DRAFT_MARK} – " if ctx.draft else "") + title, f.get(**(DRAFT_FONT if ctx.draft else TITLE))),
+        (note, f.get(italic=True, text_wrap=True, valign="top", **({"font_color": "#C00000"} if ctx.draft else {}))),
+    )
+    for row, (text, fmt) in enumerate(lines, start=1):
+        if row == 3:
+            ws.height(3, 30)
+        ws.ws.merge_range(row - 1, 0, row - 1, last_col - 1, "", fmt)
+        ws.ws.write_string(row - 1, 0, safe_text(text), fmt)
 
 
-def _header(ws: Worksheet, row: int, names: list[str], widths: list[float]) -> None:
-    for col, (name, width) in enumerate(zip(names, widths), start=1):
-        cell = ws.cell(row=row, column=col, value=name)
-        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, BOX
-        cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
-        ws.column_dimensions[get_column_letter(col)].width = width
+def _header(ws: _Sheet, row: int, names: list[str], widths: list[float]) -> None:
+    fmt = ws.formats.get(**HEADER, **BOX)
+    for col, width in enumerate(widths[:len(names)], start=1):
+        ws.width(col, width)
     for col, name in enumerate(names, start=1):
-        _fit_height(ws, row, col, name)
-    ws.freeze_panes = ws.cell(row=row + 1, column=1)
+        ws.write(row, col, name, fmt)
+        ws.fit_height(row, col, name)
+    ws.ws.freeze_panes(row, 0)
 
 
-def _print_setup(ws: Worksheet, header_row: int | None, *, landscape: bool, one_page: bool = False) -> None:
+def _print_setup(ws: _Sheet, header_row: int | None, *, landscape: bool, one_page: bool = False) -> None:
     """A4, one page wide (and one tall for the headline), header rows repeated, pages numbered."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 1 if one_page else 0
-    ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.print_options.horizontalCentered = True
-    if header_row:
-        ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.oddFooter.center.text = "Trang &P/&N"
-    ws.oddFooter.left.text = "&A"
-
-
-def _put(ws: Worksheet, row: int, col: int, value, fmt: str | None = None, *, wrap: bool = False):
-    cell = put(ws, row, col, None if value is None or (isinstance(value, float) and math.isnan(value)) else value)
-    cell.border = BOX
-    if fmt:
-        cell.number_format = fmt
-    if wrap:
-        cell.alignment = WRAP
-        _fit_height(ws, row, col, cell.value)
+    sheet = ws.ws
+    sheet.set_paper(9)
+    if landscape:
+        sheet.set_landscape()
     else:
-        cell.alignment = TOP
-    return cell
+        sheet.set_portrait()
+    sheet.fit_to_pages(1, 1 if one_page else 0)
+    sheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    sheet.center_horizontally()
+    if header_row:
+        sheet.repeat_rows(header_row - 1)
+    sheet.set_footer("&L&A&CTrang &P/&N")
+    if ws.breaks:
+        sheet.set_h_pagebreaks(ws.breaks)
 
 
-def _fit_height(ws: Worksheet, row: int, col: int, value) -> None:
-    """Tall enough for wrapped text: spreadsheet programs do not grow rows written by openpyxl."""
-    if not isinstance(value, str) or not value:
-        return
-    width = ws.column_dimensions[get_column_letter(col)].width or 10
-    # A column of width w holds about 1.15·w characters of ordinary text (widths count "0"s).
-    lines = sum(max(1, math.ceil(len(part) / max(width * 1.15, 1))) for part in value.split("\n"))
-    height = 15 * lines + 2
-    if (ws.row_dimensions[row].height or 15) < height:
-        ws.row_dimensions[row].height = height
+def _put(ws: _Sheet, row: int, col: int, value, fmt: str | None = None, *, wrap: bool = False, **font) -> None:
+    ws.write(row, col, value, ws.formats.cell(fmt, wrap, **font))
+    if wrap:
+        ws.fit_height(row, col, value)
 
 
-def _headline_sheet(ws: Worksheet, ctx: _Context, headline: pd.DataFrame, units_count: int) -> None:
+def _headline_sheet(ws: _Sheet, ctx: _Context, headline: pd.DataFrame, units_count: int) -> None:
     p = ctx.programme
-    ws.title = SHEET_HEADLINE
     _title(
         ws, ctx,
         f"KẾT QUẢ THỰC HIỆN {p.title_vi.upper()} NĂM {p.year}",
@@ -270,7 +316,7 @@ def _headline_sheet(ws: Worksheet, ctx: _Context, headline: pd.DataFrame, units_
     _print_setup(ws, HEADER_ROW, landscape=True, one_page=True)
 
 
-def _groups_sheet(ws: Worksheet, ctx: _Context, groups: pd.DataFrame, group_tasks: pd.DataFrame) -> None:
+def _groups_sheet(ws: _Sheet, ctx: _Context, groups: pd.DataFrame, group_tasks: pd.DataFrame) -> None:
     p = ctx.programme
     _title(
         ws, ctx, f"KẾT QUẢ NĂM {p.year} THEO KHỐI",
@@ -309,7 +355,7 @@ def _groups_sheet(ws: Worksheet, ctx: _Context, groups: pd.DataFrame, group_task
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 
-def _tasks_sheet(ws: Worksheet, ctx: _Context, by_source: pd.DataFrame) -> None:
+def _tasks_sheet(ws: _Sheet, ctx: _Context, by_source: pd.DataFrame) -> None:
     p = ctx.programme
     _title(
         ws, ctx, f"NHIỆM VỤ TRỌNG TÂM NĂM {p.year} THEO NGUỒN VÀ THEO KHỐI",
@@ -330,7 +376,7 @@ def _tasks_sheet(ws: Worksheet, ctx: _Context, by_source: pd.DataFrame) -> None:
     _print_setup(ws, HEADER_ROW, landscape=False)
 
 
-def _enterprises_sheet(ws: Worksheet, ctx: _Context, enterprises: pd.DataFrame) -> None:
+def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame) -> None:
     p = ctx.programme
     indicators = [i for i in p.indicators if i.group == "enterprises"]
     headers, widths, columns = ["STT", "Doanh nghiệp"], [5, 46], []
@@ -373,7 +419,7 @@ def _enterprises_sheet(ws: Worksheet, ctx: _Context, enterprises: pd.DataFrame) 
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 
-def _party_sheet(ws: Worksheet, ctx: _Context, groups: pd.DataFrame, bloc: pd.DataFrame) -> None:
+def _party_sheet(ws: _Sheet, ctx: _Context, groups: pd.DataFrame, bloc: pd.DataFrame) -> None:
     p = ctx.programme
     indicators = [i for i in p.indicators if i.group == "all"]
     group_names = list(p.groups.items())
@@ -403,12 +449,7 @@ def _party_sheet(ws: Worksheet, ctx: _Context, groups: pd.DataFrame, bloc: pd.Da
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 
-def _local(ts) -> pd.Timestamp:
-    stamp = pd.Timestamp(ts)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).tz_convert(LOCAL_TZ)
-
-
-def _annex_sheet(ws: Worksheet, ctx: _Context, sources: pd.DataFrame, lineage: pd.DataFrame, in_force: pd.DataFrame) -> None:
+def _annex_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame, lineage: pd.DataFrame, in_force: pd.DataFrame) -> None:
     p = ctx.programme
     headers = ["STT", "Tổ chức cơ sở đảng", "Khối", *[f"Quý {ROMAN[q]}" for q in (1, 2, 3, 4)], "Ghi chú", "Mã đơn vị"]
     _title(
@@ -417,11 +458,18 @@ def _annex_sheet(ws: Worksheet, ctx: _Context, sources: pd.DataFrame, lineage: p
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, [5, 44, 16, 23, 23, 23, 23, 30, 10])
-    used = {(r["unit_code"], int(r["quarter"])): r for r in sources.to_dict("records")}
-    expected = {(r["unit_code"], int(r["quarter"])) for r in in_force.to_dict("records")}
+    # Each used file's cell text made column-wise: a national year has a quarter of a million.
+    received = pd.to_datetime(sources["received_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.strftime("%d/%m/%Y")
+    texts = [
+        f"lần {int(v)}, nhận {day}{'' if on_time else ' (trễ hạn)'}"
+        for v, day, on_time in zip(sources["version"], received, sources["is_on_time"])
+    ]
+    quarters = sources["quarter"].astype(int).tolist()
+    used = dict(zip(zip(sources["unit_code"].tolist(), quarters), texts))
+    expected = set(zip(in_force["unit_code"].tolist(), in_force["quarter"].astype(int).tolist()))
     codes = sorted({c for c, _ in used} | {c for c, _ in expected})
     info = {r["unit_code"]: r for r in lineage.to_dict("records")}
-    names = {r["unit_code"]: r["unit_name"] for r in sources.to_dict("records")}
+    names = dict(zip(sources["unit_code"].tolist(), sources["unit_name"].tolist()))
 
     def current(code: str) -> str:
         return info.get(code, {}).get("current_unit_code") or code
@@ -436,14 +484,9 @@ def _annex_sheet(ws: Worksheet, ctx: _Context, sources: pd.DataFrame, lineage: p
         _put(ws, row, 2, f"↳ {name}" if merged else name, wrap=True)
         _put(ws, row, 3, p.groups.get(meta.get("unit_group"), meta.get("unit_group")))
         for quarter in (1, 2, 3, 4):
-            r = used.get((code, quarter))
-            if r is not None:
-                late = "" if r["is_on_time"] else " (trễ hạn)"
-                text = f"lần {int(r['version'])}, nhận {_local(r['received_at']):%d/%m/%Y}{late}"
-            elif (code, quarter) in expected:
-                text = "chưa có báo cáo được chấp nhận"
-            else:
-                text = ""
+            text = used.get((code, quarter))
+            if text is None:
+                text = "chưa có báo cáo được chấp nhận" if (code, quarter) in expected else ""
             _put(ws, row, 3 + quarter, text, wrap=True)
         note = ""
         if merged:
@@ -455,7 +498,7 @@ def _annex_sheet(ws: Worksheet, ctx: _Context, sources: pd.DataFrame, lineage: p
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 
-def _quality_sheet(ws: Worksheet, ctx: _Context, findings: pd.DataFrame, sources: pd.DataFrame) -> None:
+def _quality_sheet(ws: _Sheet, ctx: _Context, findings: pd.DataFrame, sources: pd.DataFrame) -> None:
     p = ctx.programme
     headers = ["STT", "Tổ chức cơ sở đảng", "Quý", "Tình trạng bản mới nhất", "Lần nộp", "Lỗi", "Cảnh báo", "Một phát hiện", "Mã đơn vị"]
     with_warnings = int((sources["status"] == "accepted_with_warnings").sum()) if not sources.empty else 0
@@ -478,88 +521,92 @@ def _quality_sheet(ws: Worksheet, ctx: _Context, findings: pd.DataFrame, sources
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 
-def _charts_sheet(ws: Worksheet, ctx: _Context, figures: WorkbookFigures) -> None:
+def _charts_sheet(ws: _Sheet, ctx: _Context, figures: WorkbookFigures) -> None:
     """Three charts, each beside the small table it draws."""
     p = ctx.programme
     _title(ws, ctx, f"BIỂU ĐỒ KẾT QUẢ NĂM {p.year}", "Số liệu của mỗi biểu đồ nằm ở bảng bên trái biểu đồ.", 10)
-    for col, width in zip("ABCD", (34, 14, 14, 14)):
-        ws.column_dimensions[col].width = width
+    for col, width in enumerate((34, 14, 14, 14), start=1):
+        ws.width(col, width)
     row = HEADER_ROW
 
     code = figures.quarterly_indicator
     if code and not figures.quarterly.empty:
         ind = p.indicator(code)
-        _put(ws, row, 1, "Quý").font = Font(bold=True)
-        _put(ws, row, 2, f"{ind.label_vi} ({ind.unit_vi})").font = Font(bold=True)
+        _put(ws, row, 1, "Quý", bold=True)
+        _put(ws, row, 2, f"{ind.label_vi} ({ind.unit_vi})", bold=True)
         for n, r in enumerate(figures.quarterly.to_dict("records"), start=1):
             _put(ws, row + n, 1, f"Quý {ROMAN[int(r['quarter'])]}")
             _put(ws, row + n, 2, ctx.rounded(code, r["value"]), ctx.indicator_format(code))
         last = row + len(figures.quarterly)
-        chart = _bar(f"{ind.label_vi} theo quý năm {p.year} ({ind.unit_vi})", ind.unit_vi)
-        chart.add_data(Reference(ws, min_col=2, min_row=row, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=row + 1, max_row=last))
-        ws.add_chart(chart, f"F{row}")
+        chart = _bar(ws, f"{ind.label_vi} theo quý năm {p.year} ({ind.unit_vi})", ind.unit_vi)
+        _series(ws, chart, 2, row, last)
+        ws.ws.insert_chart(f"F{row}", chart)
         row = max(last, row + 16) + 2
-        ws.row_breaks.append(Break(id=row - 1))
+        ws.breaks.append(row - 1)
 
     planned = [r for r in figures.headline.to_dict("records") if _num(r["pct_of_plan"]) is not None]
     if planned:
-        _put(ws, row, 1, "Chỉ tiêu").font = Font(bold=True)
-        _put(ws, row, 2, "% kế hoạch").font = Font(bold=True)
+        _put(ws, row, 1, "Chỉ tiêu", bold=True)
+        _put(ws, row, 2, "% kế hoạch", bold=True)
         for n, r in enumerate(planned, start=1):
             _put(ws, row + n, 1, r["label_vi"], wrap=True)
             _put(ws, row + n, 2, _clean(round(float(r["pct_of_plan"]) / 100, 3)), PERCENT)
         last = row + len(planned)
-        chart = _bar(f"Mức thực hiện so với kế hoạch năm {p.year}", "% kế hoạch", horizontal=True)
-        chart.add_data(Reference(ws, min_col=2, min_row=row, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=row + 1, max_row=last))
-        chart.y_axis.numFmt = PERCENT
-        ws.add_chart(chart, f"F{row}")
+        chart = _bar(ws, f"Mức thực hiện so với kế hoạch năm {p.year}", "% kế hoạch", horizontal=True, num_format=PERCENT)
+        _series(ws, chart, 2, row, last)
+        ws.ws.insert_chart(f"F{row}", chart)
         row = max(last, row + 16) + 2
-        ws.row_breaks.append(Break(id=row - 1))
+        ws.breaks.append(row - 1)
 
     tasks = figures.tasks_by_source
     if not tasks.empty:
         groups = [g for g in p.groups if g in set(tasks["unit_group"])]
         sources = list(dict.fromkeys(tasks["source"]))
         labels = dict(zip(tasks["source"], tasks["source_label_vi"]))
-        _put(ws, row, 1, "Nguồn nhiệm vụ").font = Font(bold=True)
+        _put(ws, row, 1, "Nguồn nhiệm vụ", bold=True)
         for col, g in enumerate(groups, start=2):
-            _put(ws, row, col, p.groups[g]).font = Font(bold=True)
+            _put(ws, row, col, p.groups[g], bold=True)
         counts = {(r["unit_group"], r["source"]): int(r["identified"] or 0) for r in tasks.to_dict("records")}
         for n, s in enumerate(sources, start=1):
             _put(ws, row + n, 1, labels.get(s) or s, wrap=True)
             for col, g in enumerate(groups, start=2):
                 _put(ws, row + n, col, counts.get((g, s), 0), number_format(0))
         last = row + len(sources)
-        chart = _bar(f"Nhiệm vụ trọng tâm năm {p.year} theo nguồn", "nhiệm vụ")
-        chart.grouping = "stacked"
-        chart.overlap = 100
-        chart.add_data(Reference(ws, min_col=2, max_col=1 + len(groups), min_row=row, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=row + 1, max_row=last))
-        ws.add_chart(chart, f"F{row}")
+        chart = _bar(ws, f"Nhiệm vụ trọng tâm năm {p.year} theo nguồn", "nhiệm vụ", stacked=True)
+        for col in range(2, 2 + len(groups)):
+            _series(ws, chart, col, row, last, overlap=100)
+        ws.ws.insert_chart(f"F{row}", chart)
     _print_setup(ws, None, landscape=True)
 
 
-def _bar(title: str, axis_title: str, horizontal: bool = False) -> BarChart:
-    chart = BarChart()
-    chart.type = "bar" if horizontal else "col"
-    chart.title = title
-    chart.y_axis.title = axis_title
-    chart.height, chart.width = 7.5, 16
-    chart.dataLabels = DataLabelList()
-    chart.dataLabels.showVal = True
-    chart.dataLabels.showSerName = chart.dataLabels.showCatName = False
-    chart.dataLabels.showLegendKey = chart.dataLabels.showPercent = False
-    chart.y_axis.scaling.min = 0
-    chart.legend.position = "b"
-    # openpyxl 3.1 hides both axes unless told otherwise.
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
+def _bar(ws: _Sheet, title: str, axis_title: str, *, horizontal: bool = False, stacked: bool = False,
+         num_format: str | None = None):
+    """A bar (or column) chart 16 × 7.5 cm, values labelled, the value axis from 0, legend below."""
+    options = {"type": "bar" if horizontal else "column"}
+    if stacked:
+        options["subtype"] = "stacked"
+    chart = ws.book.add_chart(options)
+    chart.set_title({"name": title})
+    value_axis = {"name": axis_title, "min": 0, **({"num_format": num_format} if num_format else {})}
+    # In a bar chart xlsxwriter's x axis is the value axis (drawn horizontally).
+    (chart.set_x_axis if horizontal else chart.set_y_axis)(value_axis)
+    chart.set_size({"width": round(16 * PX_PER_CM), "height": round(7.5 * PX_PER_CM)})
+    chart.set_legend({"position": "bottom"})
     return chart
 
 
-def _sources_sheet(ws: Worksheet, ctx: _Context, sources: pd.DataFrame) -> None:
+def _series(ws: _Sheet, chart, col: int, header_row: int, last: int, **extra) -> None:
+    """The values of column `col` below its header (the series name), categories in column A."""
+    chart.add_series({
+        "name": [ws.name, header_row - 1, col - 1],
+        "categories": [ws.name, header_row, 0, last - 1, 0],
+        "values": [ws.name, header_row, col - 1, last - 1, col - 1],
+        "data_labels": {"value": True},
+        **extra,
+    })
+
+
+def _sources_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame) -> None:
     headers = ["Tổ chức cơ sở đảng", "Quý", "Lần nộp", "Tình trạng", "Thời điểm nhận", "Hạn nộp", "Đúng hạn", "Tên tệp", "Mã băm SHA-256", "Mã đơn vị"]
     _title(
         ws, ctx, "NGUỒN SỐ LIỆU",
@@ -567,19 +614,23 @@ def _sources_sheet(ws: Worksheet, ctx: _Context, sources: pd.DataFrame) -> None:
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, [40, 6, 8, 20, 16, 11, 9, 32, 58, 10])
-    for n, r in enumerate(sources.to_dict("records")):
+    received = pd.to_datetime(sources["received_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    deadlines = pd.to_datetime(sources["deadline"]).dt.date
+    columns = [
+        sources["unit_name"].tolist(), sources["quarter"].astype(int).tolist(), sources["version"].astype(int).tolist(),
+        [STATUS_VI.get(s, s) for s in sources["status"]], received.dt.to_pydatetime().tolist(), deadlines.tolist(),
+        ["Có" if v else "Không" for v in sources["is_on_time"]], sources["original_name"].tolist(),
+        sources["file_sha256"].tolist(), sources["unit_code"].tolist(),
+    ]
+    extra = {5: {"num_format": "dd/mm/yyyy hh:mm"}, 6: {"num_format": "dd/mm/yyyy"}, 9: HASH_FONT}
+    formats = {
+        col: ws.formats.get(**BOX, valign="top", **({"text_wrap": True} if col in (1, 8) else {}), **extra.get(col, {}))
+        for col in range(1, len(headers) + 1)
+    }
+    for n, values in enumerate(zip(*columns)):
         row = HEADER_ROW + 1 + n
-        values = [
-            r["unit_name"], int(r["quarter"]), int(r["version"]), STATUS_VI.get(r["status"], r["status"]),
-            _local(r["received_at"]).to_pydatetime().replace(tzinfo=None), pd.Timestamp(r["deadline"]).date(),
-            "Có" if r["is_on_time"] else "Không", r["original_name"], r["file_sha256"], r["unit_code"],
-        ]
         for col, v in enumerate(values, start=1):
-            cell = _put(ws, row, col, v, wrap=col in (1, 8))
-            if col == 9:
-                cell.font = Font(name="Courier New", size=8)
-            if col == 5:
-                cell.number_format = "dd/mm/yyyy hh:mm"
-            if col == 6:
-                cell.number_format = "dd/mm/yyyy"
+            ws.write(row, col, v, formats[col])
+            if col in (1, 8):
+                ws.fit_height(row, col, v)
     _print_setup(ws, HEADER_ROW, landscape=True)

@@ -170,7 +170,9 @@ def test_every_sheet_prints_on_a4_one_page_wide_with_titles_and_page_numbers(dem
         setup = ws.page_setup
         assert str(setup.paperSize) == str(ws.PAPERSIZE_A4), ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-        assert (int(setup.fitToWidth), int(setup.fitToHeight)) == ((1, 1) if ws.title == R.SHEET_HEADLINE else (1, 0)), ws.title
+        # An absent fitToWidth / fitToHeight is 1 (the OOXML default; xlsxwriter writes only the others).
+        fit = tuple(1 if v is None else int(v) for v in (setup.fitToWidth, setup.fitToHeight))
+        assert fit == ((1, 1) if ws.title == R.SHEET_HEADLINE else (1, 0)), ws.title
         assert "&P" in ws.oddFooter.center.text, ws.title
         if ws.title != R.SHEET_CHARTS:
             assert ws.print_title_rows == f"${R.HEADER_ROW}:${R.HEADER_ROW}", ws.title
@@ -233,7 +235,13 @@ def test_enterprise_party_annex_and_quality_sheets(demo):
         assert len(charts) == 3 and not any(n.startswith("xl/chartsheets/") for n in names)
 
 
-def test_the_annex_puts_a_merged_unit_under_its_successor_with_a_note(demo):
+def _written(programme, figures, path, **options):
+    """The report workbook written to `path` and read back."""
+    stamp = dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc)
+    return load_workbook(R.write_report(programme, figures, path, stamp, **options))
+
+
+def test_the_annex_puts_a_merged_unit_under_its_successor_with_a_note(demo, tmp_path):
     programme = programme_for_year(2023)
     figures = _workbook_figures(demo)
     lineage = figures.lineage.copy()
@@ -242,7 +250,7 @@ def test_the_annex_puts_a_merged_unit_under_its_successor_with_a_note(demo):
     extra["unit_code"], extra["unit_name"] = "DN021", "Chi bộ Công ty Cổ phần Giống cây trồng"
     figures.sources = pd.concat([figures.sources, extra])
     figures.lineage = lineage
-    ws = R.build_report(programme, figures)[R.SHEET_ANNEX]
+    ws = _written(programme, figures, tmp_path / "r.xlsx")[R.SHEET_ANNEX]
     codes = [ws.cell(row=r, column=9).value for r in range(R.HEADER_ROW + 1, ws.max_row + 1)]
     at = codes.index("DN021")
     assert codes[at - 1] == "DN022"
@@ -260,9 +268,7 @@ def test_text_from_units_stays_text_in_the_report(demo, tmp_path):
     figures = _workbook_figures(demo)
     figures.sources.loc[figures.sources.index[0], "original_name"] = '=HYPERLINK("http://x","bấm").xlsx'
     figures.sources.loc[figures.sources.index[1], "original_name"] = "#N/A"
-    stamp = dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc)
-    path = R.save_reproducibly(R.build_report(programme_for_year(2023), figures), tmp_path / "r.xlsx", stamp)
-    ws = load_workbook(path)[R.SHEET_SOURCES]
+    ws = _written(programme_for_year(2023), figures, tmp_path / "r.xlsx")[R.SHEET_SOURCES]
     cells = [ws.cell(row=R.HEADER_ROW + n, column=8) for n in (1, 2)]
     assert [c.value for c in cells] == ['=HYPERLINK("http://x","bấm").xlsx', "#N/A"]
     assert [c.data_type for c in cells] == ["s", "s"]
@@ -443,11 +449,12 @@ def test_a_draft_says_so_and_names_the_quarters_not_approved(demo, tmp_path):
     assert "(Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt)" in paragraphs
     assert "Bình Định, ngày 05 tháng 01 năm 2024" in docx_text(draft)[1][0][0][1]
 
-    wb = R.build_report(programme, figures.workbook, quarters_not_approved=(4,))
+    wb = _written(programme, figures.workbook, tmp_path / "draft.xlsx", quarters_not_approved=(4,))
     for ws in wb.worksheets:
         assert ws["A2"].value.startswith("DỰ THẢO – "), ws.title
         assert "Số liệu Quý IV/2023 chưa được phê duyệt" in ws["A3"].value, ws.title
-    assert not R.build_report(programme, figures.workbook)[R.SHEET_HEADLINE]["A2"].value.startswith("DỰ THẢO")
+    official_wb = _written(programme, figures.workbook, tmp_path / "official.xlsx")
+    assert not official_wb[R.SHEET_HEADLINE]["A2"].value.startswith("DỰ THẢO")
 
 
 def test_a_relative_path_converts_too(soffice, tmp_path, monkeypatch):
@@ -493,3 +500,19 @@ def test_contributions_follow_each_indicators_rule():
     assert [r.contribution for r in stocks] == [0.0, 12.0, 0.0, 20.0]
     income = _with_contributions([row("A", 1, 10.0, 100), row("B", 1, 12.0, 300), row("C", 1, None, 50)], "weighted_mean")
     assert sum(r.contribution for r in income) == pytest.approx((10 * 100 + 12 * 300) / 400)
+
+
+def test_the_workbook_written_again_is_the_same_bytes_in_either_memory_mode(demo, tmp_path):
+    programme, figures = programme_for_year(2023), _workbook_figures(demo)
+    first = R.write_report(programme, figures, tmp_path / "a.xlsx", dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc))
+    again = R.write_report(programme, figures, tmp_path / "b.xlsx", dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc))
+    assert _sha(first) == _sha(again)
+    in_memory = R.write_report(programme, figures, tmp_path / "c.xlsx", dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc),
+                               constant_memory=False)
+    cells = [
+        {ws.title: [[(c.value, c.number_format) for c in row] for row in ws.iter_rows()] for ws in load_workbook(path)}
+        for path in (first, in_memory)
+    ]
+    assert cells[0] == cells[1]
+    with zipfile.ZipFile(first) as z:
+        assert "2024-01-20T00:00:00Z" in z.read("docProps/core.xml").decode()

@@ -257,3 +257,165 @@ def units_in_force(engine: Engine, year: int) -> pd.DataFrame:
         """,
         year=year,
     )
+
+
+# The year's figures for publishing, each unit's year computed once. The views above evaluate
+# every unit's year inside each read (headline, groups, whole bloc, enterprises: seven groupings
+# of every unit-quarter at national volume); here the units' years and the key tasks' latest
+# states are taken once from their views into temporary tables, and the aggregates over units
+# are made from those by the same rules as v_year_indicator, v_year_group_indicator,
+# v_key_tasks_by_source and v_year_end_programme135 (tests/test_aggregation.py checks they agree).
+UNIT_YEAR_TABLE = "publish_unit_year"
+ROLLUP_TABLE = "publish_unit_year_rollup"
+TASK_STATE_TABLE = "publish_task_state"
+_TEMPORARY = {
+    UNIT_YEAR_TABLE: """
+        SELECT unit_code, unit_group, year, indicator_code, aggregation, value, plan_value, weight
+        FROM v_unit_year_indicator WHERE year = :year
+    """,
+    ROLLUP_TABLE: """
+        SELECT unit_code, unit_name, unit_group, units_reporting, year, indicator_code, aggregation,
+               value, plan_value
+        FROM v_unit_year_indicator_rollup WHERE year = :year
+    """,
+    TASK_STATE_TABLE: """
+        SELECT year, unit_group, source_code, status_code, is_completed, COUNT(*) AS n
+        FROM v_key_task_latest WHERE year = :year
+        GROUP BY year, unit_group, source_code, status_code, is_completed
+    """,
+}
+
+
+def _across_units(keys: str) -> str:
+    """The aggregation over units of v_year_indicator / v_year_group_indicator, on the temporary tables."""
+    return f"""
+        SELECT {keys}, indicator_code, aggregation,
+               COUNT(value) AS units_reporting,
+               CASE WHEN aggregation = 'weighted_mean'
+                    THEN SUM(value * weight) / NULLIF(SUM(CASE WHEN value IS NOT NULL THEN weight END), 0)
+                    ELSE SUM(value) END AS value,
+               CASE WHEN aggregation = 'weighted_mean'
+                    THEN SUM(plan_value * weight)
+                         / NULLIF(SUM(CASE WHEN plan_value IS NOT NULL THEN weight END), 0)
+                    ELSE SUM(plan_value) END AS plan_value
+        FROM {UNIT_YEAR_TABLE}
+        WHERE aggregation <> 'latest'
+        GROUP BY {keys}, indicator_code, aggregation
+        UNION ALL
+        SELECT {keys}, indicator_code, aggregation,
+               CAST(COALESCE(SUM(CASE WHEN value IS NOT NULL THEN units_reporting END), 0) AS BIGINT)
+                   AS units_reporting,
+               SUM(value) AS value,
+               SUM(plan_value) AS plan_value
+        FROM {ROLLUP_TABLE}
+        WHERE aggregation = 'latest'
+        GROUP BY {keys}, indicator_code, aggregation
+    """
+
+
+_HEADLINE = f"""
+    WITH task_count AS (
+        SELECT m.programme_code, m.metric_code, CAST(SUM(t.n) AS BIGINT) AS n
+        FROM headline_task_member m
+        JOIN programme p ON p.programme_code = m.programme_code
+        JOIN {TASK_STATE_TABLE} t ON t.year = p.year
+                                 AND t.source_code = m.source_code
+                                 AND t.status_code = m.status_code
+        GROUP BY m.programme_code, m.metric_code
+    ),
+    year_indicator AS ({_across_units("year")}),
+    figure AS (
+        SELECT p.year, h.programme_code, h.metric_code, h.label_vi, h.position, h.plan_metric_code,
+               h.display_unit_vi, h.display_decimals,
+               CASE WHEN h.is_task_count THEN COALESCE(tc.n, 0) ELSE yi.value END AS value,
+               yi.plan_value AS plan
+        FROM headline_metric h
+        JOIN programme p ON p.programme_code = h.programme_code
+        LEFT JOIN task_count tc ON tc.programme_code = h.programme_code
+                               AND tc.metric_code = h.metric_code
+        LEFT JOIN year_indicator yi ON yi.year = p.year AND yi.indicator_code = h.indicator_code
+        WHERE p.year = :year
+    )
+    SELECT f.year, f.metric_code, f.label_vi,
+           ROUND(CAST(f.value AS NUMERIC), 3) AS value,
+           ROUND(CAST(COALESCE(pm.value, f.plan) AS NUMERIC), 3) AS plan,
+           ROUND(CAST(100.0 * f.value / NULLIF(COALESCE(pm.value, f.plan), 0) AS NUMERIC), 1)
+               AS pct_of_plan,
+           f.display_unit_vi, f.display_decimals, f.position
+    FROM figure f
+    LEFT JOIN figure pm ON pm.programme_code = f.programme_code
+                       AND pm.metric_code = f.plan_metric_code
+    ORDER BY f.position
+"""
+
+_GROUPS = f"""
+    SELECT g.unit_group, g.indicator_code, i.label_vi, i.unit_vi, i.aggregation,
+           g.units_reporting, g.value, g.plan_value, i.position
+    FROM ({_across_units("year, unit_group")}) g
+    JOIN programme p ON p.year = g.year
+    JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = g.indicator_code
+    ORDER BY g.unit_group, i.position
+"""
+
+_BLOC = f"""
+    SELECT y.indicator_code, y.units_reporting, y.value, y.plan_value
+    FROM ({_across_units("year")}) y
+"""
+
+_TASKS_BY_SOURCE = f"""
+    SELECT t.unit_group, t.source_code AS source, s.label_vi AS source_label_vi,
+           CAST(SUM(t.n) AS BIGINT) AS identified,
+           CAST(SUM(CASE WHEN t.is_completed THEN t.n ELSE 0 END) AS BIGINT) AS completed
+    FROM {TASK_STATE_TABLE} t
+    JOIN programme p ON p.year = t.year
+    LEFT JOIN task_source s ON s.programme_code = p.programme_code AND s.source_code = t.source_code
+    GROUP BY t.unit_group, t.source_code, s.label_vi, s.position
+    ORDER BY t.unit_group, s.position
+"""
+
+_TASKS_BY_GROUP = f"""
+    SELECT unit_group, CAST(SUM(n) AS BIGINT) AS identified,
+           CAST(SUM(CASE WHEN is_completed THEN n ELSE 0 END) AS BIGINT) AS completed
+    FROM {TASK_STATE_TABLE}
+    GROUP BY unit_group
+    ORDER BY unit_group
+"""
+
+_ENTERPRISES = f"""
+    SELECT unit_code, unit_name, indicator_code, value, plan_value, units_reporting
+    FROM {ROLLUP_TABLE}
+    WHERE unit_group = :unit_group
+    ORDER BY unit_code
+"""
+
+
+def _drop_temporary(conn) -> None:
+    for name in _TEMPORARY:
+        conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def year_aggregates(engine: Engine, year: int, enterprise_group: str = "enterprises") -> dict[str, pd.DataFrame]:
+    """Headline, groups, group tasks, tasks by source, whole bloc and enterprises of one year, as
+    year_end_headline, group_indicators, key_tasks_by_group, key_tasks_by_source, bloc_indicators
+    and current_unit_indicators read them, from one evaluation of the units' years."""
+    with engine.connect() as conn:
+        _drop_temporary(conn)
+        try:
+            for name, select in _TEMPORARY.items():
+                # The year inline (an int): PostgreSQL takes no bound parameters in CREATE TABLE AS.
+                conn.execute(text(f"CREATE TEMPORARY TABLE {name} AS {select.replace(':year', str(int(year)))}"))
+
+            def read(sql: str, **params: Any) -> pd.DataFrame:
+                return pd.read_sql(text(sql), conn, params=params)
+
+            return {
+                "headline": read(_HEADLINE, year=year),
+                "groups": read(_GROUPS),
+                "group_tasks": read(_TASKS_BY_GROUP),
+                "tasks_by_source": read(_TASKS_BY_SOURCE),
+                "bloc": read(_BLOC),
+                "enterprises": read(_ENTERPRISES, unit_group=enterprise_group),
+            }
+        finally:
+            _drop_temporary(conn)
+            conn.commit()
