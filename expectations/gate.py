@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,10 @@ class CheckedBatch:
     findings: list[Finding] = field(default_factory=list)
     indicator_facts: pd.DataFrame = field(default_factory=pd.DataFrame)
     task_facts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def without_facts(self) -> CheckedBatch:
+        """The verdicts and findings alone: what a run keeps of a batch once its facts are loaded."""
+        return replace(self, indicator_facts=pd.DataFrame(), task_facts=pd.DataFrame())
 
 
 def check_batch(

@@ -172,7 +172,8 @@ def collect_quarter(
                             write_feedback(data, programme, registry, period, batch, verdicts, lock.ensure_held,
                                            closed_note=closed_note)
                         _log_verdicts(logger, batch, verdicts, period)
-                        checked.append(verdicts)
+                        # A national quarter is many batches: the run's summary needs only the verdicts.
+                        checked.append(verdicts.without_facts())
                         lock.beat()
             finally:
                 close_parsing_pools(pools)
