@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tests import view_reads
 from tests.volume import YEAR, build
 from warehouse import queries
 
@@ -28,13 +29,13 @@ def _same(found: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> None:
 
 def _check(engine, year: int) -> None:
     found = queries.year_aggregates(engine, year)
-    _same(found["headline"], queries.year_end_headline(engine, year), ["position"])
-    assert found["headline"]["metric_code"].tolist() == queries.year_end_headline(engine, year)["metric_code"].tolist()
-    _same(found["groups"], queries.group_indicators(engine, year), ["unit_group", "indicator_code"])
-    _same(found["group_tasks"], queries.key_tasks_by_group(engine, year), ["unit_group"])
-    _same(found["tasks_by_source"], queries.key_tasks_by_source(engine, year), ["unit_group", "source"])
-    _same(found["bloc"], queries.bloc_indicators(engine, year), ["indicator_code"])
-    _same(found["enterprises"], queries.current_unit_indicators(engine, year, "enterprises"),
+    _same(found["headline"], view_reads.year_end_headline(engine, year), ["position"])
+    assert found["headline"]["metric_code"].tolist() == view_reads.year_end_headline(engine, year)["metric_code"].tolist()
+    _same(found["groups"], view_reads.group_indicators(engine, year), ["unit_group", "indicator_code"])
+    _same(found["group_tasks"], view_reads.key_tasks_by_group(engine, year), ["unit_group"])
+    _same(found["tasks_by_source"], view_reads.key_tasks_by_source(engine, year), ["unit_group", "source"])
+    _same(found["bloc"], view_reads.bloc_indicators(engine, year), ["indicator_code"])
+    _same(found["enterprises"], view_reads.current_unit_indicators(engine, year, "enterprises"),
           ["unit_code", "indicator_code"])
 
 

@@ -58,71 +58,6 @@ def earlier_quarters(
     return indicators, tasks
 
 
-def year_end_headline(engine: Engine, year: int) -> pd.DataFrame:
-    """v_year_end_programme135 for one year, with how each metric is displayed."""
-    return _frame(
-        engine,
-        """
-        SELECT v.year, v.metric_code, v.label_vi, v.value, v.plan, v.pct_of_plan,
-               h.display_unit_vi, h.display_decimals, h.position
-        FROM v_year_end_programme135 v
-        JOIN programme p ON p.year = v.year
-        JOIN headline_metric h ON h.programme_code = p.programme_code AND h.metric_code = v.metric_code
-        WHERE v.year = :year
-        ORDER BY h.position
-        """,
-        year=year,
-    )
-
-
-def group_indicators(engine: Engine, year: int) -> pd.DataFrame:
-    """Year figures by unit group and indicator, each by its own aggregation."""
-    return _frame(
-        engine,
-        """
-        SELECT g.unit_group, g.indicator_code, i.label_vi, i.unit_vi, i.aggregation,
-               g.units_reporting, g.value, g.plan_value, i.position
-        FROM v_year_group_indicator g
-        JOIN programme p ON p.year = g.year
-        JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = g.indicator_code
-        WHERE g.year = :year
-        ORDER BY g.unit_group, i.position
-        """,
-        year=year,
-    )
-
-
-def key_tasks_by_unit(engine: Engine, year: int) -> pd.DataFrame:
-    """Per unit: key tasks identified in the year, by source, and completed (latest state)."""
-    return _frame(
-        engine,
-        """
-        SELECT unit_code, unit_group, source_code,
-               COUNT(*) AS identified,
-               SUM(CASE WHEN is_completed THEN 1 ELSE 0 END) AS completed
-        FROM v_key_task_latest
-        WHERE year = :year
-        GROUP BY unit_code, unit_group, source_code
-        """,
-        year=year,
-    )
-
-
-def unit_indicators(engine: Engine, year: int) -> pd.DataFrame:
-    """One row per unit and indicator: the unit's year figure and plan."""
-    return _frame(
-        engine,
-        """
-        SELECT u.unit_code, u.unit_name, u.unit_group, u.indicator_code, u.value, u.plan_value,
-               u.quarters_reported
-        FROM v_unit_year_indicator u
-        WHERE u.year = :year
-        ORDER BY u.unit_group, u.unit_code
-        """,
-        year=year,
-    )
-
-
 def sources_used(engine: Engine, year: int) -> pd.DataFrame:
     """The submission behind each unit's quarter in the published figures, with its file hash."""
     return _frame(
@@ -140,50 +75,6 @@ def sources_used(engine: Engine, year: int) -> pd.DataFrame:
 
 
 
-def key_tasks_by_source(engine: Engine, year: int) -> pd.DataFrame:
-    """v_key_tasks_by_source for one year, in the programme's order of sources."""
-    return _frame(
-        engine,
-        """
-        SELECT v.unit_group, v.source, v.source_label_vi, v.identified, v.completed
-        FROM v_key_tasks_by_source v
-        JOIN programme p ON p.year = v.year
-        LEFT JOIN task_source s ON s.programme_code = p.programme_code AND s.source_code = v.source
-        WHERE v.year = :year
-        ORDER BY v.unit_group, s.position
-        """,
-        year=year,
-    )
-
-
-def key_tasks_by_group(engine: Engine, year: int) -> pd.DataFrame:
-    """Key tasks identified and completed per unit group (v_key_tasks_by_source added up)."""
-    return _frame(
-        engine,
-        """
-        SELECT unit_group, SUM(identified) AS identified, SUM(completed) AS completed
-        FROM v_key_tasks_by_source
-        WHERE year = :year
-        GROUP BY unit_group
-        ORDER BY unit_group
-        """,
-        year=year,
-    )
-
-
-def bloc_indicators(engine: Engine, year: int) -> pd.DataFrame:
-    """v_year_indicator for one year: the whole bloc's figure and plan of each indicator."""
-    return _frame(
-        engine,
-        """
-        SELECT y.indicator_code, y.units_reporting, y.value, y.plan_value
-        FROM v_year_indicator y
-        WHERE y.year = :year
-        """,
-        year=year,
-    )
-
-
 def quarter_totals(engine: Engine, year: int, indicator_code: str) -> pd.DataFrame:
     """A flow indicator's bloc total in each quarter (the current submissions added up)."""
     return _frame(
@@ -196,20 +87,6 @@ def quarter_totals(engine: Engine, year: int, indicator_code: str) -> pd.DataFra
         ORDER BY quarter
         """,
         year=year, code=indicator_code,
-    )
-
-
-def current_unit_indicators(engine: Engine, year: int, unit_group: str) -> pd.DataFrame:
-    """One row per unit as it is today and indicator (merged units' figures under their successor)."""
-    return _frame(
-        engine,
-        """
-        SELECT r.unit_code, r.unit_name, r.indicator_code, r.value, r.plan_value, r.units_reporting
-        FROM v_unit_year_indicator_rollup r
-        WHERE r.year = :year AND r.unit_group = :unit_group
-        ORDER BY r.unit_code
-        """,
-        year=year, unit_group=unit_group,
     )
 
 
@@ -396,8 +273,8 @@ def _drop_temporary(conn) -> None:
 
 def year_aggregates(engine: Engine, year: int, enterprise_group: str = "enterprises") -> dict[str, pd.DataFrame]:
     """Headline, groups, group tasks, tasks by source, whole bloc and enterprises of one year, as
-    year_end_headline, group_indicators, key_tasks_by_group, key_tasks_by_source, bloc_indicators
-    and current_unit_indicators read them, from one evaluation of the units' years."""
+    v_year_end_programme135, v_year_group_indicator, v_key_tasks_by_source and v_year_indicator
+    give them, from one evaluation of the units' years (tests/view_reads.py reads the views)."""
     with engine.connect() as conn:
         _drop_temporary(conn)
         try:
