@@ -67,11 +67,6 @@ class Inspection:
     error_values: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def inspect_file(path: Path) -> Inspection:
-    """Sniff the real format and, for zip containers, check every member under caps."""
-    return read_guarded(path)[1]
-
-
 def read_guarded(path: Path) -> tuple[bytes, Inspection]:
     """The file's bytes, read once, and the guard's verdict on them (raises Refused).
 
