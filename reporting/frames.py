@@ -25,7 +25,8 @@ INDICATOR_COLUMNS = [
     "plan", "plan_kind", "plan_text", "plan_cell", "note",
 ]
 HEADER_COLUMNS = ["submission_id", "sheet", "cell", "found", "expected"]
-# Every locked cell the template's identity lists, as found and as handed out (canonical text).
+# Locked cells the template's identity lists that differ from what was handed out: as found and
+# as handed out (canonical text).
 LOCKED_COLUMNS = ["submission_id", "sheet", "cell", "found", "expected", "found_shown", "expected_shown"]
 SUMMARY_COLUMNS = ["submission_id", "key", "stated", "stated_kind", "stated_text", "stated_cell"]
 TASK_COLUMNS = [

@@ -37,8 +37,6 @@ ZIP_MAGIC = b"PK\x03\x04"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 STRICT_NAMESPACE = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,4})([0-9]{1,8})\"")
-ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,8})\"")
 CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.DOTALL)
 ATTR_R = re.compile(rb"\br=\"([A-Z]+[0-9]+)\"")
 ATTR_T = re.compile(rb"\bt=\"(\w+)\"")
@@ -295,28 +293,66 @@ def _unescape(text: str) -> str:
     return text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
 
 
-def column_number(letters: bytes | str) -> int:
-    n = 0
-    for ch in letters if isinstance(letters, str) else letters.decode():
-        n = n * 26 + ord(ch) - 64
-    return n
+def _above(limit: int, alphabet: str, bijective: bool) -> bytes:
+    """A regex for the names of numbers above `limit` (> 0): longer names, or as long and greater
+    at the first place they differ. Row numbers are positional (leading zeros are matched
+    apart); column letters are bijective, A=1 ... Z=26, AA=27."""
+    digits, n = [], limit
+    while n:
+        n, d = divmod(n - 1, len(alphabet)) if bijective else divmod(n, len(alphabet))
+        digits.append(alphabet[d])
+    name = "".join(reversed(digits))
+    every = f"[{alphabet[0]}-{alphabet[-1]}]"
+    lead = every if bijective else f"[{alphabet[1]}-{alphabet[-1]}]"
+    options = [f"{lead}{every}{{{len(name)},}}"]
+    for i, ch in enumerate(name):
+        bigger = alphabet[alphabet.index(ch) + 1:]
+        if bigger:
+            options.append(f"{name[:i]}[{bigger[0]}-{bigger[-1]}]{every}{{{len(name) - i - 1}}}")
+    return "|".join(options).encode()
+
+
+_ROW_ABOVE = _above(MAX_ROW, "0123456789", bijective=False)
+_COLUMN_ABOVE = _above(MAX_COLUMN, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", bijective=True)
+# A reference out of the template is looked for as bare `r="..."` text, which the regex engine
+# scans for at C speed; each hit is then confirmed to be a cell's (or a row's) own attribute, so a
+# sheet's thousands of references never become Python objects.
+CELL_OUTSIDE = re.compile(rb"r=\"((?:" + _COLUMN_ABOVE + rb")[0-9]*|[A-Z]+0*(?:" + _ROW_ABOVE + rb"))\"")
+ROW_OUTSIDE = re.compile(rb"r=\"(0*(?:" + _ROW_ABOVE + rb"))\"")
+CELL_TAG = re.compile(rb"<(?:\w+:)?c\b[^>]*")
+ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*")
+WORD = re.compile(rb"\w")
 
 
 def _check_extent(sheet: str, xml: bytes) -> None:
     """No cell or row far outside the template (or beyond the grid) reaches a parser."""
-    cells = CELL_REF.findall(xml)
-    # Each distinct column and row is judged once; the first offending cell, in the sheet's
-    # order, is the one named.
-    if any(column_number(letters) > MAX_COLUMN for letters in {c for c, _ in cells}) \
-            or any(int(digits) > MAX_ROW for digits in {d for _, d in cells}):
-        for letters, digits in cells:
-            if column_number(letters) > MAX_COLUMN or int(digits) > MAX_ROW:
-                raise _outside(sheet, f"{letters.decode()}{digits.decode()}")
-    rows = ROW_REF.findall(xml)
-    if any(int(digits) > MAX_ROW for digits in set(rows)):
-        for digits in rows:
-            if int(digits) > MAX_ROW:
-                raise _outside(sheet, f"dòng {digits.decode()}")
+    if cell := _first_attribute(xml, CELL_OUTSIDE, CELL_TAG):
+        raise _outside(sheet, cell)
+    if row := _first_attribute(xml, ROW_OUTSIDE, ROW_TAG):
+        raise _outside(sheet, f"dòng {row}")
+
+
+def _first_attribute(xml: bytes, value: re.Pattern, tag: re.Pattern) -> str | None:
+    """The first `r` attribute matching `value` that belongs to an element matching `tag`."""
+    for found in value.finditer(xml):
+        start = found.start()
+        opening = xml.rfind(b"<", 0, start)
+        if opening >= 0 and not WORD.match(xml, start - 1) and tag.fullmatch(xml, opening, start):
+            return found.group(1).decode()
+    return None
+
+
+def _has_formula_or_error(xml: bytes) -> bool:
+    """Whether any cell may hold a formula or an error value; data validation's <formula1> and
+    conditional formatting's <formula> are not cells' formulas."""
+    if b't="e"' in xml:
+        return True
+    at = xml.find(b"<f")
+    while at != -1:
+        if not xml.startswith(b"<formula", at):
+            return True
+        at = xml.find(b"<f", at + 2)
+    return False
 
 
 def _outside(sheet: str, where: str) -> Refused:
@@ -330,6 +366,8 @@ def _outside(sheet: str, where: str) -> Refused:
 def _formula_cells(xml: bytes) -> tuple[list[str], dict[str, str]]:
     """Cells with a formula but no saved value, and cells holding an error value (#DIV/0!...)."""
     uncached, errors = [], {}
+    if not _has_formula_or_error(xml):
+        return uncached, errors
     for attrs, _, body in CELL.findall(xml):
         if b't="e"' not in attrs and (not body or b"<f" not in body):
             continue  # neither an error value nor a formula: most cells, decided without parsing

@@ -8,6 +8,7 @@ crash or run away costs only itself (it is rejected with a reason) and the batch
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import itertools
 import os
@@ -271,21 +272,16 @@ class Sheet:
 
         An unusable cell is reported once, by the read that owns it; others pass `record=False`.
         """
-        cell = f"{chr(ord('A') + column)}{row}"
-        if not record and (cell in self.uncached or cell in self.errors):
-            return UNUSABLE
-        if cell in self.uncached:
-            return self._unusable(cell, None, "cell.formula_not_calculated",
-                                  f"Ô {cell} có công thức nhưng chưa có kết quả (tệp được lưu bởi phần mềm "
-                                  "không tính công thức). Mở tệp bằng Excel hoặc LibreOffice, tính lại (F9), "
-                                  "lưu rồi gửi lại; hoặc nhập số trực tiếp.")
-        if cell in self.errors:
-            return self._unusable(cell, self.errors[cell], "cell.error_value",
-                                  f"Ô {cell} có lỗi công thức {self.errors[cell]}. Sửa công thức hoặc nhập "
-                                  "số trực tiếp.")
+        if self.uncached or self.errors:
+            unusable = self._formula_problem(f"{chr(ord('A') + column)}{row}", record)
+            if unusable is not None:
+                return unusable
         value = self.rows[row - 1][column] if row - 1 < len(self.rows) and column < len(self.rows[row - 1]) else None
         if not isinstance(value, str):
             return value
+        if not value:
+            return None
+        cell = f"{chr(ord('A') + column)}{row}"
         if len(value) > MAX_CELL_CHARS:
             return self._unusable(cell, value[:40] + "…", "cell.too_long",
                                   f"Ô {cell} dài hơn {MAX_CELL_CHARS} ký tự, vượt giới hạn của một ô Excel.")
@@ -300,12 +296,31 @@ class Sheet:
                 return UNUSABLE
             return unicodedata.normalize("NFC", value).strip() or None
         value = unicodedata.normalize("NFC", value).strip()
-        encoding = legacy_encoding(value)
+        encoding = None if value.isascii() else legacy_encoding(value)
         if encoding:
             return self._unusable(cell, value[:80], "text.legacy_encoding",
                                   f"Ô {cell} được gõ bằng bảng mã {encoding}, không phải Unicode. Hãy chuyển "
                                   "sang Unicode (ví dụ công cụ chuyển mã của Unikey) rồi gửi lại.")
         return value or None
+
+    def raw(self, row: int, column: int):
+        """The value calamine gave at 1-based `row` and 0-based `column`, unread."""
+        cells = self.rows[row - 1] if row - 1 < len(self.rows) else ()
+        return cells[column] if column < len(cells) else None
+
+    def _formula_problem(self, cell: str, record: bool) -> Unusable | None:
+        if not record and (cell in self.uncached or cell in self.errors):
+            return UNUSABLE
+        if cell in self.uncached:
+            return self._unusable(cell, None, "cell.formula_not_calculated",
+                                  f"Ô {cell} có công thức nhưng chưa có kết quả (tệp được lưu bởi phần mềm "
+                                  "không tính công thức). Mở tệp bằng Excel hoặc LibreOffice, tính lại (F9), "
+                                  "lưu rồi gửi lại; hoặc nhập số trực tiếp.")
+        if cell in self.errors:
+            return self._unusable(cell, self.errors[cell], "cell.error_value",
+                                  f"Ô {cell} có lỗi công thức {self.errors[cell]}. Sửa công thức hoặc nhập "
+                                  "số trực tiếp.")
+        return None
 
     def _unusable(self, cell: str, value, rule_id: str, message_vi: str) -> Unusable:
         self.problems.append(Finding(self.submission_id, rule_id, ERROR, self.name, cell,
@@ -383,22 +398,48 @@ def _info_row(submission_id: str, sheet: Sheet, state: str, identity: TemplateId
 def _locked_rows(
     submission_id: str, sheets: dict[str, Sheet], identity: TemplateIdentity | None, is_1904: bool
 ) -> list[list]:
-    """Each locked cell the identity lists, as found in the file beside what was handed out."""
+    """Each locked cell the identity lists that the file no longer holds as handed out: as found,
+    beside what was handed out (equal ones, some 200 a file, cannot fail any check)."""
     if identity is None:
         return []
     out = []
     for locked in identity.locked:
-        sheet, where = sheets.get(locked.sheet), CELL_NAME.match(locked.cell)
+        sheet, where = sheets.get(locked.sheet), _position(locked.cell)
         if sheet is None or where is None:
             continue
-        value = sheet.get(int(where[2]), ord(where[1]) - ord("A"), record=False)
+        if not (sheet.uncached or sheet.errors) and _as_handed_out(sheet.raw(*where), locked.value):
+            continue
+        value = sheet.get(*where, record=False)
         if isinstance(value, Unusable):
             continue  # reported for what is wrong with it
         if ISO_DATE.match(locked.value) and isinstance(value, (int, float)) and not isinstance(value, bool):
             value, _, _ = _date(value, is_1904)
         found = cell_text(value)
-        out.append([submission_id, locked.sheet, locked.cell, found, locked.value, display(found), display(locked.value)])
+        if found != locked.value:
+            out.append([submission_id, locked.sheet, locked.cell, found, locked.value, display(found), display(locked.value)])
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _position(cell: str) -> tuple[int, int] | None:
+    """(1-based row, 0-based column) of a one-letter cell name such as B11."""
+    where = CELL_NAME.match(cell)
+    return (int(where[2]), ord(where[1]) - ord("A")) if where else None
+
+
+def _as_handed_out(raw, expected: str) -> bool:
+    """Whether a cell's raw value certainly reads as the canonical text handed out: the common
+    case, decided without the full reading (anything else takes it)."""
+    if raw is None or raw == "":
+        return expected == ""
+    kind = type(raw)
+    if kind is str:
+        return raw == expected and len(raw) <= MAX_CELL_CHARS and not CONTROL.search(raw)
+    if kind is float:
+        return raw.is_integer() and expected == str(int(raw))
+    if kind is int:
+        return expected == str(raw)
+    return False
 
 
 def _number(value) -> tuple[float | None, str, str | None]:
@@ -490,7 +531,15 @@ def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
     out = []
     col = L.TASK
     last = min(len(sheet.rows), L.FIRST_DATA_ROW + L.MAX_TASK_ROWS - 1)
+    # Most of the table's rows hold only their pre-printed number: a row whose cells are all
+    # empty is passed over without reading them one by one.
+    filled = [col[key].index for key in ("task_code", "content", "source", "status", "completed_on")]
+    clean = not (sheet.uncached or sheet.errors)
     for row in range(L.FIRST_DATA_ROW, last + 1):
+        if clean:
+            cells = sheet.rows[row - 1]
+            if all(i >= len(cells) or cells[i] is None or cells[i] == "" for i in filled):
+                continue
         fields = {
             key: sheet.get(row, col[key].index)
             for key in ("task_code", "content", "source", "status", "completed_on", "note")
