@@ -1,0 +1,72 @@
+"""The guard's searches for references outside the template, held to plain arithmetic."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tasks.file_guard import MAX_COLUMN, MAX_ROW, Refused, _above, _check_extent, _has_formula_or_error
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, d = divmod(n - 1, 26)
+        out = LETTERS[d] + out
+    return out
+
+
+@pytest.mark.parametrize("limit", [1, 9, 26, 27, MAX_COLUMN, 52, 702, 703, 16384], ids=str)
+def test_column_pattern_matches_exactly_the_columns_above(limit):
+    pattern = re.compile(b"(?:" + _above(limit, LETTERS, bijective=True) + b")$")
+    numbers = {*range(1, 800), *(limit + d for d in range(-30, 30) if limit + d > 0), 16384, 16385, 475254}
+    wrong = [n for n in numbers if bool(pattern.match(column_letters(n).encode())) != (n > limit)]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("limit", [1, 9, 10, 99, 100, MAX_ROW, 1048576], ids=str)
+def test_row_pattern_matches_exactly_the_rows_above(limit):
+    pattern = re.compile(b"0*(?:" + _above(limit, "0123456789", bijective=False) + b")$")
+    numbers = {*range(0, 1200), *(limit + d for d in range(-30, 30) if limit + d >= 0), limit * 10, 10**9}
+    wrong = [t for n in numbers for t in (str(n), f"00{n}") if bool(pattern.match(t.encode())) != (n > limit)]
+    assert wrong == []
+
+
+def outside(xml: bytes) -> str | None:
+    try:
+        _check_extent("Chỉ tiêu", xml)
+    except Refused as exc:
+        return exc.message_vi.split(" có dữ liệu ở ")[1].split(",")[0]
+    return None
+
+
+last_column = column_letters(MAX_COLUMN)
+beyond_column = column_letters(MAX_COLUMN + 1)
+
+
+@pytest.mark.parametrize("xml, named", [
+    (f'<row r="{MAX_ROW}"><c r="{last_column}{MAX_ROW}" s="1"/></row>'.encode(), None),
+    (f'<row r="5"><c r="A5"/><c s="2" r="{beyond_column}5"/><c r="A{MAX_ROW + 1}"/></row>'.encode(),
+     f"{beyond_column}5"),
+    (f'<c r="A0{MAX_ROW + 1}"/>'.encode(), f"A0{MAX_ROW + 1}"),
+    (b'<x:c t="s" r="XFDA1"/>', "XFDA1"),
+    (f'<row spans="1:2" r="{MAX_ROW + 1}"><c r="A1"/></row>'.encode(), f"dòng {MAX_ROW + 1}"),
+    (b'<c r="A1" t="inlineStr"><is><t>r="ZZ9"</t></is></c>', None),
+    (b'<c s="1" xr="ZZ9"/>', None),
+], ids=["last-cell-inside", "column-beyond-first-named", "row-with-zeros", "prefixed-beyond-grid",
+        "row-element", "text-that-looks-like-a-reference", "other-attribute"])
+def test_extent_names_the_first_reference_outside(xml, named):
+    assert outside(xml) == named
+
+
+@pytest.mark.parametrize("xml, has", [
+    (b'<dataValidation><formula1>0</formula1></dataValidation><c r="A1"><v>1</v></c>', False),
+    (b'<c r="A1"><f>SUM(B1:B2)</f><v>3</v></c>', True),
+    (b'<c r="A1"><f t="shared" si="0"/></c>', True),
+    (b'<c r="A1" t="e"><v>#DIV/0!</v></c>', True),
+], ids=["validation-only", "formula", "shared-formula", "error-value"])
+def test_formula_or_error_is_never_missed(xml, has):
+    assert _has_formula_or_error(xml) is has
