@@ -189,10 +189,7 @@ class _Sheet:
         """Tall enough for wrapped text: spreadsheet programs do not grow rows written by a library."""
         if not isinstance(value, str) or not value:
             return
-        width = self.widths.get(col, DEFAULT_WIDTH)
-        # A column of width w holds about 1.15·w characters of ordinary text (widths count "0"s).
-        lines = sum(max(1, math.ceil(len(part) / max(width * 1.15, 1))) for part in value.split("\n"))
-        height = 15 * lines + 2
+        height = _wrapped_height(value, self.widths.get(col, DEFAULT_WIDTH))
         if self.heights.get(row, 15) < height:
             self.height(row, height)
 
@@ -211,6 +208,46 @@ class _Sheet:
             self.ws.write_number(r, c, float(value) if not isinstance(value, int) else value, fmt)
         else:
             self.ws.write_string(r, c, safe_text(str(value)), fmt)
+
+    def write_columns(self, first_row: int, columns: list[list], formats: list, wrapped: set[int]) -> None:
+        """Rows from `first_row` down, one list per column (1-based column = index + 1), as `write`
+        and `fit_height` would write them cell by cell, with the per-cell work done once per
+        distinct value: a national year's sources sheet holds two million cells."""
+        ws = self.ws
+        by_type = {str: ws.write_string, int: ws.write_number, float: ws.write_number,
+                   dt.datetime: ws.write_datetime, dt.date: ws.write_datetime}
+        prepared = []
+        for index, values in enumerate(columns):
+            kinds = {type(v) for v in values}
+            writer = by_type.get(kinds.pop()) if len(kinds) == 1 else None
+            if writer == ws.write_string:
+                cleaned = {v: safe_text(v) for v in set(values)}
+                values = [cleaned[v] for v in values]
+            prepared.append((index, values, writer))
+        heights = {
+            index: {v: _wrapped_height(v, self.widths.get(index + 1, DEFAULT_WIDTH)) for v in set(columns[index])
+                    if isinstance(v, str) and v}
+            for index in sorted(i - 1 for i in wrapped)
+        }
+        for n in range(len(columns[0]) if columns else 0):
+            row = first_row + n
+            for index, values, writer in prepared:
+                if writer is None:
+                    self.write(row, index + 1, values[n], formats[index])
+                else:
+                    writer(row - 1, index, values[n], formats[index])
+                known = heights.get(index)
+                if known is not None:
+                    height = known.get(columns[index][n])
+                    if height is not None and self.heights.get(row, 15) < height:
+                        self.height(row, height)
+
+
+def _wrapped_height(value: str, width: float) -> int:
+    """Points a row needs to show `value` wrapped in a column of `width`."""
+    # A column of width w holds about 1.15·w characters of ordinary text (widths count "0"s).
+    lines = sum(max(1, math.ceil(len(part) / max(width * 1.15, 1))) for part in value.split("\n"))
+    return 15 * lines + 2
 
 
 def _num(value) -> float | None:
@@ -627,10 +664,5 @@ def _sources_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame) -> None:
         col: ws.formats.get(**BOX, valign="top", **({"text_wrap": True} if col in (1, 8) else {}), **extra.get(col, {}))
         for col in range(1, len(headers) + 1)
     }
-    for n, values in enumerate(zip(*columns)):
-        row = HEADER_ROW + 1 + n
-        for col, v in enumerate(values, start=1):
-            ws.write(row, col, v, formats[col])
-            if col in (1, 8):
-                ws.fit_height(row, col, v)
+    ws.write_columns(HEADER_ROW + 1, columns, [formats[col] for col in range(1, len(headers) + 1)], wrapped={1, 8})
     _print_setup(ws, HEADER_ROW, landscape=True)

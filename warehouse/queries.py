@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, String, text
 
 
 def _frame(engine: Engine, sql: str, **params: Any) -> pd.DataFrame:
@@ -138,22 +138,111 @@ def units_in_force(engine: Engine, year: int) -> pd.DataFrame:
 
 # The year's figures for publishing, each unit's year computed once. The views above evaluate
 # every unit's year inside each read (headline, groups, whole bloc, enterprises: seven groupings
-# of every unit-quarter at national volume); here the units' years and the key tasks' latest
-# states are taken once from their views into temporary tables, and the aggregates over units
-# are made from those by the same rules as v_year_indicator, v_year_group_indicator,
-# v_key_tasks_by_source and v_year_end_programme135 (tests/test_aggregation.py checks they agree).
+# of every unit-quarter at national volume); here the units' quarters are grouped once into a
+# temporary table, each unit's year (and each merged group's year) is made from it by the rules
+# of v_unit_year_indicator and v_unit_year_indicator_rollup, the key tasks' latest states are
+# counted once, and the aggregates over units are made from those by the same rules as
+# v_year_indicator, v_year_group_indicator, v_key_tasks_by_source and v_year_end_programme135
+# (tests/test_year_aggregates.py checks they agree with the views).
+MEMBER_QUARTER_TABLE = "publish_member_quarter"
 UNIT_YEAR_TABLE = "publish_unit_year"
 ROLLUP_TABLE = "publish_unit_year_rollup"
 TASK_STATE_TABLE = "publish_task_state"
+
+
+def _per_quarter(expression: str, name: str) -> str:
+    return ",\n".join(f"MAX(CASE WHEN quarter = {q} THEN {expression} END) AS {name}_{q}" for q in (1, 2, 3, 4))
+
+
+def _at_quarter(expression: str, quarter: str) -> str:
+    """`expression` of quarter `quarter`, from the per-quarter columns of year_figure."""
+    return f"CASE {quarter} " + " ".join(f"WHEN {q} THEN {expression}_{q}" for q in (4, 3, 2, 1)) + " END"
+
+
+def _year_figure(quarters: str) -> str:
+    """Each unit's (or merged group's) year from its quarters (`quarters`: one row per unit,
+    quarter and indicator with its members, sums and weights), as the views' year_figure and figure."""
+    return f"""
+        SELECT unit_code, year, indicator_code, aggregation, members,
+               CASE aggregation
+                   WHEN 'sum' THEN value_sum
+                   WHEN 'latest' THEN {_at_quarter("value", "last_quarter")}
+                   WHEN 'weighted_mean' THEN weighted_value / NULLIF(weight, 0)
+               END AS value,
+               CASE aggregation
+                   WHEN 'weighted_mean' THEN {_at_quarter("weighted_plan", "plan_quarter")}
+                   ELSE {_at_quarter("plan", "plan_quarter")}
+               END AS plan_value,
+               CASE WHEN aggregation = 'weighted_mean' THEN weight END AS weight
+        FROM (
+            SELECT unit_code, year, indicator_code, aggregation,
+                   MAX(members) AS members,
+                   SUM(value) AS value_sum,
+                   SUM(weighted_value) AS weighted_value,
+                   SUM(weight) AS weight,
+                   MAX(quarter) AS last_quarter,
+                   MAX(CASE WHEN plan_value IS NOT NULL THEN quarter END) AS plan_quarter,
+                   {_per_quarter("value", "value")},
+                   {_per_quarter("plan_value", "plan")},
+                   {_per_quarter("weighted_plan / NULLIF(plan_weight, 0)", "weighted_plan")}
+            FROM ({quarters}) q
+            GROUP BY unit_code, year, indicator_code, aggregation
+        ) year_figure
+    """
+
+
+# Weights' rows only (the weighted means' weights), as the views join them.
+_WEIGHTS = """
+    SELECT submission_id, indicator_code, value FROM submission_indicator
+    WHERE indicator_code IN (SELECT weight_indicator_code FROM indicator WHERE weight_indicator_code IS NOT NULL)
+"""
+
+# The quarters of each unit as it is today (its own and its merged units' added up), for the
+# stocks and for every indicator of the group listed unit by unit.
+_MERGED_QUARTERS = f"""
+            SELECT current_unit_code AS unit_code, year, quarter, indicator_code, aggregation,
+                   COUNT(*) AS members,
+                   SUM(value) AS value,
+                   SUM(plan_value) AS plan_value,
+                   SUM(weighted_value) AS weighted_value,
+                   SUM(weight) AS weight,
+                   SUM(weighted_plan) AS weighted_plan,
+                   SUM(plan_weight) AS plan_weight
+            FROM {MEMBER_QUARTER_TABLE}
+            WHERE aggregation = 'latest'
+               OR current_unit_code IN (SELECT unit_code FROM unit_lineage WHERE unit_group = :unit_group)
+            GROUP BY current_unit_code, year, quarter, indicator_code, aggregation"""
+
 _TEMPORARY = {
-    UNIT_YEAR_TABLE: """
-        SELECT unit_code, unit_group, year, indicator_code, aggregation, value, plan_value, weight
-        FROM v_unit_year_indicator WHERE year = :year
+    # Each unit's quarters, its members' rows added up (one member: the unit itself).
+    MEMBER_QUARTER_TABLE: f"""
+        SELECT c.unit_code, c.current_unit_code, c.year, c.quarter, c.indicator_code, i.aggregation,
+               SUM(c.value) AS value,
+               SUM(c.plan_value) AS plan_value,
+               SUM(c.value * w.value) AS weighted_value,
+               SUM(CASE WHEN c.value IS NOT NULL THEN w.value END) AS weight,
+               SUM(c.plan_value * w.value) AS weighted_plan,
+               SUM(CASE WHEN c.plan_value IS NOT NULL THEN w.value END) AS plan_weight
+        FROM v_unit_quarter_indicator c
+        JOIN period p ON p.year = c.year AND p.quarter = c.quarter
+        JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
+        LEFT JOIN ({_WEIGHTS}) w ON w.submission_id = c.submission_id AND w.indicator_code = i.weight_indicator_code
+        WHERE c.year = :year
+        GROUP BY c.unit_code, c.current_unit_code, c.year, c.quarter, c.indicator_code, i.aggregation
     """,
-    ROLLUP_TABLE: """
-        SELECT unit_code, unit_name, unit_group, units_reporting, year, indicator_code, aggregation,
-               value, plan_value
-        FROM v_unit_year_indicator_rollup WHERE year = :year
+    # Each unit's own year: what flows and weighted means are added up from (stocks come from the roll-up).
+    UNIT_YEAR_TABLE: f"""
+        SELECT y.unit_code, l.unit_group, y.year, y.indicator_code, y.aggregation, y.value, y.plan_value, y.weight
+        FROM ({_year_figure(f"SELECT *, 1 AS members FROM {MEMBER_QUARTER_TABLE} WHERE aggregation <> 'latest'")}) y
+        JOIN unit_lineage l ON l.unit_code = y.unit_code
+    """,
+    # Each unit as it is today, merged units inside their successor: the stocks, and every
+    # indicator of the group listed unit by unit (the enterprises).
+    ROLLUP_TABLE: f"""
+        SELECT y.unit_code, l.unit_name, l.unit_group, y.members AS units_reporting, y.year, y.indicator_code,
+               y.aggregation, y.value, y.plan_value
+        FROM ({_year_figure(_MERGED_QUARTERS)}) y
+        JOIN unit_lineage l ON l.unit_code = y.unit_code
     """,
     TASK_STATE_TABLE: """
         SELECT year, unit_group, source_code, status_code, is_completed, COUNT(*) AS n
@@ -267,8 +356,13 @@ _ENTERPRISES = f"""
 
 
 def _drop_temporary(conn) -> None:
-    for name in _TEMPORARY:
+    for name in reversed(_TEMPORARY):
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def _literal(conn, value: str) -> str:
+    """`value` as an SQL string literal of the connection's dialect."""
+    return String().literal_processor(dialect=conn.dialect)(value)
 
 
 def year_aggregates(engine: Engine, year: int, enterprise_group: str = "enterprises") -> dict[str, pd.DataFrame]:
@@ -279,8 +373,12 @@ def year_aggregates(engine: Engine, year: int, enterprise_group: str = "enterpri
         _drop_temporary(conn)
         try:
             for name, select in _TEMPORARY.items():
-                # The year inline (an int): PostgreSQL takes no bound parameters in CREATE TABLE AS.
-                conn.execute(text(f"CREATE TEMPORARY TABLE {name} AS {select.replace(':year', str(int(year)))}"))
+                # The year and group inline (an int; a literal quoted by the driver's rules below):
+                # PostgreSQL takes no bound parameters in CREATE TABLE AS.
+                sql = select.replace(":year", str(int(year))).replace(":unit_group", _literal(conn, enterprise_group))
+                conn.execute(text(f"CREATE TEMPORARY TABLE {name} AS {sql}"))
+                # Autovacuum never analyses temporary tables: the reads below need their volume.
+                conn.execute(text(f"ANALYZE {name}"))
 
             def read(sql: str, **params: Any) -> pd.DataFrame:
                 return pd.read_sql(text(sql), conn, params=params)
