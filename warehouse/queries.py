@@ -138,32 +138,46 @@ def units_in_force(engine: Engine, year: int) -> pd.DataFrame:
 
 # The year's figures for publishing, each unit's year computed once. The views above evaluate
 # every unit's year inside each read (headline, groups, whole bloc, enterprises: seven groupings
-# of every unit-quarter at national volume); here the units' quarters are grouped once into a
-# temporary table, each unit's year (and each merged group's year) is made from it by the rules
-# of v_unit_year_indicator and v_unit_year_indicator_rollup, the key tasks' latest states are
-# counted once, and the aggregates over units are made from those by the same rules as
-# v_year_indicator, v_year_group_indicator, v_key_tasks_by_source and v_year_end_programme135
-# (tests/test_year_aggregates.py checks they agree with the views).
-MEMBER_QUARTER_TABLE = "publish_member_quarter"
+# of every unit-quarter at national volume); here each unit's year, each merged group's year and
+# the key tasks' latest states are made once into temporary tables, by the rules of
+# v_unit_year_indicator, v_unit_year_indicator_rollup and v_key_task_latest, and the aggregates
+# over units are made from those by the same rules as v_year_indicator, v_year_group_indicator,
+# v_key_tasks_by_source and v_year_end_programme135 (tests/test_year_aggregates.py checks that
+# they agree with the views).
 UNIT_YEAR_TABLE = "publish_unit_year"
 ROLLUP_TABLE = "publish_unit_year_rollup"
 TASK_STATE_TABLE = "publish_task_state"
 
+# The year's current rows: one per unit, quarter and indicator reported, with the unit as it is
+# today, the indicator's aggregation and the weight of a weighted mean (as the views join them).
+_ROWS = """
+    SELECT c.unit_code, c.current_unit_code, c.year, c.quarter, c.indicator_code, i.aggregation,
+           c.value, c.plan_value, w.value AS w
+    FROM v_unit_quarter_indicator c
+    JOIN period p ON p.year = c.year AND p.quarter = c.quarter
+    JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
+    LEFT JOIN (
+        SELECT submission_id, indicator_code, value FROM submission_indicator
+        WHERE indicator_code IN (SELECT weight_indicator_code FROM indicator WHERE weight_indicator_code IS NOT NULL)
+    ) w ON w.submission_id = c.submission_id AND w.indicator_code = i.weight_indicator_code
+    WHERE c.year = :year
+"""
 
-def _per_quarter(expression: str, name: str) -> str:
-    return ",\n".join(f"MAX(CASE WHEN quarter = {q} THEN {expression} END) AS {name}_{q}" for q in (1, 2, 3, 4))
+
+def _in_quarter(q: int, expression: str, condition: str = "") -> str:
+    return f"CASE WHEN quarter = {q}{condition} THEN {expression} END"
 
 
-def _at_quarter(expression: str, quarter: str) -> str:
-    """`expression` of quarter `quarter`, from the per-quarter columns of year_figure."""
-    return f"CASE {quarter} " + " ".join(f"WHEN {q} THEN {expression}_{q}" for q in (4, 3, 2, 1)) + " END"
+def _at_quarter(name: str, quarter: str) -> str:
+    """Column `name`_<q> of the quarter `quarter` (a column) names."""
+    return f"CASE {quarter} " + " ".join(f"WHEN {q} THEN {name}_{q}" for q in (4, 3, 2, 1)) + " END"
 
 
-def _year_figure(quarters: str) -> str:
-    """Each unit's (or merged group's) year from its quarters (`quarters`: one row per unit,
-    quarter and indicator with its members, sums and weights), as the views' year_figure and figure."""
+def _figure(year_figure: str, members: str) -> str:
+    """A year's value, plan and weight by the indicator's rule, from `year_figure`'s sums and
+    per-quarter columns (value_<q>, plan_<q>, weighted_plan_<q>), as the views' `figure`."""
     return f"""
-        SELECT unit_code, year, indicator_code, aggregation, members,
+        SELECT unit_code, year, indicator_code, aggregation, {members} AS members,
                CASE aggregation
                    WHEN 'sum' THEN value_sum
                    WHEN 'latest' THEN {_at_quarter("value", "last_quarter")}
@@ -174,74 +188,82 @@ def _year_figure(quarters: str) -> str:
                    ELSE {_at_quarter("plan", "plan_quarter")}
                END AS plan_value,
                CASE WHEN aggregation = 'weighted_mean' THEN weight END AS weight
-        FROM (
-            SELECT unit_code, year, indicator_code, aggregation,
-                   MAX(members) AS members,
-                   SUM(value) AS value_sum,
-                   SUM(weighted_value) AS weighted_value,
-                   SUM(weight) AS weight,
-                   MAX(quarter) AS last_quarter,
-                   MAX(CASE WHEN plan_value IS NOT NULL THEN quarter END) AS plan_quarter,
-                   {_per_quarter("value", "value")},
-                   {_per_quarter("plan_value", "plan")},
-                   {_per_quarter("weighted_plan / NULLIF(plan_weight, 0)", "weighted_plan")}
-            FROM ({quarters}) q
-            GROUP BY unit_code, year, indicator_code, aggregation
-        ) year_figure
+        FROM ({year_figure}) year_figure
     """
 
 
-# Weights' rows only (the weighted means' weights), as the views join them.
-_WEIGHTS = """
-    SELECT submission_id, indicator_code, value FROM submission_indicator
-    WHERE indicator_code IN (SELECT weight_indicator_code FROM indicator WHERE weight_indicator_code IS NOT NULL)
-"""
+def _unit_years() -> str:
+    """Each unit's own year in one grouping of its rows. The views first add up each quarter's
+    rows and then take each quarter's sum; a sum over the rows of one quarter is that sum, so
+    the per-quarter columns are sums of the rows by quarter (NULL when the quarter has none)."""
+    quarters = ",\n".join(
+        f"SUM({_in_quarter(q, 'value')}) AS value_{q}, SUM({_in_quarter(q, 'plan_value')}) AS plan_{q}, "
+        f"SUM({_in_quarter(q, 'plan_value * w')}) "
+        f"/ NULLIF(SUM({_in_quarter(q, 'w', ' AND plan_value IS NOT NULL')}), 0) AS weighted_plan_{q}"
+        for q in (1, 2, 3, 4)
+    )
+    return _figure(f"""
+        SELECT unit_code, year, indicator_code, aggregation,
+               SUM(value) AS value_sum,
+               SUM(value * w) AS weighted_value,
+               SUM(CASE WHEN value IS NOT NULL THEN w END) AS weight,
+               MAX(quarter) AS last_quarter,
+               MAX(CASE WHEN plan_value IS NOT NULL THEN quarter END) AS plan_quarter,
+               {quarters}
+        FROM ({_ROWS}) r
+        WHERE aggregation <> 'latest'
+        GROUP BY unit_code, year, indicator_code, aggregation
+    """, "1")
 
-# The quarters of each unit as it is today (its own and its merged units' added up), for the
-# stocks and for every indicator of the group listed unit by unit.
-_MERGED_QUARTERS = f"""
+
+def _merged_years() -> str:
+    """Each unit as it is today (merged units inside their successor): each quarter's members
+    counted and their rows added up in one grouping, then the year as the roll-up view makes it.
+    Only what publishing reads of it: the stocks, and every indicator of the group listed unit
+    by unit (the enterprises)."""
+    per_quarter = ",\n".join(
+        f"MAX({_in_quarter(q, 'value')}) AS value_{q}, MAX({_in_quarter(q, 'plan_value')}) AS plan_{q}, "
+        f"MAX({_in_quarter(q, 'weighted_plan / NULLIF(plan_weight, 0)')}) AS weighted_plan_{q}"
+        for q in (1, 2, 3, 4)
+    )
+    return _figure(f"""
+        SELECT unit_code, year, indicator_code, aggregation,
+               MAX(members) AS members,
+               SUM(value) AS value_sum,
+               SUM(weighted_value) AS weighted_value,
+               SUM(weight) AS weight,
+               MAX(quarter) AS last_quarter,
+               MAX(CASE WHEN plan_value IS NOT NULL THEN quarter END) AS plan_quarter,
+               {per_quarter}
+        FROM (
             SELECT current_unit_code AS unit_code, year, quarter, indicator_code, aggregation,
-                   COUNT(*) AS members,
+                   COUNT(DISTINCT unit_code) AS members,
                    SUM(value) AS value,
                    SUM(plan_value) AS plan_value,
-                   SUM(weighted_value) AS weighted_value,
-                   SUM(weight) AS weight,
-                   SUM(weighted_plan) AS weighted_plan,
-                   SUM(plan_weight) AS plan_weight
-            FROM {MEMBER_QUARTER_TABLE}
+                   SUM(value * w) AS weighted_value,
+                   SUM(CASE WHEN value IS NOT NULL THEN w END) AS weight,
+                   SUM(plan_value * w) AS weighted_plan,
+                   SUM(CASE WHEN plan_value IS NOT NULL THEN w END) AS plan_weight
+            FROM ({_ROWS}) r
             WHERE aggregation = 'latest'
                OR current_unit_code IN (SELECT unit_code FROM unit_lineage WHERE unit_group = :unit_group)
-            GROUP BY current_unit_code, year, quarter, indicator_code, aggregation"""
+            GROUP BY current_unit_code, year, quarter, indicator_code, aggregation
+        ) q
+        GROUP BY unit_code, year, indicator_code, aggregation
+    """, "members")
+
 
 _TEMPORARY = {
-    # Each unit's quarters, its members' rows added up (one member: the unit itself).
-    MEMBER_QUARTER_TABLE: f"""
-        SELECT c.unit_code, c.current_unit_code, c.year, c.quarter, c.indicator_code, i.aggregation,
-               SUM(c.value) AS value,
-               SUM(c.plan_value) AS plan_value,
-               SUM(c.value * w.value) AS weighted_value,
-               SUM(CASE WHEN c.value IS NOT NULL THEN w.value END) AS weight,
-               SUM(c.plan_value * w.value) AS weighted_plan,
-               SUM(CASE WHEN c.plan_value IS NOT NULL THEN w.value END) AS plan_weight
-        FROM v_unit_quarter_indicator c
-        JOIN period p ON p.year = c.year AND p.quarter = c.quarter
-        JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
-        LEFT JOIN ({_WEIGHTS}) w ON w.submission_id = c.submission_id AND w.indicator_code = i.weight_indicator_code
-        WHERE c.year = :year
-        GROUP BY c.unit_code, c.current_unit_code, c.year, c.quarter, c.indicator_code, i.aggregation
-    """,
     # Each unit's own year: what flows and weighted means are added up from (stocks come from the roll-up).
     UNIT_YEAR_TABLE: f"""
         SELECT y.unit_code, l.unit_group, y.year, y.indicator_code, y.aggregation, y.value, y.plan_value, y.weight
-        FROM ({_year_figure(f"SELECT *, 1 AS members FROM {MEMBER_QUARTER_TABLE} WHERE aggregation <> 'latest'")}) y
+        FROM ({_unit_years()}) y
         JOIN unit_lineage l ON l.unit_code = y.unit_code
     """,
-    # Each unit as it is today, merged units inside their successor: the stocks, and every
-    # indicator of the group listed unit by unit (the enterprises).
     ROLLUP_TABLE: f"""
         SELECT y.unit_code, l.unit_name, l.unit_group, y.members AS units_reporting, y.year, y.indicator_code,
                y.aggregation, y.value, y.plan_value
-        FROM ({_year_figure(_MERGED_QUARTERS)}) y
+        FROM ({_merged_years()}) y
         JOIN unit_lineage l ON l.unit_code = y.unit_code
     """,
     TASK_STATE_TABLE: """
