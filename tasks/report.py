@@ -246,7 +246,6 @@ class _Sheet:
                     if height is not None and self.heights.get(row, 15) < height:
                         self.height(row, height)
 
-
     def _write_rows_in_bulk(self, first_row: int, prepared: list, formats: list, columns: list[list],
                             heights: dict[int, dict]) -> None:
         """The rows `write_columns` describes, as the XML xlsxwriter's constant-memory mode would
