@@ -169,7 +169,7 @@ def _in_quarter(q: int, expression: str, condition: str = "") -> str:
 
 
 def _at_quarter(name: str, quarter: str) -> str:
-    """Column `name`_<q> of the quarter `quarter` (a column) names."""
+    """`name`_<q> of the quarter q that the column `quarter` holds."""
     return f"CASE {quarter} " + " ".join(f"WHEN {q} THEN {name}_{q}" for q in (4, 3, 2, 1)) + " END"
 
 
