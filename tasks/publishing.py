@@ -263,10 +263,15 @@ def record_version(
     }
     keep = ("metric_code", "label_vi", "value", "plan", "pct_of_plan", "display_unit_vi", "display_decimals", "position")
     rows = [{k: r.get(k) for k in keep} for r in headline]
+    sources = figures.sources
+    # Column-wise: a national year uses a quarter of a million submissions.
     submissions = [
-        {"submission_id": int(r["submission_id"]), "unit_code": r["unit_code"], "quarter": int(r["quarter"]),
-         "version": int(r["version"]), "file_sha256": r["file_sha256"]}
-        for r in figures.sources.to_dict("records")
+        {"submission_id": s, "unit_code": u, "quarter": q, "version": v, "file_sha256": f}
+        for s, u, q, v, f in zip(
+            sources["submission_id"].astype(int).tolist(), sources["unit_code"].tolist(),
+            sources["quarter"].astype(int).tolist(), sources["version"].astype(int).tolist(),
+            sources["file_sha256"].tolist(),
+        )
     ]
     return record_publication(engine_for(data_dir), publication, rows, submissions)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 
 from reporting.findings import STATUS_VI
 from reporting.narrative import DRAFT_MARK, draft_note
@@ -189,10 +190,7 @@ class _Sheet:
         """Tall enough for wrapped text: spreadsheet programs do not grow rows written by a library."""
         if not isinstance(value, str) or not value:
             return
-        width = self.widths.get(col, DEFAULT_WIDTH)
-        # A column of width w holds about 1.15·w characters of ordinary text (widths count "0"s).
-        lines = sum(max(1, math.ceil(len(part) / max(width * 1.15, 1))) for part in value.split("\n"))
-        height = 15 * lines + 2
+        height = _wrapped_height(value, self.widths.get(col, DEFAULT_WIDTH))
         if self.heights.get(row, 15) < height:
             self.height(row, height)
 
@@ -211,6 +209,106 @@ class _Sheet:
             self.ws.write_number(r, c, float(value) if not isinstance(value, int) else value, fmt)
         else:
             self.ws.write_string(r, c, safe_text(str(value)), fmt)
+
+    def write_columns(self, first_row: int, columns: list[list], formats: list, wrapped: set[int]) -> None:
+        """Rows from `first_row` down, one list per column (1-based column = index + 1), as `write`
+        and `fit_height` would write them cell by cell, with the per-cell work done once per
+        distinct value: a national year's sources sheet holds two million cells."""
+        ws = self.ws
+        # Floats (NaN is a blank), booleans and anything else go through `write`.
+        by_type = {str: ws.write_string, int: ws.write_number, dt.datetime: ws.write_datetime, dt.date: ws.write_datetime}
+        prepared = []
+        for index, values in enumerate(columns):
+            kinds = {type(v) for v in values}
+            writer = by_type.get(kinds.pop()) if len(kinds) == 1 else None
+            if writer == ws.write_string:
+                cleaned = {v: safe_text(v) for v in set(values)}
+                values = [cleaned[v] for v in values]
+            prepared.append((index, values, writer))
+        heights = {
+            index: {v: _wrapped_height(v, self.widths.get(index + 1, DEFAULT_WIDTH)) for v in set(columns[index])
+                    if isinstance(v, str) and v}
+            for index in sorted(i - 1 for i in wrapped)
+        }
+        if _rows_in_bulk(ws, prepared, by_type):
+            self._write_rows_in_bulk(first_row, prepared, formats, columns, heights)
+            return
+        for n in range(len(columns[0]) if columns else 0):
+            row = first_row + n
+            for index, values, writer in prepared:
+                if writer is None:
+                    self.write(row, index + 1, values[n], formats[index])
+                else:
+                    writer(row - 1, index, values[n], formats[index])
+                known = heights.get(index)
+                if known is not None:
+                    height = known.get(columns[index][n])
+                    if height is not None and self.heights.get(row, 15) < height:
+                        self.height(row, height)
+
+    def _write_rows_in_bulk(self, first_row: int, prepared: list, formats: list, columns: list[list],
+                            heights: dict[int, dict]) -> None:
+        """The rows `write_columns` describes, as the XML xlsxwriter's constant-memory mode would
+        write for them cell by cell (tests/test_publication.py holds the two to the same bytes):
+        each distinct text escaped once, each row one string, instead of some thirty Python calls
+        per cell. Relies on xlsxwriter's row writer and its escaping, kept at the locked version."""
+        ws = self.ws
+        first, count, last_col = first_row - 1, len(columns[0]), len(columns) - 1
+        # The pending row (the header) goes out first, as a write to the next row would send it.
+        ws._write_single_row(first)
+        cells = []
+        for index, values, writer in prepared:
+            if writer == ws.write_string:
+                texts = {}
+                for v in set(values):
+                    text = ws._escape_control_characters(v)
+                    if text.startswith("<r>") and text.endswith("</r>"):
+                        texts[v] = f' t="inlineStr"><is>{text}</is></c>'
+                    else:
+                        space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+                        texts[v] = f' t="inlineStr"><is><t{space}>{ws._escape_data(text)}</t></is></c>'
+                cells.append((index, [texts[v] for v in values]))
+            elif writer == ws.write_datetime:
+                cells.append((index, [f"><v>{ws._convert_date_time(v):.16G}</v></c>" for v in values]))
+            else:
+                cells.append((index, [f"><v>{v:.16G}</v></c>" for v in values]))
+        # Format indices in the order the cells of the first row would take them.
+        heads = [(f'<c r="{xl_col_to_name(index)}', f'" s="{formats[index]._get_xf_index()}"') for index, _ in cells]
+        fh = ws.fh
+        for n in range(count):
+            r = first + n
+            for index, known in heights.items():
+                height = known.get(columns[index][n])
+                if height is not None and self.heights.get(r + 1, 15) < height:
+                    self.height(r + 1, height)
+            ws._write_row(r, None, ws.row_info.get(r))
+            number = str(r + 1)
+            fh.write("".join([f"{a}{number}{b}{values[n]}" for (a, b), (_, values) in zip(heads, cells)]) + "</row>")
+        if count:
+            ws._check_dimensions(first + count - 1, 0)
+            ws._check_dimensions(first + count - 1, last_col)
+            # Every row is out: the row the workbook flushes at its close must not be sent twice.
+            ws.previous_row = first + count
+
+
+def _rows_in_bulk(ws, prepared: list, by_type: dict) -> bool:
+    """The bulk path takes columns of one plain type each (text within Excel's cell length) in a
+    constant-memory sheet; anything else goes cell by cell."""
+    if not ws.constant_memory or not prepared or not prepared[0][1]:
+        return False
+    for _, values, writer in prepared:
+        if writer is None or writer not in by_type.values():
+            return False
+        if writer == ws.write_string and any(len(v) > ws.xls_strmax // 2 for v in values):
+            return False
+    return True
+
+
+def _wrapped_height(value: str, width: float) -> int:
+    """Points a row needs to show `value` wrapped in a column of `width`."""
+    # A column of width w holds about 1.15·w characters of ordinary text (widths count "0"s).
+    lines = sum(max(1, math.ceil(len(part) / max(width * 1.15, 1))) for part in value.split("\n"))
+    return 15 * lines + 2
 
 
 def _num(value) -> float | None:
@@ -475,26 +573,27 @@ def _annex_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame, lineage: pd.D
         return info.get(code, {}).get("current_unit_code") or code
 
     order = sorted(codes, key=lambda c: (current(c), c != current(c), c))
+    rows = []
     for n, code in enumerate(order, start=1):
-        row = HEADER_ROW + n
         meta = info.get(code, {})
         merged = current(code) != code
         name = names.get(code) or meta.get("unit_name") or code
-        _put(ws, row, 1, n)
-        _put(ws, row, 2, f"↳ {name}" if merged else name, wrap=True)
-        _put(ws, row, 3, p.groups.get(meta.get("unit_group"), meta.get("unit_group")))
+        quarters = []
         for quarter in (1, 2, 3, 4):
             text = used.get((code, quarter))
             if text is None:
                 text = "chưa có báo cáo được chấp nhận" if (code, quarter) in expected else ""
-            _put(ws, row, 3 + quarter, text, wrap=True)
+            quarters.append(text)
         note = ""
         if merged:
             until = meta.get("valid_to")
             since = f" từ {(pd.Timestamp(until) + pd.Timedelta(days=1)):%d/%m/%Y}" if until is not None and not pd.isna(until) else ""
             note = f"Đã hợp nhất vào {meta.get('current_unit_name') or current(code)} ({current(code)}){since}"
-        _put(ws, row, 8, note, wrap=True)
-        _put(ws, row, 9, code)
+        rows.append((n, f"↳ {name}" if merged else name, p.groups.get(meta.get("unit_group"), meta.get("unit_group")),
+                     *quarters, note, code))
+    wrapped = {2, 4, 5, 6, 7, 8}
+    formats = [ws.formats.cell(None, col in wrapped) for col in range(1, len(headers) + 1)]
+    ws.write_columns(HEADER_ROW + 1, [list(c) for c in zip(*rows)] if rows else [[] for _ in headers], formats, wrapped)
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 
@@ -627,10 +726,5 @@ def _sources_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame) -> None:
         col: ws.formats.get(**BOX, valign="top", **({"text_wrap": True} if col in (1, 8) else {}), **extra.get(col, {}))
         for col in range(1, len(headers) + 1)
     }
-    for n, values in enumerate(zip(*columns)):
-        row = HEADER_ROW + 1 + n
-        for col, v in enumerate(values, start=1):
-            ws.write(row, col, v, formats[col])
-            if col in (1, 8):
-                ws.fit_height(row, col, v)
+    ws.write_columns(HEADER_ROW + 1, columns, [formats[col] for col in range(1, len(headers) + 1)], wrapped={1, 8})
     _print_setup(ws, HEADER_ROW, landscape=True)

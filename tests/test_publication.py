@@ -274,6 +274,24 @@ def test_text_from_units_stays_text_in_the_report(demo, tmp_path):
     assert [c.data_type for c in cells] == ["s", "s"]
 
 
+def test_the_bulk_rows_are_the_bytes_written_cell_by_cell(demo, tmp_path, monkeypatch):
+    """The sources and annex sheets go out row by row as XML; cell by cell through xlsxwriter
+    gives the same file, awkward text included (escapes, spaces kept, markup, control characters)."""
+    figures = _workbook_figures(demo)
+    awkward = [" lề trái", "lề phải ", "a & b < c > d", "<r>không phải rich</r>", "_x0041_ và \x07chuông",
+               "dòng một\ndòng hai", "\ufffe"]
+    for n, name in enumerate(awkward):
+        figures.sources.loc[figures.sources.index[n], "original_name"] = name
+        figures.sources.loc[figures.sources.index[n], "unit_name"] = name
+    stamp = dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc)
+    bulk = R.write_report(programme_for_year(2023), figures, tmp_path / "bulk.xlsx", stamp)
+    monkeypatch.setattr(R, "_rows_in_bulk", lambda *args: False)
+    cells = R.write_report(programme_for_year(2023), figures, tmp_path / "cells.xlsx", stamp)
+    assert _sha(bulk) == _sha(cells)
+    ws = load_workbook(bulk)[R.SHEET_SOURCES]
+    assert [ws.cell(row=R.HEADER_ROW + 1 + n, column=8).value for n in range(2)] == awkward[:2]
+
+
 def test_the_headline_sheet_prints_on_one_page(soffice, demo, tmp_path):
     wb = load_workbook(demo.result["report"])
     for name in wb.sheetnames[1:]:

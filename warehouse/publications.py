@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
+from warehouse.load import bulk_insert
 from warehouse.models import Publication, PublicationFigure, PublicationSubmission
 
 
@@ -73,7 +74,8 @@ def record_publication(
     figures: list[dict[str, Any]],
     submissions: list[dict[str, Any]],
 ) -> int:
-    """Insert a publication with its figures and the submissions used; return its id."""
+    """Insert a publication with its figures and the submissions used; return its id. The
+    submissions (a quarter of a million rows at national volume) go in by COPY on PostgreSQL."""
     row = dict(publication)
     quarters = row.pop("draft_quarters", ())
     row["draft_quarters"] = ",".join(str(q) for q in sorted(quarters)) or None
@@ -83,6 +85,5 @@ def record_publication(
         ).scalar_one()
         if figures:
             conn.execute(insert(PublicationFigure), [{**f, "publication_id": publication_id} for f in figures])
-        if submissions:
-            conn.execute(insert(PublicationSubmission), [{**s, "publication_id": publication_id} for s in submissions])
+        bulk_insert(conn, PublicationSubmission.__table__, [{**s, "publication_id": publication_id} for s in submissions])
     return publication_id

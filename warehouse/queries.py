@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, String, text
 
 
 def _frame(engine: Engine, sql: str, **params: Any) -> pd.DataFrame:
@@ -138,22 +138,133 @@ def units_in_force(engine: Engine, year: int) -> pd.DataFrame:
 
 # The year's figures for publishing, each unit's year computed once. The views above evaluate
 # every unit's year inside each read (headline, groups, whole bloc, enterprises: seven groupings
-# of every unit-quarter at national volume); here the units' years and the key tasks' latest
-# states are taken once from their views into temporary tables, and the aggregates over units
-# are made from those by the same rules as v_year_indicator, v_year_group_indicator,
-# v_key_tasks_by_source and v_year_end_programme135 (tests/test_aggregation.py checks they agree).
+# of every unit-quarter at national volume); here each unit's year, each merged group's year and
+# the key tasks' latest states are made once into temporary tables, by the rules of
+# v_unit_year_indicator, v_unit_year_indicator_rollup and v_key_task_latest, and the aggregates
+# over units are made from those by the same rules as v_year_indicator, v_year_group_indicator,
+# v_key_tasks_by_source and v_year_end_programme135 (tests/test_year_aggregates.py checks that
+# they agree with the views).
 UNIT_YEAR_TABLE = "publish_unit_year"
 ROLLUP_TABLE = "publish_unit_year_rollup"
 TASK_STATE_TABLE = "publish_task_state"
+
+# The year's current rows: one per unit, quarter and indicator reported, with the unit as it is
+# today, the indicator's aggregation and the weight of a weighted mean (as the views join them).
+_ROWS = """
+    SELECT c.unit_code, c.current_unit_code, c.year, c.quarter, c.indicator_code, i.aggregation,
+           c.value, c.plan_value, w.value AS w
+    FROM v_unit_quarter_indicator c
+    JOIN period p ON p.year = c.year AND p.quarter = c.quarter
+    JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
+    LEFT JOIN (
+        SELECT submission_id, indicator_code, value FROM submission_indicator
+        WHERE indicator_code IN (SELECT weight_indicator_code FROM indicator WHERE weight_indicator_code IS NOT NULL)
+    ) w ON w.submission_id = c.submission_id AND w.indicator_code = i.weight_indicator_code
+    WHERE c.year = :year
+"""
+
+
+def _in_quarter(q: int, expression: str, condition: str = "") -> str:
+    return f"CASE WHEN quarter = {q}{condition} THEN {expression} END"
+
+
+def _at_quarter(name: str, quarter: str) -> str:
+    """`name`_<q> of the quarter q that the column `quarter` holds."""
+    return f"CASE {quarter} " + " ".join(f"WHEN {q} THEN {name}_{q}" for q in (4, 3, 2, 1)) + " END"
+
+
+def _figure(year_figure: str, members: str) -> str:
+    """A year's value, plan and weight by the indicator's rule, from `year_figure`'s sums and
+    per-quarter columns (value_<q>, plan_<q>, weighted_plan_<q>), as the views' `figure`."""
+    return f"""
+        SELECT unit_code, year, indicator_code, aggregation, {members} AS members,
+               CASE aggregation
+                   WHEN 'sum' THEN value_sum
+                   WHEN 'latest' THEN {_at_quarter("value", "last_quarter")}
+                   WHEN 'weighted_mean' THEN weighted_value / NULLIF(weight, 0)
+               END AS value,
+               CASE aggregation
+                   WHEN 'weighted_mean' THEN {_at_quarter("weighted_plan", "plan_quarter")}
+                   ELSE {_at_quarter("plan", "plan_quarter")}
+               END AS plan_value,
+               CASE WHEN aggregation = 'weighted_mean' THEN weight END AS weight
+        FROM ({year_figure}) year_figure
+    """
+
+
+def _unit_years() -> str:
+    """Each unit's own year in one grouping of its rows. The views first add up each quarter's
+    rows and then take each quarter's sum; a sum over the rows of one quarter is that sum, so
+    the per-quarter columns are sums of the rows by quarter (NULL when the quarter has none)."""
+    quarters = ",\n".join(
+        f"SUM({_in_quarter(q, 'value')}) AS value_{q}, SUM({_in_quarter(q, 'plan_value')}) AS plan_{q}, "
+        f"SUM({_in_quarter(q, 'plan_value * w')}) "
+        f"/ NULLIF(SUM({_in_quarter(q, 'w', ' AND plan_value IS NOT NULL')}), 0) AS weighted_plan_{q}"
+        for q in (1, 2, 3, 4)
+    )
+    return _figure(f"""
+        SELECT unit_code, year, indicator_code, aggregation,
+               SUM(value) AS value_sum,
+               SUM(value * w) AS weighted_value,
+               SUM(CASE WHEN value IS NOT NULL THEN w END) AS weight,
+               MAX(quarter) AS last_quarter,
+               MAX(CASE WHEN plan_value IS NOT NULL THEN quarter END) AS plan_quarter,
+               {quarters}
+        FROM ({_ROWS}) r
+        WHERE aggregation <> 'latest'
+        GROUP BY unit_code, year, indicator_code, aggregation
+    """, "1")
+
+
+def _merged_years() -> str:
+    """Each unit as it is today (merged units inside their successor): each quarter's members
+    counted and their rows added up in one grouping, then the year as the roll-up view makes it.
+    Only what publishing reads of it: the stocks, and every indicator of the group listed unit
+    by unit (the enterprises)."""
+    per_quarter = ",\n".join(
+        f"MAX({_in_quarter(q, 'value')}) AS value_{q}, MAX({_in_quarter(q, 'plan_value')}) AS plan_{q}, "
+        f"MAX({_in_quarter(q, 'weighted_plan / NULLIF(plan_weight, 0)')}) AS weighted_plan_{q}"
+        for q in (1, 2, 3, 4)
+    )
+    return _figure(f"""
+        SELECT unit_code, year, indicator_code, aggregation,
+               MAX(members) AS members,
+               SUM(value) AS value_sum,
+               SUM(weighted_value) AS weighted_value,
+               SUM(weight) AS weight,
+               MAX(quarter) AS last_quarter,
+               MAX(CASE WHEN plan_value IS NOT NULL THEN quarter END) AS plan_quarter,
+               {per_quarter}
+        FROM (
+            SELECT current_unit_code AS unit_code, year, quarter, indicator_code, aggregation,
+                   COUNT(DISTINCT unit_code) AS members,
+                   SUM(value) AS value,
+                   SUM(plan_value) AS plan_value,
+                   SUM(value * w) AS weighted_value,
+                   SUM(CASE WHEN value IS NOT NULL THEN w END) AS weight,
+                   SUM(plan_value * w) AS weighted_plan,
+                   SUM(CASE WHEN plan_value IS NOT NULL THEN w END) AS plan_weight
+            FROM ({_ROWS}) r
+            WHERE aggregation = 'latest'
+               OR current_unit_code IN (SELECT unit_code FROM unit_lineage WHERE unit_group = :unit_group)
+            GROUP BY current_unit_code, year, quarter, indicator_code, aggregation
+        ) q
+        GROUP BY unit_code, year, indicator_code, aggregation
+    """, "members")
+
+
 _TEMPORARY = {
-    UNIT_YEAR_TABLE: """
-        SELECT unit_code, unit_group, year, indicator_code, aggregation, value, plan_value, weight
-        FROM v_unit_year_indicator WHERE year = :year
+    # Each unit's own year: what flows and weighted means are added up from (stocks come from the roll-up).
+    UNIT_YEAR_TABLE: f"""
+        SELECT y.unit_code, l.unit_group, y.year, y.indicator_code, y.aggregation, y.value, y.plan_value, y.weight
+        FROM ({_unit_years()}) y
+        JOIN unit_lineage l ON l.unit_code = y.unit_code
     """,
-    ROLLUP_TABLE: """
-        SELECT unit_code, unit_name, unit_group, units_reporting, year, indicator_code, aggregation,
-               value, plan_value
-        FROM v_unit_year_indicator_rollup WHERE year = :year
+    ROLLUP_TABLE: f"""
+        SELECT y.unit_code, l.unit_name, l.unit_group, y.members AS units_reporting, y.year, y.indicator_code,
+               y.aggregation, y.value, y.plan_value
+        FROM ({_merged_years()}) y
+        JOIN unit_lineage l ON l.unit_code = y.unit_code
     """,
     TASK_STATE_TABLE: """
         SELECT year, unit_group, source_code, status_code, is_completed, COUNT(*) AS n
@@ -267,8 +378,13 @@ _ENTERPRISES = f"""
 
 
 def _drop_temporary(conn) -> None:
-    for name in _TEMPORARY:
+    for name in reversed(_TEMPORARY):
         conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def _literal(conn, value: str) -> str:
+    """`value` as an SQL string literal of the connection's dialect."""
+    return String().literal_processor(dialect=conn.dialect)(value)
 
 
 def year_aggregates(engine: Engine, year: int, enterprise_group: str = "enterprises") -> dict[str, pd.DataFrame]:
@@ -279,8 +395,12 @@ def year_aggregates(engine: Engine, year: int, enterprise_group: str = "enterpri
         _drop_temporary(conn)
         try:
             for name, select in _TEMPORARY.items():
-                # The year inline (an int): PostgreSQL takes no bound parameters in CREATE TABLE AS.
-                conn.execute(text(f"CREATE TEMPORARY TABLE {name} AS {select.replace(':year', str(int(year)))}"))
+                # The year and group inline (an int; a literal quoted by the driver's rules below):
+                # PostgreSQL takes no bound parameters in CREATE TABLE AS.
+                sql = select.replace(":year", str(int(year))).replace(":unit_group", _literal(conn, enterprise_group))
+                conn.execute(text(f"CREATE TEMPORARY TABLE {name} AS {sql}"))
+                # Autovacuum never analyses temporary tables: the reads below need their volume.
+                conn.execute(text(f"ANALYZE {name}"))
 
             def read(sql: str, **params: Any) -> pd.DataFrame:
                 return pd.read_sql(text(sql), conn, params=params)
