@@ -157,6 +157,10 @@ def _prepare(data_dir: Path | None, verbose: bool = False) -> Path:
         errors.print(f"[red]Lỗi cấu hình:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
     os.environ.setdefault("PREFECT_HOME", str((data / "prefect").resolve()))
+    # prefect.toml holds these, but is read only from the folder p135 starts in; the temporary
+    # server (a subprocess) takes them from the environment wherever that is.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     os.environ["P135_DATA_DIR"] = str(data)
     _quiet_prefect(verbose)
     return data
