@@ -65,6 +65,11 @@ def run_suite(
     """
     if frame.empty:
         return []
+    # Great Expectations copies the columns it is given for every row condition and every failing
+    # row's index columns: it gets only the columns its expectations read, and hands back the
+    # positions of the rows that fail, whose shown fields are then taken from `frame` here.
+    checked = frame[_columns_read(suite)]
+    checked.index = pd.RangeIndex(len(checked))
     context = gx.get_context(mode="ephemeral", project_config=_context_config())
     name = f"{suite.name}-{uuid.uuid4().hex[:8]}"
     suite.name = name
@@ -72,12 +77,11 @@ def run_suite(
         context.data_sources.add_pandas(name)
         .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe(name)
-        .get_batch(batch_parameters={"dataframe": frame})
+        .get_batch(batch_parameters={"dataframe": checked})
     )
     # Validated on the batch itself: the results are read here, never kept in the context's stores.
-    result = batch.validate(
-        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns},
-    )
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    values = {column: frame[column].to_numpy() for column in frame.columns}
     findings = []
     for outcome in result.results:
         if outcome.success:
@@ -91,7 +95,9 @@ def run_suite(
         meta = config.meta
         column = meta.get("value_column") or config.kwargs.get("column")
         severity = SEVERITY[str(getattr(config.severity, "value", config.severity)).lower()]
-        for row in outcome.result.get("unexpected_index_list") or []:
+        shown_columns = [*_domain_columns(config.kwargs), *index_columns]
+        for at in outcome.result.get("unexpected_index_list") or []:
+            row = {c: values[c][at] for c in shown_columns}
             cell = row.get(meta["cell_column"]) if meta.get("cell_column") else None
             sheet = (row.get(meta["sheet_column"]) if meta.get("sheet_column") else meta["sheet"]) or None
             value = row.get(column) if column and meta.get("shows_value", True) else None
@@ -111,6 +117,32 @@ def run_suite(
                 )
             )
     return findings
+
+
+def _domain_columns(kwargs: dict) -> list[str]:
+    """The columns an expectation checks, in the order Great Expectations reports them."""
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_A" in kwargs:
+        return [kwargs["column_A"], kwargs["column_B"]]
+    return list(kwargs.get("column_list") or [])
+
+
+def _columns_read(suite: gx.ExpectationSuite) -> list[str]:
+    """Every column the suite's expectations check or filter rows on, each once."""
+    columns: dict[str, None] = {}
+    for expectation in suite.expectations:
+        columns.update(dict.fromkeys(_domain_columns(expectation.configuration.kwargs)))
+        columns.update(dict.fromkeys(_condition_columns(expectation.row_condition)))
+    return list(columns)
+
+
+def _condition_columns(condition: Any) -> list[str]:
+    if condition is None or isinstance(condition, str):
+        return []
+    if hasattr(condition, "conditions"):
+        return [c for part in condition.conditions for c in _condition_columns(part)]
+    return [condition.column.name]
 
 
 def _context_config() -> DataContextConfig:
