@@ -281,6 +281,12 @@ def _enrich_indicators(
     # A value that is itself an error (missing, text, negative where it cannot be) says nothing
     # about plausibility: no band, ratio or comparison is computed from it.
     frame["value_usable"] = (frame["value_kind"] == "number") & (frame["is_signed"] | (frame["value"] >= 0))
+    # The indicator suite's row conditions, applied once here (see indicators._typed).
+    for column, has in (("ytd", "has_ytd"), ("plan", "has_plan")):
+        frame[f"{column}_kind_due"] = frame[f"{column}_kind"].where(frame[has], None)
+    for column in ("value", "ytd", "plan"):
+        frame[f"{column}_unsigned"] = frame[column].where(~frame["is_signed"])
+    frame["ytd_compared"] = frame["ytd"].where(frame["has_ytd"] & ~frame["is_signed"] & (frame["ytd"] >= 0))
     _plausibility(frame, table, is_known, history)
     return frame
 
