@@ -453,11 +453,13 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
     statuses = programme.status_by_label()
     completed = {c.code for c in programme.task_statuses if c.is_completed}
     needs_reason = {c.code for c in programme.task_statuses if c.needs_reason}
-    frame["source_code"] = [sources.get(v) for v in frame["source_label"]]
-    frame["status_code"] = [statuses.get(v) for v in frame["status_label"]]
-    frame["source_known"] = [v is None or pd.isna(v) or v in sources for v in frame["source_label"]]
-    frame["status_known"] = [v is None or pd.isna(v) or v in statuses for v in frame["status_label"]]
+    frame["source_code"] = _per_label(frame["source_label"], sources.get).tolist()
+    frame["status_code"] = _per_label(frame["status_label"], statuses.get).tolist()
+    frame["source_known"] = _per_label(frame["source_label"], sources.__contains__, True).astype(bool)
+    frame["status_known"] = _per_label(frame["status_label"], statuses.__contains__, True).astype(bool)
     frame["is_completed"] = frame["status_code"].isin(completed)
+    frame["completed_on_kind_due"] = frame["completed_on_kind"].where(
+        frame["is_completed"] | (frame["completed_on_kind"] != "missing"), None)
     frame["completed_on_ts"] = pd.to_datetime(frame["completed_on"], errors="coerce")
     frame["completed_on_shown"] = frame["completed_on_ts"].dt.strftime("%d/%m/%Y")
     period_end = pd.Timestamp(dt.datetime.combine(period.ends_on, dt.time()))
@@ -470,6 +472,14 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
     within = (frame["completed_on_ts"] >= first) & (frame["completed_on_ts"] <= last)
     frame["completed_on_in_range"] = _flags(dated.to_numpy(dtype=bool), within.to_numpy(dtype=bool))
     return frame
+
+
+def _per_label(labels: pd.Series, look_up, missing=None) -> np.ndarray:
+    """`look_up` of each label, `missing` where there is none: looked up once per distinct label,
+    as a batch repeats the same few labels on tens of thousands of rows."""
+    codes, uniques = pd.factorize(labels)
+    found = np.array([look_up(label) for label in uniques] + [missing], dtype=object)
+    return found[codes]
 
 
 def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit_of: dict) -> pd.DataFrame:

@@ -7,9 +7,8 @@ import datetime as dt
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
-from great_expectations.expectations.row_conditions import Column
 
-from expectations.runner import rule
+from expectations.runner import rule, rules_by_value
 from reporting import layout as L
 from reporting.periods import Period
 from reporting.programme import Programme
@@ -77,20 +76,18 @@ def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
             value_column="status_label",
             message_vi=f"Ô {{cell}}: trạng thái \"{{value}}\" không có trong danh sách. Chọn một trong: {statuses}.",
         ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind", value_set=["missing"],
-            row_condition=Column("is_completed") == True,  # noqa: E712 (a GX condition)
-            rule_id="task.completed_on_missing", sheet=sheet, cell_column="completed_on_cell",
-            value_column="completed_on_text",
-            message_vi="Ô {cell}: nhiệm vụ \"{task_code}\" đã hoàn thành nhưng chưa có ngày "
-            "hoàn thành. Nhập ngày dạng dd/mm/yyyy.",
-        ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind", value_set=["text"],
-            rule_id="task.completed_on_not_date", sheet=sheet, cell_column="completed_on_cell",
-            value_column="completed_on_text",
-            message_vi="Ô {cell} có giá trị \"{value}\", không phải là ngày. "
-            "Nhập ngày dạng dd/mm/yyyy.",
+        rules_by_value(
+            # `completed_on_kind_due` is the date's kind, null where a task not completed has none:
+            # only a completed task must be dated (a row condition would copy the frame).
+            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind_due",
+            sheet=sheet, cell_column="completed_on_cell", value_column="completed_on_text",
+            cases=[
+                (["missing"], "task.completed_on_missing",
+                 "Ô {cell}: nhiệm vụ \"{task_code}\" đã hoàn thành nhưng chưa có ngày "
+                 "hoàn thành. Nhập ngày dạng dd/mm/yyyy."),
+                (["text"], "task.completed_on_not_date",
+                 "Ô {cell} có giá trị \"{value}\", không phải là ngày. Nhập ngày dạng dd/mm/yyyy."),
+            ],
         ),
         rule(
             # `completed_on_in_range` is null where the task is not completed or has no date.
