@@ -117,7 +117,7 @@ def run_suite(
         .get_batch(batch_parameters={"dataframe": checked})
     )
     # Validated on the batch itself: the results are read here, never kept in the context's stores.
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False})
     values = {column: frame[column].to_numpy() for column in frame.columns}
     findings = []
     for outcome in result.results:
