@@ -16,7 +16,7 @@ from expectations.cross_quarter import (
     latest_earlier,
     positions_in,
 )
-from expectations.runner import run_suite
+from expectations.runner import run_suite, with_nulls_as_value
 from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, status_for
 from reporting.frames import ParsedBatch
@@ -174,6 +174,8 @@ def _with_identity(info: pd.DataFrame, registry: Registry, period: Period) -> pd
         owners_shown.get(name, "") if isinstance(name, str) else "" for name in info["unit_name"]
     ]
     info["code_owner_shown"] = [unit_shown.get(code, "") for code in typed]
+    for key in identity.REQUIRED:
+        info[f"{key}_or_null"] = with_nulls_as_value(info[key])
     return info
 
 
@@ -444,7 +446,12 @@ def _locked_cells(parsed: ParsedBatch, info: pd.DataFrame, programme: Programme,
     handed_out = parsed.locked.assign(kind="locked")
     differs = handed_out["submission_id"].isin(identified) & (handed_out["found"] != handed_out["expected"])
     handed_out = handed_out[differs]
-    return pd.concat([frame, handed_out[columns]], ignore_index=True) if not handed_out.empty else frame[columns]
+    frame = pd.concat([frame, handed_out[columns]], ignore_index=True) if not handed_out.empty else frame[columns]
+    for kind in structure.KINDS:
+        of_kind = frame["kind"] == kind
+        frame[f"found_{kind}"] = frame["found"].where(of_kind, "")
+        frame[f"expected_{kind}"] = frame["expected"].where(of_kind, "")
+    return frame
 
 
 def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> pd.DataFrame:

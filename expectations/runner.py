@@ -56,26 +56,40 @@ def rule(
     return kind(meta=meta, severity=severity, **kwargs)
 
 
+# What a null cell reads as in a column whose nulls an "in set" expectation must also catch: a
+# workbook's XML cannot hold a NUL character, so no cell read from one is this text.
+NULL = "\x00"
+
+
+def with_nulls_as_value(values: pd.Series) -> pd.Series:
+    """`values` with each null as NULL, so that a set expectation reports it with the rest."""
+    return values.astype(object).where(values.notna(), NULL)
+
+
 def rules_by_value(
     kind: type[Expectation],
     *,
     column: str,
-    cases: list[tuple[list, str, str]],
+    cases: list[tuple[list | None, str, str]],
     sheet: str | None,
     cell_column: str | None,
     value_column: str | None = None,
+    value_set: list | None = None,
     severity: str = "critical",
     **kwargs: Any,
 ) -> Expectation:
-    """One "not in set" expectation standing for several rules on the same column, told apart by the
-    value that fails: `cases` are (values, rule id, message) in the order the rules are reported.
+    """One set expectation standing for several rules on the same column, told apart by the value
+    that fails: `cases` are (values, rule id, message), a failing value being reported under every
+    case listing it, or under a case without values (None) when no case lists it. A "not in set"
+    expectation takes its set from the cases; an "in set" one is given `value_set`.
 
     Great Expectations costs about as much per expectation as per hundred thousand rows checked;
-    the rules come back exactly as separate expectations would give them, rule after rule.
+    the rules come back exactly as separate expectations would give them (in the suite's
+    `rule_order`, see `run_suite`).
     """
     meta = {
         "rule_id": "|".join(rule_id for _, rule_id, _ in cases),
-        "cases": [{"values": list(values), "rule_id": rule_id, "message_vi": message_vi}
+        "cases": [{"values": None if values is None else list(values), "rule_id": rule_id, "message_vi": message_vi}
                   for values, rule_id, message_vi in cases],
         "sheet": sheet,
         "sheet_column": None,
@@ -83,7 +97,8 @@ def rules_by_value(
         "value_column": value_column,
         "shows_value": True,
     }
-    value_set = list(dict.fromkeys(v for values, _, _ in cases for v in values))
+    if value_set is None:
+        value_set = list(dict.fromkeys(v for values, _, _ in cases for v in values))
     return kind(meta=meta, severity=severity, column=column, value_set=value_set, **kwargs)
 
 
@@ -118,7 +133,7 @@ def run_suite(
     )
     # Validated on the batch itself: the results are read here, never kept in the context's stores.
     result = batch.validate(suite, result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False})
-    values = {column: frame[column].to_numpy() for column in frame.columns}
+    values: dict[str, Any] = {}
     findings = []
     for outcome in result.results:
         if outcome.success:
@@ -135,17 +150,22 @@ def run_suite(
         domain = _domain_columns(config.kwargs)
         shown_columns = [*domain, *index_columns]
         cases = meta.get("cases") or [{"values": None, "rule_id": meta["rule_id"], "message_vi": meta["message_vi"]}]
+        if meta.get("cases") and column not in shown_columns:
+            # The column the rules check, the one their value is shown from, before it took nulls as NULL.
+            shown_columns.append(column)
         by_case: list[list[Finding]] = [[] for _ in cases]
         for at in outcome.result.get("unexpected_index_list") or []:
-            row = {c: values[c][at] for c in shown_columns}
+            row = {c: (values[c] if c in values else values.setdefault(c, frame[c].to_numpy()))[at]
+                   for c in shown_columns}
             cell = row.get(meta["cell_column"]) if meta.get("cell_column") else None
             sheet = (row.get(meta["sheet_column"]) if meta.get("sheet_column") else meta["sheet"]) or None
             value = row.get(column) if column and meta.get("shows_value", True) else None
             value = None if _is_missing(value) else value
             fields = _Fields({k: shown(None if _is_missing(v) else v) for k, v in row.items()})
             fields.update(cell=cell, value=shown(value), sheet=sheet)
-            for case, found in zip(cases, by_case):
-                if case["values"] is not None and row[domain[0]] not in case["values"]:
+            listed = [case["values"] is not None and row[domain[0]] in case["values"] for case in cases]
+            for case, found, is_listed in zip(cases, by_case, listed):
+                if not (is_listed or case["values"] is None and not any(listed)):
                     continue
                 found.append(
                     Finding(
@@ -160,6 +180,11 @@ def run_suite(
                     )
                 )
         findings += [f for found in by_case for f in found]
+    # A suite whose expectations stand for several rules lists its rules in the order they are
+    # reported: each rule's findings stay in the frame's order.
+    if suite.meta.get("rule_order"):
+        rank = {rule_id: n for n, rule_id in enumerate(suite.meta["rule_order"])}
+        findings.sort(key=lambda f: rank[f.rule_id])
     return findings
 
 
