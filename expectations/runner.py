@@ -56,9 +56,10 @@ def rule(
     return kind(meta=meta, severity=severity, **kwargs)
 
 
-# What a null cell reads as in a column whose nulls an "in set" expectation must also catch: a
-# workbook's XML cannot hold a NUL character, so no cell read from one is this text.
-NULL = "\x00"
+# What a null cell reads as in a column whose nulls a set expectation must also catch. A workbook's
+# XML cannot hold a NUL character (only its _x0000_ escape), so no cell typed by a person reads as
+# this text; numpy drops trailing NULs from text, hence none at its end.
+NULL = "\x00null\x00p135"
 
 
 def with_nulls_as_value(values: pd.Series) -> pd.Series:
