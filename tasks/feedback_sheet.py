@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import struct
 import zipfile
 from typing import Callable
 
@@ -172,21 +173,63 @@ class Package:
         self.strings_head = strings[:strings.index("<si>")] if "<si>" in strings else strings[:-len("</sst>")]
         self.core = self.parts[CORE_PART].decode()
 
+        # The other parts as xlsxwriter zipped them: compressed once, not again for every workbook.
+        self.zipped = dict(zip(self.names, _members(workbook)))
+
     def workbook(self, book: SheetBook, now: dt.datetime) -> bytes:
         """The package with `book`'s sheet and strings, and `now` as created and modified, zipped as
-        xlsxwriter zips it in memory."""
+        xlsxwriter zips it in memory (the same bytes `zip_parts` gives)."""
         own = {
             SHEET_PART: sheet_xml(book, self.sheet_prefix, self.sheet_suffix).encode(),
             STRINGS_PART: strings_xml(book, self.strings_head).encode(),
             CORE_PART: _MOMENT.sub(f"{now:%Y-%m-%dT%H:%M:%SZ}", self.core).encode(),
         }
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
-            for name in self.names:
-                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                z.writestr(info, own.get(name, self.parts[name]))
-        return out.getvalue()
+        mine = dict(zip(own, _members(zip_parts(list(own.items())))))
+        return _joined([mine[name] if name in mine else self.zipped[name] for name in self.names])
+
+
+def zip_parts(parts: list[tuple[str, bytes]]) -> bytes:
+    """Parts zipped in this order as xlsxwriter zips them in memory."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return out.getvalue()
+
+
+# A zip as zipfile writes one (members one after the other, no comment): each member is its local
+# record (header and data, the same wherever it stands) and its central directory entry, which
+# says where the record starts (at byte 42 of the entry).
+_END = struct.Struct("<4s4H2LH")
+_OFFSET_AT = 42
+
+
+def _members(data: bytes) -> list[tuple[bytes, bytes]]:
+    """Each member of a zip as (local record, central directory entry), in order."""
+    _, _, _, count, _, _, directory, _ = _END.unpack_from(data, len(data) - _END.size)
+    entries, at = [], directory
+    for _ in range(count):
+        name, extra, comment = struct.unpack_from("<3H", data, at + 28)
+        entries.append(data[at:at + 46 + name + extra + comment])
+        at += len(entries[-1])
+    starts = [struct.unpack_from("<L", e, _OFFSET_AT)[0] for e in entries] + [directory]
+    return [(data[starts[i]:starts[i + 1]], entries[i]) for i in range(count)]
+
+
+def _joined(members: list[tuple[bytes, bytes]]) -> bytes:
+    """The zip of these members, in this order."""
+    records, entries, at = [], [], 0
+    for record, entry in members:
+        entry = bytearray(entry)
+        struct.pack_into("<L", entry, _OFFSET_AT, at)
+        records.append(record)
+        entries.append(bytes(entry))
+        at += len(record)
+    directory = b"".join(entries)
+    end = _END.pack(b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), at, 0)
+    return b"".join(records) + directory + end
 
 
 def same_workbook(a: bytes, b: bytes) -> bool:
