@@ -56,9 +56,9 @@ def check_batch(
     `history` holds each unit's earlier quarters; without it the cross-quarter checks are skipped.
     """
     history = history or History()
-    units = {u.unit_code: u for u in registry.in_force_on(period.ends_on)}
-    merged = _merged_before(registry, period)
-    info = _with_identity(parsed.info, registry, period)
+    view = _registry_view(registry, period)
+    units, merged = view.units, view.merged
+    info = _with_identity(parsed.info, view)
     # A file counts for the unit its template was handed out to, whatever is typed in its B5.
     unit_of = {
         sid: (issued if state == VALID else None if pd.isna(code) else str(code))
@@ -142,20 +142,59 @@ def _one_verdict_per_cell(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def _with_identity(info: pd.DataFrame, registry: Registry, period: Period) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _RegistryView:
+    """What the checks read of the registry for one period: built once for a run's batches, as a
+    national registry is some 60,000 units."""
+
+    units: dict  # code -> version, of the units in force at the period's end
+    merged: dict[str, str]  # see _merged_before
+    names: dict[str, set[str]]  # each name -> the codes that ever bore it
+    latest: dict  # code -> its last version listed
+    unit_shown: dict[str, str]  # code -> "code - name" as a clerk reads it
+    owners_shown: dict[str, str]  # name -> the units that bore it, as a clerk reads them
+
+    @staticmethod
+    def of(registry: Registry, period: Period) -> _RegistryView:
+        names: dict[str, set[str]] = {}
+        for version in registry.versions:
+            names.setdefault(version.name_vi, set()).add(version.unit_code)
+        in_force = _versions_on(registry, period.ends_on)
+        latest = {v.unit_code: v for v in registry.versions}
+        # Each unit as a clerk reads it: its version in force at the period's end, else its last one.
+        unit_shown = {
+            code: f"{code} - {(in_force.get(code) or version).name_vi}" for code, version in latest.items()
+        }
+        return _RegistryView(
+            units={u.unit_code: u for u in registry.in_force_on(period.ends_on)},
+            merged=_merged_before(registry, period),
+            names=names,
+            latest=latest,
+            unit_shown=unit_shown,
+            owners_shown={name: ", ".join(unit_shown[c] for c in sorted(found)) for name, found in names.items()},
+        )
+
+
+_VIEWS: dict[tuple, tuple[Registry, _RegistryView]] = {}
+
+
+def _registry_view(registry: Registry, period: Period) -> _RegistryView:
+    """The registry's view for the period, kept while the same registry object is checked against
+    (it is held here, so its id is not reused meanwhile)."""
+    key = (id(registry), period.year, period.quarter)
+    held = _VIEWS.get(key)
+    if held is None or held[0] is not registry:
+        if len(_VIEWS) >= 8:
+            _VIEWS.clear()
+        held = _VIEWS[key] = (registry, _RegistryView.of(registry, period))
+    return held[1]
+
+
+def _with_identity(info: pd.DataFrame, view: _RegistryView) -> pd.DataFrame:
     """The info frame with what the identity checks compare: the unit typed in B5 against the
     one the template was issued to, and the name typed in B6 against the registry's owners."""
     info = info.copy()
-    names: dict[str, set[str]] = {}
-    for version in registry.versions:
-        names.setdefault(version.name_vi, set()).add(version.unit_code)
-    in_force = _versions_on(registry, period.ends_on)
-    latest = {v.unit_code: v for v in registry.versions}
-    # Each unit as a clerk reads it: its version in force at the period's end, else its last one.
-    unit_shown = {
-        code: f"{code} - {(in_force.get(code) or version).name_vi}" for code, version in latest.items()
-    }
-    owners_shown = {name: ", ".join(unit_shown[c] for c in sorted(found)) for name, found in names.items()}
+    names, latest, unit_shown, owners_shown = view.names, view.latest, view.unit_shown, view.owners_shown
 
     typed = [None if pd.isna(c) else str(c) for c in info["unit_code"]]
     info["issued_unit_shown"] = [
