@@ -117,18 +117,16 @@ def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
 def build_summary_suite() -> gx.ExpectationSuite:
     """The clerk's totals beside the task table agree with its rows."""
     return gx.ExpectationSuite(name="task_totals", expectations=[
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind", value_set=["missing"],
-            rule_id="task.totals_missing", sheet=L.SHEET_TASKS, cell_column="stated_cell",
-            value_column="stated_text",
-            message_vi="Ô {cell} (\"{label}\") chưa có số. Ghi số nhiệm vụ tương ứng trong danh sách "
-            "(ở đây là {actual}).",
-        ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind", value_set=["text", "ambiguous"],
-            rule_id="task.totals_not_number", sheet=L.SHEET_TASKS, cell_column="stated_cell",
-            value_column="stated_text",
-            message_vi="Ô {cell} (\"{label}\") có giá trị \"{value}\", không phải là số.",
+        rules_by_value(
+            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind",
+            sheet=L.SHEET_TASKS, cell_column="stated_cell", value_column="stated_text",
+            cases=[
+                (["missing"], "task.totals_missing",
+                 "Ô {cell} (\"{label}\") chưa có số. Ghi số nhiệm vụ tương ứng trong danh sách "
+                 "(ở đây là {actual})."),
+                (["text", "ambiguous"], "task.totals_not_number",
+                 "Ô {cell} (\"{label}\") có giá trị \"{value}\", không phải là số."),
+            ],
         ),
         rule(
             gxe.ExpectColumnPairValuesToBeEqual, column_A="stated", column_B="actual",
