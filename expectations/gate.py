@@ -16,7 +16,7 @@ from expectations.cross_quarter import (
     latest_earlier,
     positions_in,
 )
-from expectations.runner import run_suite
+from expectations.runner import run_suite, with_nulls_as_value
 from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, status_for
 from reporting.frames import ParsedBatch
@@ -56,9 +56,9 @@ def check_batch(
     `history` holds each unit's earlier quarters; without it the cross-quarter checks are skipped.
     """
     history = history or History()
-    units = {u.unit_code: u for u in registry.in_force_on(period.ends_on)}
-    merged = _merged_before(registry, period)
-    info = _with_identity(parsed.info, registry, period)
+    view = _registry_view(registry, period)
+    units, merged = view.units, view.merged
+    info = _with_identity(parsed.info, view)
     # A file counts for the unit its template was handed out to, whatever is typed in its B5.
     unit_of = {
         sid: (issued if state == VALID else None if pd.isna(code) else str(code))
@@ -142,20 +142,59 @@ def _one_verdict_per_cell(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def _with_identity(info: pd.DataFrame, registry: Registry, period: Period) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _RegistryView:
+    """What the checks read of the registry for one period: built once for a run's batches, as a
+    national registry is some 60,000 units."""
+
+    units: dict  # code -> version, of the units in force at the period's end
+    merged: dict[str, str]  # see _merged_before
+    names: dict[str, set[str]]  # each name -> the codes that ever bore it
+    latest: dict  # code -> its last version listed
+    unit_shown: dict[str, str]  # code -> "code - name" as a clerk reads it
+    owners_shown: dict[str, str]  # name -> the units that bore it, as a clerk reads them
+
+    @staticmethod
+    def of(registry: Registry, period: Period) -> _RegistryView:
+        names: dict[str, set[str]] = {}
+        for version in registry.versions:
+            names.setdefault(version.name_vi, set()).add(version.unit_code)
+        in_force = _versions_on(registry, period.ends_on)
+        latest = {v.unit_code: v for v in registry.versions}
+        # Each unit as a clerk reads it: its version in force at the period's end, else its last one.
+        unit_shown = {
+            code: f"{code} - {(in_force.get(code) or version).name_vi}" for code, version in latest.items()
+        }
+        return _RegistryView(
+            units={u.unit_code: u for u in registry.in_force_on(period.ends_on)},
+            merged=_merged_before(registry, period),
+            names=names,
+            latest=latest,
+            unit_shown=unit_shown,
+            owners_shown={name: ", ".join(unit_shown[c] for c in sorted(found)) for name, found in names.items()},
+        )
+
+
+_VIEWS: dict[tuple, tuple[Registry, _RegistryView]] = {}
+
+
+def _registry_view(registry: Registry, period: Period) -> _RegistryView:
+    """The registry's view for the period, kept while the same registry object is checked against
+    (it is held here, so its id is not reused meanwhile)."""
+    key = (id(registry), period.year, period.quarter)
+    held = _VIEWS.get(key)
+    if held is None or held[0] is not registry:
+        if len(_VIEWS) >= 8:
+            _VIEWS.clear()
+        held = _VIEWS[key] = (registry, _RegistryView.of(registry, period))
+    return held[1]
+
+
+def _with_identity(info: pd.DataFrame, view: _RegistryView) -> pd.DataFrame:
     """The info frame with what the identity checks compare: the unit typed in B5 against the
     one the template was issued to, and the name typed in B6 against the registry's owners."""
     info = info.copy()
-    names: dict[str, set[str]] = {}
-    for version in registry.versions:
-        names.setdefault(version.name_vi, set()).add(version.unit_code)
-    in_force = _versions_on(registry, period.ends_on)
-    latest = {v.unit_code: v for v in registry.versions}
-    # Each unit as a clerk reads it: its version in force at the period's end, else its last one.
-    unit_shown = {
-        code: f"{code} - {(in_force.get(code) or version).name_vi}" for code, version in latest.items()
-    }
-    owners_shown = {name: ", ".join(unit_shown[c] for c in sorted(found)) for name, found in names.items()}
+    names, latest, unit_shown, owners_shown = view.names, view.latest, view.unit_shown, view.owners_shown
 
     typed = [None if pd.isna(c) else str(c) for c in info["unit_code"]]
     info["issued_unit_shown"] = [
@@ -174,6 +213,8 @@ def _with_identity(info: pd.DataFrame, registry: Registry, period: Period) -> pd
         owners_shown.get(name, "") if isinstance(name, str) else "" for name in info["unit_name"]
     ]
     info["code_owner_shown"] = [unit_shown.get(code, "") for code in typed]
+    for key in identity.REQUIRED:
+        info[f"{key}_or_null"] = with_nulls_as_value(info[key])
     return info
 
 
@@ -281,6 +322,12 @@ def _enrich_indicators(
     # A value that is itself an error (missing, text, negative where it cannot be) says nothing
     # about plausibility: no band, ratio or comparison is computed from it.
     frame["value_usable"] = (frame["value_kind"] == "number") & (frame["is_signed"] | (frame["value"] >= 0))
+    # The indicator suite's row conditions, applied once here (see indicators._typed).
+    for column, has in (("ytd", "has_ytd"), ("plan", "has_plan")):
+        frame[f"{column}_kind_due"] = frame[f"{column}_kind"].where(frame[has], None)
+    for column in ("value", "ytd", "plan"):
+        frame[f"{column}_unsigned"] = frame[column].where(~frame["is_signed"])
+    frame["ytd_compared"] = frame["ytd"].where(frame["has_ytd"] & ~frame["is_signed"] & (frame["ytd"] >= 0))
     _plausibility(frame, table, is_known, history)
     return frame
 
@@ -438,7 +485,12 @@ def _locked_cells(parsed: ParsedBatch, info: pd.DataFrame, programme: Programme,
     handed_out = parsed.locked.assign(kind="locked")
     differs = handed_out["submission_id"].isin(identified) & (handed_out["found"] != handed_out["expected"])
     handed_out = handed_out[differs]
-    return pd.concat([frame, handed_out[columns]], ignore_index=True) if not handed_out.empty else frame[columns]
+    frame = pd.concat([frame, handed_out[columns]], ignore_index=True) if not handed_out.empty else frame[columns]
+    for kind in structure.KINDS:
+        of_kind = frame["kind"] == kind
+        frame[f"found_{kind}"] = frame["found"].where(of_kind, "")
+        frame[f"expected_{kind}"] = frame["expected"].where(of_kind, "")
+    return frame
 
 
 def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> pd.DataFrame:
@@ -447,11 +499,13 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
     statuses = programme.status_by_label()
     completed = {c.code for c in programme.task_statuses if c.is_completed}
     needs_reason = {c.code for c in programme.task_statuses if c.needs_reason}
-    frame["source_code"] = [sources.get(v) for v in frame["source_label"]]
-    frame["status_code"] = [statuses.get(v) for v in frame["status_label"]]
-    frame["source_known"] = [v is None or pd.isna(v) or v in sources for v in frame["source_label"]]
-    frame["status_known"] = [v is None or pd.isna(v) or v in statuses for v in frame["status_label"]]
+    frame["source_code"] = _per_label(frame["source_label"], sources.get).tolist()
+    frame["status_code"] = _per_label(frame["status_label"], statuses.get).tolist()
+    frame["source_known"] = _per_label(frame["source_label"], sources.__contains__, True).astype(bool)
+    frame["status_known"] = _per_label(frame["status_label"], statuses.__contains__, True).astype(bool)
     frame["is_completed"] = frame["status_code"].isin(completed)
+    frame["completed_on_kind_due"] = frame["completed_on_kind"].where(
+        frame["is_completed"] | (frame["completed_on_kind"] != "missing"), None)
     frame["completed_on_ts"] = pd.to_datetime(frame["completed_on"], errors="coerce")
     frame["completed_on_shown"] = frame["completed_on_ts"].dt.strftime("%d/%m/%Y")
     period_end = pd.Timestamp(dt.datetime.combine(period.ends_on, dt.time()))
@@ -464,6 +518,14 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
     within = (frame["completed_on_ts"] >= first) & (frame["completed_on_ts"] <= last)
     frame["completed_on_in_range"] = _flags(dated.to_numpy(dtype=bool), within.to_numpy(dtype=bool))
     return frame
+
+
+def _per_label(labels: pd.Series, look_up, missing=None) -> np.ndarray:
+    """`look_up` of each label, `missing` where there is none: looked up once per distinct label,
+    as a batch repeats the same few labels on tens of thousands of rows."""
+    codes, uniques = pd.factorize(labels)
+    found = np.array([look_up(label) for label in uniques] + [missing], dtype=object)
+    return found[codes]
 
 
 def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit_of: dict) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from expectations.runner import rule
+from expectations.runner import NULL, rule, rules_by_value
 from reporting import layout as L
 from reporting.identity import VALID
 from reporting.periods import Period
@@ -16,6 +16,13 @@ INDEX_COLUMNS = [
     "name_owner_shown", "code_owner_shown",
 ] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")
+# Each required field is checked in one expectation with what it must hold, on `<field>_or_null`
+# (runner.with_nulls_as_value); the rules are reported in this order.
+RULE_ORDER = [f"identity.{field}_missing" for field in REQUIRED] + [
+    "identity.template_version", "identity.programme", "identity.period_year", "identity.period_quarter",
+    "identity.unit_known", "identity.unit_merged", "identity.template_missing", "identity.unit_code_changed",
+    "identity.unit_name_other_unit",
+]
 
 
 def build_suite(
@@ -27,52 +34,53 @@ def build_suite(
     expectation's configuration cost more than the whole check); `merged_codes` were merged
     into another unit before it."""
     sheet = L.SHEET_INFO
-    expectations = [
-        rule(
-            gxe.ExpectColumnValuesToNotBeNull, column=field, rule_id=f"identity.{field}_missing",
-            sheet=sheet, cell_column=f"{field}_cell",
-            message_vi=f'Ô {{cell}} ("{L.INFO[field].label_vi}") đang để trống. '
-            "Hãy dùng đúng tệp mẫu đã được cấp, không xóa thông tin điền sẵn.",
+
+    def missing(field: str) -> tuple[list, str, str]:
+        return ([NULL], f"identity.{field}_missing",
+                f'Ô {{cell}} ("{L.INFO[field].label_vi}") đang để trống. '
+                "Hãy dùng đúng tệp mẫu đã được cấp, không xóa thông tin điền sẵn.")
+
+    def one_of(field: str, allowed: list, rule_id: str, message_vi: str):
+        """The field is filled and one of `allowed`: one expectation on `<field>_or_null`."""
+        return rules_by_value(
+            gxe.ExpectColumnValuesToBeInSet, column=f"{field}_or_null", value_set=allowed,
+            sheet=sheet, cell_column=f"{field}_cell", value_column=field,
+            cases=[missing(field), (None, rule_id, message_vi)],
         )
-        for field in REQUIRED
-    ]
-    expectations += [
-        rule(
-            gxe.ExpectColumnValuesToBeInSet, column="template_version",
-            value_set=list(programme.accepted_template_versions),
-            rule_id="identity.template_version", sheet=sheet, cell_column="template_version_cell",
-            message_vi="Phiên bản mẫu biểu ở ô {cell} là \"{value}\", không phải mẫu đang dùng "
+
+    expectations = [
+        one_of(
+            "template_version", list(programme.accepted_template_versions), "identity.template_version",
+            "Phiên bản mẫu biểu ở ô {cell} là \"{value}\", không phải mẫu đang dùng "
             f"({programme.template_version}). Hãy tải mẫu {period.label_vi} và nhập lại số liệu.",
         ),
-        rule(
-            gxe.ExpectColumnValuesToBeInSet, column="programme_code", value_set=[programme.code],
-            rule_id="identity.programme", sheet=sheet, cell_column="programme_code_cell",
-            message_vi="Ô {cell} ghi chương trình \"{value}\", nhưng báo cáo này thuộc "
+        one_of(
+            "programme_code", [programme.code], "identity.programme",
+            "Ô {cell} ghi chương trình \"{value}\", nhưng báo cáo này thuộc "
             f"{programme.code}. Hãy dùng đúng tệp mẫu đã được cấp.",
         ),
-        rule(
-            gxe.ExpectColumnValuesToBeInSet, column="year", value_set=[period.year],
-            rule_id="identity.period_year", sheet=sheet, cell_column="year_cell",
-            message_vi="Năm báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
+        one_of(
+            "year", [period.year], "identity.period_year",
+            "Năm báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
             f"{period.label_vi}. Hãy dùng mẫu của {period.label_vi}.",
         ),
-        rule(
-            gxe.ExpectColumnValuesToBeInSet, column="quarter", value_set=[period.quarter],
-            rule_id="identity.period_quarter", sheet=sheet, cell_column="quarter_cell",
-            message_vi="Quý báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
+        one_of(
+            "quarter", [period.quarter], "identity.period_quarter",
+            "Quý báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
             f"{period.label_vi}. Hãy dùng mẫu của {period.label_vi}.",
         ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="unit_code", value_set=sorted(unknown_codes, key=str) or ["-"],
-            rule_id="identity.unit_known", sheet=sheet, cell_column="unit_code_cell",
-            message_vi="Mã đơn vị \"{value}\" ở ô {cell} không có trong danh sách đơn vị đang "
-            f"hoạt động {period.label_vi}. Hãy dùng đúng tệp mẫu của đơn vị mình.",
-        ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="unit_code", value_set=sorted(merged_codes) or ["-"],
-            rule_id="identity.unit_merged", sheet=sheet, cell_column="unit_code_cell",
-            message_vi="Đơn vị \"{value}\" (ô {cell}) đã hợp nhất vào {successor_shown} trước "
-            f"{period.label_vi}. Báo cáo của đơn vị sau hợp nhất dùng mẫu của {{successor_shown}}.",
+        rules_by_value(
+            gxe.ExpectColumnValuesToNotBeInSet, column="unit_code_or_null",
+            sheet=sheet, cell_column="unit_code_cell", value_column="unit_code",
+            cases=[
+                missing("unit_code"),
+                (sorted(unknown_codes, key=str) or ["-"], "identity.unit_known",
+                 "Mã đơn vị \"{value}\" ở ô {cell} không có trong danh sách đơn vị đang "
+                 f"hoạt động {period.label_vi}. Hãy dùng đúng tệp mẫu của đơn vị mình."),
+                (sorted(merged_codes) or ["-"], "identity.unit_merged",
+                 "Đơn vị \"{value}\" (ô {cell}) đã hợp nhất vào {successor_shown} trước "
+                 f"{period.label_vi}. Báo cáo của đơn vị sau hợp nhất dùng mẫu của {{successor_shown}}."),
+            ],
         ),
         rule(
             gxe.ExpectColumnValuesToBeInSet, column="identity", value_set=[VALID],
@@ -100,4 +108,4 @@ def build_suite(
             "hãy dùng đúng tệp mẫu đã được cấp cho đơn vị mình.",
         ),
     ]
-    return gx.ExpectationSuite(name="identity", expectations=expectations)
+    return gx.ExpectationSuite(name="identity", expectations=expectations, meta={"rule_order": RULE_ORDER})

@@ -6,7 +6,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
-from expectations.runner import rule
+from expectations.runner import rule, rules_by_value
 from reporting import layout as L
 from reporting.programme import Programme
 
@@ -21,41 +21,35 @@ COMPARISON_INDEX_COLUMNS = [
 SHEET = L.SHEET_INDICATORS
 
 
-def _typed(column: str, what: str, condition=None) -> list:
-    """Missing, not a number, ambiguous, negative: the four ways a number cell goes wrong."""
+def _typed(column: str, what: str) -> list:
+    """Missing, not a number, ambiguous, negative: the four ways a number cell goes wrong.
+
+    The frame carries the rows' conditions already applied (`<column>_kind_due`, null where the
+    indicator has no such cell; `<column>_unsigned`, null where it may be negative): a row
+    condition makes Great Expectations copy the frame for each expectation.
+    """
     label = {"value": '"{label}"', "ytd": 'lũy kế của "{label}"', "plan": 'kế hoạch của "{label}"'}[column]
-    where = {} if condition is None else {"row_condition": condition}
     return [
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column=f"{column}_kind", value_set=["missing"],
-            rule_id=f"indicator.{what}_missing", sheet=SHEET, cell_column=f"{column}_cell",
-            value_column=f"{column}_text",
-            message_vi=f"Ô {{cell}} ({label}) chưa có số liệu. "
-            + ("Nhập số thực hiện trong quý; nhập 0 nếu không phát sinh." if column == "value"
-               else "Nhập lũy kế từ đầu năm đến hết quý này." if column == "ytd"
-               else "Nhập kế hoạch cả năm của đơn vị."),
-            **where,
+        rules_by_value(
+            gxe.ExpectColumnValuesToNotBeInSet, column=f"{column}_kind" if column == "value" else f"{column}_kind_due",
+            sheet=SHEET, cell_column=f"{column}_cell", value_column=f"{column}_text",
+            cases=[
+                (["missing"], f"indicator.{what}_missing",
+                 f"Ô {{cell}} ({label}) chưa có số liệu. "
+                 + ("Nhập số thực hiện trong quý; nhập 0 nếu không phát sinh." if column == "value"
+                    else "Nhập lũy kế từ đầu năm đến hết quý này." if column == "ytd"
+                    else "Nhập kế hoạch cả năm của đơn vị.")),
+                (["text"], f"indicator.{what}_not_number",
+                 f"Ô {{cell}} ({label}) có giá trị \"{{value}}\", không phải là số. "
+                 "Chỉ nhập số, không kèm chữ hay đơn vị tính."),
+                (["ambiguous"], f"indicator.{what}_ambiguous",
+                 f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
+                 f"{{{column}_readings}}. Nhập lại dưới dạng số (không gõ dấu chấm phân cách hàng nghìn)."),
+            ],
         ),
         rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column=f"{column}_kind", value_set=["text"],
-            rule_id=f"indicator.{what}_not_number", sheet=SHEET, cell_column=f"{column}_cell",
-            value_column=f"{column}_text",
-            message_vi=f"Ô {{cell}} ({label}) có giá trị \"{{value}}\", không phải là số. "
-            "Chỉ nhập số, không kèm chữ hay đơn vị tính.",
-            **where,
-        ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column=f"{column}_kind", value_set=["ambiguous"],
-            rule_id=f"indicator.{what}_ambiguous", sheet=SHEET, cell_column=f"{column}_cell",
-            value_column=f"{column}_text",
-            message_vi=f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
-            f"{{{column}_readings}}. Nhập lại dưới dạng số (không gõ dấu chấm phân cách hàng nghìn).",
-            **where,
-        ),
-        rule(
-            gxe.ExpectColumnValuesToBeBetween, column=column, min_value=0,
-            row_condition=Column("is_signed") == False,  # noqa: E712 (a GX condition, not a test)
-            rule_id=f"indicator.{what}_negative", sheet=SHEET, cell_column=f"{column}_cell",
+            gxe.ExpectColumnValuesToBeBetween, column=f"{column}_unsigned", min_value=0,
+            rule_id=f"indicator.{what}_negative", sheet=SHEET, cell_column=f"{column}_cell", value_column=column,
             message_vi=f"Ô {{cell}} ({label}) có giá trị âm ({{value}}). Số liệu này không thể âm.",
         ),
     ]
@@ -79,13 +73,13 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
             "Hãy dùng đúng tệp mẫu của đơn vị mình.",
         ),
         *_typed("value", "value"),
-        *_typed("ytd", "ytd", Column("has_ytd") == True),  # noqa: E712
-        *_typed("plan", "plan", Column("has_plan") == True),  # noqa: E712
+        *_typed("ytd", "ytd"),
+        *_typed("plan", "plan"),
         rule(
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB, column_A="ytd", column_B="value", or_equal=True,
+            # `ytd_compared` is the year-to-date where it is compared: the indicator has one, cannot be
+            # negative, and it is not (a negative year-to-date is its own error), else null.
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB, column_A="ytd_compared", column_B="value", or_equal=True,
             ignore_row_if="either_value_is_missing",
-            # A negative year-to-date is its own error; comparing it says nothing more.
-            row_condition=(Column("has_ytd") == True) & (Column("is_signed") == False) & (Column("ytd") >= 0),  # noqa: E712
             rule_id="indicator.ytd_below_quarter", sheet=SHEET, cell_column="ytd_cell", value_column="ytd",
             message_vi="Ô {cell}: lũy kế từ đầu năm của \"{label}\" ({value}) nhỏ hơn số thực hiện "
             "trong quý. Lũy kế phải gồm cả quý này.",

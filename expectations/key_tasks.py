@@ -7,9 +7,8 @@ import datetime as dt
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
-from great_expectations.expectations.row_conditions import Column
 
-from expectations.runner import rule
+from expectations.runner import rule, rules_by_value
 from reporting import layout as L
 from reporting.periods import Period
 from reporting.programme import Programme
@@ -77,20 +76,18 @@ def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
             value_column="status_label",
             message_vi=f"Ô {{cell}}: trạng thái \"{{value}}\" không có trong danh sách. Chọn một trong: {statuses}.",
         ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind", value_set=["missing"],
-            row_condition=Column("is_completed") == True,  # noqa: E712 (a GX condition)
-            rule_id="task.completed_on_missing", sheet=sheet, cell_column="completed_on_cell",
-            value_column="completed_on_text",
-            message_vi="Ô {cell}: nhiệm vụ \"{task_code}\" đã hoàn thành nhưng chưa có ngày "
-            "hoàn thành. Nhập ngày dạng dd/mm/yyyy.",
-        ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind", value_set=["text"],
-            rule_id="task.completed_on_not_date", sheet=sheet, cell_column="completed_on_cell",
-            value_column="completed_on_text",
-            message_vi="Ô {cell} có giá trị \"{value}\", không phải là ngày. "
-            "Nhập ngày dạng dd/mm/yyyy.",
+        rules_by_value(
+            # `completed_on_kind_due` is the date's kind, null where a task not completed has none:
+            # only a completed task must be dated (a row condition would copy the frame).
+            gxe.ExpectColumnValuesToNotBeInSet, column="completed_on_kind_due",
+            sheet=sheet, cell_column="completed_on_cell", value_column="completed_on_text",
+            cases=[
+                (["missing"], "task.completed_on_missing",
+                 "Ô {cell}: nhiệm vụ \"{task_code}\" đã hoàn thành nhưng chưa có ngày "
+                 "hoàn thành. Nhập ngày dạng dd/mm/yyyy."),
+                (["text"], "task.completed_on_not_date",
+                 "Ô {cell} có giá trị \"{value}\", không phải là ngày. Nhập ngày dạng dd/mm/yyyy."),
+            ],
         ),
         rule(
             # `completed_on_in_range` is null where the task is not completed or has no date.
@@ -120,18 +117,16 @@ def build_suite(programme: Programme, period: Period) -> gx.ExpectationSuite:
 def build_summary_suite() -> gx.ExpectationSuite:
     """The clerk's totals beside the task table agree with its rows."""
     return gx.ExpectationSuite(name="task_totals", expectations=[
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind", value_set=["missing"],
-            rule_id="task.totals_missing", sheet=L.SHEET_TASKS, cell_column="stated_cell",
-            value_column="stated_text",
-            message_vi="Ô {cell} (\"{label}\") chưa có số. Ghi số nhiệm vụ tương ứng trong danh sách "
-            "(ở đây là {actual}).",
-        ),
-        rule(
-            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind", value_set=["text", "ambiguous"],
-            rule_id="task.totals_not_number", sheet=L.SHEET_TASKS, cell_column="stated_cell",
-            value_column="stated_text",
-            message_vi="Ô {cell} (\"{label}\") có giá trị \"{value}\", không phải là số.",
+        rules_by_value(
+            gxe.ExpectColumnValuesToNotBeInSet, column="stated_kind",
+            sheet=L.SHEET_TASKS, cell_column="stated_cell", value_column="stated_text",
+            cases=[
+                (["missing"], "task.totals_missing",
+                 "Ô {cell} (\"{label}\") chưa có số. Ghi số nhiệm vụ tương ứng trong danh sách "
+                 "(ở đây là {actual})."),
+                (["text", "ambiguous"], "task.totals_not_number",
+                 "Ô {cell} (\"{label}\") có giá trị \"{value}\", không phải là số."),
+            ],
         ),
         rule(
             gxe.ExpectColumnPairValuesToBeEqual, column_A="stated", column_B="actual",

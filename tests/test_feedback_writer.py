@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import zipfile
 from pathlib import Path
 
@@ -242,3 +243,45 @@ def test_a_failed_write_leaves_the_earlier_workbook_and_no_partial(tmp_path, mon
     monkeypatch.undo()
     assert Path(job.path).read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [Path(job.path).name]
+
+
+EDGES = [
+    _finding("text.edges", ERROR, "Nhiệm vụ", "C5", "  hai đầu  ", "\tđầu dòng"),
+    _finding("text.edges", ERROR, "Nhiệm vụ", "C6", "_x0041_ và _x000d_", "cuối dòng\n"),
+    _finding("text.edges", ERROR, "Nhiệm vụ", "C7", "\ufffe\uffff", "a\x1fb\x0bc"),
+    _finding("text.edges", "warning", None, None, "", "&amp; <b> \"x\" 'y'"),
+    _finding("text.edges", "warning", "Chỉ tiêu", "E30", "<r>như thẻ</r>", "<r>markup</r>"),
+    _finding("text.edges", "warning", "Chỉ tiêu", "E31", "y" * 16384, "dài " * 5000),
+    _finding("text.edges", "warning", "Chỉ tiêu", "E32", "😀 ngoài BMP", "ký tự ngoài BMP 😀" * 3),
+]
+
+
+@pytest.mark.parametrize("case", [*CASES, "edges", "edges-rich", "edges-long", "edges-many"])
+def test_the_direct_serialisation_gives_the_workbook_xlsxwriter_gives(tmp_path, case):
+    """tasks/feedback_sheet.py writes what xlsxwriter writes, part for part (but the moment of creation);
+    where it cannot (xlsxwriter's rich-string markup, text it cuts), xlsxwriter writes the workbook."""
+    from tasks.feedback_sheet import FastWriter, same_workbook, zip_parts
+
+    if case.startswith("edges"):
+        plain = [f for f in EDGES if "<r>" not in f.value and len(f.value) < 100]
+        # Thirty times as many rows: several blocks of 16 rows, repeated shared strings.
+        findings = {"edges": plain, "edges-rich": EDGES[4:5], "edges-long": EDGES[5:6], "edges-many": plain * 30}[case]
+        label, arrival, status, next_step = "CQ003", _arrival("  CQ003 .xlsx"), "rejected", None
+    else:
+        label, arrival, status, findings, next_step = CASES[case]
+    job = feedback_job(tmp_path / "f.xlsx", PROGRAMME, Q1, label, arrival, status, findings, next_step)
+    writer = FastWriter(feedback_writer._fill, feedback_writer.xlsxwriter_bytes)
+    expected = feedback_writer.xlsxwriter_bytes(job)
+    first, second = writer.workbook_bytes(job), writer.workbook_bytes(job)
+
+    if case in ("edges-rich", "edges-long", "hostile-text"):  # markup-like or over 16,383 characters
+        assert first is None and second is None and writer.packages == {}
+        assert same_workbook(feedback_writer.workbook_bytes(job), expected)
+    else:
+        assert same_workbook(first, expected)  # the first of its kind is xlsxwriter's own
+        assert list(writer.packages.values()) != [None], "the direct way was used"
+        assert second is not None and same_workbook(second, expected)
+        with zipfile.ZipFile(io.BytesIO(second)) as z:  # zipped as zipfile zips the same parts, byte for byte
+            assert second == zip_parts([(name, z.read(name)) for name in z.namelist()])
+        write_workbook(job, tmp_path / "f.xlsx")
+        assert same_workbook((tmp_path / "f.xlsx").read_bytes(), expected)
