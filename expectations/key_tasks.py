@@ -14,7 +14,7 @@ from reporting.periods import Period
 from reporting.programme import Programme
 
 INDEX_COLUMNS = [
-    "submission_id", "row", "task_code", "task_code_cell", "content_cell", "source_cell",
+    "submission_id", "row", "task_code", "task_code_cell", "content_cell", "source_cell", "source_label",
     "status_cell", "status_label", "completed_on_cell", "completed_on_text", "completed_on_shown",
     "note_cell",
 ]

@@ -191,6 +191,8 @@ def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
     assert "9.899 hoặc 9,899" in ambiguous.message_vi
     band = next(f for f in checked.findings if f.submission_id == "income-out-of-band")
     assert "95" in band.message_vi and "3,0 – 60,0" in band.message_vi
+    source = next(f for f in checked.findings if f.submission_id == "task-source-invalid")
+    assert source.value == "Tự nghĩ ra" and '"Tự nghĩ ra"' in source.message_vi
     for f in checked.findings:
         assert "{" not in f.message_vi, f.message_vi
 
