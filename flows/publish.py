@@ -11,6 +11,8 @@ from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run
+from prefect.states import Failed
 from pydantic import Field
 
 from reporting.narrative import report_markdown
@@ -38,6 +40,7 @@ from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse import approval as approvals
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
+from warehouse.locks import PublishBusy, holder_name, publish_lock
 
 
 class YearApproval(RunInput):
@@ -55,6 +58,7 @@ def publish_year(
     out_dir: str | None = None,
     ask_approval: bool = True,
     approval_timeout_seconds: int = 3600,
+    lock_wait_seconds: int = 600,
 ) -> dict:
     """Publish version n+1 of the year when its basis changed; otherwise keep version n as it is.
 
@@ -62,6 +66,8 @@ def publish_year(
     shows the year's completeness for the bloc office to approve; a run started any other way
     (p135 publish, the demo) does not pause. Quarters still not approved make the report a
     draft (DỰ THẢO) that names them; approving them later makes the next version official.
+    Two runs of the same year never interleave: the second waits up to `lock_wait_seconds`,
+    saying who publishes, then fails with one message.
     """
     year = year or period_just_ended().year
     drop_expected_failure_tracebacks()
@@ -76,43 +82,51 @@ def publish_year(
         unapproved = wait_for_approval(data, programme, unapproved, approval_timeout_seconds)
     not_approved = tuple(unapproved)
     labels = [Period(year, q).label_vi for q in not_approved]
-    figures = fetch_year_figures(data, year, programme)
-    if figures.is_empty:
-        get_run_logger().warning("No accepted submissions for %s: nothing to publish", year)
-        return {"year": year, "report": None, "headline": [], "unapproved": []}
-    headline = headline_records(figures)
-    decision = decide_version(data, programme, figures, not_approved)
-    if decision.is_new:
-        changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
-        change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous))
-        files = write_report_files(programme, figures, headline, decision, change_lines, reports, not_approved)
-        files = convert_report_to_pdf(files)
-        record_version(data, programme, decision, files, headline, figures, not_approved)
-        latest = promote_latest(files, reports, year)
-        status = [f"Phiên bản {decision.version}, lập ngày {decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
-        pdf_note = files.pdf_note
-    else:
-        changes, change_lines = [], []
-        latest = latest_files(reports, year, decision.version)
-        status = [f"Số liệu không thay đổi so với phiên bản {decision.version}: giữ nguyên phiên bản này, không ghi lại tệp nào."]
-        pdf_note = None
-    if labels:
-        get_run_logger().info("Publishing %s as a draft: quarters %s not approved", year, list(not_approved))
-    markdown = report_markdown(year, headline, report_paragraphs(programme, figures, headline), status, not_approved)
-    publish_headline_artifact(year, markdown, labels)
-    return {
-        "year": year,
-        "version": decision.version,
-        "changed": decision.is_new,
-        "changes": [c.text_vi() for c in changes],
-        "status": status,
-        "report": str(latest.xlsx) if latest.xlsx else None,
-        "document": str(latest.docx) if latest.docx else None,
-        "pdf": str(latest.pdf) if latest.pdf else None,
-        "pdf_note": pdf_note,
-        "headline": headline,
-        "unapproved": labels,
-    }
+    holder = holder_name(str(flow_run.id) if flow_run.id else None)
+    try:
+        # Deciding the version and recording it are one step for the year: a second run waits,
+        # then finds the version this one recorded.
+        with publish_lock(engine_for(data), year, holder, wait_seconds=lock_wait_seconds,
+                          say=get_run_logger().warning):
+            figures = fetch_year_figures(data, year, programme)
+            if figures.is_empty:
+                get_run_logger().warning("No accepted submissions for %s: nothing to publish", year)
+                return {"year": year, "report": None, "headline": [], "unapproved": []}
+            headline = headline_records(figures)
+            decision = decide_version(data, programme, figures, not_approved)
+            if decision.is_new:
+                changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
+                change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous))
+                files = write_report_files(programme, figures, headline, decision, change_lines, reports, not_approved)
+                files = convert_report_to_pdf(files)
+                record_version(data, programme, decision, files, headline, figures, not_approved)
+                latest = promote_latest(files, reports, year)
+                status = [f"Phiên bản {decision.version}, lập ngày {decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
+                pdf_note = files.pdf_note
+            else:
+                changes, change_lines = [], []
+                latest = latest_files(reports, year, decision.version)
+                status = [f"Số liệu không thay đổi so với phiên bản {decision.version}: giữ nguyên phiên bản này, không ghi lại tệp nào."]
+                pdf_note = None
+            if labels:
+                get_run_logger().info("Publishing %s as a draft: quarters %s not approved", year, list(not_approved))
+            markdown = report_markdown(year, headline, report_paragraphs(programme, figures, headline), status, not_approved)
+            publish_headline_artifact(year, markdown, labels)
+            return {
+                "year": year,
+                "version": decision.version,
+                "changed": decision.is_new,
+                "changes": [c.text_vi() for c in changes],
+                "status": status,
+                "report": str(latest.xlsx) if latest.xlsx else None,
+                "document": str(latest.docx) if latest.docx else None,
+                "pdf": str(latest.pdf) if latest.pdf else None,
+                "pdf_note": pdf_note,
+                "headline": headline,
+                "unapproved": labels,
+            }
+    except PublishBusy as exc:
+        return Failed(message=str(exc))
 
 
 def _is_deployment_run() -> bool:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from tasks import report as R
 from tasks.report_document import MARGINS_MM
 from tests.test_golden import check_golden, year_end_2023
 from warehouse.explain import CSV_COLUMNS, explain, headline_codes
+from warehouse.locks import publish_lock
 from warehouse.publications import count_publications, latest_publication
 
 SOFFICE_ENV = "P135_TEST_SOFFICE"
@@ -534,3 +536,34 @@ def test_the_workbook_written_again_is_the_same_bytes_in_either_memory_mode(demo
     assert cells[0] == cells[1]
     with zipfile.ZipFile(first) as z:
         assert "2024-01-20T00:00:00Z" in z.read("docProps/core.xml").decode()
+
+
+def test_a_second_publish_of_the_year_waits_for_the_first_then_finds_its_version(demo_copy):
+    warehouse = demo_copy.warehouse
+    engine, data = warehouse.engine, str(warehouse.data_dir)
+    approved = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "1", "--by", "Lê Thị Duyệt",
+                                        "--data-dir", data])
+    assert approved.exit_code == 0, approved.output  # the basis changes: the next publish is version 2
+
+    with publish_lock(engine, 2023, "run-under-test-42"):
+        state = publish_year(year=2023, data_dir=data, lock_wait_seconds=1, return_state=True)
+    assert state.is_failed()
+    assert "Không công bố năm 2023" in state.message and "run-under-test-42" in state.message
+    assert count_publications(engine, 2023) == 1
+
+    results, errors = [], []
+
+    def publish() -> None:
+        try:
+            results.append(publish_year(year=2023, data_dir=data))
+        except Exception as exc:  # a collision on the version number shows here
+            errors.append(exc)
+
+    runs = [threading.Thread(target=publish) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert errors == []
+    assert sorted((r["version"], r["changed"]) for r in results) == [(2, False), (2, True)]
+    assert count_publications(engine, 2023) == 2

@@ -1,4 +1,5 @@
-"""Locks that die with their holder: one per quarter being collected, one for set-up.
+"""Locks that die with their holder: one per quarter being collected, one per year being
+published, one for set-up.
 
 PostgreSQL: a session advisory lock held by a connection of its own, outside the pool, for the
 whole run; the server releases it when that session ends, however the holder died. SQLite: a
@@ -32,6 +33,7 @@ LOCKS = CollectLock.__table__
 # two-int4 key space; set-up is one bigint. Advisory locks are per database, so two warehouses on
 # one server never share them.
 QUARTER_LOCK_CLASS = 1350
+PUBLISH_LOCK_CLASS = 1351
 SCHEMA_LOCK_KEY = 135_2023_0001
 SETUP_WAIT_SECONDS = 120
 SAY_EVERY_SECONDS = 5.0
@@ -44,6 +46,10 @@ class QuarterBusy(RuntimeError):
 
 class QuarterLost(RuntimeError):
     """This run no longer holds its quarter (its lock connection dropped, or its lock file went)."""
+
+
+class PublishBusy(RuntimeError):
+    """Another run was publishing the year for longer than this run would wait."""
 
 
 class SetupBusy(RuntimeError):
@@ -383,6 +389,49 @@ def schema_lock(engine: Engine, *, wait_seconds: float = SETUP_WAIT_SECONDS, pol
                 f"Không chuẩn bị được kho dữ liệu (nâng cấp lược đồ, nạp chương trình và danh mục đơn vị): "
                 f"{busy} giữ khóa chuẩn bị đã hơn {wait_seconds:.0f} giây. Hãy chạy lại sau; nếu vẫn vậy, "
                 "hãy kết thúc phiên đó."
+            )
+        yield
+    finally:
+        lock.close()
+
+
+@contextmanager
+def publish_lock(engine: Engine, year: int, holder: str, *, wait_seconds: float = 600, poll_seconds: float = 0.5,
+                 say: Say | None = None) -> Iterator[None]:
+    """One publication of a year at a time: a second run waits for the first, then finds the
+    version it recorded instead of numbering the same version again. Waits up to `wait_seconds`
+    (saying who publishes every few seconds), then raises PublishBusy naming the holder."""
+    path = _lock_file(engine, f".publish-{year}.lock")
+    if path is not None:
+        lock = _FileLock(path)
+
+        def acquire() -> bool:
+            return lock.try_acquire(holder)
+
+        def who() -> str:
+            found = lock.holder()
+            return f"lượt công bố {found[0]}" + (f" (từ {_local(found[1])})" if found[1] else "") if found \
+                else "một lượt công bố vừa kết thúc"
+    elif engine.dialect.name == "postgresql":
+        lock = _AdvisoryLock(engine, (PUBLISH_LOCK_CLASS, year), f"publish {year} {holder}")
+        acquire = lock.try_acquire
+
+        def who() -> str:
+            return _describe_sessions(lock.holders(engine), None)
+    else:
+        yield
+        return
+    try:
+        busy = _wait_for(
+            acquire, who,
+            lambda holder_now, waited: (f"Năm {year} đang được {holder_now} công bố; đang chờ "
+                                        f"(đã chờ {waited:.0f}/{wait_seconds:.0f} giây)."),
+            wait_seconds, say, poll_seconds,
+        )
+        if busy is not None:
+            raise PublishBusy(
+                f"Không công bố năm {year}: {busy} đang công bố năm này và sau {wait_seconds:.0f} giây chờ vẫn "
+                "chưa xong. Hãy chạy lại khi lượt đó kết thúc."
             )
         yield
     finally:
