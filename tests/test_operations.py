@@ -114,6 +114,16 @@ def test_completeness_counts_each_unit_once_with_rates_by_group(warehouse):
     assert other_quarter == (2, 0, 0), "one row per group even with nothing received; rates never NULL"
 
     with warehouse.engine.connect() as conn:
+        on_time = conn.execute(text(
+            "SELECT unit_code, CAST(deadline AS VARCHAR(10)), is_on_time, is_extended FROM v_submission_status "
+            "WHERE year = 2023 AND quarter = 1 AND unit_code IN ('CQ001', 'CQ002', 'CQ003') ORDER BY unit_code"
+        )).all()
+    assert [(u, d, bool(t), bool(x)) for u, d, t, x in on_time] == [
+        ("CQ001", "2023-04-10", True, False), ("CQ002", "2023-04-10", False, False),
+        ("CQ003", "2023-04-20", True, True),
+    ], "a file sent within its unit's extension is on time"
+
+    with warehouse.engine.connect() as conn:
         audit = conn.execute(text("SELECT action, unit_code, extended_until, actor, reason FROM period_audit")).all()
     assert [(a, u, str(d)[:10], who, why) for a, u, d, who, why in audit] == [
         ("extend", "CQ003", "2023-04-20", "Trần Văn Gia", "Đơn vị đổi bí thư chi bộ"),

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from tests.volume import YEAR, build
 from warehouse.docs import VIEWS
 from warehouse.load import LOADED_TABLES, Arrival, close_collect_run, load_batch, open_collect_run
-from warehouse.migrate import downgrade, head_revision, previous_revision, upgrade
+from warehouse.migrate import downgrade, head_revision, upgrade
 from warehouse.reference import _recreate_wide_view
 
 UNITS = 300
@@ -54,22 +54,43 @@ def test_the_fixture_has_every_shape_a_collect_leaves(volume):
     assert _scalar(engine, f"SELECT COUNT(DISTINCT quarter) FROM v_current_submission WHERE year = {YEAR}") == 4
 
 
-def test_the_views_answer_as_the_previous_revision_did(volume):
-    """Each view, row for row, at head and at the revision before it, on the same warehouse."""
-    engine = volume.engine
-    assert head_revision() == "0010"
-    now = _views(engine)
-    downgrade(engine, previous_revision())
+def _views_at(engine: Engine, revision: str) -> dict[str, pd.DataFrame]:
+    downgrade(engine, revision)
     with engine.begin() as conn:
         _recreate_wide_view(conn)
-    before = _views(engine)
+    return _views(engine)
+
+
+def test_the_views_answer_as_the_previous_revision_did(volume):
+    """Each view, row for row, at revision 0010 (built for volume) and at 0009 before it, on the
+    same warehouse; at head, only the files sent within an extension change in v_submission_status."""
+    engine = volume.engine
+    assert head_revision() == "0011"
+    now = _views(engine)
+    built = _views_at(engine, "0010")
+    before = _views_at(engine, "0009")
     upgrade(engine)
     with engine.begin() as conn:
         _recreate_wide_view(conn)
-    assert _views(engine).keys() == now.keys()
+    assert _views(engine).keys() == now.keys() == built.keys()
     for view in VIEWS:
-        assert len(now[view]) > 0, view
-        pd.testing.assert_frame_equal(now[view], before[view], check_dtype=False, rtol=1e-9, obj=view)
+        assert len(built[view]) > 0, view
+        pd.testing.assert_frame_equal(built[view], before[view], check_dtype=False, rtol=1e-9, obj=view)
+        if view != "v_submission_status":
+            pd.testing.assert_frame_equal(now[view], built[view], check_dtype=False, rtol=1e-9, obj=view)
+
+    status = now["v_submission_status"]
+    extended = status["is_extended"].astype(bool)
+    assert extended.any(), "the fixture extends some units' deadlines"
+    keys = ["submission_id"]
+    same = status.loc[~extended, built["v_submission_status"].columns].sort_values(keys).reset_index(drop=True)
+    old = built["v_submission_status"]
+    old = old[old["submission_id"].isin(status.loc[~extended, "submission_id"])].sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(same, old, check_dtype=False, rtol=1e-9, obj="v_submission_status without extensions")
+    moved = status.loc[extended].merge(built["v_submission_status"], on=keys, suffixes=("", "_before"))
+    assert (pd.to_datetime(moved["deadline"]) > pd.to_datetime(moved["deadline_before"])).all()
+    assert (moved["is_on_time"].astype(bool) | ~moved["is_on_time_before"].astype(bool)).all(), \
+        "an extension never makes a file late"
 
 
 def test_the_figures_match_straightforward_queries(volume):

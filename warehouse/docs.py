@@ -105,9 +105,9 @@ VIEWS: dict[str, str] = {
         "Programme 135 with value, plan and percentage of plan."
     ),
     "v_submission_status": (
-        "One row per submission version, whatever its status: when it arrived against the "
-        "quarter's deadline (`is_on_time`, from `received_at`, the file's time capped at when "
-        "p135 first saw it), its `version` number and whether it `is_latest`. Versions follow "
+        "One row per submission version, whatever its status: when it arrived against its unit's "
+        "`deadline` (the quarter's, or the unit's extension when `is_extended`; `is_on_time`, from "
+        "`received_at`, the file's time capped at when p135 first saw it), its `version` number and whether it `is_latest`. Versions follow "
         "p135's own arrival order: the collect run that first saw the file, then `received_at`, "
         "then id. A file is counted for the unit its template was handed out to; a merged "
         "unit's rows keep its name."
