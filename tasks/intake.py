@@ -17,6 +17,7 @@ import hashlib
 import os
 import secrets
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,9 @@ IGNORED_PREFIXES = (b".", b"~$")
 PARTIAL_PREFIX = ".partial-"
 # A file up to this size is hashed in memory and written only when its content is new.
 IN_MEMORY_BYTES = 8 * 1024 * 1024
+# Files archived at once: reading and hashing release the GIL, so an unchanged quarter is hashed at
+# about the disk's pace rather than one file's latency at a time.
+ARCHIVE_THREADS = 4
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 WHAT_VI = {
@@ -277,12 +281,13 @@ def archive_originals(
         return arrivals, refused
     dir_fd = os.open(inbox, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        for entry in files:
-            result = archive_file(dir_fd, entry, archive_dir, data_dir)
-            if isinstance(result, Arrival):
-                arrivals.append(result)
-            elif result is not None:
-                refused.append(result)
+        with ThreadPoolExecutor(max_workers=ARCHIVE_THREADS, thread_name_prefix="p135-archive") as pool:
+            # In inbox order (map keeps it): of two identical files, the first listed is the one received.
+            for result in pool.map(lambda entry: archive_file(dir_fd, entry, archive_dir, data_dir), files):
+                if isinstance(result, Arrival):
+                    arrivals.append(result)
+                elif result is not None:
+                    refused.append(result)
     finally:
         os.close(dir_fd)
     return arrivals, refused
