@@ -148,15 +148,15 @@ def archive_file(dir_fd: int, entry: InboxEntry, archive_dir: Path, data_dir: Pa
     opened = _open_regular(dir_fd, entry)
     if not isinstance(opened, int):
         return opened
-    with os.fdopen(opened, "rb") as source:
-        modified_at = dt.datetime.fromtimestamp(os.fstat(source.fileno()).st_mtime, dt.timezone.utc)
+    try:
+        modified_at = dt.datetime.fromtimestamp(os.fstat(opened).st_mtime, dt.timezone.utc)
         received_at = min(modified_at, seen_at)
         digest = hashlib.sha256()
         size = 0
         chunks: list[bytes] = []
         partial = None
         try:
-            while chunk := source.read(1 << 20):
+            while chunk := os.read(opened, 1 << 20):
                 digest.update(chunk)
                 size += len(chunk)
                 if partial is None and size <= IN_MEMORY_BYTES:
@@ -176,8 +176,10 @@ def archive_file(dir_fd: int, entry: InboxEntry, archive_dir: Path, data_dir: Pa
             if partial is not None:
                 partial.discard()
             raise
+    finally:
+        os.close(opened)
     sha = digest.hexdigest()
-    target = os.path.join(archive_dir, sha[:2], sha)
+    target = f"{archive_dir}/{sha[:2]}/{sha}"
     if os.path.exists(target):
         if partial is not None:
             partial.discard()
@@ -189,7 +191,7 @@ def archive_file(dir_fd: int, entry: InboxEntry, archive_dir: Path, data_dir: Pa
         partial.commit(Path(target))
     return Arrival(
         sha256=sha, original_name=entry.name, size_bytes=size,
-        archive_path=os.path.join(_relative(archive_dir, data_dir), sha[:2], sha), received_at=received_at,
+        archive_path=f"{_relative(archive_dir, data_dir)}/{sha[:2]}/{sha}", received_at=received_at,
         original_name_raw=entry.name_raw,
     )
 
