@@ -221,8 +221,9 @@ def _read_in_batches(
     pending: deque = deque()
     for index, batch in enumerate(batches):
         # Absolute: a Dask worker on another machine opens the same path on the shared data directory.
+        # Not quote()-d: prefect-dask hands a quoted argument to the task still wrapped.
         items = [(a.sha256, os.path.abspath(data / a.archive_path)) for a in batch]
-        parameters = {"items": quote(items), "workers": workers, "run_name": run_name, "first": index * batch_size}
+        parameters = {"items": items, "workers": workers, "run_name": run_name, "first": index * batch_size}
         pending.append((batch, runner.submit(read_batch, parameters)))
         if len(pending) >= ahead:
             yield pending.popleft()
