@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Failed
+from prefect.utilities.annotations import quote
 
 from reporting.periods import period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
@@ -29,6 +30,7 @@ from tasks.completeness import fetch_completeness
 from tasks.feedback import rewrite_missing_feedback, write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
+from tasks.memory import fix_mmap_threshold, release_freed_memory
 from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.progress import COLLECT_STAGES, StageClock
@@ -125,22 +127,24 @@ def collect_quarter(
         )
     except QuarterBusy as exc:
         return Failed(message=str(exc))
+    # Large arguments are passed quote()-d: Prefect otherwise walks every item of every list handed to a
+    # task (looking for futures to wait on), which cost more than the work itself for 10,000 files.
     with lock:
         approval = fetch_approval(data, period)
         lock.ensure_held()
         released = [] if approval.is_locked else release_held_files(data, period)
         if released:
             logger.info("Quarter %s is open again: %d held files loaded", period.key, len(released))
-            forget_released_feedback(data, period, released, lock.ensure_held)
+            forget_released_feedback(data, period, quote(released), lock.ensure_held)
         closed_note = closed_note_vi(approval, programme, period) if approval.is_locked else None
         run_id = open_run(data, period, inbox_dir, run_key, lock.ensure_held)
         files, refused = discover_workbooks(inbox_dir)
         clock.expect("archive", len(files))
         with clock.stage("archive", len(files)):
-            arrivals, unreadable = archive_originals(inbox_dir, files, data / "archive", data)
+            arrivals, unreadable = archive_originals(inbox_dir, quote(files), data / "archive", data)
         refused = refused + unreadable
-        record_inbox_refusals(data, run_id, refused, lock.ensure_held)
-        new, known = split_known(arrivals, data)
+        record_inbox_refusals(data, run_id, quote(refused), lock.ensure_held)
+        new, known = split_known(quote(arrivals), data)
         for stage in ("read", "check", "load", "feedback"):
             clock.expect(stage, len(new))
         if not new:
@@ -150,6 +154,7 @@ def collect_quarter(
         guard_seconds, read_seconds = 0.0, 0.0
         pools = f"collect-{uuid.uuid4().hex}"
         if new:
+            fix_mmap_threshold()
             try:
                 with batch_runner(runner_kind, parallel_batches, dask_address) as runner:
                     # Parsing processes are kept between batches only in this process, which stops them.
@@ -159,30 +164,37 @@ def collect_quarter(
                     for batch, future in reads:
                         with clock.stage("read", len(batch)):
                             parsed, seconds = future.result()
+                        del future  # its final state holds the batch's frames too
                         guard_seconds += seconds
                         read_seconds = time.perf_counter() - read_started
                         with clock.stage("check", len(batch)):
-                            verdicts = check_submissions(parsed, batch, programme, registry, period, history)
+                            verdicts = check_submissions(
+                                quote(parsed), quote(batch), quote(programme), quote(registry), period, quote(history),
+                            )
                         del parsed
                         if approval.is_locked:
                             verdicts = hold_passing(verdicts)
                         with clock.stage("load", len(batch)):
-                            load_submissions(data, run_id, period, batch, verdicts, lock.ensure_held)
+                            load_submissions(data, run_id, period, quote(batch), quote(verdicts), lock.ensure_held)
                         with clock.stage("feedback", len(batch)):
-                            write_feedback(data, programme, registry, period, batch, verdicts, lock.ensure_held,
-                                           closed_note=closed_note)
+                            write_feedback(data, quote(programme), quote(registry), period, quote(batch),
+                                           quote(verdicts), lock.ensure_held, closed_note=closed_note)
                         _log_verdicts(logger, batch, verdicts, period)
                         # A national quarter is many batches: the run's summary needs only the verdicts.
                         checked.append(verdicts.without_facts())
+                        del verdicts
                         lock.beat()
+                        release_freed_memory()
             finally:
                 close_parsing_pools(pools)
         # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
-        rewrite_missing_feedback(data, programme, registry, period, lock.ensure_held, closed_note=closed_note)
+        rewrite_missing_feedback(
+            data, quote(programme), quote(registry), period, lock.ensure_held, closed_note=closed_note,
+        )
         completeness = fetch_completeness(data, period)
         summary = summarise_collect(
-            period, new, known, checked, completeness, programme, approval, released,
-            str(data / "feedback" / period.key), refused, fetch_run_files(data, run_id),
+            period, quote(new), quote(known), quote(checked), quote(completeness), quote(programme), approval,
+            quote(released), str(data / "feedback" / period.key), quote(refused), quote(fetch_run_files(data, run_id)),
         )
         summary["stage_seconds"] = {
             "archive": clock.seconds["archive"], "guard": guard_seconds, "read": read_seconds,
@@ -209,6 +221,7 @@ def _read_in_batches(
     pending: deque = deque()
     for index, batch in enumerate(batches):
         # Absolute: a Dask worker on another machine opens the same path on the shared data directory.
+        # Not quote()-d: prefect-dask hands a quoted argument to the task still wrapped.
         items = [(a.sha256, os.path.abspath(data / a.archive_path)) for a in batch]
         parameters = {"items": items, "workers": workers, "run_name": run_name, "first": index * batch_size}
         pending.append((batch, runner.submit(read_batch, parameters)))

@@ -80,8 +80,11 @@ def summarise_collect(
                                        "finding": first_finding_text(top) if top else ""})
     order = {STATUS_VI[s]: n for n, s in enumerate(("rejected", "held", "accepted_with_warnings", "accepted"))}
     rows.sort(key=lambda r: (order.get(r[COL_STATUS], 9), r[COL_UNIT], r[COL_FILE]))
-    rows += [{COL_UNIT: "", COL_FILE: a.original_name, COL_STATUS: KNOWN_VI, COL_COUNT: "", COL_FIRST: ""}
-             for a in sorted(known, key=lambda a: a.original_name)]
+    if known:
+        # One row for them all: their verdicts are in the runs that received them, and a national
+        # quarter collected again would otherwise send a 60,000-row table on every run.
+        rows.append({COL_UNIT: "", COL_FILE: f"{len(known)} tệp", COL_STATUS: KNOWN_VI, COL_COUNT: "",
+                     COL_FIRST: "Nội dung trùng với một tệp đã nhận (trước đây hoặc trong lần này): không đọc lại."})
     rows += [{COL_UNIT: "", COL_FILE: r.name, COL_STATUS: REFUSED_VI, COL_COUNT: "", COL_FIRST: r.reason_vi}
              for r in refused]
     summary = {
