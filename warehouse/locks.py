@@ -349,6 +349,38 @@ def quarter_lock(engine: Engine, year: int, quarter: int, holder: str, **wait) -
         yield lock
 
 
+def _process_lock(engine: Engine, file_suffix: str, keys: tuple[int, ...], label: str, holder: str,
+                  describe_file: Callable[[tuple[str, dt.datetime | None] | None], str]):
+    """(lock, try_acquire, who holds it) on this warehouse's backend: a flock beside a SQLite file,
+    an advisory lock on PostgreSQL; None where neither applies (an in-memory database)."""
+    path = _lock_file(engine, file_suffix)
+    if path is not None:
+        lock = _FileLock(path)
+        return lock, lambda: lock.try_acquire(holder), lambda: describe_file(lock.holder())
+    if engine.dialect.name == "postgresql":
+        advisory = _AdvisoryLock(engine, keys, label)
+        return advisory, advisory.try_acquire, lambda: _describe_sessions(advisory.holders(engine), None)
+    return None
+
+
+@contextmanager
+def _hold(held, wait_seconds: float, poll_seconds: float, say: Say | None,
+          waiting: Callable[[str, float], str], busy: Callable[[str], Exception]) -> Iterator[None]:
+    """Hold a `_process_lock` for the block, waiting as `_wait_for` does; raise `busy(holder)` when
+    the wait runs out. The lock goes with the block, or with the process."""
+    if held is None:
+        yield
+        return
+    lock, acquire, who = held
+    try:
+        holder = _wait_for(acquire, who, waiting, wait_seconds, say, poll_seconds)
+        if holder is not None:
+            raise busy(holder)
+        yield
+    finally:
+        lock.close()
+
+
 @contextmanager
 def schema_lock(engine: Engine, *, wait_seconds: float = SETUP_WAIT_SECONDS, poll_seconds: float = 0.5,
                 say: Say | None = None) -> Iterator[None]:
@@ -357,42 +389,22 @@ def schema_lock(engine: Engine, *, wait_seconds: float = SETUP_WAIT_SECONDS, pol
     Waits up to `wait_seconds` (saying who holds it every few seconds), then raises SetupBusy
     naming the holder: a session that holds the key (an analyst's, say) cannot stall a run.
     """
-    path = _lock_file(engine, ".lock")
-    if path is not None:
-        lock = _FileLock(path)
-        label = f"set-up pid {os.getpid()} on {socket.gethostname()}"
-
-        def acquire() -> bool:
-            return lock.try_acquire(label)
-
-        def who() -> str:
-            found = lock.holder()
-            return f"tiến trình {found[0]}" if found else "một tiến trình khác"
-    elif engine.dialect.name == "postgresql":
-        lock = _AdvisoryLock(engine, (SCHEMA_LOCK_KEY,), f"set-up pid {os.getpid()}")
-        acquire = lock.try_acquire
-
-        def who() -> str:
-            return _describe_sessions(lock.holders(engine), None)
-    else:
+    held = _process_lock(
+        engine, ".lock", (SCHEMA_LOCK_KEY,), f"set-up pid {os.getpid()}",
+        f"set-up pid {os.getpid()} on {socket.gethostname()}",
+        lambda found: f"tiến trình {found[0]}" if found else "một tiến trình khác",
+    )
+    with _hold(
+        held, wait_seconds, poll_seconds, say,
+        lambda holder, waited: (f"Đang chờ {holder} chuẩn bị xong kho dữ liệu "
+                                f"(đã chờ {waited:.0f}/{wait_seconds:.0f} giây)."),
+        lambda holder: SetupBusy(
+            f"Không chuẩn bị được kho dữ liệu (nâng cấp lược đồ, nạp chương trình và danh mục đơn vị): "
+            f"{holder} giữ khóa chuẩn bị đã hơn {wait_seconds:.0f} giây. Hãy chạy lại sau; nếu vẫn vậy, "
+            "hãy kết thúc phiên đó."
+        ),
+    ):
         yield
-        return
-    try:
-        busy = _wait_for(
-            acquire, who,
-            lambda holder, waited: (f"Đang chờ {holder} chuẩn bị xong kho dữ liệu "
-                                    f"(đã chờ {waited:.0f}/{wait_seconds:.0f} giây)."),
-            wait_seconds, say, poll_seconds,
-        )
-        if busy is not None:
-            raise SetupBusy(
-                f"Không chuẩn bị được kho dữ liệu (nâng cấp lược đồ, nạp chương trình và danh mục đơn vị): "
-                f"{busy} giữ khóa chuẩn bị đã hơn {wait_seconds:.0f} giây. Hãy chạy lại sau; nếu vẫn vậy, "
-                "hãy kết thúc phiên đó."
-            )
-        yield
-    finally:
-        lock.close()
 
 
 @contextmanager
@@ -401,41 +413,21 @@ def publish_lock(engine: Engine, year: int, holder: str, *, wait_seconds: float 
     """One publication of a year at a time: a second run waits for the first, then finds the
     version it recorded instead of numbering the same version again. Waits up to `wait_seconds`
     (saying who publishes every few seconds), then raises PublishBusy naming the holder."""
-    path = _lock_file(engine, f".publish-{year}.lock")
-    if path is not None:
-        lock = _FileLock(path)
-
-        def acquire() -> bool:
-            return lock.try_acquire(holder)
-
-        def who() -> str:
-            found = lock.holder()
-            return f"lượt công bố {found[0]}" + (f" (từ {_local(found[1])})" if found[1] else "") if found \
-                else "một lượt công bố vừa kết thúc"
-    elif engine.dialect.name == "postgresql":
-        lock = _AdvisoryLock(engine, (PUBLISH_LOCK_CLASS, year), f"publish {year} {holder}")
-        acquire = lock.try_acquire
-
-        def who() -> str:
-            return _describe_sessions(lock.holders(engine), None)
-    else:
+    held = _process_lock(
+        engine, f".publish-{year}.lock", (PUBLISH_LOCK_CLASS, year), f"publish {year} {holder}", holder,
+        lambda found: (f"lượt công bố {found[0]}" + (f" (từ {_local(found[1])})" if found[1] else "")) if found
+        else "một lượt công bố vừa kết thúc",
+    )
+    with _hold(
+        held, wait_seconds, poll_seconds, say,
+        lambda holder_now, waited: (f"Năm {year} đang được {holder_now} công bố; đang chờ "
+                                    f"(đã chờ {waited:.0f}/{wait_seconds:.0f} giây)."),
+        lambda holder_now: PublishBusy(
+            f"Không công bố năm {year}: {holder_now} đang công bố năm này và sau {wait_seconds:.0f} giây chờ "
+            "vẫn chưa xong. Hãy chạy lại khi lượt đó kết thúc."
+        ),
+    ):
         yield
-        return
-    try:
-        busy = _wait_for(
-            acquire, who,
-            lambda holder_now, waited: (f"Năm {year} đang được {holder_now} công bố; đang chờ "
-                                        f"(đã chờ {waited:.0f}/{wait_seconds:.0f} giây)."),
-            wait_seconds, say, poll_seconds,
-        )
-        if busy is not None:
-            raise PublishBusy(
-                f"Không công bố năm {year}: {busy} đang công bố năm này và sau {wait_seconds:.0f} giây chờ vẫn "
-                "chưa xong. Hãy chạy lại khi lượt đó kết thúc."
-            )
-        yield
-    finally:
-        lock.close()
 
 
 LOCK_NOT_AVAILABLE = "55P03"
