@@ -266,14 +266,17 @@ class Sheet:
     uncached: set[str]
     errors: dict[str, str]
     problems: list[Finding] = field(default_factory=list)
+    reported: set[str] = field(default_factory=set)
 
     def get(self, row: int, column: int, record: bool = True):
         """Value at 1-based `row` and 0-based `column`: clean text, a number, a date, None.
 
-        An unusable cell is reported once, by the read that owns it; others pass `record=False`.
+        An unusable cell is reported once, however many reads meet it. A read that only compares
+        the cell with what was handed out passes `record=False`: text in a legacy encoding is then
+        not reported (the change itself is).
         """
         if self.uncached or self.errors:
-            unusable = self._formula_problem(f"{chr(ord('A') + column)}{row}", record)
+            unusable = self._formula_problem(f"{chr(ord('A') + column)}{row}")
             if unusable is not None:
                 return unusable
         value = self.rows[row - 1][column] if row - 1 < len(self.rows) and column < len(self.rows[row - 1]) else None
@@ -290,10 +293,6 @@ class Sheet:
                                   f"Ô {cell} chứa ký tự điều khiển không nhìn thấy (thường do sao chép từ "
                                   "phần mềm khác). Xóa nội dung ô và gõ lại.")
         if not record:
-            # Only compared with what was handed out: whatever is wrong with it is reported by
-            # the read that owns the cell.
-            if len(value) > MAX_CELL_CHARS or CONTROL.search(value):
-                return UNUSABLE
             return unicodedata.normalize("NFC", value).strip() or None
         value = unicodedata.normalize("NFC", value).strip()
         encoding = None if value.isascii() else legacy_encoding(value)
@@ -308,9 +307,7 @@ class Sheet:
         cells = self.rows[row - 1] if row - 1 < len(self.rows) else ()
         return cells[column] if column < len(cells) else None
 
-    def _formula_problem(self, cell: str, record: bool) -> Unusable | None:
-        if not record and (cell in self.uncached or cell in self.errors):
-            return UNUSABLE
+    def _formula_problem(self, cell: str) -> Unusable | None:
         if cell in self.uncached:
             return self._unusable(cell, None, "cell.formula_not_calculated",
                                   f"Ô {cell} có công thức nhưng chưa có kết quả (tệp được lưu bởi phần mềm "
@@ -323,6 +320,9 @@ class Sheet:
         return None
 
     def _unusable(self, cell: str, value, rule_id: str, message_vi: str) -> Unusable:
+        if cell in self.reported:
+            return UNUSABLE
+        self.reported.add(cell)
         self.problems.append(Finding(self.submission_id, rule_id, ERROR, self.name, cell,
                                      None if value is None else str(value), message_vi))
         return UNUSABLE

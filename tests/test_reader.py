@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
+from reporting import layout as L
 from reporting.periods import Period
 from tasks import workbook_reader
 from tasks.workbook_reader import read_workbooks
@@ -49,3 +51,17 @@ def test_a_process_pool_reads_the_same_frames(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(pooled.indicators, in_process.indicators)
     pd.testing.assert_frame_equal(pooled.info, in_process.info)
     assert sorted(pooled.indicators["submission_id"].unique()) == ["s0", "s1", "s2", "s3"]
+
+
+@pytest.mark.parametrize("sheet, cell", [
+    (L.SHEET_INDICATORS, "C5"),  # a label, also read as the row's indicator name
+    (L.SHEET_INFO, "B6"),  # the unit's name, also read as a header field
+    (L.SHEET_TASKS, "A5"),  # a task's number, read only to compare with what was handed out
+], ids=["label", "unit-name", "task-number"])
+def test_a_locked_cell_with_a_control_character_is_reported_once(tmp_path, sheet, cell):
+    path = save(submission("CQ003", Q3, tasks=[("NV01", "Nội dung", "ctr135", "completed", dt.date(2023, 8, 1))],
+                           cells={(sheet, cell): "Nội _x0007_dung"}), tmp_path / "a.xlsx")
+
+    parsed = workbook_reader.read_chunk([("a", path)])
+
+    assert [(f.rule_id, f.sheet, f.cell) for f in parsed.problems] == [("cell.control_character", sheet, cell)]
