@@ -20,6 +20,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 SHEET_IDENTITY = "p135_identity"
 FORMAT = "p135-template-identity/1"
@@ -38,10 +39,10 @@ MISSING = "missing"
 ALTERED = "altered"
 
 
-@dataclass(frozen=True)
-class LockedCell:
+class LockedCell(NamedTuple):
     """A cell the template fills and locks, with its value as canonical text ("" when empty)."""
 
+    # A tuple, not a frozen dataclass: a file's identity holds some 200 of them, built at every read.
     sheet: str
     cell: str
     value: str
@@ -60,8 +61,12 @@ class TemplateIdentity:
     @property
     def digest(self) -> str:
         """sha256 over every field and locked cell, in a fixed order."""
-        payload = [FORMAT, *(str(getattr(self, f)) for f in FIELDS), self.locked_by_sheet()]
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return self.digest_with(json.dumps(self.locked_by_sheet(), ensure_ascii=False, separators=(",", ":")))
+
+    def digest_with(self, locked_json: str) -> str:
+        """The digest, the locked cells given as the JSON text written for them."""
+        head = json.dumps([FORMAT, *(str(getattr(self, f)) for f in FIELDS)], ensure_ascii=False, separators=(",", ":"))
+        text = f"{head[:-1]},{locked_json}]"
         return hashlib.sha256(unicodedata.normalize("NFC", text).encode("utf-8")).hexdigest()
 
     def locked_by_sheet(self) -> dict[str, list[list[str]]]:
@@ -123,7 +128,8 @@ def read_identity(rows: list[list] | None) -> tuple[str, TemplateIdentity | None
     try:
         if fields.get("format") != FORMAT:
             return ALTERED, None
-        by_sheet = json.loads("".join(value for key, value in pairs if key == LOCKED_KEY))
+        locked_json = "".join(value for key, value in pairs if key == LOCKED_KEY)
+        by_sheet = json.loads(locked_json)
         locked = tuple(LockedCell(sheet, cell, value) for sheet, cells in by_sheet.items() for cell, value in cells)
         identity = TemplateIdentity(
             programme_code=fields["programme_code"], template_version=fields["template_version"],
@@ -132,6 +138,10 @@ def read_identity(rows: list[list] | None) -> tuple[str, TemplateIdentity | None
         )
     except (KeyError, ValueError, TypeError, AttributeError):
         return ALTERED, None
-    if identity.digest != fields.get(DIGEST_KEY):
+    # The JSON text as read is the text sealed when the template was written: taking the digest
+    # over it spares writing the cells out again, the common case; text laid out otherwise (the
+    # same cells) is judged by the digest over the cells.
+    stated = fields.get(DIGEST_KEY)
+    if identity.digest_with(locked_json) != stated and identity.digest != stated:
         return ALTERED, None
     return VALID, identity

@@ -91,7 +91,7 @@ def _as_unit(base: bytes, identity, old: UnitVersion, new: UnitVersion, comment:
         return text.replace(old.unit_code, new.unit_code).replace(old.name_vi, new.name_vi)
 
     moved = replace(identity, unit_code=new.unit_code, unit_name=new.name_vi,
-                    locked=tuple(replace(c, value=swap(c.value)) for c in identity.locked))
+                    locked=tuple(c._replace(value=swap(c.value)) for c in identity.locked))
     pairs = [(old.unit_code, new.unit_code), (_xml(old.name_vi), _xml(new.name_vi)), (identity.digest, moved.digest)]
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
