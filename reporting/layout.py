@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SHEET_GUIDE = "Hướng dẫn"
 SHEET_INFO = "Thông tin"
@@ -49,11 +49,11 @@ class Column:
     letter: str
     header_vi: str
     width: int
+    # Zero-based column index; a field, since the reader asks for it some 200 times a file.
+    index: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def index(self) -> int:
-        """Zero-based column index."""
-        return ord(self.letter) - ord("A")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", ord(self.letter) - ord("A"))
 
 
 HEADER_ROW = 4

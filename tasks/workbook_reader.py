@@ -371,9 +371,11 @@ def _rows(sheet) -> list[list]:
     start = sheet.start
     if start is None:
         return []
-    pad = [""] * start[1]
     width = max(0, MAX_COLUMN - start[1])
-    return [pad + list(row[:width]) for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
+    if not start[1]:
+        return [row[:width] for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
+    pad = [""] * start[1]
+    return [pad + row[:width] for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
 
 
 def _info_row(submission_id: str, sheet: Sheet, state: str, identity: TemplateIdentity | None) -> list:
@@ -407,8 +409,15 @@ def _locked_rows(
         sheet, where = sheets.get(locked.sheet), _position(locked.cell)
         if sheet is None or where is None:
             continue
-        if not (sheet.uncached or sheet.errors) and _as_handed_out(sheet.raw(*where), locked.value):
-            continue
+        if not (sheet.uncached or sheet.errors):
+            # Sheet.raw, inlined: this runs some 200 times a file.
+            cells = sheet.rows[where[0] - 1] if where[0] <= len(sheet.rows) else ()
+            raw = cells[where[1]] if where[1] < len(cells) else None
+            if raw == locked.value and type(raw) is str:
+                if len(raw) <= MAX_CELL_CHARS and not CONTROL.search(raw):
+                    continue
+            elif _as_handed_out(raw, locked.value):
+                continue
         value = sheet.get(*where, record=False)
         if isinstance(value, Unusable):
             continue  # reported for what is wrong with it
@@ -529,34 +538,46 @@ def _summary_rows(submission_id: str, sheet: Sheet) -> list[list]:
 
 def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
     out = []
-    col = L.TASK
     last = min(len(sheet.rows), L.FIRST_DATA_ROW + L.MAX_TASK_ROWS - 1)
+    code_at, content_at, source_at, status_at, date_at, note_at = _TASK_INDEXES
     # Most of the table's rows hold only their pre-printed number: a row whose cells are all
-    # empty is passed over without reading them one by one.
-    filled = [col[key].index for key in ("task_code", "content", "source", "status", "completed_on")]
+    # empty is passed over without reading them one by one (the columns are side by side).
+    first, end = min(_TASK_INDEXES[:5]), max(_TASK_INDEXES[:5]) + 1
     clean = not (sheet.uncached or sheet.errors)
+    get = sheet.get
     for row in range(L.FIRST_DATA_ROW, last + 1):
         if clean:
-            cells = sheet.rows[row - 1]
-            if all(i >= len(cells) or cells[i] is None or cells[i] == "" for i in filled):
+            cells = sheet.rows[row - 1][first:end]
+            if cells.count("") + cells.count(None) == len(cells):
                 continue
-        fields = {
-            key: sheet.get(row, col[key].index)
-            for key in ("task_code", "content", "source", "status", "completed_on", "note")
-        }
-        if all(v is None for k, v in fields.items() if k != "note"):
+        code, content, source, status, completed = (
+            get(row, code_at), get(row, content_at), get(row, source_at), get(row, status_at), get(row, date_at),
+        )
+        note = get(row, note_at)
+        if code is None and content is None and source is None and status is None and completed is None:
             continue
-        completed_on, date_kind, date_text = _date(fields["completed_on"], is_1904)
-        code = _text(fields["task_code"])
+        completed_on, date_kind, date_text = _date(completed, is_1904)
+        code = _text(code)
         if isinstance(code, float) and code.is_integer():
             code = str(int(code))
+        c_code, c_content, c_source, c_status, c_date, c_note = _task_cells(row)
         out.append([
             submission_id, row,
-            None if code is None else str(code), f"{col['task_code'].letter}{row}",
-            _text(fields["content"]), f"{col['content'].letter}{row}",
-            _text(fields["source"]), f"{col['source'].letter}{row}",
-            _text(fields["status"]), f"{col['status'].letter}{row}",
-            completed_on, date_kind, date_text, f"{col['completed_on'].letter}{row}",
-            _text(fields["note"]), f"{col['note'].letter}{row}",
+            None if code is None else str(code), c_code,
+            _text(content), c_content,
+            _text(source), c_source,
+            _text(status), c_status,
+            completed_on, date_kind, date_text, c_date,
+            _text(note), c_note,
         ])
     return out
+
+
+_TASK_KEYS = ("task_code", "content", "source", "status", "completed_on", "note")
+_TASK_INDEXES = tuple(L.TASK[key].index for key in _TASK_KEYS)
+assert max(_TASK_INDEXES[:5]) - min(_TASK_INDEXES[:5]) == 4, "the task table's filled columns are side by side"
+
+
+@functools.lru_cache(maxsize=512)
+def _task_cells(row: int) -> tuple[str, ...]:
+    return tuple(f"{L.TASK[key].letter}{row}" for key in _TASK_KEYS)
