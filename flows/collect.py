@@ -114,7 +114,7 @@ def collect_quarter(
     dask_address = dask_address or os.environ.get(DASK_ADDRESS_ENV) or None
     registry = load_registry()
     try:
-        prepare_warehouse(data)
+        prepare_warehouse(data, quote(registry))
     except SetupBusy as exc:
         return Failed(message=str(exc))
     clock = StageClock(tuple(COLLECT_STAGES))

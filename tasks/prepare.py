@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from reporting.programme import all_programmes
-from reporting.units import load_registry
+from reporting.units import Registry, load_registry
 from warehouse import locks
 from warehouse.engine import engine_for
 from warehouse.locks import Say, setup_session
@@ -15,8 +16,11 @@ from warehouse.migrate import upgrade
 from warehouse.reference import load_reference
 
 
-def bring_up_to_date(data_dir: Path, wait_seconds: float | None = None, say: Say | None = None) -> int:
-    """Migrate, then load the programmes and the registry; return how many rows changed.
+def bring_up_to_date(
+    data_dir: Path, wait_seconds: float | None = None, say: Say | None = None, registry: Registry | None = None
+) -> int:
+    """Migrate, then load the programmes and the registry (`registry`, or the one on disk); return
+    how many rows changed.
 
     Waits at most `wait_seconds` (default SETUP_WAIT_SECONDS) for whoever holds the set-up lock
     or the tables, then raises SetupBusy naming them.
@@ -26,16 +30,17 @@ def bring_up_to_date(data_dir: Path, wait_seconds: float | None = None, say: Say
     # Two runs starting on a new warehouse would otherwise both create and load it.
     with setup_session(engine, wait_seconds=wait_seconds, say=say) as bounded:
         upgrade(bounded)
-        return load_reference(bounded, all_programmes(), load_registry())
+        return load_reference(bounded, all_programmes(), registry or load_registry())
 
 
-@task
-def prepare_warehouse(data_dir: Path) -> None:
-    """Apply pending migrations, then load every programme file and the unit registry.
+@task(cache_policy=NO_CACHE)
+def prepare_warehouse(data_dir: Path, registry: Registry | None = None) -> None:
+    """Apply pending migrations, then load every programme file and the unit registry (`registry`,
+    already read by the flow, or the one on disk).
 
     Raises SetupBusy, naming the holder, when someone holds set-up longer than it waits.
     """
     logger = get_run_logger()
-    changed = bring_up_to_date(data_dir, say=logger.warning)
+    changed = bring_up_to_date(data_dir, say=logger.warning, registry=registry)
     if changed:
         logger.info("Reference data updated: %d rows changed", changed)
