@@ -51,7 +51,7 @@ from tasks.runners import (
 from tasks.workbook_reader import close_parsing_pools
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
-from warehouse.locks import QuarterBusy, SetupBusy, holder_name, take_quarter
+from warehouse.locks import QuarterBusy, holder_name, take_quarter
 
 
 @flow(name="collect-quarter", on_failure=[tell_ops_of_failure])
@@ -113,10 +113,8 @@ def collect_quarter(
         return Failed(message=str(exc))
     dask_address = dask_address or os.environ.get(DASK_ADDRESS_ENV) or None
     registry = load_registry()
-    try:
-        prepare_warehouse(data, quote(registry))
-    except SetupBusy as exc:
-        return Failed(message=str(exc))
+    if busy := prepare_warehouse(data, quote(registry)):
+        return Failed(message=busy)
     clock = StageClock(tuple(COLLECT_STAGES))
 
     run_key = str(flow_run.id) if flow_run.id else None

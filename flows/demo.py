@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.states import Failed
 
 from flows.collect import collect_quarter
 from flows.publish import publish_year
@@ -21,7 +22,8 @@ def demo_year(year: int = 2023, data_dir: str | None = None, seed: int = DEMO_SE
     data = resolve_data_dir(data_dir)
     programme = programme_for_year(year)
     registry = load_registry()
-    prepare_warehouse(data)
+    if busy := prepare_warehouse(data):
+        return Failed(message=busy)
     collected = []
     for quarter in (1, 2, 3, 4):
         period = Period(year, quarter)

@@ -39,7 +39,8 @@ def remind_missing(
             f"Không có tệp chương trình báo cáo dùng được cho năm {period.year} (thư mục {programmes_dir()}): "
             f"không nhắc được {period.label_vi}."
         ))
-    prepare_warehouse(data)
+    if busy := prepare_warehouse(data):
+        return Failed(message=busy)
     completeness = fetch_completeness(data, period)
     today = dt.datetime.now(LOCAL_TZ).date()
     letters = write_reminders(completeness, programme, load_registry(), data, today)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import flow
+from prefect.states import Failed
 
 from reporting.periods import current_period, resolve_period
 from reporting.programme import programme_for_year
@@ -26,7 +27,8 @@ def hand_out_templates(
     period = resolve_period(year, quarter, default=current_period())
     data = resolve_data_dir(data_dir)
     programme = programme_for_year(period.year)
-    prepare_warehouse(data)
+    if busy := prepare_warehouse(data):
+        return Failed(message=busy)
     carry = fetch_carry_over(data, period)
     out = Path(out_dir) if out_dir else data / "templates" / period.key
     return [str(p) for p in write_templates(programme, load_registry(), period, carry, out)]

@@ -11,7 +11,7 @@ from reporting.programme import all_programmes
 from reporting.units import Registry, load_registry
 from warehouse import locks
 from warehouse.engine import engine_for
-from warehouse.locks import Say, setup_session
+from warehouse.locks import Say, SetupBusy, setup_session
 from warehouse.migrate import upgrade
 from warehouse.reference import load_reference
 
@@ -34,13 +34,18 @@ def bring_up_to_date(
 
 
 @task(cache_policy=NO_CACHE)
-def prepare_warehouse(data_dir: Path, registry: Registry | None = None) -> None:
+def prepare_warehouse(data_dir: Path, registry: Registry | None = None) -> str | None:
     """Apply pending migrations, then load every programme file and the unit registry (`registry`,
-    already read by the flow, or the one on disk).
+    already read by the flow, or the one on disk); None when done.
 
-    Raises SetupBusy, naming the holder, when someone holds set-up longer than it waits.
+    When someone holds set-up longer than it waits, the message naming them, for the flow to fail
+    with: an expected outcome, not a crash (no traceback in the run's log).
     """
     logger = get_run_logger()
-    changed = bring_up_to_date(data_dir, say=logger.warning, registry=registry)
+    try:
+        changed = bring_up_to_date(data_dir, say=logger.warning, registry=registry)
+    except SetupBusy as exc:
+        return str(exc)
     if changed:
         logger.info("Reference data updated: %d rows changed", changed)
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 import time
@@ -165,13 +166,26 @@ def test_set_up_waits_a_bounded_time_and_names_who_holds_it(warehouse):
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
-def test_a_collect_that_cannot_set_up_fails_naming_who_holds_set_up(warehouse, monkeypatch):
+def test_a_collect_that_cannot_set_up_fails_naming_who_holds_set_up(warehouse, monkeypatch, caplog):
     monkeypatch.setattr(locks, "SETUP_WAIT_SECONDS", 1)
     (warehouse.data_dir / "inbox" / "2023-Q1").mkdir(parents=True)
-    with schema_lock(warehouse.engine):
+    with schema_lock(warehouse.engine), caplog.at_level(logging.INFO):
         state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
     assert state.is_failed()
     assert f"set-up pid {os.getpid()}" in state.message and "1 giây" in state.message
+    # A busy warehouse is an outcome the run states, not a crash: no traceback in its log.
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_templates_cannot_be_handed_out_while_set_up_is_held_and_say_so(warehouse, monkeypatch, caplog):
+    from flows.templates import hand_out_templates
+
+    monkeypatch.setattr(locks, "SETUP_WAIT_SECONDS", 1)
+    with schema_lock(warehouse.engine), caplog.at_level(logging.INFO):
+        state = hand_out_templates(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+    assert state.is_failed() and f"set-up pid {os.getpid()}" in state.message
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
 
 
 def test_runs_starting_together_on_a_new_warehouse_set_it_up_once(warehouse):
