@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import pytest
 from sqlalchemy import select, text
 
 from flows.collect import collect_quarter
@@ -147,6 +148,25 @@ def test_each_unit_gets_feedback_naming_its_cells(warehouse):
     assert "E10" in finding[6] and "không phải là số" in finding[6]
     good = CalamineWorkbook.from_path(str(out / "CQ003.xlsx")).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
     assert good[7][2] == "Chấp nhận"
+
+
+@pytest.mark.parametrize("codes_per_query", [1, 5000], ids=["one-unit-a-query", "whole-batch-a-query"])
+def test_a_unit_that_sent_two_files_in_one_batch_gets_feedback_on_the_later(warehouse, monkeypatch, codes_per_query):
+    from python_calamine import CalamineWorkbook
+
+    from tasks import feedback
+    from tasks.feedback import SHEET
+
+    monkeypatch.setattr(feedback, "CODES_PER_QUERY", codes_per_query)
+    inbox = _inbox(warehouse)
+    later = dt.datetime(2023, 4, 9, 9, 30, tzinfo=LOCAL_TZ)
+    save(submission("CQ003", Q1, values=default_values("agencies", 7), tasks=[TASK]), inbox / "CQ003-sua.xlsx", later)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    out = warehouse.data_dir / "feedback" / "2023-Q1"
+    assert sorted(p.name for p in out.iterdir())[:3] == ["CQ003.xlsx", "CQ004.xlsx", "DN001.xlsx"]
+    rows = CalamineWorkbook.from_path(str(out / "CQ003.xlsx")).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+    assert any("CQ003-sua.xlsx" in str(cell) for row in rows for cell in row)
 
 
 def test_feedback_never_turns_a_value_into_a_formula(tmp_path):
