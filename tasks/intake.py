@@ -36,8 +36,8 @@ IN_MEMORY_BYTES = 8 * 1024 * 1024
 # about the disk's pace rather than one file's latency at a time.
 ARCHIVE_THREADS = 4
 # New copies made durable together. Each keeps its descriptor, and so its flock, until it is renamed:
-# a group bounds how many are open at once.
-DURABLE_GROUP = 1024
+# a group (two at most are open: one read, one placed) bounds how many descriptors are open at once.
+DURABLE_GROUP = 256
 # fsyncs waited on at once: the disk takes many together in about the time of one.
 SYNC_THREADS = 32
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -319,19 +319,31 @@ def archive_originals(
     if not files:
         return arrivals, refused
     synced_dirs = {os.fspath(d) for d in _make_dirs(archive_dir)} | {os.fspath(archive_dir)}
+    made_dirs: set[str] = set()
     dir_fd = os.open(inbox, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         with ThreadPoolExecutor(max_workers=ARCHIVE_THREADS, thread_name_prefix="p135-archive") as pool, \
-                ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="p135-sync") as syncer:
+                ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="p135-sync") as syncer, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="p135-place") as placer:
+            placing = None
             for start in range(0, len(files), DURABLE_GROUP):
                 received = _receive(pool, dir_fd, files[start:start + DURABLE_GROUP], archive_dir, data_dir)
-                _place(syncer, received, archive_dir)
+                # A group is flushed and placed while the next one is read: one waits on the disk,
+                # the other on the processor.
+                try:
+                    if placing is not None:
+                        placing.result()
+                except BaseException:
+                    _discard(received)
+                    raise
+                placing = placer.submit(_place, syncer, received, archive_dir, made_dirs)
                 for result, _ in received:
                     if isinstance(result, Arrival):
                         arrivals.append(result)
                         synced_dirs.add(os.path.dirname(_target(archive_dir, result.sha256)))
                     elif result is not None:
                         refused.append(result)
+            placing.result()
             # Also the directories of contents found already archived: another run may have renamed
             # them into place without having flushed the directory yet.
             _all(syncer, _sync_dir, sorted(synced_dirs))
@@ -377,7 +389,7 @@ def _receive_run(dir_fd: int, run: list[InboxEntry], archive_dir: Path, data_dir
     return received
 
 
-def _place(syncer: ThreadPoolExecutor, received: list[Received], archive_dir: Path) -> None:
+def _place(syncer: ThreadPoolExecutor, received: list[Received], archive_dir: Path, made_dirs: set[str]) -> None:
     """Flush a group's new copies, then rename each to its final name (one per content)."""
     partials = [partial for _, partial in received if partial is not None]
     if not partials:
@@ -387,18 +399,21 @@ def _place(syncer: ThreadPoolExecutor, received: list[Received], archive_dir: Pa
     except BaseException:
         _discard(received)
         raise
-    placed = set()
     try:
         for arrival, partial in received:
             if partial is None:
                 continue
             target = _target(archive_dir, arrival.sha256)
-            if target in placed:  # the same content twice in the group
+            # The same content twice in the group, or placed since it was read (by the group before
+            # or by another run): the copy in place is already durable.
+            if os.path.exists(target):
                 partial.discard()
                 continue
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shard = os.path.dirname(target)
+            if shard not in made_dirs:
+                os.makedirs(shard, exist_ok=True)
+                made_dirs.add(shard)
             partial.place(target)
-            placed.add(target)
     except BaseException:
         _discard(received)
         raise
