@@ -38,7 +38,8 @@ ARCHIVE_THREADS = 4
 # New copies made durable together. Each keeps its descriptor, and so its flock, until it is renamed:
 # a group (two at most are open: one read, one placed) bounds how many descriptors are open at once.
 DURABLE_GROUP = 256
-# fsyncs waited on at once: the disk takes many together in about the time of one.
+# fsyncs waited on at once: the disk (and a journal, where there is one) serves many together in little
+# more than the time of one.
 SYNC_THREADS = 32
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
