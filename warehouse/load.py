@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import pandas as pd
+from pandas.core.dtypes.cast import maybe_box_native
 from sqlalchemy import Connection, Engine, Table, insert, select, text, update
 
 from warehouse import models as m
@@ -207,7 +209,16 @@ def _insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     columns = [c.name for c in table.columns]
-    bulk_insert(conn, table, frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records"))
+    insert_rows(conn, table, columns, list(zip(*(_column_values(frame[c]) for c in columns))))
+
+
+def _column_values(values: pd.Series) -> list:
+    """A column as the Python values a row of `to_dict("records")` holds: None for a missing value,
+    numpy scalars as Python ones. Taken column by column: row by row it cost more than the insert."""
+    out = values.astype(object).where(values.notna(), None).tolist()
+    if values.dtype == object and any(issubclass(kind, np.generic) for kind in {type(v) for v in out}):
+        out = [maybe_box_native(v) for v in out]
+    return out
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -218,10 +229,41 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         conn.execute(insert(table), rows)
         return
     columns = [c.name for c in table.columns if c.name in rows[0]]
+    _copy_rows(conn, table, columns, ([row[c] for c in columns] for row in rows))
+
+
+def insert_rows(conn: Connection, table: Table, columns: list[str], rows: list[tuple]) -> None:
+    """Insert rows given as tuples of `columns`, every column of each row given: COPY on PostgreSQL,
+    executemany elsewhere; inside the caller's transaction.
+
+    The statement is not compiled per row: each column's bind processor (a SQLite date as text...)
+    is applied to its values here, as SQLAlchemy applies it, and the rows go to the driver as they are.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, columns, rows)
+        return
+    dialect = conn.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+    if any(processors):
+        by_column = [
+            [process(v) for v in values] if process else values
+            for process, values in zip(processors, zip(*rows))
+        ]
+        rows = list(zip(*by_column))
+    statement = insert(table).compile(dialect=dialect, column_keys=columns)
+    order = [statement.binds[name].key if name in statement.binds else name for name in statement.positiontup]
+    if order != columns:
+        raise RuntimeError(f"{table.name}: insert compiled with columns {order}, not {columns}")
+    conn.exec_driver_sql(str(statement), rows)
+
+
+def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: Iterable) -> None:
     cursor = conn.connection.dbapi_connection.cursor()
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row(row)
 
 
 def _supersede(conn: Connection, unit_codes: set[str], year: int, quarter: int) -> None:
