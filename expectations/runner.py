@@ -15,7 +15,11 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.expectations.expectation import Expectation
 
+from expectations import gx_kwargs
 from reporting.findings import ERROR, WARNING, Finding, shown
+
+# An expectation's kwargs are read once per call, not once per key (see gx_kwargs).
+gx_kwargs.apply()
 
 # What is imported by now (Prefect, Great Expectations, pandas: some 360,000 objects in a collect)
 # lives as long as the process; left to the garbage collector, every full collection walks it
