@@ -171,21 +171,23 @@ def load_batch(
             }
             for a in arrivals
         ])
-        rows = [
-            {
-                "file_sha256": a.sha256, "unit_code": unit_code.get(a.sha256), "year": year,
-                "quarter": quarter, "template_version": template_version.get(a.sha256),
-                "received_at": a.received_at, "checked_at": now, "status": status[a.sha256],
-                "supersedes_submission_id": None, "collect_run_id": collect_run_id,
-            }
-            for a in arrivals
-        ]
         table = m.Submission.__table__
-        returned = conn.execute(
-            insert(table).returning(table.c.file_sha256, table.c.submission_id, sort_by_parameter_order=True),
-            rows,
-        ).all()
-        ids = {sha: sid for sha, sid in returned}
+        shas = [a.sha256 for a in arrivals]
+        insert_columns(conn, table, {
+            "file_sha256": shas, "unit_code": [unit_code.get(sha) for sha in shas], "year": [year] * len(shas),
+            "quarter": [quarter] * len(shas), "template_version": [template_version.get(sha) for sha in shas],
+            "received_at": [a.received_at for a in arrivals], "checked_at": [now] * len(shas),
+            "status": [status[sha] for sha in shas], "supersedes_submission_id": [None] * len(shas),
+            "collect_run_id": [collect_run_id] * len(shas),
+        })
+        # Each file has one submission: its id is found by its hash (no RETURNING, which made
+        # PostgreSQL parse one statement of every row's values, and SQLite run one per row).
+        ids: dict[str, int] = {}
+        for start in range(0, len(shas), 500):
+            chunk = shas[start:start + 500]
+            ids.update(conn.execute(
+                select(table.c.file_sha256, table.c.submission_id).where(table.c.file_sha256.in_(chunk))
+            ).all())
         bulk_insert(conn, m.ValidationFinding.__table__, [
             {
                 "submission_id": ids[f["submission_id"]], "rule_id": f["rule_id"],
@@ -208,8 +210,7 @@ def load_batch(
 def _insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
-    columns = [c.name for c in table.columns]
-    insert_rows(conn, table, columns, list(zip(*(_column_values(frame[c]) for c in columns))))
+    insert_columns(conn, table, {c.name: _column_values(frame[c.name]) for c in table.columns})
 
 
 def _column_values(values: pd.Series) -> list:
@@ -232,31 +233,28 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     _copy_rows(conn, table, columns, ([row[c] for c in columns] for row in rows))
 
 
-def insert_rows(conn: Connection, table: Table, columns: list[str], rows: list[tuple]) -> None:
-    """Insert rows given as tuples of `columns`, every column of each row given: COPY on PostgreSQL,
-    executemany elsewhere; inside the caller's transaction.
+def insert_columns(conn: Connection, table: Table, columns: dict[str, list]) -> None:
+    """Insert rows given column by column (name -> values, every column the same length): COPY on
+    PostgreSQL, executemany elsewhere; inside the caller's transaction.
 
     The statement is not compiled per row: each column's bind processor (a SQLite date as text...)
     is applied to its values here, as SQLAlchemy applies it, and the rows go to the driver as they are.
     """
-    if not rows:
+    names = list(columns)
+    if not names or not len(columns[names[0]]):
         return
     if conn.dialect.name == "postgresql":
-        _copy_rows(conn, table, columns, rows)
+        _copy_rows(conn, table, names, zip(*columns.values()))
         return
     dialect = conn.dialect
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-    if any(processors):
-        by_column = [
-            [process(v) for v in values] if process else values
-            for process, values in zip(processors, zip(*rows))
-        ]
-        rows = list(zip(*by_column))
-    statement = insert(table).compile(dialect=dialect, column_keys=columns)
-    order = [statement.binds[name].key if name in statement.binds else name for name in statement.positiontup]
-    if order != columns:
-        raise RuntimeError(f"{table.name}: insert compiled with columns {order}, not {columns}")
-    conn.exec_driver_sql(str(statement), rows)
+    values = []
+    for name in names:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values.append([process(v) for v in columns[name]] if process else columns[name])
+    statement = insert(table).compile(dialect=dialect, column_keys=names)
+    if list(statement.positiontup) != names:
+        raise RuntimeError(f"{table.name}: insert compiled with columns {statement.positiontup}, not {names}")
+    conn.exec_driver_sql(str(statement), list(zip(*values)))
 
 
 def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: Iterable) -> None:
