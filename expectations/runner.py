@@ -109,8 +109,18 @@ def rules_by_value(
 
 
 class _Fields(dict):
+    """A failing row's fields as its message shows them, each made only when the message names it
+    (a batch can fail on tens of thousands of rows, each with a dozen fields)."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        super().__init__()
+        self.row = row
+
     def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+        if key not in self.row:
+            return "{" + key + "}"
+        value = self.row[key]
+        return shown(None if _is_missing(value) else value)
 
 
 def run_suite(
@@ -174,7 +184,7 @@ def run_suite(
             sheet = (row.get(meta["sheet_column"]) if meta.get("sheet_column") else meta["sheet"]) or None
             value = row.get(column) if column and meta.get("shows_value", True) else None
             value = None if _is_missing(value) else value
-            fields = _Fields({k: shown(None if _is_missing(v) else v) for k, v in row.items()})
+            fields = _Fields(row)
             fields.update(cell=cell, value=shown(value), sheet=sheet)
             listed = [case["values"] is not None and row[domain[0]] in case["values"] for case in cases]
             for case, found, is_listed in zip(cases, by_case, listed):
