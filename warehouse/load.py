@@ -18,6 +18,8 @@ LOADED_TABLES = (
     "received_file", "submission", "validation_finding", "submission_indicator", "submission_key_task",
 )
 SQLITE_ANALYSIS_LIMIT = 2000
+# What validation_finding keeps of a finding besides its submission.
+FINDING_COLUMNS = ("rule_id", "severity", "sheet", "cell", "value", "message_vi")
 
 # Called inside a run's transaction just before it commits; raises if the run lost its quarter.
 Guard = Callable[[], None]
@@ -188,14 +190,10 @@ def load_batch(
             ids.update(conn.execute(
                 select(table.c.file_sha256, table.c.submission_id).where(table.c.file_sha256.in_(chunk))
             ).all())
-        bulk_insert(conn, m.ValidationFinding.__table__, [
-            {
-                "submission_id": ids[f["submission_id"]], "rule_id": f["rule_id"],
-                "severity": f["severity"], "sheet": f["sheet"], "cell": f["cell"],
-                "value": f["value"], "message_vi": f["message_vi"],
-            }
-            for f in findings
-        ])
+        insert_columns(conn, m.ValidationFinding.__table__, {
+            "submission_id": [ids[f["submission_id"]] for f in findings],
+            **{name: [f[name] for f in findings] for name in FINDING_COLUMNS},
+        })
         _insert_frame(conn, m.SubmissionIndicator.__table__, indicator_facts.assign(
             submission_id=indicator_facts["submission_id"].map(ids),
         ).rename(columns={"plan": "plan_value", "ytd": "ytd_value"}))
@@ -247,13 +245,15 @@ def insert_columns(conn: Connection, table: Table, columns: dict[str, list]) -> 
         _copy_rows(conn, table, names, zip(*columns.values()))
         return
     dialect = conn.dialect
+    statement = insert(table).compile(dialect=dialect, column_keys=names)
+    # The driver takes each row's values in the order the statement names the columns.
+    order = list(statement.positiontup)
+    if sorted(order) != sorted(names):
+        raise RuntimeError(f"{table.name}: insert compiled with columns {order}, not {names}")
     values = []
-    for name in names:
+    for name in order:
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values.append([process(v) for v in columns[name]] if process else columns[name])
-    statement = insert(table).compile(dialect=dialect, column_keys=names)
-    if list(statement.positiontup) != names:
-        raise RuntimeError(f"{table.name}: insert compiled with columns {statement.positiontup}, not {names}")
     conn.exec_driver_sql(str(statement), list(zip(*values)))
 
 
