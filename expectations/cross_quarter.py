@@ -53,8 +53,11 @@ def check_year_to_date(
             expected = np.where(follows & ~np.isnan(before_ytd), before_ytd + value, np.nan)
         mismatch = ~decreased & ~np.isnan(expected) & (np.abs(ytd - expected) > tolerance)
     findings = []
+    # The failing rows' fields are taken from their columns: a row taken whole (iloc) cost a
+    # millisecond, and a quarter whose year-to-date was mistyped has one such row per indicator.
+    row_of = {c: rows[c].to_numpy() for c in ("submission_id", "ytd_cell", "ytd", "indicator_code", "label")}
     for i in np.flatnonzero(decreased | mismatch):
-        row = rows.iloc[i]
+        row = {c: values[i] for c, values in row_of.items()}
         sid, cell, ytd = row["submission_id"], row["ytd_cell"], shown(row["ytd"])
         ind = programme.indicator(row["indicator_code"])
         if decreased[i]:

@@ -280,9 +280,11 @@ def _indicator_table(programme: Programme) -> pd.DataFrame:
     ).drop_duplicates("code", keep="last").set_index("code")
 
 
-def _per_code(codes: pd.Series, table: pd.DataFrame, column: str) -> pd.Series:
-    """`column` of each row's indicator, aligned with `codes` (missing for an unknown code)."""
-    positions = table.index.get_indexer(codes.astype(object))
+def _per_code(codes: pd.Series, table: pd.DataFrame, column: str, positions: np.ndarray | None = None) -> pd.Series:
+    """`column` of each row's indicator, aligned with `codes` (missing for an unknown code);
+    `positions` are the codes' rows in `table`, when already looked up."""
+    if positions is None:
+        positions = table.index.get_indexer(codes.astype(object))
     values = table[column].to_numpy(dtype=object)[np.where(positions >= 0, positions, 0)]
     values = np.where(positions >= 0, values, None)
     return pd.Series(values, index=codes.index, dtype=object)
@@ -298,12 +300,14 @@ def _enrich_indicators(
     frame = frame.copy()
     table = _indicator_table(programme)
     codes = frame["indicator_code"]
-    is_known = pd.Series(table.index.get_indexer(codes.astype(object)) >= 0, index=frame.index)
+    # Each row's indicator is looked up once for every column read of it.
+    at = table.index.get_indexer(codes.astype(object))
+    is_known = pd.Series(at >= 0, index=frame.index)
     frame["unit_code"] = frame["submission_id"].map(unit_of)
-    frame["label"] = _per_code(codes, table, "label_vi").where(is_known, codes.astype(object)).tolist()
-    frame["has_plan"] = _per_code(codes, table, "has_plan").where(is_known, False).astype(bool)
-    frame["has_ytd"] = _per_code(codes, table, "has_ytd").where(is_known, False).astype(bool)
-    frame["is_signed"] = _per_code(codes, table, "signed").where(is_known, False).astype(bool)
+    frame["label"] = _per_code(codes, table, "label_vi", at).where(is_known, codes.astype(object)).tolist()
+    frame["has_plan"] = _per_code(codes, table, "has_plan", at).where(is_known, False).astype(bool)
+    frame["has_ytd"] = _per_code(codes, table, "has_ytd", at).where(is_known, False).astype(bool)
+    frame["is_signed"] = _per_code(codes, table, "signed", at).where(is_known, False).astype(bool)
     groups = frame["submission_id"].map(group_of)
     is_expected = ~is_known | groups.isna()
     for group in groups.dropna().unique():
@@ -313,8 +317,8 @@ def _enrich_indicators(
     # Cells the template locks (a plan or a year-to-date the indicator has not) are not read.
     frame.loc[~frame["has_plan"], ["plan", "plan_kind"]] = [None, "missing"]
     frame.loc[~frame["has_ytd"], ["ytd", "ytd_kind"]] = [None, "missing"]
-    decimals = _per_code(codes, table, "decimals").where(is_known, 6)
-    units = _per_code(codes, table, "unit_vi")
+    decimals = _per_code(codes, table, "decimals", at).where(is_known, 6)
+    units = _per_code(codes, table, "unit_vi", at)
     for column in ("value", "ytd", "plan"):
         frame[column] = frame[column].astype(object)
         _resolve_numbers(frame, column, decimals, frame["is_signed"], units)
@@ -328,25 +332,27 @@ def _enrich_indicators(
     for column in ("value", "ytd", "plan"):
         frame[f"{column}_unsigned"] = frame[column].where(~frame["is_signed"])
     frame["ytd_compared"] = frame["ytd"].where(frame["has_ytd"] & ~frame["is_signed"] & (frame["ytd"] >= 0))
-    _plausibility(frame, table, is_known, history)
+    _plausibility(frame, table, is_known, at, history)
     return frame
 
 
-def _plausibility(frame: pd.DataFrame, table: pd.DataFrame, is_known: pd.Series, history: History) -> None:
+def _plausibility(
+    frame: pd.DataFrame, table: pd.DataFrame, is_known: pd.Series, at: np.ndarray, history: History
+) -> None:
     """Band and change-to-previous-quarter flags, with the words the warnings show."""
     codes, value = frame["indicator_code"], frame["value"].to_numpy(dtype=float)
     usable = frame["value_usable"].to_numpy(dtype=bool)
-    low = pd.to_numeric(_per_code(codes, table, "low"), errors="coerce").to_numpy(dtype=float)
-    high = pd.to_numeric(_per_code(codes, table, "high"), errors="coerce").to_numpy(dtype=float)
+    low = pd.to_numeric(_per_code(codes, table, "low", at), errors="coerce").to_numpy(dtype=float)
+    high = pd.to_numeric(_per_code(codes, table, "high", at), errors="coerce").to_numpy(dtype=float)
     has_low, has_high = ~np.isnan(low), ~np.isnan(high)
     banded = is_known.to_numpy() & usable & (has_low | has_high)
     with np.errstate(invalid="ignore"):
         outside = (has_low & (value < low)) | (has_high & (value > high))
     frame["in_band"] = _flags(banded, ~outside)
-    frame["band_shown"] = _per_code(codes, table, "band_shown").where(is_known, "… – …").tolist()
+    frame["band_shown"] = _per_code(codes, table, "band_shown", at).where(is_known, "… – …").tolist()
 
     before = _previous_values(frame["unit_code"], codes, history)
-    limit = pd.to_numeric(_per_code(codes, table, "limit"), errors="coerce").to_numpy(dtype=float)
+    limit = pd.to_numeric(_per_code(codes, table, "limit", at), errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         compared = ~np.isnan(limit) & usable & ~np.isnan(before) & (before > 0)
         ratio = value / before
@@ -354,7 +360,7 @@ def _plausibility(frame: pd.DataFrame, table: pd.DataFrame, is_known: pd.Series,
     frame["change_ok"] = _flags(compared, within)
     # The words are needed only where the warning is given: a change outside the limit.
     change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
-    decimals = _per_code(codes, table, "decimals")
+    decimals = _per_code(codes, table, "decimals", at)
     for i in np.flatnonzero(compared & ~within):
         r = float(ratio[i])
         change_shown[i] = f"gấp {vn_number(r, 1)} lần" if r >= 1 else f"chỉ bằng {vn_number(100 * r, 0)}%"
@@ -499,10 +505,11 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
     statuses = programme.status_by_label()
     completed = {c.code for c in programme.task_statuses if c.is_completed}
     needs_reason = {c.code for c in programme.task_statuses if c.needs_reason}
-    frame["source_code"] = _per_label(frame["source_label"], sources.get).tolist()
-    frame["status_code"] = _per_label(frame["status_label"], statuses.get).tolist()
-    frame["source_known"] = _per_label(frame["source_label"], sources.__contains__, True).astype(bool)
-    frame["status_known"] = _per_label(frame["status_label"], statuses.__contains__, True).astype(bool)
+    source_labels, status_labels = pd.factorize(frame["source_label"]), pd.factorize(frame["status_label"])
+    frame["source_code"] = _per_label(source_labels, sources.get).tolist()
+    frame["status_code"] = _per_label(status_labels, statuses.get).tolist()
+    frame["source_known"] = _per_label(source_labels, sources.__contains__, True).astype(bool)
+    frame["status_known"] = _per_label(status_labels, statuses.__contains__, True).astype(bool)
     frame["is_completed"] = frame["status_code"].isin(completed)
     frame["completed_on_kind_due"] = frame["completed_on_kind"].where(
         frame["is_completed"] | (frame["completed_on_kind"] != "missing"), None)
@@ -520,10 +527,11 @@ def _enrich_tasks(frame: pd.DataFrame, programme: Programme, period: Period) -> 
     return frame
 
 
-def _per_label(labels: pd.Series, look_up, missing=None) -> np.ndarray:
+def _per_label(factorized: tuple, look_up, missing=None) -> np.ndarray:
     """`look_up` of each label, `missing` where there is none: looked up once per distinct label,
-    as a batch repeats the same few labels on tens of thousands of rows."""
-    codes, uniques = pd.factorize(labels)
+    as a batch repeats the same few labels on tens of thousands of rows (`factorized` is what
+    pd.factorize gives of the labels, taken once for every look-up of them)."""
+    codes, uniques = factorized
     found = np.array([look_up(label) for label in uniques] + [missing], dtype=object)
     return found[codes]
 

@@ -14,8 +14,13 @@ from great_expectations.data_context.types.base import (
     ProgressBarsConfig,
 )
 from great_expectations.expectations.expectation import Expectation
+from great_expectations.validator.v1_validator import Validator
 
+from expectations import gx_kwargs
 from reporting.findings import ERROR, WARNING, Finding, shown
+
+# An expectation's kwargs are read once per call, not once per key (see gx_kwargs).
+gx_kwargs.apply()
 
 # What is imported by now (Prefect, Great Expectations, pandas: some 360,000 objects in a collect)
 # lives as long as the process; left to the garbage collector, every full collection walks it
@@ -104,8 +109,18 @@ def rules_by_value(
 
 
 class _Fields(dict):
+    """A failing row's fields as its message shows them, each made only when the message names it
+    (a batch can fail on tens of thousands of rows, each with a dozen fields)."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        super().__init__()
+        self.row = row
+
     def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+        if key not in self.row:
+            return "{" + key + "}"
+        value = self.row[key]
+        return shown(None if _is_missing(value) else value)
 
 
 def run_suite(
@@ -124,16 +139,23 @@ def run_suite(
     checked = frame[_columns_read(suite)]
     checked.index = pd.RangeIndex(len(checked))
     context = gx.get_context(mode="ephemeral", project_config=_context_config())
+    # Adding the data source, its asset and batch definition would each write the whole project
+    # configuration, as YAML, to the context's in-memory store: nothing reads it back from there
+    # in a context that lives for one suite, and the three writes were a tenth of a batch's check.
+    context._save_project_config = _not_saved
     name = f"{suite.name}-{uuid.uuid4().hex[:8]}"
     suite.name = name
-    batch = (
-        context.data_sources.add_pandas(name)
-        .add_dataframe_asset(name)
-        .add_batch_definition_whole_dataframe(name)
-        .get_batch(batch_parameters={"dataframe": checked})
+    definition = (
+        context.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
     )
-    # Validated on the batch itself: the results are read here, never kept in the context's stores.
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False})
+    # Validated on the batch definition, as `Batch.validate` does once it has the batch, without
+    # fetching (and hashing the frame for) a batch first: the results are read here, never kept in
+    # the context's stores.
+    result = Validator(
+        batch_definition=definition,
+        batch_parameters={"dataframe": checked},
+        result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+    ).validate_expectation_suite(suite)
     values: dict[str, Any] = {}
     findings = []
     for outcome in result.results:
@@ -162,7 +184,7 @@ def run_suite(
             sheet = (row.get(meta["sheet_column"]) if meta.get("sheet_column") else meta["sheet"]) or None
             value = row.get(column) if column and meta.get("shows_value", True) else None
             value = None if _is_missing(value) else value
-            fields = _Fields({k: shown(None if _is_missing(v) else v) for k, v in row.items()})
+            fields = _Fields(row)
             fields.update(cell=cell, value=shown(value), sheet=sheet)
             listed = [case["values"] is not None and row[domain[0]] in case["values"] for case in cases]
             for case, found, is_listed in zip(cases, by_case, listed):
@@ -213,6 +235,10 @@ def _condition_columns(condition: Any) -> list[str]:
     if hasattr(condition, "conditions"):
         return [c for part in condition.conditions for c in _condition_columns(part)]
     return [condition.column.name]
+
+
+def _not_saved() -> None:
+    return None
 
 
 def _context_config() -> DataContextConfig:

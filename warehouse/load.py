@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import pandas as pd
+from pandas.core.dtypes.cast import maybe_box_native
 from sqlalchemy import Connection, Engine, Table, insert, select, text, update
 
 from warehouse import models as m
@@ -16,6 +18,8 @@ LOADED_TABLES = (
     "received_file", "submission", "validation_finding", "submission_indicator", "submission_key_task",
 )
 SQLITE_ANALYSIS_LIMIT = 2000
+# What validation_finding keeps of a finding besides its submission.
+FINDING_COLUMNS = ("rule_id", "severity", "sheet", "cell", "value", "message_vi")
 
 # Called inside a run's transaction just before it commits; raises if the run lost its quarter.
 Guard = Callable[[], None]
@@ -169,29 +173,27 @@ def load_batch(
             }
             for a in arrivals
         ])
-        rows = [
-            {
-                "file_sha256": a.sha256, "unit_code": unit_code.get(a.sha256), "year": year,
-                "quarter": quarter, "template_version": template_version.get(a.sha256),
-                "received_at": a.received_at, "checked_at": now, "status": status[a.sha256],
-                "supersedes_submission_id": None, "collect_run_id": collect_run_id,
-            }
-            for a in arrivals
-        ]
         table = m.Submission.__table__
-        returned = conn.execute(
-            insert(table).returning(table.c.file_sha256, table.c.submission_id, sort_by_parameter_order=True),
-            rows,
-        ).all()
-        ids = {sha: sid for sha, sid in returned}
-        bulk_insert(conn, m.ValidationFinding.__table__, [
-            {
-                "submission_id": ids[f["submission_id"]], "rule_id": f["rule_id"],
-                "severity": f["severity"], "sheet": f["sheet"], "cell": f["cell"],
-                "value": f["value"], "message_vi": f["message_vi"],
-            }
-            for f in findings
-        ])
+        shas = [a.sha256 for a in arrivals]
+        insert_columns(conn, table, {
+            "file_sha256": shas, "unit_code": [unit_code.get(sha) for sha in shas], "year": [year] * len(shas),
+            "quarter": [quarter] * len(shas), "template_version": [template_version.get(sha) for sha in shas],
+            "received_at": [a.received_at for a in arrivals], "checked_at": [now] * len(shas),
+            "status": [status[sha] for sha in shas], "supersedes_submission_id": [None] * len(shas),
+            "collect_run_id": [collect_run_id] * len(shas),
+        })
+        # Each file has one submission: its id is found by its hash (no RETURNING, which made
+        # PostgreSQL parse one statement of every row's values, and SQLite run one per row).
+        ids: dict[str, int] = {}
+        for start in range(0, len(shas), 500):
+            chunk = shas[start:start + 500]
+            ids.update(conn.execute(
+                select(table.c.file_sha256, table.c.submission_id).where(table.c.file_sha256.in_(chunk))
+            ).all())
+        insert_columns(conn, m.ValidationFinding.__table__, {
+            "submission_id": [ids[f["submission_id"]] for f in findings],
+            **{name: [f[name] for f in findings] for name in FINDING_COLUMNS},
+        })
         _insert_frame(conn, m.SubmissionIndicator.__table__, indicator_facts.assign(
             submission_id=indicator_facts["submission_id"].map(ids),
         ).rename(columns={"plan": "plan_value", "ytd": "ytd_value"}))
@@ -206,8 +208,16 @@ def load_batch(
 def _insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
-    columns = [c.name for c in table.columns]
-    bulk_insert(conn, table, frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records"))
+    insert_columns(conn, table, {c.name: _column_values(frame[c.name]) for c in table.columns})
+
+
+def _column_values(values: pd.Series) -> list:
+    """A column as the Python values a row of `to_dict("records")` holds: None for a missing value,
+    numpy scalars as Python ones. Taken column by column: row by row it cost more than the insert."""
+    out = values.astype(object).where(values.notna(), None).tolist()
+    if values.dtype == object and any(issubclass(kind, np.generic) for kind in {type(v) for v in out}):
+        out = [maybe_box_native(v) for v in out]
+    return out
 
 
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -218,10 +228,40 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         conn.execute(insert(table), rows)
         return
     columns = [c.name for c in table.columns if c.name in rows[0]]
+    _copy_rows(conn, table, columns, ([row[c] for c in columns] for row in rows))
+
+
+def insert_columns(conn: Connection, table: Table, columns: dict[str, list]) -> None:
+    """Insert rows given column by column (name -> values, every column the same length): COPY on
+    PostgreSQL, executemany elsewhere; inside the caller's transaction.
+
+    The statement is not compiled per row: each column's bind processor (a SQLite date as text...)
+    is applied to its values here, as SQLAlchemy applies it, and the rows go to the driver as they are.
+    """
+    names = list(columns)
+    if not names or not len(columns[names[0]]):
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, names, zip(*columns.values()))
+        return
+    dialect = conn.dialect
+    statement = insert(table).compile(dialect=dialect, column_keys=names)
+    # The driver takes each row's values in the order the statement names the columns.
+    order = list(statement.positiontup)
+    if sorted(order) != sorted(names):
+        raise RuntimeError(f"{table.name}: insert compiled with columns {order}, not {names}")
+    values = []
+    for name in order:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values.append([process(v) for v in columns[name]] if process else columns[name])
+    conn.exec_driver_sql(str(statement), list(zip(*values)))
+
+
+def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: Iterable) -> None:
     cursor = conn.connection.dbapi_connection.cursor()
     with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
+            copy.write_row(row)
 
 
 def _supersede(conn: Connection, unit_codes: set[str], year: int, quarter: int) -> None:
