@@ -9,6 +9,7 @@ version keeps its own methods, correct, only slower.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import logging
@@ -85,8 +86,10 @@ def source_digest() -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.cache
 def apply() -> bool:
-    """Replace the methods once, if they are the ones this module reads the same way."""
+    """Replace the methods once, if they are the ones this module reads the same way (decided once
+    a process: the answer cannot change while it runs)."""
     if getattr(Expectation, "_p135_kwargs_once", False):
         return True
     try:

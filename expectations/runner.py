@@ -19,9 +19,6 @@ from great_expectations.validator.v1_validator import Validator
 from expectations import gx_kwargs
 from reporting.findings import ERROR, WARNING, Finding, shown
 
-# An expectation's kwargs are read once per call, not once per key (see gx_kwargs).
-gx_kwargs.apply()
-
 # What is imported by now (Prefect, Great Expectations, pandas: some 360,000 objects in a collect)
 # lives as long as the process; left to the garbage collector, every full collection walks it
 # again (0.3-0.4 s on the 2-core machine), and a batch's check allocates enough to set one off.
@@ -138,6 +135,9 @@ def run_suite(
     # positions of the rows that fail, whose shown fields are then taken from `frame` here.
     checked = frame[_columns_read(suite)]
     checked.index = pd.RangeIndex(len(checked))
+    # An expectation's kwargs read once per call, not once per key (see gx_kwargs); done at the
+    # first check, not at import (it reads the library's source to know it is the version read).
+    gx_kwargs.apply()
     context = gx.get_context(mode="ephemeral", project_config=_context_config())
     # Adding the data source, its asset and batch definition would each write the whole project
     # configuration, as YAML, to the context's in-memory store: nothing reads it back from there

@@ -6,7 +6,6 @@ import pytest
 from great_expectations.expectations.expectation import Expectation
 
 from expectations import gx_kwargs, identity, indicators, key_tasks, structure
-from expectations.runner import run_suite  # noqa: F401 (applies the replacement, as a check does)
 from reporting.periods import Period
 from tests.workbooks import PROGRAMME
 
@@ -26,6 +25,7 @@ def _suites():
 
 def test_the_replacement_is_applied_to_the_version_it_was_read_for():
     assert gx_kwargs.source_digest() == gx_kwargs.KNOWN_SOURCE
+    assert gx_kwargs.apply()
     assert Expectation._get_runtime_kwargs is gx_kwargs.get_runtime_kwargs
 
 
@@ -43,6 +43,7 @@ def _read(expectations, runtime) -> list:
 def test_every_suite_expectation_reads_the_same_kwargs(monkeypatch, runtime):
     expectations = [e for suite in _suites() for e in suite.expectations]
     assert len(expectations) > 20
+    assert gx_kwargs.apply()
     replaced = _read(expectations, runtime)
     with monkeypatch.context() as m:
         for name, method in gx_kwargs.ORIGINAL.items():
