@@ -30,7 +30,7 @@ from tasks.completeness import fetch_completeness
 from tasks.feedback import rewrite_missing_feedback, write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
-from tasks.memory import fix_mmap_threshold, release_freed_memory
+from tasks.memory import fix_mmap_threshold, long_lived_kept_still, release_freed_memory
 from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.progress import COLLECT_STAGES, StageClock
@@ -154,7 +154,7 @@ def collect_quarter(
         if new:
             fix_mmap_threshold()
             try:
-                with batch_runner(runner_kind, parallel_batches, dask_address) as runner:
+                with long_lived_kept_still(), batch_runner(runner_kind, parallel_batches, dask_address) as runner:
                     # Parsing processes are kept between batches only in this process, which stops them.
                     keep = pools if runner_kind == LOCAL else None
                     reads = _read_in_batches(runner, new, data, batch_size, read_workers, parallel_batches, keep)
