@@ -254,6 +254,10 @@ class Unusable:
 
 
 UNUSABLE = Unusable()
+# Raw text -> its clean reading, for texts found to hold nothing to report (not too long, no
+# control character, not in a legacy encoding): this process's recent ones, bounded.
+_CLEAN_TEXT: dict[str, str] = {}
+CLEAN_TEXT_ENTRIES = 50_000
 
 
 @dataclass
@@ -279,11 +283,20 @@ class Sheet:
             unusable = self._formula_problem(f"{chr(ord('A') + column)}{row}")
             if unusable is not None:
                 return unusable
-        value = self.rows[row - 1][column] if row - 1 < len(self.rows) and column < len(self.rows[row - 1]) else None
+        rows = self.rows
+        if row - 1 < len(rows):
+            cells = rows[row - 1]
+            value = cells[column] if column < len(cells) else None
+        else:
+            value = None
         if not isinstance(value, str):
             return value
         if not value:
             return None
+        # Most texts (labels, lists' choices) recur from file to file: read once, they are known clean.
+        clean = _CLEAN_TEXT.get(value)
+        if clean is not None:
+            return clean or None
         cell = f"{chr(ord('A') + column)}{row}"
         if len(value) > MAX_CELL_CHARS:
             return self._unusable(cell, value[:40] + "…", "cell.too_long",
@@ -294,12 +307,15 @@ class Sheet:
                                   "phần mềm khác). Xóa nội dung ô và gõ lại.")
         if not record:
             return unicodedata.normalize("NFC", value).strip() or None
-        value = unicodedata.normalize("NFC", value).strip()
+        raw, value = value, unicodedata.normalize("NFC", value).strip()
         encoding = None if value.isascii() else legacy_encoding(value)
         if encoding:
             return self._unusable(cell, value[:80], "text.legacy_encoding",
                                   f"Ô {cell} được gõ bằng bảng mã {encoding}, không phải Unicode. Hãy chuyển "
                                   "sang Unicode (ví dụ công cụ chuyển mã của Unikey) rồi gửi lại.")
+        if len(_CLEAN_TEXT) >= CLEAN_TEXT_ENTRIES:
+            _CLEAN_TEXT.clear()
+        _CLEAN_TEXT[raw] = value
         return value or None
 
     def raw(self, row: int, column: int):
@@ -373,7 +389,10 @@ def _rows(sheet) -> list[list]:
         return []
     width = max(0, MAX_COLUMN - start[1])
     if not start[1]:
-        return [row[:width] for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
+        rows = list(itertools.islice(sheet.iter_rows(), MAX_ROW))
+        if max(map(len, rows), default=0) <= width:
+            return rows  # the template's sheets are narrower than the extent: nothing to cut
+        return [row[:width] for row in rows]
     pad = [""] * start[1]
     return [pad + row[:width] for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
 
@@ -405,16 +424,34 @@ def _locked_rows(
     if identity is None:
         return []
     out = []
+    positions = _POSITIONS
+    known_clean = _CLEAN_TEXT
+    name = sheet = rows = None
+    clean = False
     for locked in identity.locked:
-        sheet, where = sheets.get(locked.sheet), _position(locked.cell)
+        if locked.sheet != name:
+            name, sheet = locked.sheet, sheets.get(locked.sheet)
+            if sheet is not None:
+                rows, clean = sheet.rows, not (sheet.uncached or sheet.errors)
+        where = positions.get(locked.cell, False)
+        if where is False:
+            if len(positions) >= 4096:
+                positions.clear()
+            where = positions[locked.cell] = _position(locked.cell)
         if sheet is None or where is None:
             continue
-        if not (sheet.uncached or sheet.errors):
-            # Sheet.raw, inlined: this runs some 200 times a file.
-            cells = sheet.rows[where[0] - 1] if where[0] <= len(sheet.rows) else ()
+        if clean:
+            # Sheet.raw and _as_handed_out, inlined for the common cases: this runs some 200 times a file.
+            cells = rows[where[0] - 1] if where[0] <= len(rows) else ()
             raw = cells[where[1]] if where[1] < len(cells) else None
-            if raw == locked.value and type(raw) is str:
-                if len(raw) <= MAX_CELL_CHARS and not CONTROL.search(raw):
+            kind = type(raw)
+            if kind is str:
+                if raw == locked.value and (
+                    raw in known_clean or (len(raw) <= MAX_CELL_CHARS and not CONTROL.search(raw))
+                ):
+                    continue
+            elif kind is float:
+                if raw.is_integer() and locked.value == str(int(raw)):
                     continue
             elif _as_handed_out(raw, locked.value):
                 continue
@@ -427,6 +464,11 @@ def _locked_rows(
         if found != locked.value:
             out.append([submission_id, locked.sheet, locked.cell, found, locked.value, display(found), display(locked.value)])
     return out
+
+
+# Cell name -> its position (None for a name that is not a one-letter cell's), bounded by the
+# template: locked cells' names recur in every file.
+_POSITIONS: dict[str, tuple[int, int] | None] = {}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -494,21 +536,29 @@ def _text(value):
 def _indicator_rows(submission_id: str, sheet: Sheet) -> list[list]:
     out = []
     col = L.IND
+    code_at, label_at, unit_at = col["indicator_code"].index, col["label"].index, col["unit"].index
+    value_at, ytd_at, plan_at, note_at = col["value"].index, col["ytd"].index, col["plan"].index, col["note"].index
     for row in range(L.FIRST_DATA_ROW, min(len(sheet.rows), L.FIRST_DATA_ROW + 200) + 1):
-        code = _text(sheet.get(row, col["indicator_code"].index))
+        code = _text(sheet.get(row, code_at))
         if code is None:
             break
-        numbers = []
-        for key in ("value", "ytd", "plan"):
-            numbers += [*_number(sheet.get(row, col[key].index)), f"{col[key].letter}{row}"]
+        c_code, c_label, c_unit, c_value, c_ytd, c_plan = _indicator_cells(row)
+        # Read in this order (numbers first): a cell's problem is reported when first read.
+        value, ytd = _number(sheet.get(row, value_at)), _number(sheet.get(row, ytd_at))
+        plan = _number(sheet.get(row, plan_at))
         out.append([
-            submission_id, row, str(code), f"{col['indicator_code'].letter}{row}",
-            _text(sheet.get(row, col["label"].index)), f"{col['label'].letter}{row}",
-            _text(sheet.get(row, col["unit"].index)), f"{col['unit'].letter}{row}",
-            *numbers,
-            _text(sheet.get(row, col["note"].index)),
+            submission_id, row, str(code), c_code,
+            _text(sheet.get(row, label_at)), c_label,
+            _text(sheet.get(row, unit_at)), c_unit,
+            *value, c_value, *ytd, c_ytd, *plan, c_plan,
+            _text(sheet.get(row, note_at)),
         ])
     return out
+
+
+@functools.lru_cache(maxsize=512)
+def _indicator_cells(row: int) -> tuple[str, ...]:
+    return tuple(f"{L.IND[key].letter}{row}" for key in ("indicator_code", "label", "unit", "value", "ytd", "plan"))
 
 
 def _header_rows(submission_id: str, sheets: dict[str, Sheet]) -> list[list]:
