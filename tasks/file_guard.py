@@ -372,11 +372,26 @@ ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*")
 WORD = re.compile(rb"\w")
 
 
+# References that are certainly inside (one-letter columns, or AA to AN; rows up to 999) are
+# told apart by a lookahead that fails fast: a sheet holding only those is never scanned further.
+MAYBE_OUTSIDE = re.compile(rb'r="(?![A-Z][1-9][0-9]{0,2}"|A[A-N][1-9][0-9]{0,2}"|[1-9][0-9]{0,2}")')
+assert MAX_COLUMN >= 40 and MAX_ROW >= 999, "MAYBE_OUTSIDE passes over AN999 and what comes before it"
+
+
 def _check_extent(sheet: str, xml: bytes) -> None:
     """No cell or row far outside the template (or beyond the grid) reaches a parser.
 
     A cell outside is named before a row outside, wherever each is: the scan for both stops at
     the first cell, or goes on looking for cells only after the first row."""
+    for found in MAYBE_OUTSIDE.finditer(xml):
+        if not WORD.match(xml, found.start() - 1):
+            break  # an `r` attribute (not the end of another's name, header="...") to look at
+    else:
+        return
+    _check_extent_exactly(sheet, xml)
+
+
+def _check_extent_exactly(sheet: str, xml: bytes) -> None:
     row = None
     for found in EITHER_OUTSIDE.finditer(xml):
         is_cell = found.start(1) >= 0

@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from tasks.file_guard import MAX_COLUMN, MAX_ROW, Refused, _above, _check_extent, _has_formula_or_error
+from tasks.file_guard import (
+    MAX_COLUMN,
+    MAX_ROW,
+    Refused,
+    _above,
+    _check_extent,
+    _check_extent_exactly,
+    _has_formula_or_error,
+)
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -60,6 +68,27 @@ beyond_column = column_letters(MAX_COLUMN + 1)
         "row-element", "text-that-looks-like-a-reference", "other-attribute"])
 def test_extent_names_the_first_reference_outside(xml, named):
     assert outside(xml) == named
+
+
+def test_the_quick_pass_over_references_inside_never_hides_one_outside():
+    def named(check, xml: bytes) -> str | None:
+        try:
+            check("Chỉ tiêu", xml)
+        except Refused as exc:
+            return exc.message_vi
+        return None
+
+    columns = [column_letters(n) for n in (1, 2, 26, 27, 39, 40, 41, 52, 703, 16384, 16385)]
+    rows = ["1", "9", "999", "0999", "1000", str(MAX_ROW), str(MAX_ROW + 1), "01", "0", "1048577"]
+    wrong = []
+    for column in columns:
+        for row in rows:
+            for xml in (f'<row r="{row}"><c r="{column}{row}"/></row>'.encode(), f'<c r="{column}{row}"/>'.encode(),
+                        f'<row r="{row}" spans="1:2"/><c t="s" r="{column}1"/>'.encode(),
+                        f'<x:c r="{column}{row}"/><pageMargins header="0.5" footer="0.5"/>'.encode()):
+                if named(_check_extent, xml) != named(_check_extent_exactly, xml):
+                    wrong.append(xml)
+    assert wrong == []
 
 
 @pytest.mark.parametrize("xml, has", [
