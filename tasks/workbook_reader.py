@@ -428,16 +428,16 @@ def _locked_rows(
     known_clean = _CLEAN_TEXT
     name = sheet = rows = None
     clean = False
-    for locked in identity.locked:
-        if locked.sheet != name:
-            name, sheet = locked.sheet, sheets.get(locked.sheet)
+    for sheet_name, cell, expected in identity.locked:
+        if sheet_name != name:
+            name, sheet = sheet_name, sheets.get(sheet_name)
             if sheet is not None:
                 rows, clean = sheet.rows, not (sheet.uncached or sheet.errors)
-        where = positions.get(locked.cell, False)
+        where = positions.get(cell, False)
         if where is False:
             if len(positions) >= 4096:
                 positions.clear()
-            where = positions[locked.cell] = _position(locked.cell)
+            where = positions[cell] = _position(cell)
         if sheet is None or where is None:
             continue
         if clean:
@@ -446,23 +446,23 @@ def _locked_rows(
             raw = cells[where[1]] if where[1] < len(cells) else None
             kind = type(raw)
             if kind is str:
-                if raw == locked.value and (
+                if raw == expected and (
                     raw in known_clean or (len(raw) <= MAX_CELL_CHARS and not CONTROL.search(raw))
                 ):
                     continue
             elif kind is float:
-                if raw.is_integer() and locked.value == str(int(raw)):
+                if raw.is_integer() and expected == str(int(raw)):
                     continue
-            elif _as_handed_out(raw, locked.value):
+            elif _as_handed_out(raw, expected):
                 continue
         value = sheet.get(*where, record=False)
         if isinstance(value, Unusable):
             continue  # reported for what is wrong with it
-        if ISO_DATE.match(locked.value) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if ISO_DATE.match(expected) and isinstance(value, (int, float)) and not isinstance(value, bool):
             value, _, _ = _date(value, is_1904)
         found = cell_text(value)
-        if found != locked.value:
-            out.append([submission_id, locked.sheet, locked.cell, found, locked.value, display(found), display(locked.value)])
+        if found != expected:
+            out.append([submission_id, sheet_name, cell, found, expected, display(found), display(expected)])
     return out
 
 
