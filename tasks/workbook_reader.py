@@ -318,6 +318,23 @@ class Sheet:
         _CLEAN_TEXT[raw] = value
         return value or None
 
+    def values(self, row: int, columns: tuple[int, ...]) -> list:
+        """`get` of each of `columns` of 1-based `row`, read in that order; the common cells (a
+        number, an empty cell, a text already found clean) without a call each."""
+        if self.uncached or self.errors:
+            return [self.get(row, column) for column in columns]
+        rows = self.rows
+        cells = rows[row - 1] if row - 1 < len(rows) else ()
+        width = len(cells)
+        out = []
+        for column in columns:
+            value = cells[column] if column < width else None
+            if isinstance(value, str):
+                clean = _CLEAN_TEXT.get(value) if value else ""
+                value = (clean or None) if clean is not None else self.get(row, column)
+            out.append(value)
+        return out
+
     def raw(self, row: int, column: int):
         """The value calamine gave at 1-based `row` and 0-based `column`, unread."""
         cells = self.rows[row - 1] if row - 1 < len(self.rows) else ()
@@ -538,20 +555,20 @@ def _indicator_rows(submission_id: str, sheet: Sheet) -> list[list]:
     col = L.IND
     code_at, label_at, unit_at = col["indicator_code"].index, col["label"].index, col["unit"].index
     value_at, ytd_at, plan_at, note_at = col["value"].index, col["ytd"].index, col["plan"].index, col["note"].index
+    read_after_code = (value_at, ytd_at, plan_at, label_at, unit_at, note_at)
     for row in range(L.FIRST_DATA_ROW, min(len(sheet.rows), L.FIRST_DATA_ROW + 200) + 1):
         code = _text(sheet.get(row, code_at))
         if code is None:
             break
         c_code, c_label, c_unit, c_value, c_ytd, c_plan = _indicator_cells(row)
         # Read in this order (numbers first): a cell's problem is reported when first read.
-        value, ytd = _number(sheet.get(row, value_at)), _number(sheet.get(row, ytd_at))
-        plan = _number(sheet.get(row, plan_at))
+        value, ytd, plan, label, unit, note = sheet.values(row, read_after_code)
         out.append([
             submission_id, row, str(code), c_code,
-            _text(sheet.get(row, label_at)), c_label,
-            _text(sheet.get(row, unit_at)), c_unit,
-            *value, c_value, *ytd, c_ytd, *plan, c_plan,
-            _text(sheet.get(row, note_at)),
+            _text(label), c_label,
+            _text(unit), c_unit,
+            *_number(value), c_value, *_number(ytd), c_ytd, *_number(plan), c_plan,
+            _text(note),
         ])
     return out
 
@@ -589,21 +606,17 @@ def _summary_rows(submission_id: str, sheet: Sheet) -> list[list]:
 def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
     out = []
     last = min(len(sheet.rows), L.FIRST_DATA_ROW + L.MAX_TASK_ROWS - 1)
-    code_at, content_at, source_at, status_at, date_at, note_at = _TASK_INDEXES
     # Most of the table's rows hold only their pre-printed number: a row whose cells are all
     # empty is passed over without reading them one by one (the columns are side by side).
     first, end = min(_TASK_INDEXES[:5]), max(_TASK_INDEXES[:5]) + 1
     clean = not (sheet.uncached or sheet.errors)
-    get = sheet.get
+    values = sheet.values
     for row in range(L.FIRST_DATA_ROW, last + 1):
         if clean:
             cells = sheet.rows[row - 1][first:end]
             if cells.count("") + cells.count(None) == len(cells):
                 continue
-        code, content, source, status, completed = (
-            get(row, code_at), get(row, content_at), get(row, source_at), get(row, status_at), get(row, date_at),
-        )
-        note = get(row, note_at)
+        code, content, source, status, completed, note = values(row, _TASK_INDEXES)
         if code is None and content is None and source is None and status is None and completed is None:
             continue
         completed_on, date_kind, date_text = _date(completed, is_1904)
