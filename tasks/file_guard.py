@@ -27,6 +27,9 @@ MAX_TOTAL_BYTES = 120 * 1024 * 1024
 # parts inflate under 10 times).
 MAX_RATIO = 100
 MAX_SHEETS = 30
+# A package inflating to more than this is handed to the parser as received (the template's
+# members inflate to some 80 KB).
+STORED_MAX_BYTES = 8 * 1024 * 1024
 # The template's extent, with room: nothing beyond it is ever read.
 MAX_ROW = L.FIRST_DATA_ROW + L.MAX_TASK_ROWS + 100
 MAX_COLUMN = 40
@@ -63,6 +66,10 @@ class Inspection:
     # Per sheet name: cells whose formula has no saved value, and cells holding an error value.
     uncached_formulas: dict[str, list[str]] = field(default_factory=dict)
     error_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The same package with its members stored (not compressed), when every member was inflated
+    # whole to exactly its declared size and checksum: the parser then reads it without
+    # inflating each sheet twice more (once for its cells, once for its merged cells).
+    stored: bytes | None = None
 
 
 def read_guarded(path: Path) -> tuple[bytes, Inspection]:
@@ -190,6 +197,8 @@ def _inspect_zip(data: bytes) -> Inspection:
         has_macros="xl/vbaProject.bin" in parts,
         is_1904=bool(re.search(rb"date1904=\"(1|true)\"", workbook)),
     )
+    if _inflated_as_declared(infos, parts):
+        inspection.stored = _stored_package(infos, parts)
     for name, part in sheets.items():
         _check_extent(name, parts.get(part, b""))
         uncached, errors = _formula_cells(parts.get(part, b""))
@@ -198,6 +207,38 @@ def _inspect_zip(data: bytes) -> Inspection:
         if errors:
             inspection.error_values[name] = errors
     return inspection
+
+
+def _inflated_as_declared(infos: list[zipfile.ZipInfo], parts: dict[str, bytes]) -> bool:
+    """Whether every member is kept whole, unencrypted, with its declared size and checksum (and
+    all of them small: a copy of a large package is not worth its memory)."""
+    if sum(len(data) for data in parts.values()) > STORED_MAX_BYTES:
+        return False
+    for info in infos:
+        data = parts.get(info.filename)
+        if data is None or info.filename == "xl/vbaProject.bin" or info.flag_bits & 0x1 \
+                or len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+            return False
+    return True
+
+
+def _stored_package(infos: list[zipfile.ZipInfo], parts: dict[str, bytes]) -> bytes:
+    """The members, in their order, in a zip that stores them as they are."""
+    local, central = [], []
+    offset = 0
+    for info in infos:
+        data = parts[info.filename]
+        name = info.filename.encode("ascii") if info.filename.isascii() else info.filename.encode("utf-8")
+        flags = 0 if info.filename.isascii() else 0x800
+        header = struct.pack("<4sHHHHHIIIHH", ZIP_MAGIC, 20, flags, zipfile.ZIP_STORED, 0, 0x21,
+                             info.CRC, len(data), len(data), len(name), 0)
+        central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, zipfile.ZIP_STORED, 0, 0x21,
+                                   info.CRC, len(data), len(data), len(name), 0, 0, 0, 0, 0, offset) + name)
+        local += (header, name, data)
+        offset += len(header) + len(name) + len(data)
+    directory = b"".join(central)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(infos), len(infos), len(directory), offset, 0)
+    return b"".join(local) + directory + end
 
 
 def _too_large(what: str) -> Refused:

@@ -209,7 +209,8 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
                 data, inspection = read_guarded(Path(path))
             finally:
                 guard_seconds += time.perf_counter() - started
-            sheets, identity_rows = _sheets(io.BytesIO(data), submission_id, inspection)
+            sheets, identity_rows = _sheets(io.BytesIO(inspection.stored or data), submission_id, inspection)
+            inspection.stored = None
         except Refused as exc:
             problems.append(Finding(submission_id, exc.rule_id, ERROR, None, None, None, exc.message_vi))
             continue
