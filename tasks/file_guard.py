@@ -228,17 +228,22 @@ def _stored_package(infos: list[zipfile.ZipInfo], parts: dict[str, bytes]) -> by
     offset = 0
     for info in infos:
         data = parts[info.filename]
-        name = info.filename.encode("ascii") if info.filename.isascii() else info.filename.encode("utf-8")
-        flags = 0 if info.filename.isascii() else 0x800
-        header = struct.pack("<4sHHHHHIIIHH", ZIP_MAGIC, 20, flags, zipfile.ZIP_STORED, 0, 0x21,
-                             info.CRC, len(data), len(data), len(name), 0)
-        central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, zipfile.ZIP_STORED, 0, 0x21,
-                                   info.CRC, len(data), len(data), len(name), 0, 0, 0, 0, 0, offset) + name)
-        local += (header, name, data)
-        offset += len(header) + len(name) + len(data)
+        ascii_name = info.filename.isascii()
+        name = info.filename.encode("utf-8")
+        flags = 0 if ascii_name else 0x800  # the name in UTF-8, said so
+        size = len(data)
+        stored = (zipfile.ZIP_STORED, 0, 0x21, info.CRC, size, size, len(name), 0)
+        local += (_LOCAL_HEADER.pack(ZIP_MAGIC, 20, flags, *stored), name, data)
+        central += (_CENTRAL_HEADER.pack(b"PK\x01\x02", 20, 20, flags, *stored, 0, 0, 0, 0, offset), name)
+        offset += _LOCAL_HEADER.size + len(name) + size
     directory = b"".join(central)
-    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(infos), len(infos), len(directory), offset, 0)
-    return b"".join(local) + directory + end
+    end = _END_RECORD.pack(b"PK\x05\x06", 0, 0, len(infos), len(infos), len(directory), offset, 0)
+    return b"".join((*local, directory, end))
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_END_RECORD = struct.Struct("<4sHHHHIIH")
 
 
 def _too_large(what: str) -> Refused:
@@ -360,8 +365,15 @@ def _read_in_pieces(
 
 
 def _attr(element: bytes, name: bytes) -> str | None:
-    match = re.search(rb"\b" + name + rb"=\"([^\"]*)\"", element)
+    pattern = _ATTRIBUTES.get(name)
+    if pattern is None:
+        pattern = _ATTRIBUTES[name] = re.compile(rb"\b" + name + rb"=\"([^\"]*)\"")
+    match = pattern.search(element)
     return match.group(1).decode("utf-8", "replace") if match else None
+
+
+# Attribute name -> its compiled search: a handful of names, each looked for in every package.
+_ATTRIBUTES: dict[bytes, re.Pattern] = {}
 
 
 def _sheet_parts(workbook: bytes, rels: bytes) -> dict[str, str]:
