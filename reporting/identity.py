@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -130,7 +131,7 @@ def read_identity(rows: list[list] | None) -> tuple[str, TemplateIdentity | None
             return ALTERED, None
         locked_json = "".join(value for key, value in pairs if key == LOCKED_KEY)
         by_sheet = json.loads(locked_json)
-        locked = tuple(LockedCell(sheet, cell, value) for sheet, cells in by_sheet.items() for cell, value in cells)
+        locked = _locked_cells(by_sheet)
         identity = TemplateIdentity(
             programme_code=fields["programme_code"], template_version=fields["template_version"],
             unit_code=fields["unit_code"], unit_name=fields["unit_name"],
@@ -145,3 +146,18 @@ def read_identity(rows: list[list] | None) -> tuple[str, TemplateIdentity | None
     if identity.digest_with(locked_json) != stated and identity.digest != stated:
         return ALTERED, None
     return VALID, identity
+
+
+def _locked_cells(by_sheet: dict) -> tuple[LockedCell, ...]:
+    """The locked cells of {sheet: [[cell, value], ...]}; raises ValueError or TypeError when a
+    cell is not a pair. Built without a Python call per cell: a file holds some 200 of them."""
+    out: list[LockedCell] = []
+    for sheet, cells in by_sheet.items():
+        if not cells:
+            iter(cells)  # the same TypeError for a value that is not a list
+            continue
+        if set(map(len, cells)) != {2}:
+            raise ValueError("a locked cell is not a [cell, value] pair")
+        names, values = zip(*cells)
+        out += map(tuple.__new__, itertools.repeat(LockedCell), zip(itertools.repeat(sheet), names, values))
+    return tuple(out)

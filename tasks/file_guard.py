@@ -27,6 +27,9 @@ MAX_TOTAL_BYTES = 120 * 1024 * 1024
 # parts inflate under 10 times).
 MAX_RATIO = 100
 MAX_SHEETS = 30
+# A package inflating to more than this is handed to the parser as received (the template's
+# members inflate to some 80 KB).
+STORED_MAX_BYTES = 8 * 1024 * 1024
 # The template's extent, with room: nothing beyond it is ever read.
 MAX_ROW = L.FIRST_DATA_ROW + L.MAX_TASK_ROWS + 100
 MAX_COLUMN = 40
@@ -63,6 +66,10 @@ class Inspection:
     # Per sheet name: cells whose formula has no saved value, and cells holding an error value.
     uncached_formulas: dict[str, list[str]] = field(default_factory=dict)
     error_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The same package with its members stored (not compressed), when every member was inflated
+    # whole to exactly its declared size and checksum: the parser then reads it without
+    # inflating each sheet twice more (once for its cells, once for its merged cells).
+    stored: bytes | None = None
 
 
 def read_guarded(path: Path) -> tuple[bytes, Inspection]:
@@ -72,8 +79,13 @@ def read_guarded(path: Path) -> tuple[bytes, Inspection]:
     parser then works on the same bytes, never on the file again.
     """
     with path.open("rb") as handle:
-        _check_size(os.fstat(handle.fileno()).st_size)
-        data = handle.read(MAX_FILE_BYTES + 1)
+        size = os.fstat(handle.fileno()).st_size
+        _check_size(size)
+        # Asked for its size (and a byte more), not for the cap: a read sized to the cap costs a
+        # 20 MB allocation each time. A file that grew meanwhile is read on, up to the cap.
+        data = handle.read(size + 1)
+        if len(data) > size:
+            data += handle.read(MAX_FILE_BYTES + 1 - len(data))
     return data, inspect_bytes(data)
 
 
@@ -162,7 +174,7 @@ def _inspect_zip(data: bytes) -> Inspection:
                 "Tệp có cấu trúc bất thường (thành phần trùng tên) nên không được mở. "
                 "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
             )
-        parts = _read_members(handle, infos)
+        parts = _read_members(data, handle, infos)
     if parts.get("mimetype", b"").strip() == ODS_MIMETYPE:
         return Inspection(kind="ods")
     if "xl/workbook.xml" not in parts:
@@ -185,6 +197,8 @@ def _inspect_zip(data: bytes) -> Inspection:
         has_macros="xl/vbaProject.bin" in parts,
         is_1904=bool(re.search(rb"date1904=\"(1|true)\"", workbook)),
     )
+    if _inflated_as_declared(infos, parts):
+        inspection.stored = _stored_package(infos, parts)
     for name, part in sheets.items():
         _check_extent(name, parts.get(part, b""))
         uncached, errors = _formula_cells(parts.get(part, b""))
@@ -193,6 +207,43 @@ def _inspect_zip(data: bytes) -> Inspection:
         if errors:
             inspection.error_values[name] = errors
     return inspection
+
+
+def _inflated_as_declared(infos: list[zipfile.ZipInfo], parts: dict[str, bytes]) -> bool:
+    """Whether every member is kept whole, unencrypted, with its declared size and checksum (and
+    all of them small: a copy of a large package is not worth its memory)."""
+    if sum(len(data) for data in parts.values()) > STORED_MAX_BYTES:
+        return False
+    for info in infos:
+        data = parts.get(info.filename)
+        if data is None or info.filename == "xl/vbaProject.bin" or info.flag_bits & 0x1 \
+                or len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+            return False
+    return True
+
+
+def _stored_package(infos: list[zipfile.ZipInfo], parts: dict[str, bytes]) -> bytes:
+    """The members, in their order, in a zip that stores them as they are."""
+    local, central = [], []
+    offset = 0
+    for info in infos:
+        data = parts[info.filename]
+        ascii_name = info.filename.isascii()
+        name = info.filename.encode("utf-8")
+        flags = 0 if ascii_name else 0x800  # the name in UTF-8, said so
+        size = len(data)
+        stored = (zipfile.ZIP_STORED, 0, 0x21, info.CRC, size, size, len(name), 0)
+        local += (_LOCAL_HEADER.pack(ZIP_MAGIC, 20, flags, *stored), name, data)
+        central += (_CENTRAL_HEADER.pack(b"PK\x01\x02", 20, 20, flags, *stored, 0, 0, 0, 0, offset), name)
+        offset += _LOCAL_HEADER.size + len(name) + size
+    directory = b"".join(central)
+    end = _END_RECORD.pack(b"PK\x05\x06", 0, 0, len(infos), len(infos), len(directory), offset, 0)
+    return b"".join((*local, directory, end))
+
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_END_RECORD = struct.Struct("<4sHHHHIIH")
 
 
 def _too_large(what: str) -> Refused:
@@ -210,14 +261,42 @@ def _damaged() -> Refused:
     )
 
 
-def _inflate(handle, info: zipfile.ZipInfo):
-    """A member's bytes as they really inflate, whatever its headers declare about its size."""
-    handle.seek(info.header_offset)
-    header = handle.read(30)
+# A member inflating to at most this many bytes is inflated in one call: no size check can
+# refuse it (each refuses only above 1 MB), so reading it whole decides as reading it in pieces.
+ONE_CALL_BYTES = 1 << 20
+
+
+def _member_start(data: bytes, info: zipfile.ZipInfo) -> int:
+    """Where a member's data starts, read from its local header (not from the central directory)."""
+    offset = info.header_offset
+    header = data[offset:offset + 30] if offset >= 0 else b""
     if len(header) < 30 or header[:4] != ZIP_MAGIC:
         raise _damaged()
     name_length, extra_length = struct.unpack("<HH", header[26:30])
-    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    return offset + 30 + name_length + extra_length
+
+
+def _inflate_whole(data: bytes, info: zipfile.ZipInfo, start: int, limit: int) -> bytes | None:
+    """A member's bytes in one call when they really inflate to at most `limit` bytes, else None
+    (the member is then read in pieces); its declared uncompressed size is never used."""
+    if limit <= 0:
+        return None  # zlib would read a limit of 0 as none
+    if info.compress_type == zipfile.ZIP_STORED:
+        return data[start:start + info.compress_size] if info.compress_size <= limit else None
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise _damaged()
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    out = inflater.decompress(memoryview(data)[start:], limit)
+    if inflater.eof:
+        return out
+    if len(out) < limit:
+        raise _damaged()  # the input ran out before the member's end
+    return None
+
+
+def _inflate(handle, info: zipfile.ZipInfo, start: int):
+    """A member's bytes as they really inflate, whatever its headers declare about its size."""
+    handle.seek(start)
     if info.compress_type == zipfile.ZIP_STORED:
         left = info.compress_size
         while left > 0 and (chunk := handle.read(min(left, 1 << 16))):
@@ -238,40 +317,63 @@ def _inflate(handle, info: zipfile.ZipInfo):
             yield data
 
 
-def _read_members(handle: io.BytesIO, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
+def _read_members(data: bytes, handle: io.BytesIO, infos: list[zipfile.ZipInfo]) -> dict[str, bytes]:
     """Inflate every member counting real bytes; keep the XML parts and the few others needed."""
     total = 0
     parts: dict[str, bytes] = {}
     for info in infos:
         keep = info.filename.endswith((".xml", ".rels")) or info.filename in ("mimetype", "xl/vbaProject.bin")
-        chunks, size, compressed = [], 0, max(info.compress_size, 1)
         try:
-            for chunk in _inflate(handle, info):
-                size += len(chunk)
-                total += len(chunk)
-                if size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
-                    raise _too_large("dữ liệu bên trong giải nén ra quá lớn")
-                if size > 1 << 20 and size > MAX_RATIO * compressed:
-                    raise _too_large("dữ liệu bên trong bị nén bất thường")
-                if keep and info.filename != "xl/vbaProject.bin":
-                    chunks.append(chunk)
+            start = _member_start(data, info)
+            whole = _inflate_whole(data, info, start, min(ONE_CALL_BYTES, MAX_TOTAL_BYTES - total))
+            if whole is None:
+                whole, size = _read_in_pieces(handle, info, start, total, keep)
+            else:
+                size = len(whole)
         except (zlib.error, OSError, struct.error) as exc:
             raise _damaged() from exc
+        total += size
         if keep:
-            data = b"".join(chunks)
-            if info.filename.endswith((".xml", ".rels")) and DTD.search(data):
+            if info.filename == "xl/vbaProject.bin":
+                whole = b""  # only its presence matters
+            elif info.filename.endswith((".xml", ".rels")) and DTD.search(whole):
                 raise Refused(
                     "file.unsafe",
                     "Tệp chứa khai báo XML không an toàn (DTD/ENTITY) nên không được mở. "
                     "Hãy mở tệp mẫu gốc, nhập lại số liệu và lưu lại.",
                 )
-            parts[info.filename] = data
+            parts[info.filename] = whole
     return parts
 
 
+def _read_in_pieces(
+    handle: io.BytesIO, info: zipfile.ZipInfo, start: int, total: int, keep: bool
+) -> tuple[bytes, int]:
+    """A large member inflated piece by piece, refused as soon as it grows too large or too fast
+    (its bytes are kept only when needed: the macros' are counted, never kept)."""
+    chunks, size, compressed = [], 0, max(info.compress_size, 1)
+    for chunk in _inflate(handle, info, start):
+        size += len(chunk)
+        total += len(chunk)
+        if size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
+            raise _too_large("dữ liệu bên trong giải nén ra quá lớn")
+        if size > 1 << 20 and size > MAX_RATIO * compressed:
+            raise _too_large("dữ liệu bên trong bị nén bất thường")
+        if keep and info.filename != "xl/vbaProject.bin":
+            chunks.append(chunk)
+    return b"".join(chunks), size
+
+
 def _attr(element: bytes, name: bytes) -> str | None:
-    match = re.search(rb"\b" + name + rb"=\"([^\"]*)\"", element)
+    pattern = _ATTRIBUTES.get(name)
+    if pattern is None:
+        pattern = _ATTRIBUTES[name] = re.compile(rb"\b" + name + rb"=\"([^\"]*)\"")
+    match = pattern.search(element)
     return match.group(1).decode("utf-8", "replace") if match else None
+
+
+# Attribute name -> its compiled search: a handful of names, each looked for in every package.
+_ATTRIBUTES: dict[bytes, re.Pattern] = {}
 
 
 def _sheet_parts(workbook: bytes, rels: bytes) -> dict[str, str]:
@@ -319,27 +421,61 @@ _COLUMN_ABOVE = _above(MAX_COLUMN, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", bijective=True)
 # sheet's thousands of references never become Python objects.
 CELL_OUTSIDE = re.compile(rb"r=\"((?:" + _COLUMN_ABOVE + rb")[0-9]*|[A-Z]+0*(?:" + _ROW_ABOVE + rb"))\"")
 ROW_OUTSIDE = re.compile(rb"r=\"(0*(?:" + _ROW_ABOVE + rb"))\"")
+# Both at once, in one scan of the sheet: group 1 is a cell's reference, group 2 a row's.
+EITHER_OUTSIDE = re.compile(
+    rb"r=\"(?:((?:" + _COLUMN_ABOVE + rb")[0-9]*|[A-Z]+0*(?:" + _ROW_ABOVE + rb"))|(0*(?:" + _ROW_ABOVE + rb")))\""
+)
 CELL_TAG = re.compile(rb"<(?:\w+:)?c\b[^>]*")
 ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*")
 WORD = re.compile(rb"\w")
 
 
+# References that are certainly inside (one-letter columns, or AA to AN; rows up to 999) are
+# told apart by a lookahead that fails fast: a sheet holding only those is never scanned further.
+MAYBE_OUTSIDE = re.compile(rb'r="(?![A-Z][1-9][0-9]{0,2}"|A[A-N][1-9][0-9]{0,2}"|[1-9][0-9]{0,2}")')
+assert MAX_COLUMN >= 40 and MAX_ROW >= 999, "MAYBE_OUTSIDE passes over AN999 and what comes before it"
+
+
 def _check_extent(sheet: str, xml: bytes) -> None:
-    """No cell or row far outside the template (or beyond the grid) reaches a parser."""
-    if cell := _first_attribute(xml, CELL_OUTSIDE, CELL_TAG):
-        raise _outside(sheet, cell)
-    if row := _first_attribute(xml, ROW_OUTSIDE, ROW_TAG):
+    """No cell or row far outside the template (or beyond the grid) reaches a parser.
+
+    A cell outside is named before a row outside, wherever each is: the scan for both stops at
+    the first cell, or goes on looking for cells only after the first row."""
+    for found in MAYBE_OUTSIDE.finditer(xml):
+        if not WORD.match(xml, found.start() - 1):
+            break  # an `r` attribute (not the end of another's name, header="...") to look at
+    else:
+        return
+    _check_extent_exactly(sheet, xml)
+
+
+def _check_extent_exactly(sheet: str, xml: bytes) -> None:
+    row = None
+    for found in EITHER_OUTSIDE.finditer(xml):
+        is_cell = found.start(1) >= 0
+        if _is_attribute_of(xml, found.start(), CELL_TAG if is_cell else ROW_TAG):
+            if is_cell:
+                raise _outside(sheet, found.group(1).decode())
+            row = found.group(2).decode()
+            if cell := _first_attribute(xml, CELL_OUTSIDE, CELL_TAG, found.end()):
+                raise _outside(sheet, cell)
+            break
+    if row:
         raise _outside(sheet, f"dòng {row}")
 
 
-def _first_attribute(xml: bytes, value: re.Pattern, tag: re.Pattern) -> str | None:
-    """The first `r` attribute matching `value` that belongs to an element matching `tag`."""
-    for found in value.finditer(xml):
-        start = found.start()
-        opening = xml.rfind(b"<", 0, start)
-        if opening >= 0 and not WORD.match(xml, start - 1) and tag.fullmatch(xml, opening, start):
+def _first_attribute(xml: bytes, value: re.Pattern, tag: re.Pattern, pos: int = 0) -> str | None:
+    """The first `r` attribute matching `value` from `pos` that belongs to an element matching `tag`."""
+    for found in value.finditer(xml, pos):
+        if _is_attribute_of(xml, found.start(), tag):
             return found.group(1).decode()
     return None
+
+
+def _is_attribute_of(xml: bytes, start: int, tag: re.Pattern) -> bool:
+    """Whether the attribute at `start` is an attribute of an element matching `tag`."""
+    opening = xml.rfind(b"<", 0, start)
+    return opening >= 0 and not WORD.match(xml, start - 1) and bool(tag.fullmatch(xml, opening, start))
 
 
 def _has_formula_or_error(xml: bytes) -> bool:

@@ -209,7 +209,8 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
                 data, inspection = read_guarded(Path(path))
             finally:
                 guard_seconds += time.perf_counter() - started
-            sheets, identity_rows = _sheets(io.BytesIO(data), submission_id, inspection)
+            sheets, identity_rows = _sheets(io.BytesIO(inspection.stored or data), submission_id, inspection)
+            inspection.stored = None
         except Refused as exc:
             problems.append(Finding(submission_id, exc.rule_id, ERROR, None, None, None, exc.message_vi))
             continue
@@ -254,6 +255,10 @@ class Unusable:
 
 
 UNUSABLE = Unusable()
+# Raw text -> its clean reading, for texts found to hold nothing to report (not too long, no
+# control character, not in a legacy encoding): this process's recent ones, bounded.
+_CLEAN_TEXT: dict[str, str] = {}
+CLEAN_TEXT_ENTRIES = 50_000
 
 
 @dataclass
@@ -279,11 +284,20 @@ class Sheet:
             unusable = self._formula_problem(f"{chr(ord('A') + column)}{row}")
             if unusable is not None:
                 return unusable
-        value = self.rows[row - 1][column] if row - 1 < len(self.rows) and column < len(self.rows[row - 1]) else None
+        rows = self.rows
+        if row - 1 < len(rows):
+            cells = rows[row - 1]
+            value = cells[column] if column < len(cells) else None
+        else:
+            value = None
         if not isinstance(value, str):
             return value
         if not value:
             return None
+        # Most texts (labels, lists' choices) recur from file to file: read once, they are known clean.
+        clean = _CLEAN_TEXT.get(value)
+        if clean is not None:
+            return clean or None
         cell = f"{chr(ord('A') + column)}{row}"
         if len(value) > MAX_CELL_CHARS:
             return self._unusable(cell, value[:40] + "…", "cell.too_long",
@@ -294,13 +308,33 @@ class Sheet:
                                   "phần mềm khác). Xóa nội dung ô và gõ lại.")
         if not record:
             return unicodedata.normalize("NFC", value).strip() or None
-        value = unicodedata.normalize("NFC", value).strip()
+        raw, value = value, unicodedata.normalize("NFC", value).strip()
         encoding = None if value.isascii() else legacy_encoding(value)
         if encoding:
             return self._unusable(cell, value[:80], "text.legacy_encoding",
                                   f"Ô {cell} được gõ bằng bảng mã {encoding}, không phải Unicode. Hãy chuyển "
                                   "sang Unicode (ví dụ công cụ chuyển mã của Unikey) rồi gửi lại.")
+        if len(_CLEAN_TEXT) >= CLEAN_TEXT_ENTRIES:
+            _CLEAN_TEXT.clear()
+        _CLEAN_TEXT[raw] = value
         return value or None
+
+    def values(self, row: int, columns: tuple[int, ...]) -> list:
+        """`get` of each of `columns` of 1-based `row`, read in that order; the common cells (a
+        number, an empty cell, a text already found clean) without a call each."""
+        if self.uncached or self.errors:
+            return [self.get(row, column) for column in columns]
+        rows = self.rows
+        cells = rows[row - 1] if row - 1 < len(rows) else ()
+        width = len(cells)
+        out = []
+        for column in columns:
+            value = cells[column] if column < width else None
+            if isinstance(value, str):
+                clean = _CLEAN_TEXT.get(value) if value else ""
+                value = (clean or None) if clean is not None else self.get(row, column)
+            out.append(value)
+        return out
 
     def raw(self, row: int, column: int):
         """The value calamine gave at 1-based `row` and 0-based `column`, unread."""
@@ -373,7 +407,10 @@ def _rows(sheet) -> list[list]:
         return []
     width = max(0, MAX_COLUMN - start[1])
     if not start[1]:
-        return [row[:width] for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
+        rows = list(itertools.islice(sheet.iter_rows(), MAX_ROW))
+        if max(map(len, rows), default=0) <= width:
+            return rows  # the template's sheets are narrower than the extent: nothing to cut
+        return [row[:width] for row in rows]
     pad = [""] * start[1]
     return [pad + row[:width] for row in itertools.islice(sheet.iter_rows(), MAX_ROW)]
 
@@ -405,28 +442,51 @@ def _locked_rows(
     if identity is None:
         return []
     out = []
-    for locked in identity.locked:
-        sheet, where = sheets.get(locked.sheet), _position(locked.cell)
+    positions = _POSITIONS
+    known_clean = _CLEAN_TEXT
+    name = sheet = rows = None
+    clean = False
+    for sheet_name, cell, expected in identity.locked:
+        if sheet_name != name:
+            name, sheet = sheet_name, sheets.get(sheet_name)
+            if sheet is not None:
+                rows, clean = sheet.rows, not (sheet.uncached or sheet.errors)
+        where = positions.get(cell, False)
+        if where is False:
+            if len(positions) >= 4096:
+                positions.clear()
+            where = positions[cell] = _position(cell)
         if sheet is None or where is None:
             continue
-        if not (sheet.uncached or sheet.errors):
-            # Sheet.raw, inlined: this runs some 200 times a file.
-            cells = sheet.rows[where[0] - 1] if where[0] <= len(sheet.rows) else ()
+        if clean:
+            # Sheet.raw and _as_handed_out, inlined for the common cases: this runs some 200 times a file.
+            cells = rows[where[0] - 1] if where[0] <= len(rows) else ()
             raw = cells[where[1]] if where[1] < len(cells) else None
-            if raw == locked.value and type(raw) is str:
-                if len(raw) <= MAX_CELL_CHARS and not CONTROL.search(raw):
+            kind = type(raw)
+            if kind is str:
+                if raw == expected and (
+                    raw in known_clean or (len(raw) <= MAX_CELL_CHARS and not CONTROL.search(raw))
+                ):
                     continue
-            elif _as_handed_out(raw, locked.value):
+            elif kind is float:
+                if raw.is_integer() and expected == str(int(raw)):
+                    continue
+            elif _as_handed_out(raw, expected):
                 continue
         value = sheet.get(*where, record=False)
         if isinstance(value, Unusable):
             continue  # reported for what is wrong with it
-        if ISO_DATE.match(locked.value) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if ISO_DATE.match(expected) and isinstance(value, (int, float)) and not isinstance(value, bool):
             value, _, _ = _date(value, is_1904)
         found = cell_text(value)
-        if found != locked.value:
-            out.append([submission_id, locked.sheet, locked.cell, found, locked.value, display(found), display(locked.value)])
+        if found != expected:
+            out.append([submission_id, sheet_name, cell, found, expected, display(found), display(expected)])
     return out
+
+
+# Cell name -> its position (None for a name that is not a one-letter cell's), bounded by the
+# template: locked cells' names recur in every file.
+_POSITIONS: dict[str, tuple[int, int] | None] = {}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -494,21 +554,29 @@ def _text(value):
 def _indicator_rows(submission_id: str, sheet: Sheet) -> list[list]:
     out = []
     col = L.IND
+    code_at, label_at, unit_at = col["indicator_code"].index, col["label"].index, col["unit"].index
+    value_at, ytd_at, plan_at, note_at = col["value"].index, col["ytd"].index, col["plan"].index, col["note"].index
+    read_after_code = (value_at, ytd_at, plan_at, label_at, unit_at, note_at)
     for row in range(L.FIRST_DATA_ROW, min(len(sheet.rows), L.FIRST_DATA_ROW + 200) + 1):
-        code = _text(sheet.get(row, col["indicator_code"].index))
+        code = _text(sheet.get(row, code_at))
         if code is None:
             break
-        numbers = []
-        for key in ("value", "ytd", "plan"):
-            numbers += [*_number(sheet.get(row, col[key].index)), f"{col[key].letter}{row}"]
+        c_code, c_label, c_unit, c_value, c_ytd, c_plan = _indicator_cells(row)
+        # Read in this order (numbers first): a cell's problem is reported when first read.
+        value, ytd, plan, label, unit, note = sheet.values(row, read_after_code)
         out.append([
-            submission_id, row, str(code), f"{col['indicator_code'].letter}{row}",
-            _text(sheet.get(row, col["label"].index)), f"{col['label'].letter}{row}",
-            _text(sheet.get(row, col["unit"].index)), f"{col['unit'].letter}{row}",
-            *numbers,
-            _text(sheet.get(row, col["note"].index)),
+            submission_id, row, str(code), c_code,
+            _text(label), c_label,
+            _text(unit), c_unit,
+            *_number(value), c_value, *_number(ytd), c_ytd, *_number(plan), c_plan,
+            _text(note),
         ])
     return out
+
+
+@functools.lru_cache(maxsize=512)
+def _indicator_cells(row: int) -> tuple[str, ...]:
+    return tuple(f"{L.IND[key].letter}{row}" for key in ("indicator_code", "label", "unit", "value", "ytd", "plan"))
 
 
 def _header_rows(submission_id: str, sheets: dict[str, Sheet]) -> list[list]:
@@ -539,21 +607,17 @@ def _summary_rows(submission_id: str, sheet: Sheet) -> list[list]:
 def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
     out = []
     last = min(len(sheet.rows), L.FIRST_DATA_ROW + L.MAX_TASK_ROWS - 1)
-    code_at, content_at, source_at, status_at, date_at, note_at = _TASK_INDEXES
     # Most of the table's rows hold only their pre-printed number: a row whose cells are all
     # empty is passed over without reading them one by one (the columns are side by side).
     first, end = min(_TASK_INDEXES[:5]), max(_TASK_INDEXES[:5]) + 1
     clean = not (sheet.uncached or sheet.errors)
-    get = sheet.get
+    values = sheet.values
     for row in range(L.FIRST_DATA_ROW, last + 1):
         if clean:
             cells = sheet.rows[row - 1][first:end]
             if cells.count("") + cells.count(None) == len(cells):
                 continue
-        code, content, source, status, completed = (
-            get(row, code_at), get(row, content_at), get(row, source_at), get(row, status_at), get(row, date_at),
-        )
-        note = get(row, note_at)
+        code, content, source, status, completed, note = values(row, _TASK_INDEXES)
         if code is None and content is None and source is None and status is None and completed is None:
             continue
         completed_on, date_kind, date_text = _date(completed, is_1904)

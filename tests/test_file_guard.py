@@ -1,12 +1,28 @@
-"""The guard's searches for references outside the template, held to plain arithmetic."""
+"""The guard: its searches for references outside the template, held to plain arithmetic, and the
+package it hands to the parser."""
 
 from __future__ import annotations
 
+import io
 import re
+import struct
+import zipfile
 
 import pytest
 
-from tasks.file_guard import MAX_COLUMN, MAX_ROW, Refused, _above, _check_extent, _has_formula_or_error
+from reporting.periods import Period
+from tasks.file_guard import (
+    MAX_COLUMN,
+    MAX_ROW,
+    Refused,
+    _above,
+    _check_extent,
+    _check_extent_exactly,
+    _has_formula_or_error,
+    inspect_bytes,
+    read_guarded,
+)
+from tests.workbooks import save, submission
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -62,6 +78,27 @@ def test_extent_names_the_first_reference_outside(xml, named):
     assert outside(xml) == named
 
 
+def test_the_quick_pass_over_references_inside_never_hides_one_outside():
+    def named(check, xml: bytes) -> str | None:
+        try:
+            check("Chỉ tiêu", xml)
+        except Refused as exc:
+            return exc.message_vi
+        return None
+
+    columns = [column_letters(n) for n in (1, 2, 26, 27, 39, 40, 41, 52, 703, 16384, 16385)]
+    rows = ["1", "9", "999", "0999", "1000", str(MAX_ROW), str(MAX_ROW + 1), "01", "0", "1048577"]
+    wrong = []
+    for column in columns:
+        for row in rows:
+            for xml in (f'<row r="{row}"><c r="{column}{row}"/></row>'.encode(), f'<c r="{column}{row}"/>'.encode(),
+                        f'<row r="{row}" spans="1:2"/><c t="s" r="{column}1"/>'.encode(),
+                        f'<x:c r="{column}{row}"/><pageMargins header="0.5" footer="0.5"/>'.encode()):
+                if named(_check_extent, xml) != named(_check_extent_exactly, xml):
+                    wrong.append(xml)
+    assert wrong == []
+
+
 @pytest.mark.parametrize("xml, has", [
     (b'<dataValidation><formula1>0</formula1></dataValidation><c r="A1"><v>1</v></c>', False),
     (b'<c r="A1"><f>SUM(B1:B2)</f><v>3</v></c>', True),
@@ -70,3 +107,35 @@ def test_extent_names_the_first_reference_outside(xml, named):
 ], ids=["validation-only", "formula", "shared-formula", "error-value"])
 def test_formula_or_error_is_never_missed(xml, has):
     assert _has_formula_or_error(xml) is has
+
+
+def _workbook(tmp_path):
+    return save(submission("CQ003", Period(2023, 1)), tmp_path / "good.xlsx")
+
+
+def test_the_parser_gets_the_same_members_stored(tmp_path):
+    path = _workbook(tmp_path)
+    data, inspection = read_guarded(path)
+    with zipfile.ZipFile(io.BytesIO(data)) as received, zipfile.ZipFile(io.BytesIO(inspection.stored)) as stored:
+        assert stored.testzip() is None
+        assert [i.compress_type for i in stored.infolist()] == [zipfile.ZIP_STORED] * len(received.infolist())
+        assert [(n, stored.read(n)) for n in stored.namelist()] == [(n, received.read(n)) for n in received.namelist()]
+
+
+def test_a_member_not_as_declared_is_handed_to_the_parser_as_received(tmp_path):
+    data = bytearray(_workbook(tmp_path).read_bytes())
+    assert inspect_bytes(bytes(data)).stored is not None
+    at = _central_entry(bytes(data), "xl/workbook.xml")
+    # Its checksum in the central directory no longer matches its bytes.
+    data[at + 16:at + 20] = struct.pack("<I", struct.unpack("<I", data[at + 16:at + 20])[0] ^ 1)
+    assert inspect_bytes(bytes(data)).stored is None
+
+
+def _central_entry(data: bytes, name: str) -> int:
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        length = struct.unpack("<H", data[at + 28:at + 30])[0]
+        if data[at + 46:at + 46 + length] == name.encode():
+            return at
+        at = data.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(name)
