@@ -23,6 +23,8 @@ from typing import Callable
 
 from xlsxwriter.utility import xl_col_to_name
 
+from tasks.zip_writing import END, Member, packed
+
 # As xlsxwriter escapes shared strings (xlsxwriter/xmlwriter.py, sharedstrings.py).
 _ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
@@ -196,40 +198,23 @@ def zip_parts(parts: list[tuple[str, bytes]]) -> bytes:
     more to set up than deflating a few KB (a quarter of a millisecond a workbook), and any
     reader inflates the result alike.
     """
-    records, entries, at = [], [], 0
+    members = []
     for name, data in parts:
         packer = zlib.compressobj(6, zlib.DEFLATED, -13, 6)
-        deflated = packer.compress(data) + packer.flush()
-        crc, encoded = zlib.crc32(data), name.encode("utf-8")
-        flags = 0 if encoded.isascii() else _UTF8_NAME
-        records.append(_LOCAL.pack(b"PK\x03\x04", _VERSION, flags, zipfile.ZIP_DEFLATED, _DOS_TIME, _DOS_DATE,
-                                   crc, len(deflated), len(data), len(encoded), 0) + encoded + deflated)
-        entries.append(_CENTRAL.pack(b"PK\x01\x02", _MADE_BY, _VERSION, flags, zipfile.ZIP_DEFLATED, _DOS_TIME,
-                                     _DOS_DATE, crc, len(deflated), len(data), len(encoded), 0, 0, 0, 0, 0, at)
-                       + encoded)
-        at += len(records[-1])
-    directory = b"".join(entries)
-    return b"".join(records) + directory + _END.pack(b"PK\x05\x06", 0, 0, len(parts), len(parts), len(directory), at, 0)
-
-
-# The fields zipfile writes for a part named as xlsxwriter names it: version 2.0 (deflate), made
-# on Unix, dated 1980-01-01 00:00, no extra field, no attributes.
-_LOCAL = struct.Struct("<4s5H3L2H")
-_CENTRAL = struct.Struct("<4s6H3L5H2L")
-_VERSION, _MADE_BY, _UTF8_NAME = 20, (3 << 8) | 20, 0x800
-_DOS_TIME, _DOS_DATE = 0, (1 << 5) | 1
+        members.append(Member(name, zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data),
+                              packer.compress(data) + packer.flush()))
+    return packed(members)
 
 
 # A zip as zipfile writes one (members one after the other, no comment): each member is its local
 # record (header and data, the same wherever it stands) and its central directory entry, which
 # says where the record starts (at byte 42 of the entry).
-_END = struct.Struct("<4s4H2LH")
 _OFFSET_AT = 42
 
 
 def _members(data: bytes) -> list[tuple[bytes, bytes]]:
     """Each member of a zip as (local record, central directory entry), in order."""
-    _, _, _, count, _, _, directory, _ = _END.unpack_from(data, len(data) - _END.size)
+    _, _, _, count, _, _, directory, _ = END.unpack_from(data, len(data) - END.size)
     entries, at = [], directory
     for _ in range(count):
         name, extra, comment = struct.unpack_from("<3H", data, at + 28)
@@ -249,7 +234,7 @@ def _joined(members: list[tuple[bytes, bytes]]) -> bytes:
         entries.append(bytes(entry))
         at += len(record)
     directory = b"".join(entries)
-    end = _END.pack(b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), at, 0)
+    end = END.pack(b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), at, 0)
     return b"".join(records) + directory + end
 
 

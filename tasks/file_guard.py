@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reporting import layout as L
+from tasks.zip_writing import Member, packed
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_MEMBERS = 300
@@ -224,26 +225,8 @@ def _inflated_as_declared(infos: list[zipfile.ZipInfo], parts: dict[str, bytes])
 
 def _stored_package(infos: list[zipfile.ZipInfo], parts: dict[str, bytes]) -> bytes:
     """The members, in their order, in a zip that stores them as they are."""
-    local, central = [], []
-    offset = 0
-    for info in infos:
-        data = parts[info.filename]
-        ascii_name = info.filename.isascii()
-        name = info.filename.encode("utf-8")
-        flags = 0 if ascii_name else 0x800  # the name in UTF-8, said so
-        size = len(data)
-        stored = (zipfile.ZIP_STORED, 0, 0x21, info.CRC, size, size, len(name), 0)
-        local += (_LOCAL_HEADER.pack(ZIP_MAGIC, 20, flags, *stored), name, data)
-        central += (_CENTRAL_HEADER.pack(b"PK\x01\x02", 20, 20, flags, *stored, 0, 0, 0, 0, offset), name)
-        offset += _LOCAL_HEADER.size + len(name) + size
-    directory = b"".join(central)
-    end = _END_RECORD.pack(b"PK\x05\x06", 0, 0, len(infos), len(infos), len(directory), offset, 0)
-    return b"".join((*local, directory, end))
-
-
-_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
-_CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")
-_END_RECORD = struct.Struct("<4sHHHHIIH")
+    return packed(Member(info.filename, zipfile.ZIP_STORED, info.CRC, len(parts[info.filename]), parts[info.filename])
+                  for info in infos)
 
 
 def _too_large(what: str) -> Refused:
