@@ -442,7 +442,6 @@ def _locked_rows(
     if identity is None:
         return []
     out = []
-    positions = _POSITIONS
     known_clean = _CLEAN_TEXT
     name = sheet = rows = None
     clean = False
@@ -451,11 +450,7 @@ def _locked_rows(
             name, sheet = sheet_name, sheets.get(sheet_name)
             if sheet is not None:
                 rows, clean = sheet.rows, not (sheet.uncached or sheet.errors)
-        where = positions.get(cell, False)
-        if where is False:
-            if len(positions) >= 4096:
-                positions.clear()
-            where = positions[cell] = _position(cell)
+        where = _position(cell)
         if sheet is None or where is None:
             continue
         if clean:
@@ -482,11 +477,6 @@ def _locked_rows(
         if found != expected:
             out.append([submission_id, sheet_name, cell, found, expected, display(found), display(expected)])
     return out
-
-
-# Cell name -> its position (None for a name that is not a one-letter cell's), bounded by the
-# template: locked cells' names recur in every file.
-_POSITIONS: dict[str, tuple[int, int] | None] = {}
 
 
 @functools.lru_cache(maxsize=4096)
