@@ -170,7 +170,7 @@ def archive_file(
         chunks: list[bytes] = []
         partial = None
         try:
-            while chunk := os.read(opened, step):
+            while chunk := _read(opened, step):
                 digest.update(chunk)
                 size += len(chunk)
                 if partial is None and size <= IN_MEMORY_BYTES:
@@ -181,8 +181,9 @@ def archive_file(
                     for held in chunks:
                         partial.write(held)
                     chunks = []
+                # A failed write is the archive's (a full disk), not the file's: it fails the run.
                 partial.write(chunk)
-        except OSError:
+        except _Unreadable:
             if partial is not None:
                 partial.discard()
             return unreadable(entry.name_raw), None
@@ -211,6 +212,17 @@ def archive_file(
         original_name_raw=entry.name_raw,
     )
     return arrival, partial
+
+
+class _Unreadable(Exception):
+    """The inbox file could not be read to its end."""
+
+
+def _read(fd: int, size: int) -> bytes:
+    try:
+        return os.read(fd, size)
+    except OSError as exc:
+        raise _Unreadable from exc
 
 
 def _target(archive_dir: Path, sha: str) -> str:

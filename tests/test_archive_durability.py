@@ -125,3 +125,43 @@ def test_partials_left_by_a_crash_are_removed_and_never_taken_for_a_copy(inbox, 
 
     _assert_all_received(inbox, data, arrivals)
     _assert_sound(data)
+
+
+@pytest.mark.parametrize("size", [1000, 200_000], ids=["held-in-memory", "copied-while-read"])
+def test_a_full_disk_fails_the_archive_instead_of_refusing_the_units_file(tmp_path, monkeypatch, size):
+    monkeypatch.setattr(intake, "IN_MEMORY_BYTES", 64 * 1024)
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    inbox.mkdir()
+    (inbox / "big.xlsx").write_bytes(os.urandom(size))
+
+    def full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(intake._Partial, "write", full)
+    with pytest.raises(OSError, match="No space left"):
+        _archive(inbox, data)
+    assert not list((data / "archive").glob(f"{PARTIAL_PREFIX}*"))
+    assert not _finals(data)
+
+
+@pytest.mark.parametrize("size", [1000, 200_000], ids=["held-in-memory", "copied-while-read"])
+def test_a_file_that_cannot_be_read_to_its_end_is_refused_as_unreadable(tmp_path, monkeypatch, size):
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    inbox.mkdir()
+    (inbox / "bad-sector.xlsx").write_bytes(os.urandom(size))
+    real, reads = os.read, []
+
+    def failing_midway(fd, n):
+        reads.append(n)
+        if len(reads) == 2:
+            raise OSError(5, "Input/output error")
+        return real(fd, n)
+
+    monkeypatch.setattr(intake, "IN_MEMORY_BYTES", 1)
+    monkeypatch.setattr(os, "read", failing_midway)
+    arrivals, unreadable = _archive(inbox, data)
+    monkeypatch.setattr(os, "read", real)
+    assert arrivals == []
+    assert [(r.name, r.kind) for r in unreadable] == [("bad-sector.xlsx", "unreadable")]
+    assert not list((data / "archive").glob(f"{PARTIAL_PREFIX}*"))
+
