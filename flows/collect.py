@@ -51,7 +51,7 @@ from tasks.runners import (
 from tasks.workbook_reader import close_parsing_pools
 from warehouse.engine import data_dir as resolve_data_dir
 from warehouse.engine import engine_for
-from warehouse.locks import QuarterBusy, holder_name, take_quarter
+from warehouse.locks import QuarterBusy, QuarterLost, holder_name, take_quarter
 
 
 @flow(name="collect-quarter", on_failure=[tell_ops_of_failure])
@@ -74,8 +74,9 @@ def collect_quarter(
     A missing inbox folder or programme file fails the run, saying which. Two runs of the same
     quarter never interleave: the second waits up to `lock_wait_seconds`, saying who holds the
     quarter, then fails with one message (no traceback). The lock dies with its holder, so a rerun
-    after a crash starts at once; a run that lost it commits nothing more. While the quarter is
-    approved, files that pass are held, not loaded; the first run after a reopen loads them.
+    after a crash starts at once; a run that lost it commits nothing more and fails with one
+    message. While the quarter is approved, files that pass are held, not loaded; the first run
+    after a reopen loads them.
 
     New files are read in batches of `batch_size` (P135_BATCH_SIZE, default 2000), each a task that
     guards and parses its files in `read_workers` capped processes (P135_READ_WORKERS, default 2),
@@ -127,80 +128,86 @@ def collect_quarter(
         return Failed(message=str(exc))
     # Large arguments are passed quote()-d: Prefect otherwise walks every item of every list handed to a
     # task (looking for futures to wait on), which cost more than the work itself for 10,000 files.
-    with lock:
-        approval = fetch_approval(data, period)
-        lock.ensure_held()
-        released = [] if approval.is_locked else release_held_files(data, period)
-        if released:
-            logger.info("Quarter %s is open again: %d held files loaded", period.key, len(released))
-            forget_released_feedback(data, period, quote(released), lock.ensure_held)
-        closed_note = closed_note_vi(approval, programme, period) if approval.is_locked else None
-        run_id = open_run(data, period, inbox_dir, run_key, lock.ensure_held)
-        files, refused = discover_workbooks(inbox_dir)
-        clock.expect("archive", len(files))
-        with clock.stage("archive", len(files)):
-            arrivals, unreadable = archive_originals(inbox_dir, quote(files), data / "archive", data)
-        refused = refused + unreadable
-        record_inbox_refusals(data, run_id, quote(refused), lock.ensure_held)
-        new, known = split_known(quote(arrivals), data)
-        for stage in ("read", "check", "load", "feedback"):
-            clock.expect(stage, len(new))
-        if not new:
-            logger.info("No new files in %s (%d already received)", inbox_dir, len(known))
-        history = fetch_history(data, period)
-        checked = []
-        guard_seconds, read_seconds = 0.0, 0.0
-        pools = f"collect-{uuid.uuid4().hex}"
-        if new:
-            fix_mmap_threshold()
-            try:
-                with long_lived_kept_still(), batch_runner(runner_kind, parallel_batches, dask_address) as runner:
-                    # Parsing processes are kept between batches only in this process, which stops them.
-                    keep = pools if runner_kind == LOCAL else None
-                    reads = _read_in_batches(runner, new, data, batch_size, read_workers, parallel_batches, keep)
-                    read_started = time.perf_counter()
-                    for batch, future in reads:
-                        with clock.stage("read", len(batch)):
-                            parsed, seconds = future.result()
-                        del future  # its final state holds the batch's frames too
-                        guard_seconds += seconds
-                        read_seconds = time.perf_counter() - read_started
-                        with clock.stage("check", len(batch)):
-                            verdicts = check_submissions(
-                                quote(parsed), quote(batch), quote(programme), quote(registry), period, quote(history),
-                            )
-                        del parsed
-                        if approval.is_locked:
-                            verdicts = hold_passing(verdicts)
-                        with clock.stage("load", len(batch)):
-                            load_submissions(data, run_id, period, quote(batch), quote(verdicts), lock.ensure_held)
-                        with clock.stage("feedback", len(batch)):
-                            write_feedback(data, quote(programme), quote(registry), period, quote(batch),
-                                           quote(verdicts), lock.ensure_held, closed_note=closed_note)
-                        _log_verdicts(logger, batch, verdicts, period)
-                        # A national quarter is many batches: the run's summary needs only the verdicts.
-                        checked.append(verdicts.without_facts())
-                        del verdicts
-                        lock.beat()
-                        release_freed_memory()
-            finally:
-                close_parsing_pools(pools)
-        # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
-        rewrite_missing_feedback(
-            data, quote(programme), quote(registry), period, lock.ensure_held, closed_note=closed_note,
-        )
-        completeness = fetch_completeness(data, period)
-        summary = summarise_collect(
-            period, quote(new), quote(known), quote(checked), quote(completeness), quote(programme), approval,
-            quote(released), str(data / "feedback" / period.key), quote(refused), quote(fetch_run_files(data, run_id)),
-        )
-        summary["stage_seconds"] = {
-            "archive": clock.seconds["archive"], "guard": guard_seconds, "read": read_seconds,
-            "check": clock.seconds["check"], "load": clock.seconds["load"], "feedback": clock.seconds["feedback"],
-        }
-        close_run(data, run_id, {k: summary[k] for k in (
-            "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
-        )}, lock.ensure_held)
+    try:
+        with lock:
+            approval = fetch_approval(data, period)
+            lock.ensure_held()
+            released = [] if approval.is_locked else release_held_files(data, period)
+            if released:
+                logger.info("Quarter %s is open again: %d held files loaded", period.key, len(released))
+                forget_released_feedback(data, period, quote(released), lock.ensure_held)
+            closed_note = closed_note_vi(approval, programme, period) if approval.is_locked else None
+            run_id = open_run(data, period, inbox_dir, run_key, lock.ensure_held)
+            files, refused = discover_workbooks(inbox_dir)
+            clock.expect("archive", len(files))
+            with clock.stage("archive", len(files)):
+                arrivals, unreadable = archive_originals(inbox_dir, quote(files), data / "archive", data)
+            refused = refused + unreadable
+            record_inbox_refusals(data, run_id, quote(refused), lock.ensure_held)
+            new, known = split_known(quote(arrivals), data)
+            for stage in ("read", "check", "load", "feedback"):
+                clock.expect(stage, len(new))
+            if not new:
+                logger.info("No new files in %s (%d already received)", inbox_dir, len(known))
+            history = fetch_history(data, period)
+            checked = []
+            guard_seconds, read_seconds = 0.0, 0.0
+            pools = f"collect-{uuid.uuid4().hex}"
+            if new:
+                fix_mmap_threshold()
+                try:
+                    with long_lived_kept_still(), batch_runner(runner_kind, parallel_batches, dask_address) as runner:
+                        # Parsing processes are kept between batches only in this process, which stops them.
+                        keep = pools if runner_kind == LOCAL else None
+                        reads = _read_in_batches(runner, new, data, batch_size, read_workers, parallel_batches, keep)
+                        read_started = time.perf_counter()
+                        for batch, future in reads:
+                            with clock.stage("read", len(batch)):
+                                parsed, seconds = future.result()
+                            del future  # its final state holds the batch's frames too
+                            guard_seconds += seconds
+                            read_seconds = time.perf_counter() - read_started
+                            with clock.stage("check", len(batch)):
+                                verdicts = check_submissions(
+                                    quote(parsed), quote(batch), quote(programme), quote(registry), period,
+                                    quote(history),
+                                )
+                            del parsed
+                            if approval.is_locked:
+                                verdicts = hold_passing(verdicts)
+                            with clock.stage("load", len(batch)):
+                                load_submissions(data, run_id, period, quote(batch), quote(verdicts), lock.ensure_held)
+                            with clock.stage("feedback", len(batch)):
+                                write_feedback(data, quote(programme), quote(registry), period, quote(batch),
+                                               quote(verdicts), lock.ensure_held, closed_note=closed_note)
+                            _log_verdicts(logger, batch, verdicts, period)
+                            # A national quarter is many batches: the run's summary needs only the verdicts.
+                            checked.append(verdicts.without_facts())
+                            del verdicts
+                            lock.beat()
+                            release_freed_memory()
+                finally:
+                    close_parsing_pools(pools)
+            # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
+            rewrite_missing_feedback(
+                data, quote(programme), quote(registry), period, lock.ensure_held, closed_note=closed_note,
+            )
+            completeness = fetch_completeness(data, period)
+            summary = summarise_collect(
+                period, quote(new), quote(known), quote(checked), quote(completeness), quote(programme), approval,
+                quote(released), str(data / "feedback" / period.key), quote(refused),
+                quote(fetch_run_files(data, run_id)),
+            )
+            summary["stage_seconds"] = {
+                "archive": clock.seconds["archive"], "guard": guard_seconds, "read": read_seconds,
+                "check": clock.seconds["check"], "load": clock.seconds["load"], "feedback": clock.seconds["feedback"],
+            }
+            close_run(data, run_id, {k: summary[k] for k in (
+                "files_seen", "files_new", "accepted", "accepted_with_warnings", "rejected",
+            )}, lock.ensure_held)
+    except QuarterLost as exc:
+        # Nothing more was committed (each commit checks the lock first): say so once, no traceback.
+        return Failed(message=str(exc))
     logger.info(
         "Collected %s: %d files, %d new, %d accepted, %d with warnings, %d rejected, %d held, %d refused unread",
         period.key, summary["files_seen"], summary["files_new"], summary["accepted"],

@@ -23,8 +23,24 @@ class ExpectedFailureFilter(logging.Filter):
         return not isinstance(record.exc_info[1], FailedRun)
 
 
+class LostQuarterFilter(logging.Filter):
+    """Keeps the line of a task stopped because its run lost the quarter, without the traceback.
+
+    The run then fails with one message saying so (its lock connection dropped, or its lock file
+    went): that is an event to act on by running again, not a bug to look at.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from warehouse.locks import QuarterLost
+
+        if record.exc_info and isinstance(record.exc_info[1], QuarterLost):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def drop_expected_failure_tracebacks() -> None:
-    """Install the filter on the flow-run logger, once per process."""
-    logger = logging.getLogger("prefect.flow_runs")
-    if not any(isinstance(f, ExpectedFailureFilter) for f in logger.filters):
-        logger.addFilter(ExpectedFailureFilter())
+    """Install the filters on the flow-run and task-run loggers, once per process."""
+    for name, kind in (("prefect.flow_runs", ExpectedFailureFilter), ("prefect.task_runs", LostQuarterFilter)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())

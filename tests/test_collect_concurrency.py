@@ -133,6 +133,18 @@ def test_a_record_left_by_a_killed_run_decides_nothing(warehouse):
         assert conn.execute(text("SELECT COUNT(*) FROM collect_lock")).scalar_one() == 0
 
 
+def _lose_quarter(warehouse, engine) -> None:
+    """What a dropped lock connection (PostgreSQL) or a removed lock file (SQLite) does to 2023-Q1's holder."""
+    if warehouse.backend == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND objid = 20231 AND objsubid = 2"
+            ))
+    else:
+        Path(f"{engine.url.database}.collect-2023-Q1.lock").unlink()
+
+
 def test_a_run_that_lost_its_quarter_commits_nothing(warehouse):
     """The lock session dropped (PostgreSQL) or the lock file removed (SQLite): the next commit is refused."""
     from warehouse.load import open_collect_run
@@ -140,18 +152,42 @@ def test_a_run_that_lost_its_quarter_commits_nothing(warehouse):
     engine = _prepared(warehouse)
     with quarter_lock(engine, 2023, 1, "losing run", wait_seconds=0) as lock:
         lock.ensure_held()
-        if warehouse.backend == "postgresql":
-            with engine.connect() as conn:
-                conn.execute(text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND objid = 20231 AND objsubid = 2"
-                ))
-        else:
-            Path(f"{engine.url.database}.collect-2023-Q1.lock").unlink()
+        _lose_quarter(warehouse, engine)
         with pytest.raises(QuarterLost):
             open_collect_run(engine, year=2023, quarter=1, inbox="x", flow_run_id=None, guard=lock.ensure_held)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM collect_run")).scalar_one() == 0
+
+
+def test_a_collect_that_loses_its_quarter_midway_stops_with_one_message_and_no_traceback(
+        warehouse, monkeypatch, caplog):
+    import flows.collect as collect_module
+
+    engine = _prepared(warehouse)
+    _fill_inbox(warehouse, 1)
+    real = collect_module.fetch_history
+
+    def losing_the_quarter(data, period):
+        _lose_quarter(warehouse, engine)
+        return real(data, period)
+
+    monkeypatch.setattr(collect_module, "fetch_history", losing_the_quarter)
+    with caplog.at_level(logging.INFO):
+        state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+
+    assert state.is_failed()
+    assert "không còn giữ quý 2023-Q1" in state.message and "chạy lại" in state.message
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM submission")).scalar_one() == 0
+        assert conn.execute(text("SELECT finished_at FROM collect_run")).scalars().all() == [None]
+    inbox = warehouse.data_dir / "inbox" / "2023-Q1"
+    assert sorted(p.name for p in inbox.iterdir()) == [f"{code}.xlsx" for code in UNITS], "nothing received is lost"
+
+    monkeypatch.setattr(collect_module, "fetch_history", real)
+    assert collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True).is_completed()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM submission")).scalar_one() == len(UNITS)
 
 
 def test_set_up_waits_a_bounded_time_and_names_who_holds_it(warehouse):
