@@ -157,7 +157,7 @@ def test_a_file_that_cannot_be_read_to_its_end_is_refused_as_unreadable(tmp_path
             raise OSError(5, "Input/output error")
         return real(fd, n)
 
-    monkeypatch.setattr(intake, "IN_MEMORY_BYTES", 1)
+    monkeypatch.setattr(intake, "IN_MEMORY_BYTES", 64 * 1024)
     monkeypatch.setattr(os, "read", failing_midway)
     arrivals, unreadable = _archive(inbox, data)
     monkeypatch.setattr(os, "read", real)
