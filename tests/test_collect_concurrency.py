@@ -137,9 +137,11 @@ def _lose_quarter(warehouse, engine) -> None:
     """What a dropped lock connection (PostgreSQL) or a removed lock file (SQLite) does to 2023-Q1's holder."""
     if warehouse.backend == "postgresql":
         with engine.connect() as conn:
+            # This database's holder only: other tests' warehouses on the same server take the same key.
             conn.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND objid = 20231 AND objsubid = 2"
+                "AND objid = 20231 AND objsubid = 2 "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ))
     else:
         Path(f"{engine.url.database}.collect-2023-Q1.lock").unlink()
