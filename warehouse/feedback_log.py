@@ -7,9 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import Engine, and_, delete, insert, select
+from sqlalchemy import Engine, and_, delete, select
 
 from warehouse import models as m
+from warehouse.load import insert_columns
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,11 @@ def record_feedback(
             conn.execute(delete(table).where(
                 table.c.year == year, table.c.quarter == quarter, table.c.file_name.in_(names[start:start + 500]),
             ))
-        conn.execute(insert(table), [
-            {"year": year, "quarter": quarter, "file_name": p.file_name, "unit_code": p.unit_code,
-             "file_sha256": p.file_sha256, "size_bytes": p.size_bytes, "written_at": now}
-            for p in placed
-        ])
+        insert_columns(conn, table, {
+            "year": [year] * len(placed), "quarter": [quarter] * len(placed), "file_name": names,
+            "unit_code": [p.unit_code for p in placed], "file_sha256": [p.file_sha256 for p in placed],
+            "size_bytes": [p.size_bytes for p in placed], "written_at": [now] * len(placed),
+        })
         if guard is not None:
             guard()
 

@@ -164,17 +164,14 @@ def load_batch(
     """
     now = dt.datetime.now(dt.timezone.utc)
     with engine.begin() as conn:
-        conn.execute(insert(m.ReceivedFile.__table__), [
-            {
-                "file_sha256": a.sha256, "original_name": a.original_name,
-                "original_name_raw": a.original_name_raw or a.original_name.encode(), "size_bytes": a.size_bytes,
-                "archive_path": a.archive_path, "received_at": a.received_at,
-                "collect_run_id": collect_run_id,
-            }
-            for a in arrivals
-        ])
-        table = m.Submission.__table__
         shas = [a.sha256 for a in arrivals]
+        insert_columns(conn, m.ReceivedFile.__table__, {
+            "file_sha256": shas, "original_name": [a.original_name for a in arrivals],
+            "original_name_raw": [a.original_name_raw or a.original_name.encode() for a in arrivals],
+            "size_bytes": [a.size_bytes for a in arrivals], "archive_path": [a.archive_path for a in arrivals],
+            "received_at": [a.received_at for a in arrivals], "collect_run_id": [collect_run_id] * len(shas),
+        })
+        table = m.Submission.__table__
         insert_columns(conn, table, {
             "file_sha256": shas, "unit_code": [unit_code.get(sha) for sha in shas], "year": [year] * len(shas),
             "quarter": [quarter] * len(shas), "template_version": [template_version.get(sha) for sha in shas],
