@@ -36,3 +36,28 @@ def test_db_upgrade_reports_the_revision(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert f"(revision) {head_revision()}" in result.output
     assert (tmp_path / "data" / "warehouse.db").is_file()
+
+
+@pytest.mark.parametrize("new_files", [3, 4, 7], ids=["under-the-cap", "at-the-cap", "over-the-cap"])
+def test_collect_lists_new_files_up_to_a_cap_then_counts_the_rest(capsys, monkeypatch, new_files):
+    from flows import cli
+
+    monkeypatch.setattr(cli, "FILES_LISTED", 4)
+    files = [{"file": f"BaoCao_{n}.xlsx", "unit_code": f"DV{n:06d}", "status": "accepted", "errors": 0, "warnings": 0}
+             for n in range(new_files)]
+    cli._print_collect({
+        "period": "2023-Q1", "files": files, "files_seen": new_files, "files_new": new_files, "files_known": 0,
+        "accepted": new_files, "accepted_with_warnings": 0, "rejected": 0, "held": 0, "released": 0, "refused": 1,
+        "refusals": [{"name": "thu-muc", "kind": "directory", "reason": "Mục này là một thư mục."}],
+        "rejected_files": [], "feedback_dir": "data/feedback/2023-Q1",
+    })
+    lines = capsys.readouterr().out.splitlines()
+    listed = [line for line in lines if line.startswith("  BaoCao_")]
+    assert listed == [f"  BaoCao_{n}.xlsx (DV{n:06d}): Chấp nhận (bản hiện hành)" for n in range(min(new_files, 4))]
+    more = [line for line in lines if "tệp mới khác" in line]
+    if new_files > 4:
+        assert more == [f"  ... và {new_files - 4} tệp mới khác: danh sách đầy đủ trong bảng collect-2023-q1 "
+                        "của lượt chạy (Prefect) và view v_submission_status."]
+    else:
+        assert more == []
+    assert "  thu-muc: Từ chối, không đọc - Mục này là một thư mục." in lines
