@@ -323,8 +323,8 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
     from tasks.artifacts import counts_line
 
     console.print(counts_line(summary), soft_wrap=True, markup=False, highlight=False)
-    # What became of each new file, then each inbox entry refused unread: one print for all (one
-    # print a line took 7 s for 60,000 files).
+    # What became of each new file, then each inbox entry refused unread: one print for all (a
+    # print a line took 3 s for 60,000 files).
     files = summary.get("files", []) if per_file else []
     lines = []
     for f in files[:FILES_LISTED]:
