@@ -276,7 +276,8 @@ class _StageBars:
 
     def stage_expected(self, stage: str, total: int) -> None:
         if stage in self.ids:
-            self.progress.reset(self.ids[stage], total=total)
+            # Expected again once known better (a collect's new files, after the archive): same count done.
+            self.progress.update(self.ids[stage], total=total)
         else:
             self.ids[stage] = self.progress.add_task(self.labels.get(stage, stage), total=total)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -78,9 +80,10 @@ def collect_quarter(
     message. While the quarter is approved, files that pass are held, not loaded; the first run
     after a reopen loads them.
 
-    New files are read in batches of `batch_size` (P135_BATCH_SIZE, default 2000), each a task that
-    guards and parses its files in `read_workers` capped processes (P135_READ_WORKERS, default 2),
-    `parallel_batches` at a time (P135_PARALLEL_BATCHES, default 2), on `task_runner`
+    The inbox is archived `batch_size` files at a time, as the batches are asked for, so reading starts
+    before the whole inbox is archived. New files are read in batches of `batch_size` (P135_BATCH_SIZE,
+    default 2000), each a task that guards and parses its files in `read_workers` capped processes
+    (P135_READ_WORKERS, default 2), `parallel_batches` at a time (P135_PARALLEL_BATCHES, default 2), on `task_runner`
     (P135_TASK_RUNNER: `local`, the default, or `dask` on the cluster at `dask_address`,
     P135_DASK_ADDRESS, or a local one). Checking, loading and feedback follow batch by batch in
     this run, which holds the quarter's lock. The summary's `stage_seconds` says where the time
@@ -140,26 +143,24 @@ def collect_quarter(
             run_id = open_run(data, period, inbox_dir, run_key, lock.ensure_held)
             files, refused = discover_workbooks(inbox_dir)
             clock.expect("archive", len(files))
-            with clock.stage("archive", len(files)):
-                arrivals, unreadable = archive_originals(inbox_dir, quote(files), data / "archive", data)
-            refused = refused + unreadable
-            record_inbox_refusals(data, run_id, quote(refused), lock.ensure_held)
-            new, known = split_known(quote(arrivals), data)
+            # Until the archive has seen every file, how many are new is not known: at most all of them.
             for stage in ("read", "check", "load", "feedback"):
-                clock.expect(stage, len(new))
-            if not new:
-                logger.info("No new files in %s (%d already received)", inbox_dir, len(known))
+                clock.expect(stage, len(files))
             history = fetch_history(data, period)
+            intake = _Intake()
+            arriving = _arrive_in_batches(inbox_dir, files, data, batch_size, clock, intake)
             checked = []
             guard_seconds, read_seconds = 0.0, 0.0
             pools = f"collect-{uuid.uuid4().hex}"
-            if new:
+            first = next(arriving, None)
+            if first is not None:
                 fix_mmap_threshold()
                 try:
                     with long_lived_kept_still(), batch_runner(runner_kind, parallel_batches, dask_address) as runner:
                         # Parsing processes are kept between batches only in this process, which stops them.
                         keep = pools if runner_kind == LOCAL else None
-                        reads = _read_in_batches(runner, new, data, batch_size, read_workers, parallel_batches, keep)
+                        reads = _read_in_batches(runner, itertools.chain([first], arriving), data, read_workers,
+                                                 parallel_batches, keep)
                         read_started = time.perf_counter()
                         for batch, future in reads:
                             with clock.stage("read", len(batch)):
@@ -188,6 +189,13 @@ def collect_quarter(
                             release_freed_memory()
                 finally:
                     close_parsing_pools(pools)
+            new, known = intake.new, intake.known
+            for stage in ("read", "check", "load", "feedback"):
+                clock.expect(stage, len(new))
+            if not new:
+                logger.info("No new files in %s (%d already received)", inbox_dir, len(known))
+            refused = refused + intake.unreadable
+            record_inbox_refusals(data, run_id, quote(refused), lock.ensure_held)
             # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
             rewrite_missing_feedback(
                 data, quote(programme), quote(registry), period, lock.ensure_held, closed_note=closed_note,
@@ -217,19 +225,54 @@ def collect_quarter(
     return summary
 
 
+@dataclass
+class _Intake:
+    """What the archive has made of the inbox so far: new contents, contents received before (or
+    twice in this inbox), entries that could not be read."""
+
+    new: list = field(default_factory=list)
+    known: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)
+
+
+def _arrive_in_batches(
+    inbox: Path, files: list, data: Path, batch_size: int, clock: StageClock, intake: _Intake
+) -> Iterator[list]:
+    """The new contents in batches of `batch_size`, archived a batch's worth of files at a time as the
+    batches are asked for: reading starts after the first files are archived, not after all of them."""
+    pending: list = []
+    for start in range(0, len(files), batch_size):
+        chunk = files[start:start + batch_size]
+        with clock.stage("archive", len(chunk)):
+            arrivals, unreadable = archive_originals(inbox, quote(chunk), data / "archive", data)
+        intake.unreadable += unreadable
+        new, known = split_known(quote(arrivals), data, quote(intake.taken))
+        intake.new += new
+        intake.known += known
+        intake.taken.update(a.sha256 for a in new)
+        pending += new
+        while len(pending) >= batch_size:
+            yield pending[:batch_size]
+            pending = pending[batch_size:]
+    if pending:
+        yield pending
+
+
 def _read_in_batches(
-    runner, new: list, data: Path, batch_size: int, workers: int, ahead: int, run_name: str | None
+    runner, batches: Iterator[list], data: Path, workers: int, ahead: int, run_name: str | None
 ) -> Iterator[tuple[list, PrefectFuture]]:
     """Each batch with the future of its read task, handed to the runner `ahead` batches in advance,
     so that no more than that many batches' frames are ever held at once."""
-    batches = [new[start:start + batch_size] for start in range(0, len(new), batch_size)]
     pending: deque = deque()
-    for index, batch in enumerate(batches):
+    first = 0
+    for batch in batches:
         # Absolute: a Dask worker on another machine opens the same path on the shared data directory.
         # Not quote()-d: prefect-dask hands a quoted argument to the task still wrapped.
         items = [(a.sha256, os.path.abspath(data / a.archive_path)) for a in batch]
-        parameters = {"items": items, "workers": workers, "run_name": run_name, "first": index * batch_size}
+        parameters = {"items": items, "workers": workers, "run_name": run_name, "first": first}
         pending.append((batch, runner.submit(read_batch, parameters)))
+        first += len(batch)
         if len(pending) >= ahead:
             yield pending.popleft()
     while pending:

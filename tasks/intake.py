@@ -466,12 +466,18 @@ def _make_dirs(path: Path) -> list[Path]:
 
 
 @task(cache_policy=NO_CACHE)
-def split_known(arrivals: list[Arrival], data_dir: Path) -> tuple[list[Arrival], list[Arrival]]:
-    """Split arrivals into new contents and contents received before (or twice in this inbox)."""
+def split_known(
+    arrivals: list[Arrival], data_dir: Path, taken: set[str] | None = None
+) -> tuple[list[Arrival], list[Arrival]]:
+    """Split arrivals into new contents and contents received before (or twice in this inbox).
+
+    `taken` holds the contents this run already found new in the inbox's earlier files.
+    """
     known = known_hashes(engine_for(data_dir), [a.sha256 for a in arrivals])
+    taken = taken or set()
     new, seen = [], []
     for arrival in arrivals:
-        if arrival.sha256 in known:
+        if arrival.sha256 in known or arrival.sha256 in taken:
             seen.append(arrival)
         else:
             known.add(arrival.sha256)

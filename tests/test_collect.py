@@ -222,3 +222,45 @@ def test_the_ops_team_sees_each_verdict_in_an_artifact(warehouse):
     summary = Artifact.get("collect-2023-q1-tong-hop")
     assert summary.type == "markdown"
     assert "indicator.value_not_number" in summary.data
+
+
+@pytest.mark.parametrize(("copy", "batch_size"), [
+    ("CQ003-ban-sao.xlsx", 1), ("zz-CQ003-ban-sao.xlsx", 1), ("zz-CQ003-ban-sao.xlsx", 1000),
+], ids=["copy-in-the-batch-before", "copy-after-the-original-is-loaded", "copy-in-the-same-batch"])
+def test_a_content_sent_twice_is_received_once_wherever_the_copy_lies_in_the_inbox(warehouse, copy, batch_size):
+    inbox = _inbox(warehouse)
+    (inbox / copy).write_bytes((inbox / "CQ003.xlsx").read_bytes())
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), batch_size=batch_size)
+
+    assert (summary["files_seen"], summary["files_new"], summary["files_known"]) == (5, 4, 1)
+    # Of two identical files, the first listed is the one received.
+    received = min(copy, "CQ003.xlsx")
+    assert sorted(f["file"] for f in summary["files"]) == sorted([received, "CQ004.xlsx", "DN001.xlsx", "ghi-chu.txt"])
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM received_file")).scalar_one() == 4
+
+
+def test_reading_starts_once_the_first_batch_is_archived_not_the_whole_inbox(warehouse):
+    from flows.collect import _arrive_in_batches, _Intake
+    from tasks.intake import discover_workbooks
+    from tasks.progress import COLLECT_STAGES, StageClock
+    from warehouse.migrate import upgrade
+
+    upgrade(warehouse.engine)
+    inbox = _inbox(warehouse)
+    files, _ = discover_workbooks.fn(inbox)
+    intake = _Intake()
+    data = warehouse.data_dir
+
+    def archived() -> int:
+        return sum(1 for p in (data / "archive").rglob("*") if p.is_file())
+
+    batches = _arrive_in_batches(inbox, files, data, 2, StageClock(tuple(COLLECT_STAGES)), intake)
+    first = next(batches)
+
+    assert [a.original_name for a in first] == ["CQ003.xlsx", "CQ004.xlsx"]
+    assert archived() == 2, "the files of later batches wait in the inbox until their batch is asked for"
+    rest = list(batches)
+    assert [[a.original_name for a in batch] for batch in rest] == [["DN001.xlsx", "ghi-chu.txt"]]
+    assert archived() == 4 and len(intake.new) == 4 and not intake.known and not intake.unreadable

@@ -361,3 +361,28 @@ def test_a_notification_block_that_fails_never_fails_the_run(warehouse, monkeypa
     state = remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
 
     assert state.is_completed() and state.result()["notified"] is False
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_the_bars_count_only_new_files_once_the_archive_has_seen_the_inbox(warehouse):
+    import io
+
+    from rich.console import Console
+
+    from flows.cli import _StageBars, stage_progress
+    from tasks.progress import listening
+
+    inbox = _inbox(warehouse)
+    for code in ("CQ001", "CQ002", "CQ003"):
+        save(submission(code, Q1), inbox / f"{code}.xlsx", _at(DEADLINE))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    save(submission("CQ004", Q1), inbox / "CQ004.xlsx", _at(DEADLINE))
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=100)
+
+    with stage_progress(terminal) as progress, listening(_StageBars(progress)) as bars:
+        collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+        shown = {progress.tasks[i].description: (progress.tasks[i].completed, progress.tasks[i].total)
+                 for i in bars.ids.values()}
+
+    assert shown == {"Lưu trữ tệp gốc": (4, 4), **{label: (1, 1) for label in ("Đọc tệp", "Kiểm tra", "Nạp vào kho",
+                                                                              "Viết phản hồi")}}
