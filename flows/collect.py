@@ -199,6 +199,7 @@ def collect_quarter(
             # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
             rewrite_missing_feedback(
                 data, quote(programme), quote(registry), period, lock.ensure_held, closed_note=closed_note,
+                run_id=run_id,
             )
             completeness = fetch_completeness(data, period)
             summary = summarise_collect(

@@ -145,19 +145,27 @@ def rewrite_missing_feedback(
     *,
     closed_note: str | None = None,
     workers: int = DEFAULT_WORKERS,
+    run_id: int | None = None,
 ) -> list[Path]:
     """Write again every feedback workbook of the quarter that is missing, or whose size is not the
     one recorded when it was renamed into place, or that describes another file than it should.
 
-    Only the recorded sizes and a listing of the folder are compared: no workbook is read.
+    Only the recorded sizes and a listing of the folder are compared: no workbook is read. With
+    `run_id` (the collect run calling, at its end), the files that run checked are passed over:
+    it wrote their feedback batch by batch, and a run that fails before its end never gets here.
     """
     out_dir = data_dir / "feedback" / period.key
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_dead_partials(out_dir)
     engine = engine_for(data_dir)
-    latest = _latest_per_unit(data_dir, period, None)
-    wanted = [s for s in feedback_sources(engine, period.year, period.quarter)
-              if s.status in NEXT_STEP_VI and (s.unit_code is None or latest.get(s.unit_code) == s.file_sha256)]
+    sources = [s for s in feedback_sources(engine, period.year, period.quarter, other_than_run=run_id)
+               if s.status in NEXT_STEP_VI]
+    if not sources:
+        return []
+    codes = {s.unit_code for s in sources if s.unit_code}
+    # A few units: their latest files only; many: the whole quarter's in one query.
+    latest = _latest_per_unit(data_dir, period, codes if len(codes) <= CODES_PER_QUERY else None)
+    wanted = [s for s in sources if s.unit_code is None or latest.get(s.unit_code) == s.file_sha256]
     recorded = feedback_in_place(engine, period.year, period.quarter)
     on_disk = {e.name: e.stat().st_size for e in os.scandir(out_dir) if e.is_file(follow_symlinks=False)}
     due = []

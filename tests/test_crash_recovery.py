@@ -180,3 +180,30 @@ def test_a_second_collect_that_cannot_wait_says_so_in_one_line(warehouse):
     assert "Traceback" not in out + err
     lines = [line for line in err.splitlines() if "lượt-đầu" in line]
     assert len(lines) == 1 and "đang giữ quý này" in lines[0], err
+
+
+def test_a_run_with_new_files_still_mends_the_feedback_of_files_earlier_runs_checked(warehouse):
+    from reporting.programme import programme_for_year
+    from tasks.feedback import rewrite_missing_feedback
+    from tests.workbooks import REGISTRY as registry
+
+    data = warehouse.data_dir
+    codes = _units(3)
+    for code in codes[:2]:
+        save(submission(code, Q1), data / "inbox" / Q1.key / f"{code}.xlsx", ARRIVED)
+    collect_quarter(year=2023, quarter=1, data_dir=str(data))
+    feedback = data / "feedback" / Q1.key
+    (feedback / f"{codes[0]}.xlsx").unlink()
+    save(submission(codes[2], Q1), data / "inbox" / Q1.key / f"{codes[2]}.xlsx", ARRIVED)
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(data))
+
+    assert summary["files_new"] == 1
+    assert sorted(p.name for p in feedback.iterdir()) == [f"{c}.xlsx" for c in codes]
+    # What the last run checked, it wrote batch by batch: at its end it looks only at other runs' files.
+    (feedback / f"{codes[2]}.xlsx").unlink()
+    with warehouse.engine.connect() as conn:
+        last_run = conn.execute(text("SELECT MAX(collect_run_id) FROM collect_run")).scalar_one()
+    args = (data, programme_for_year(2023), registry, Q1)
+    assert rewrite_missing_feedback.fn(*args, run_id=last_run) == []
+    assert rewrite_missing_feedback.fn(*args) == [feedback / f"{codes[2]}.xlsx"]

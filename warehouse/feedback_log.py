@@ -86,16 +86,22 @@ def feedback_in_place(engine: Engine, year: int, quarter: int) -> dict[str, tupl
     return {name: (sha, size) for name, sha, size in rows}
 
 
-def feedback_sources(engine: Engine, year: int, quarter: int) -> list[FeedbackSource]:
-    """Every submission of the quarter with what its feedback shows about the file."""
+def feedback_sources(
+    engine: Engine, year: int, quarter: int, other_than_run: int | None = None
+) -> list[FeedbackSource]:
+    """Every submission of the quarter with what its feedback shows about the file; with
+    `other_than_run`, only those checked by other collect runs than that one."""
     s, f = m.Submission.__table__, m.ReceivedFile.__table__
+    query = (
+        select(s.c.submission_id, s.c.unit_code, s.c.file_sha256, s.c.status, f.c.original_name,
+               f.c.size_bytes, f.c.archive_path, f.c.received_at)
+        .join(f, f.c.file_sha256 == s.c.file_sha256)
+        .where(s.c.year == year, s.c.quarter == quarter)
+    )
+    if other_than_run is not None:
+        query = query.where(s.c.collect_run_id != other_than_run)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(s.c.submission_id, s.c.unit_code, s.c.file_sha256, s.c.status, f.c.original_name,
-                   f.c.size_bytes, f.c.archive_path, f.c.received_at)
-            .join(f, f.c.file_sha256 == s.c.file_sha256)
-            .where(s.c.year == year, s.c.quarter == quarter)
-        ).all()
+        rows = conn.execute(query).all()
     return [FeedbackSource(*row) for row in rows]
 
 
