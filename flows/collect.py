@@ -56,12 +56,6 @@ from warehouse.engine import engine_for
 from warehouse.locks import QuarterBusy, QuarterLost, holder_name, take_quarter
 
 
-# Files a batch: 60,000 files collected on PostgreSQL in batches of 4000 took 113.3 and 122.8 s against
-# 127.3 and 129.1 s in batches of 2000, runs interleaved (each batch has its fixed costs: tasks, the
-# suites' set-up, a pool of feedback writers).
-DEFAULT_BATCH_SIZE = 4000
-
-
 @flow(name="collect-quarter", on_failure=[tell_ops_of_failure])
 def collect_quarter(
     year: int | None = None,
@@ -88,7 +82,7 @@ def collect_quarter(
 
     The inbox is archived `batch_size` files at a time, as the batches are asked for, so reading starts
     before the whole inbox is archived. New files are read in batches of `batch_size` (P135_BATCH_SIZE,
-    default 4000), each a task that guards and parses its files in `read_workers` capped processes
+    default 2000), each a task that guards and parses its files in `read_workers` capped processes
     (P135_READ_WORKERS, default 2), `parallel_batches` at a time (P135_PARALLEL_BATCHES, default 2), on `task_runner`
     (P135_TASK_RUNNER: `local`, the default, or `dask` on the cluster at `dask_address`,
     P135_DASK_ADDRESS, or a local one). Checking, loading and feedback follow batch by batch in
@@ -115,7 +109,7 @@ def collect_quarter(
             "Hãy kiểm tra tham số inbox hoặc thư mục dữ liệu (P135_DATA_DIR)."
         ))
     try:
-        batch_size = batch_size or int_from_env(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE)
+        batch_size = batch_size or int_from_env(BATCH_SIZE_ENV, 2000)
         read_workers = read_workers or int_from_env(READ_WORKERS_ENV, 2)
         parallel_batches = parallel_batches or int_from_env(PARALLEL_BATCHES_ENV, 2)
         runner_kind = checked_runner(task_runner) if task_runner else runner_from_env()

@@ -196,7 +196,7 @@ def _versions_on(registry: Registry, period: Period, codes: set[str]) -> dict[st
 
 
 # The last registry and period asked about, with each code's version then: built in one pass and
-# kept for the run's next batches (60,000 units, 4,000 files a batch), not rebuilt for each.
+# kept for the run's next batches (60,000 units, 2,000 files a batch), not rebuilt for each.
 _held_versions: tuple[Registry, Period, dict[str, UnitVersion]] | None = None
 
 
