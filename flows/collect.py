@@ -226,6 +226,10 @@ def collect_quarter(
     return summary
 
 
+# The largest part of the inbox archived at once, in batches, after parts that held nothing new.
+KNOWN_STRETCH = 8
+
+
 @dataclass
 class _Intake:
     """What the archive has made of the inbox so far: new contents, contents received before (or
@@ -241,10 +245,17 @@ def _arrive_in_batches(
     inbox: Path, files: list, data: Path, batch_size: int, clock: StageClock, intake: _Intake
 ) -> Iterator[list]:
     """The new contents in batches of `batch_size`, archived a batch's worth of files at a time as the
-    batches are asked for: reading starts after the first files are archived, not after all of them."""
+    batches are asked for: reading starts after the first files are archived, not after all of them.
+
+    A part of the inbox that held nothing new is followed by one twice as large (at most
+    `KNOWN_STRETCH` batches' worth): a quarter collected again is archived in a few tasks, not one
+    per batch.
+    """
     pending: list = []
-    for start in range(0, len(files), batch_size):
-        chunk = files[start:start + batch_size]
+    start, size = 0, batch_size
+    while start < len(files):
+        chunk = files[start:start + size]
+        start += len(chunk)
         with clock.stage("archive", len(chunk)):
             arrivals, unreadable = archive_originals(inbox, quote(chunk), data / "archive", data)
         intake.unreadable += unreadable
@@ -252,6 +263,7 @@ def _arrive_in_batches(
         intake.new += new
         intake.known += known
         intake.taken.update(a.sha256 for a in new)
+        size = batch_size if new else min(2 * size, KNOWN_STRETCH * batch_size)
         pending += new
         while len(pending) >= batch_size:
             yield pending[:batch_size]

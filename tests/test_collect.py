@@ -264,3 +264,30 @@ def test_reading_starts_once_the_first_batch_is_archived_not_the_whole_inbox(war
     rest = list(batches)
     assert [[a.original_name for a in batch] for batch in rest] == [["DN001.xlsx", "ghi-chu.txt"]]
     assert archived() == 4 and len(intake.new) == 4 and not intake.known and not intake.unreadable
+
+
+def test_a_quarter_collected_again_is_archived_in_parts_that_grow_while_nothing_is_new(warehouse, monkeypatch):
+    import flows.collect as collect
+    from tasks.intake import discover_workbooks
+    from tasks.progress import COLLECT_STAGES, StageClock
+
+    inbox = _inbox(warehouse)
+    for n in range(5, 9):
+        save(submission(f"CQ00{n}", Q1, tasks=[TASK]), inbox / f"CQ00{n}.xlsx")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    parts = []
+    archive = collect.archive_originals
+
+    def counted(inbox, chunk, *args):
+        parts.append(len(chunk.unwrap()))
+        return archive(inbox, chunk, *args)
+
+    monkeypatch.setattr(collect, "archive_originals", counted)
+    files, _ = discover_workbooks.fn(inbox)
+    intake = collect._Intake()
+    clock = StageClock(tuple(COLLECT_STAGES))
+
+    batches = list(collect._arrive_in_batches(inbox, files, warehouse.data_dir, 1, clock, intake))
+
+    assert batches == [] and len(intake.known) == len(files) == 8
+    assert parts == [1, 2, 4, 1], "each part that held nothing new is followed by one twice as large"
