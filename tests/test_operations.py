@@ -3,6 +3,7 @@ lock it puts on a quarter, reminders, and a draft report while quarters are not 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -15,6 +16,7 @@ from flows.cli import app
 from flows.collect import collect_quarter
 from flows.remind import remind_missing
 from reporting.periods import LOCAL_TZ, Period
+from reporting.units import Registry
 from tests.workbooks import PROGRAMME, REGISTRY, default_values, save, submission
 
 Q1 = Period(2023, 1)
@@ -203,6 +205,32 @@ def _feedback_text(path) -> str:
 
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
     return " ".join(str(c) for row in rows for c in row if c)
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_rejected_unit_whose_error_names_no_cell_is_listed_beside_one_whose_error_does(warehouse, notifications):
+    """An enterprise's clerk filled an agency's template: its indicator rows are missing (the error
+    names the sheet, no cell); another clerk typed words for a number. Both are listed."""
+    from prefect.artifacts import Artifact
+
+    inbox = _inbox(warehouse)
+    save(submission("CQ004", Q1, values=_rejected_values()), inbox / "CQ004.xlsx", _at(DEADLINE - dt.timedelta(days=1)))
+    as_agency = Registry(tuple(dataclasses.replace(v, unit_group="agencies") if v.unit_code == "DN002" else v
+                               for v in REGISTRY.versions), REGISTRY.source_sha256)
+    save(submission("DN002", Q1, registry=as_agency), inbox / "DN002.xlsx", _at(DEADLINE - dt.timedelta(days=1)))
+
+    state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+    reminded = remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
+
+    assert state.is_completed(), state.message
+    assert reminded.is_completed(), reminded.message
+    summary = Artifact.get("collect-2023-q1-tong-hop").data
+    listed = {line.split(" – ")[0].removeprefix("- "): line for line in summary.splitlines()
+              if line.startswith(("- CQ004", "- DN002"))}
+    assert "CQ004.xlsx: Chỉ tiêu!E10 Ô E10" in listed["CQ004"]
+    assert 'DN002.xlsx: Chỉ tiêu Thiếu dòng chỉ tiêu "Tổng doanh thu"' in listed["DN002"]
+    letter = (warehouse.data_dir / "reminders" / Q1.key / "DN002.txt").read_text(encoding="utf-8")
+    assert 'Thiếu dòng chỉ tiêu "Tổng doanh thu"' in letter and "nan" not in letter
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)

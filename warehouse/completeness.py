@@ -60,6 +60,8 @@ def latest_errors(engine: Engine, year: int, quarter: int, limit: int = 5) -> di
         """,
         year=year, quarter=quarter,
     )
+    # A finding about a whole row names no cell: NULL, which pandas reads as NaN beside cells' text.
+    rows = rows.astype(object).where(rows.notna(), None)
     out: dict[str, list[dict]] = {}
     for row in rows.to_dict("records"):
         found = out.setdefault(row["unit_code"], [])
