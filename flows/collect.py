@@ -29,6 +29,7 @@ from tasks.approval import (
 )
 from tasks.artifacts import first_finding_text, summarise_collect
 from tasks.completeness import fetch_completeness
+from tasks.disk_full import stops_when_disk_full
 from tasks.feedback import rewrite_missing_feedback, write_feedback
 from tasks.intake import archive_originals, discover_workbooks, split_known
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
@@ -57,6 +58,10 @@ from warehouse.locks import QuarterBusy, QuarterLost, holder_name, take_quarter
 
 
 @flow(name="collect-quarter", on_failure=[tell_ops_of_failure])
+@stops_when_disk_full(
+    "Không mất tệp nào: các tệp vẫn còn nguyên trong thư mục nhận, và lần chạy lại không tính tệp nào hai lần. "
+    "Hãy giải phóng dung lượng rồi thu nhận lại."
+)
 def collect_quarter(
     year: int | None = None,
     quarter: int | None = None,

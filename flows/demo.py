@@ -11,12 +11,14 @@ from reporting.periods import Period
 from reporting.programme import programme_for_year
 from reporting.units import load_registry
 from tasks.demo_data import DEMO_SEED, write_demo_submissions
+from tasks.disk_full import stops_when_disk_full
 from tasks.handout import fetch_carry_over
 from tasks.prepare import prepare_warehouse
 from warehouse.engine import data_dir as resolve_data_dir
 
 
 @flow(name="demo-year")
+@stops_when_disk_full("Hãy giải phóng dung lượng rồi chạy lại bản trình diễn.")
 def demo_year(year: int = 2023, data_dir: str | None = None, seed: int = DEMO_SEED) -> dict:
     """Write each quarter's demo submissions where absent, collect Q1 to Q4, publish the year."""
     data = resolve_data_dir(data_dir)

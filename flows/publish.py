@@ -22,6 +22,7 @@ from reporting.versions import changes_summary_vi, figure_changes
 from tasks.approval import approve_quarter
 from tasks.artifacts import publish_headline_artifact
 from tasks.completeness import read_completeness, year_summary_markdown
+from tasks.disk_full import stops_when_disk_full
 from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.publishing import (
@@ -52,6 +53,7 @@ class YearApproval(RunInput):
 
 
 @flow(name="publish-year", on_failure=[tell_ops_of_failure])
+@stops_when_disk_full("Hãy giải phóng dung lượng rồi công bố lại.")
 def publish_year(
     year: int | None = None,
     data_dir: str | None = None,

@@ -11,6 +11,7 @@ from reporting.periods import LOCAL_TZ, period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
 from tasks.completeness import fetch_completeness
+from tasks.disk_full import stops_when_disk_full
 from tasks.notify import notify_ops, tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.reminders import ops_message, publish_reminder_artifact, write_reminders
@@ -19,6 +20,7 @@ from warehouse.engine import data_dir as resolve_data_dir
 
 
 @flow(name="remind-missing", on_failure=[tell_ops_of_failure])
+@stops_when_disk_full("Hãy giải phóng dung lượng rồi chạy lại lệnh nhắc nộp.")
 def remind_missing(
     year: int | None = None,
     quarter: int | None = None,

@@ -10,12 +10,14 @@ from prefect.states import Failed
 from reporting.periods import current_period, resolve_period
 from reporting.programme import programme_for_year
 from reporting.units import load_registry
+from tasks.disk_full import stops_when_disk_full
 from tasks.handout import fetch_carry_over, write_templates
 from tasks.prepare import prepare_warehouse
 from warehouse.engine import data_dir as resolve_data_dir
 
 
 @flow(name="hand-out-templates")
+@stops_when_disk_full("Hãy giải phóng dung lượng rồi phát lại mẫu báo cáo.")
 def hand_out_templates(
     year: int | None = None, quarter: int | None = None, out_dir: str | None = None, data_dir: str | None = None
 ) -> list[str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.disk_full import unless_disk_full
 from warehouse.engine import engine_for
 from warehouse.load import Arrival, Refusal, display_name, known_hashes
 
@@ -310,7 +311,7 @@ def remove_dead_partials(directory: Path) -> int:
     return removed
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=unless_disk_full, cache_policy=NO_CACHE)
 def archive_originals(
     inbox: Path, files: list[InboxEntry], archive_dir: Path, data_dir: Path
 ) -> tuple[list[Arrival], list[Refusal]]:

@@ -24,16 +24,18 @@ class ExpectedFailureFilter(logging.Filter):
 
 
 class LostQuarterFilter(logging.Filter):
-    """Keeps the line of a task stopped because its run lost the quarter, without the traceback.
+    """Keeps the line of a task stopped because its run lost the quarter, or because a disk is
+    full, without the traceback.
 
     The run then fails with one message saying so (its lock connection dropped, or its lock file
-    went): that is an event to act on by running again, not a bug to look at.
+    went; which disk is full): that is an event to act on by running again, not a bug to look at.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from tasks.disk_full import disk_full_cause
         from warehouse.locks import QuarterLost
 
-        if record.exc_info and isinstance(record.exc_info[1], QuarterLost):
+        if record.exc_info and (isinstance(record.exc_info[1], QuarterLost) or disk_full_cause(record.exc_info[1])):
             record.exc_info, record.exc_text = None, None
         return True
 
