@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import sys
+import threading
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -164,6 +166,35 @@ def _prepare(data_dir: Path | None, verbose: bool = False) -> Path:
     os.environ["P135_DATA_DIR"] = str(data)
     _quiet_prefect(verbose)
     return data
+
+
+@contextmanager
+def _server_starting():
+    """Prefect's temporary server starts while the body imports the flow's modules.
+
+    Both take seconds of one core each (the server imports and migrates its database in a
+    subprocess; the flow imports pandas and Great Expectations here), so on two cores they overlap.
+    The body's flow runs after the server answers; with a server of its own (PREFECT_API_URL) nothing
+    starts. A server that fails to start here is started again by the flow, which says why.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    def start() -> None:
+        with suppress(Exception):
+            SubprocessASGIServer().start()
+
+    # The server module is imported above, in this thread: the thread below only waits on the server.
+    starting = threading.Thread(target=start, name="p135-prefect-server", daemon=True)
+    starting.start()
+    try:
+        yield
+    finally:
+        starting.join()
 
 
 class _NoServerNotices(logging.Filter):
@@ -442,7 +473,8 @@ def templates(
     period = _period(year, quarter, current=True)
     _programme(period.year)
     data = _prepare(data_dir, verbose)
-    from flows.templates import hand_out_templates
+    with _server_starting():
+        from flows.templates import hand_out_templates
 
     paths = _run(hand_out_templates, year=period.year, quarter=period.quarter,
                  out_dir=str(out) if out else None, data_dir=str(data))
@@ -471,7 +503,8 @@ def collect(
     period = _period(year, quarter)
     _programme(period.year)
     data = _prepare(data_dir, verbose)
-    from flows.collect import collect_quarter
+    with _server_starting():
+        from flows.collect import collect_quarter
 
     summary = _run(collect_quarter, year=period.year, quarter=period.quarter,
                    inbox=str(inbox) if inbox else None, data_dir=str(data), lock_wait_seconds=lock_wait)
@@ -490,7 +523,8 @@ def publish(
         raise _fail(f"tệp chương trình năm {year} chưa có mục [publication] (cơ quan ban hành, số, nơi ban hành, "
                     "người ký, nơi nhận) nên chưa lập được báo cáo.")
     data = _prepare(data_dir, verbose)
-    from flows.publish import publish_year
+    with _server_starting():
+        from flows.publish import publish_year
 
     result = _run(publish_year, year=year, data_dir=str(data), ask_approval=False)
     if not result["headline"]:
@@ -598,7 +632,8 @@ def demo(
     """Trình diễn cả năm: điền bốn quý của Khối mẫu, thu nhận từng quý và công bố kết quả năm."""
     _programme(year)
     data = _prepare(data_dir, verbose)
-    from flows.demo import demo_year
+    with _server_starting():
+        from flows.demo import demo_year
 
     result = _run(demo_year, year=year, data_dir=str(data))
     for summary in result["collected"]:
@@ -618,7 +653,8 @@ def remind(
     period = _period(year, quarter)
     _programme(period.year)
     data = _prepare(data_dir, verbose)
-    from flows.remind import remind_missing
+    with _server_starting():
+        from flows.remind import remind_missing
 
     result = _run(remind_missing, year=period.year, quarter=period.quarter, data_dir=str(data), notify_block=notify)
     console.print(

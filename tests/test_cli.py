@@ -61,3 +61,27 @@ def test_collect_lists_new_files_up_to_a_cap_then_counts_the_rest(capsys, monkey
     else:
         assert more == []
     assert "  thu-muc: Từ chối, không đọc - Mục này là một thư mục." in lines
+
+
+@pytest.mark.parametrize("own_server", [False, True], ids=["temporary-server", "server-of-its-own"])
+def test_the_temporary_server_starts_while_the_flow_imports_and_answers_before_the_flow_runs(monkeypatch, own_server):
+    import threading
+
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, temporary_settings
+
+    from flows.cli import _server_starting
+
+    importing, started = threading.Event(), threading.Event()
+
+    def start(self, timeout=None):
+        # Answers only once the body is under way: a server started before the body would wait forever.
+        assert importing.wait(30), "the server's start waited for the import to finish"
+        started.set()
+
+    monkeypatch.setattr(SubprocessASGIServer, "start", start)
+    api = "http://127.0.0.1:4200/api" if own_server else None
+    with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_SERVER_EPHEMERAL_ENABLED: True}):
+        with _server_starting():
+            importing.set()
+        assert started.is_set() is not own_server, "the flow runs after the server answers; none starts beside a server"
