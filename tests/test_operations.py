@@ -231,6 +231,9 @@ def test_a_rejected_unit_whose_error_names_no_cell_is_listed_beside_one_whose_er
     assert 'DN002.xlsx: Chỉ tiêu Thiếu dòng chỉ tiêu "Tổng doanh thu"' in listed["DN002"]
     letter = (warehouse.data_dir / "reminders" / Q1.key / "DN002.txt").read_text(encoding="utf-8")
     assert 'Thiếu dòng chỉ tiêu "Tổng doanh thu"' in letter and "nan" not in letter
+    status = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert status.exit_code == 0, status.output
+    assert 'DN002.xlsx: Chỉ tiêu Thiếu dòng chỉ tiêu "Tổng doanh thu"' in status.output
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
