@@ -97,7 +97,7 @@ def check_batch(
     passed = [sid for sid, s in status.items() if s != "rejected"]
     return CheckedBatch(
         status=status,
-        unit_code={sid: unit_of.get(sid) if sid in identified else None for sid in by_submission},
+        unit_code={sid: unit_of.get(sid) if sid in identified else parsed.attributed.get(sid) for sid in by_submission},
         template_version={
             sid: (None if pd.isna(v) else str(v))
             for sid, v in zip(info["submission_id"], info["template_version"])

@@ -48,6 +48,9 @@ class ParsedBatch:
     summary: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SUMMARY_COLUMNS))
     problems: list[Finding] = field(default_factory=list)
     peak_memory_mb: float = 0.0
+    # Files refused unread whose template identity is intact (a sheet renamed or deleted): the unit
+    # each was handed out to, which the refusal is recorded under.
+    attributed: dict[str, str] = field(default_factory=dict)
 
 
 def concat_batches(parts: list[ParsedBatch]) -> ParsedBatch:
@@ -62,6 +65,7 @@ def concat_batches(parts: list[ParsedBatch]) -> ParsedBatch:
         summary=_concat([p.summary for p in parts], SUMMARY_COLUMNS),
         problems=[f for p in parts for f in p.problems],
         peak_memory_mb=max(p.peak_memory_mb for p in parts),
+        attributed={sid: code for p in parts for sid, code in p.attributed.items()},
     )
 
 

@@ -97,6 +97,7 @@ def _subset(parsed: ParsedBatch, ids: list[str]) -> ParsedBatch:
         locked=parsed.locked[parsed.locked["submission_id"].isin(keep)],
         summary=parsed.summary[parsed.summary["submission_id"].isin(keep)],
         problems=[f for f in parsed.problems if f.submission_id in keep],
+        attributed={sid: code for sid, code in parsed.attributed.items() if sid in keep},
     )
 
 

@@ -39,7 +39,7 @@ from reporting.frames import (
     ParsedBatch,
     concat_batches,
 )
-from reporting.identity import ISO_DATE, SHEET_IDENTITY, TemplateIdentity, cell_text, display, read_identity
+from reporting.identity import ISO_DATE, SHEET_IDENTITY, VALID, TemplateIdentity, cell_text, display, read_identity
 from reporting.vn_format import legacy_encoding
 from tasks.file_guard import MAX_CELL_CHARS, MAX_COLUMN, MAX_ROW, Inspection, Refused, read_guarded
 
@@ -201,6 +201,7 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
     bytes. The chunk's rows are gathered in lists and become frames once, at the end.
     """
     info, indicators, tasks, headers, summary, locked, problems = [], [], [], [], [], [], []
+    attributed: dict[str, str] = {}
     guard_seconds = 0.0
     for submission_id, path in items:
         started = time.perf_counter()
@@ -213,6 +214,9 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
             inspection.stored = None
         except Refused as exc:
             problems.append(Finding(submission_id, exc.rule_id, ERROR, None, None, None, exc.message_vi))
+            state, identity = read_identity(getattr(exc, "identity_rows", None))
+            if state == VALID:
+                attributed[submission_id] = identity.unit_code
             continue
         del data
         problems.extend(_notes(submission_id, inspection))
@@ -234,6 +238,7 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
         summary=pd.DataFrame(summary, columns=SUMMARY_COLUMNS),
         problems=problems,
         peak_memory_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        attributed=attributed,
     ), guard_seconds
 
 
@@ -362,6 +367,19 @@ class Sheet:
         return UNUSABLE
 
 
+class SheetMissing(Refused):
+    """A sheet of the template was renamed or deleted: refused, with the identity sheet's rows (None
+    without one), so that a file whose identity is intact is recorded under its unit."""
+
+    def __init__(self, sheet: str, identity_rows: list[list] | None):
+        super().__init__(
+            "file.sheet_missing",
+            f'Thiếu sheet "{sheet}" của mẫu báo cáo. Không đổi tên hay xóa các sheet; '
+            "hãy dùng đúng tệp mẫu đã được cấp.",
+        )
+        self.identity_rows = identity_rows
+
+
 def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[str, Sheet], list[list] | None]:
     """The template's sheets by name, and the rows of its identity sheet (None without one).
 
@@ -377,21 +395,18 @@ def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[st
         ) from exc
     try:
         names = {unicodedata.normalize("NFC", n): n for n in workbook.sheet_names}
+        identity = names.get(SHEET_IDENTITY)
+        identity_rows = _rows(workbook.get_sheet_by_name(identity)) if identity else None
         sheets = {}
         for wanted in L.REQUIRED_SHEETS:
             if wanted not in names:
-                raise Refused(
-                    "file.sheet_missing",
-                    f'Thiếu sheet "{wanted}" của mẫu báo cáo. Không đổi tên hay xóa các sheet; '
-                    "hãy dùng đúng tệp mẫu đã được cấp.",
-                )
+                raise SheetMissing(wanted, identity_rows)
             sheets[wanted] = Sheet(
                 wanted, submission_id, _rows(workbook.get_sheet_by_name(names[wanted])),
                 set(inspection.uncached_formulas.get(names[wanted], [])),
                 inspection.error_values.get(names[wanted], {}),
             )
-        identity = names.get(SHEET_IDENTITY)
-        return sheets, (_rows(workbook.get_sheet_by_name(identity)) if identity else None)
+        return sheets, identity_rows
     except Refused:
         raise
     except Exception as exc:

@@ -237,6 +237,33 @@ def test_a_rejected_unit_whose_error_names_no_cell_is_listed_beside_one_whose_er
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_file_with_a_sheet_renamed_counts_as_its_units_rejected_report_not_as_nobodys(warehouse):
+    """The clerk renamed a sheet (the template's workbook structure is not locked): the file is
+    refused unread, but its template identity says whose it is. One made by hand stays nobody's."""
+    inbox = _inbox(warehouse)
+    renamed = submission("CQ005", Q1)
+    renamed["Nhiệm vụ trọng tâm"].title = "Nhiem vu"
+    save(renamed, inbox / "CQ005.xlsx", _at(DEADLINE - dt.timedelta(days=1)))
+    by_hand = submission("CQ006", Q1, without_identity=True)
+    by_hand["Nhiệm vụ trọng tâm"].title = "Nhiem vu"
+    save(by_hand, inbox / "CQ006.xlsx", _at(DEADLINE - dt.timedelta(days=1)))
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert {f["file"]: (f["unit_code"], f["status"]) for f in summary["files"]} == {
+        "CQ005.xlsx": ("CQ005", "rejected"), "CQ006.xlsx": (None, "rejected"),
+    }
+    states = _states(warehouse.engine)
+    assert states["CQ005"] == "rejected" and states["CQ006"] == "missing"
+    feedback = warehouse.data_dir / "feedback" / Q1.key
+    assert 'Thiếu sheet "Nhiệm vụ trọng tâm"' in _feedback_text(feedback / "CQ005.xlsx")
+    letters = warehouse.data_dir / "reminders" / Q1.key
+    assert "TỪ CHỐI" in (letters / "CQ005.txt").read_text(encoding="utf-8")
+    assert "chưa nhận được báo cáo" in (letters / "CQ006.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_reminders_tell_each_unit_what_is_missing_and_the_ops_team_once(warehouse, notifications):
     _quarter_of_five(warehouse)
     collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
