@@ -13,6 +13,7 @@ import getpass
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 from contextlib import contextmanager, suppress
@@ -165,7 +166,33 @@ def _prepare(data_dir: Path | None, verbose: bool = False) -> Path:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     os.environ["P135_DATA_DIR"] = str(data)
     _quiet_prefect(verbose)
+    _stop_cleanly_on_sigterm()
     return data
+
+
+class _Stopped(SystemExit):
+    """The command was told to stop (SIGTERM): it exits, running what is registered to run at exit."""
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """A SIGTERM (`kill`, systemd, a scheduler's timeout) ends the command as Ctrl-C does.
+
+    By default it kills the process outright, so nothing registered at exit runs and Prefect's
+    temporary server, a subprocess, is left running with no parent. Now the command exits: the run
+    is marked crashed (Prefect's own handler during a flow run passes the signal on here), the
+    server and the parsing processes are stopped, and the clerk-facing line says what became of it.
+    A second SIGTERM kills at once.
+    """
+    def stopped(signum, frame) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        errors.print(
+            "[red]Lỗi:[/red] lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
+            "phần chưa xong được làm khi chạy lại lệnh.", soft_wrap=True, highlight=False,
+        )
+        raise _Stopped(128 + signum)
+
+    with suppress(ValueError):  # only the main thread may set a handler; a command always runs there
+        signal.signal(signal.SIGTERM, stopped)
 
 
 @contextmanager

@@ -1,0 +1,105 @@
+"""A real `p135 collect` told to stop with SIGTERM (`kill`, systemd, a scheduler's timeout) exits
+with one Vietnamese line and leaves no Prefect server running behind it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from reporting.periods import Period
+from tests.workbooks import REGISTRY, save, submission
+
+Q1 = Period(2023, 1)
+P135 = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "p135"
+STOPPED_VI = ("Lỗi: lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
+              "phần chưa xong được làm khi chạy lại lệnh.")
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid`, with their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _server_of(pid: int) -> int | None:
+    return next((child for child, command in _children(pid).items() if "uvicorn" in command), None)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _holds_the_quarter(data: Path) -> bool:
+    try:
+        with sqlite3.connect(f"file:{data / 'warehouse.db'}?mode=ro", uri=True, timeout=0.1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM collect_run").fetchone()[0] > 0
+    except sqlite3.Error:
+        return False  # not set up yet
+
+
+@pytest.mark.parametrize("when", ["while_the_server_starts", "while_the_run_holds_the_quarter"])
+def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(when, tmp_path):
+    codes = sorted({v.unit_code for v in REGISTRY.versions if v.valid_from <= Q1.ends_on
+                    and (v.valid_to is None or v.valid_to >= Q1.ends_on)})[:30]
+    inbox = tmp_path / "inbox"
+    for code in codes:
+        save(submission(code, Q1), inbox / f"{code}.xlsx")
+    sent = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inbox.iterdir()}
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "P135_", "DO_NOT_TRACK"))}
+    env["HOME"] = str(tmp_path / "home")
+    # Files, not pipes: a server left behind would hold a pipe open and the test would wait on it.
+    out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
+    with out_file.open("w") as out, err_file.open("w") as err:
+        process = subprocess.Popen(
+            [str(P135), "collect", "--year", "2023", "--quarter", "1", "--inbox", str(inbox), "--data-dir", str(data)],
+            env=env, cwd=tmp_path, stdout=out, stderr=err, start_new_session=True,
+        )
+    server = None
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            server = server or _server_of(process.pid)
+            if server and (when == "while_the_server_starts" or _holds_the_quarter(data)):
+                break
+            assert process.poll() is None, f"p135 collect ended before it was stopped: {out_file.read_text()}"
+            assert time.monotonic() < deadline, "p135 collect never got that far"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+        gone = time.monotonic() + 10
+        while _alive(server) and time.monotonic() < gone:
+            time.sleep(0.1)
+        left = _alive(server)
+    finally:
+        if server and _alive(server):
+            os.kill(server, signal.SIGKILL)  # this test's to end, whatever the command left
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    out, err = out_file.read_text(), err_file.read_text()
+    shown = out + err
+    assert process.returncode == 128 + signal.SIGTERM, shown
+    assert STOPPED_VI in err
+    assert "Traceback" not in shown
+    assert not left, "Prefect's temporary server outlived the command"
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inbox.iterdir()} == sent
