@@ -705,9 +705,11 @@ def bench(
         show_default=False)] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Đo hiệu năng: tạo tệp báo cáo quý của N đơn vị (có tỉ lệ lỗi và cảnh báo thực tế), thu nhận
-    bằng luồng collect thật trên kho mới, thu nhận lại quý không đổi, công bố năm, rồi in một bảng:
-    thời gian và tốc độ từng giai đoạn, đỉnh bộ nhớ, và tốc độ so với đọc thô cùng các tệp.
+    """Đo hiệu năng thu nhận và công bố trên N đơn vị, rồi in một bảng kết quả.
+
+    Tạo tệp báo cáo quý của N đơn vị (có tỉ lệ lỗi và cảnh báo thực tế), thu nhận bằng luồng collect
+    thật trên kho mới, thu nhận lại quý không đổi, công bố năm, rồi in một bảng: thời gian và tốc độ
+    từng giai đoạn, đỉnh bộ nhớ, và tốc độ so với đọc thô cùng các tệp.
     """
     import atexit
     import shutil
