@@ -252,17 +252,41 @@ def _resolve_numbers(
     # Only cells read as text have readings to weigh; they are few, so they are weighed one by one.
     for i in np.flatnonzero((frame[f"{column}_kind"] == "text").to_numpy()):
         unit = units.iat[i] if units is not None else None
-        readings = [
+        allowed = [
             r for r in number_readings(str(frame.iat[i, frame.columns.get_loc(f"{column}_text")]), unit)
-            if fits_decimals(r, int(decimals.iat[i])) and (signed.iat[i] or r >= 0)
+            if signed.iat[i] or r >= 0
         ]
-        if len(readings) == 1:
-            frame.iat[i, at_value] = readings[0]
+        readings = [r for r in allowed if fits_decimals(r, int(decimals.iat[i]))]
+        if len(readings) == 1 or (not readings and len(allowed) == 1):
+            # A lone reading with too many decimals ("300,5" people) is a number: it is then told
+            # apart as such (`flag_fractions`), not as text.
+            frame.iat[i, at_value] = (readings or allowed)[0]
             frame.iat[i, at_kind] = "number"
         elif len(readings) > 1:
             frame.iat[i, at_kind] = "ambiguous"
             readings_shown[i] = " hoặc ".join(vn_plain(r) for r in readings)
     frame[f"{column}_readings"] = readings_shown
+
+
+def _flag_fractions(frame: pd.DataFrame, column: str, decimals: pd.Series) -> None:
+    """A number with more decimals than its indicator takes (50,5 party members, an income to 3
+    decimals where 2 are kept) is of kind `fraction`, an error of its own, and no longer a value:
+    it would otherwise be loaded as typed."""
+    places = pd.to_numeric(decimals, errors="coerce").fillna(6).to_numpy(dtype=float)
+    scaled = frame[column].to_numpy(dtype=float) * 10.0 ** places
+    with np.errstate(invalid="ignore"):
+        excess = np.abs(scaled - np.rint(scaled)) > 1e-9 * np.maximum(1.0, np.abs(scaled))
+    excess &= (frame[f"{column}_kind"] == "number").to_numpy()
+    if not excess.any():
+        return
+    rows = np.flatnonzero(excess)
+    at_kind, at_text = frame.columns.get_loc(f"{column}_kind"), frame.columns.get_loc(f"{column}_text")
+    typed = frame.iloc[rows, at_text].to_numpy(dtype=object)
+    values = frame[column].to_numpy(dtype=float)[rows]
+    # What the clerk typed, when it was text; the number written the Vietnamese way otherwise.
+    frame.iloc[rows, at_text] = [t if isinstance(t, str) else vn_plain(v) for t, v in zip(typed, values)]
+    frame.iloc[rows, at_kind] = "fraction"
+    frame.iloc[rows, frame.columns.get_loc(column)] = np.nan
 
 
 def _indicator_table(programme: Programme) -> pd.DataFrame:
@@ -273,10 +297,11 @@ def _indicator_table(programme: Programme) -> pd.DataFrame:
     return pd.DataFrame(
         [(i.code, i.label_vi, bool(i.has_plan), bool(i.has_ytd), bool(i.signed), i.decimals, i.unit_vi,
           i.plausible_min, i.plausible_max, i.max_ratio_to_previous or None, band(i.plausible_min, i.plausible_max),
-          0.5 * 10 ** -i.decimals)
+          0.5 * 10 ** -i.decimals,
+          "chỉ nhận số nguyên" if not i.decimals else f"chỉ nhận tối đa {i.decimals} chữ số thập phân")
          for i in programme.indicators],
         columns=["code", "label_vi", "has_plan", "has_ytd", "signed", "decimals", "unit_vi", "low", "high",
-                 "limit", "band_shown", "tolerance"],
+                 "limit", "band_shown", "tolerance", "decimals_shown"],
     ).drop_duplicates("code", keep="last").set_index("code")
 
 
@@ -323,6 +348,9 @@ def _enrich_indicators(
         frame[column] = frame[column].astype(object)
         _resolve_numbers(frame, column, decimals, frame["is_signed"], units)
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        frame[f"{column}_text"] = frame[f"{column}_text"].astype(object)
+        _flag_fractions(frame, column, decimals)
+    frame["decimals_shown"] = _per_code(codes, table, "decimals_shown", at)
     # A value that is itself an error (missing, text, negative where it cannot be) says nothing
     # about plausibility: no band, ratio or comparison is computed from it.
     frame["value_usable"] = (frame["value_kind"] == "number") & (frame["is_signed"] | (frame["value"] >= 0))

@@ -13,7 +13,7 @@ from reporting.programme import Programme
 INDEX_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",
     "value_cell", "value_text", "value_readings", "ytd_cell", "ytd_text", "ytd_readings",
-    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown",
+    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "decimals_shown",
 ]
 COMPARISON_INDEX_COLUMNS = [
     "submission_id", "comparison", "left_cell", "left_label", "left_value", "right_label", "right_value",
@@ -22,7 +22,7 @@ SHEET = L.SHEET_INDICATORS
 
 
 def _typed(column: str, what: str) -> list:
-    """Missing, not a number, ambiguous, negative: the four ways a number cell goes wrong.
+    """Missing, not a number, ambiguous, too many decimals, negative: the ways a number cell goes wrong.
 
     The frame carries the rows' conditions already applied (`<column>_kind_due`, null where the
     indicator has no such cell; `<column>_unsigned`, null where it may be negative): a row
@@ -45,6 +45,9 @@ def _typed(column: str, what: str) -> list:
                 (["ambiguous"], f"indicator.{what}_ambiguous",
                  f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
                  f"{{{column}_readings}}. Nhập lại dưới dạng số (không gõ dấu chấm phân cách hàng nghìn)."),
+                (["fraction"], f"indicator.{what}_too_many_decimals",
+                 f"Ô {{cell}} ({label}) có giá trị {{value}}, nhưng chỉ tiêu này {{decimals_shown}}. "
+                 "Hãy nhập lại số liệu (làm tròn nếu là số tính ra)."),
             ],
         ),
         rule(

@@ -92,6 +92,15 @@ CASES = {
     "value-text": ("CQ003", _agency(inspections="2 cuộc"), {("indicator.value_not_number", IND, _cell("agencies", "inspections"))}),
     "value-ambiguous": ("DN001", _enterprise(revenue_bn_vnd="9.899"),
                         {("indicator.value_ambiguous", IND, _cell("enterprises", "revenue_bn_vnd"))}),
+    "count-with-a-fraction": ("CQ003", _agency(inspections=2.5),
+                              {("indicator.value_too_many_decimals", IND, _cell("agencies", "inspections"))}),
+    "count-with-a-fraction-as-text": ("CQ003", _agency(inspections="2,5"),
+                                      {("indicator.value_too_many_decimals", IND, _cell("agencies", "inspections"))}),
+    "income-to-three-decimals": ("DN001", _enterprise(avg_income_m_vnd=9.555),
+                                 {("indicator.value_too_many_decimals", IND, _cell("enterprises", "avg_income_m_vnd"))}),
+    "income-to-two-decimals": ("DN001", _enterprise(avg_income_m_vnd=9.55), set()),
+    "ytd-with-too-many-decimals": ("DN001", _enterprise(ytd={"revenue_bn_vnd": 1.2345}),
+                                   {("indicator.ytd_too_many_decimals", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
     "value-negative": ("CQ003", _agency(inspections=-1), {("indicator.value_negative", IND, _cell("agencies", "inspections"))}),
     "ytd-missing": ("DN001", _enterprise(ytd={"revenue_bn_vnd": None}),
                     {("indicator.ytd_missing", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
@@ -189,6 +198,11 @@ def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
     assert "không phải là số" in finding.message_vi
     ambiguous = next(f for f in checked.findings if f.submission_id == "value-ambiguous")
     assert "9.899 hoặc 9,899" in ambiguous.message_vi
+    for case, shown, allowed in (("count-with-a-fraction", "2,5", "chỉ nhận số nguyên"),
+                                 ("count-with-a-fraction-as-text", "2,5", "chỉ nhận số nguyên"),
+                                 ("income-to-three-decimals", "9,555", "chỉ nhận tối đa 2 chữ số thập phân")):
+        fraction = next(f for f in checked.findings if f.submission_id == case)
+        assert f"có giá trị {shown}, nhưng chỉ tiêu này {allowed}." in fraction.message_vi, fraction.message_vi
     band = next(f for f in checked.findings if f.submission_id == "income-out-of-band")
     assert "95" in band.message_vi and "3,0 – 60,0" in band.message_vi
     source = next(f for f in checked.findings if f.submission_id == "task-source-invalid")
