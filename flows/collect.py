@@ -27,7 +27,7 @@ from tasks.approval import (
     hold_passing,
     release_held_files,
 )
-from tasks.artifacts import first_finding_text, summarise_collect
+from tasks.artifacts import first_finding_text, first_findings, summarise_collect
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
 from tasks.feedback import rewrite_missing_feedback, write_feedback
@@ -303,9 +303,7 @@ PER_FILE = {"p135_per_file": True}
 
 def _log_verdicts(logger, batch, verdicts, period) -> None:
     """One WARNING line per rejected file (unit, file, first finding); held files are noted."""
-    first = {}
-    for finding in verdicts.findings:
-        first.setdefault(finding.submission_id, finding)
+    first = first_findings(verdicts.findings)
     for arrival in batch:
         status = verdicts.status[arrival.sha256]
         unit = verdicts.unit_code.get(arrival.sha256) or "unknown unit"

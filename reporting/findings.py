@@ -59,6 +59,15 @@ def shown(value: object) -> str:
     return str(value)
 
 
+def reading_order(finding: Finding) -> tuple:
+    """The order a clerk reads a file's findings in: errors first, then by sheet and cell (row,
+    then column), whole-sheet findings before cells."""
+    cell = finding.cell or ""
+    letters = "".join(c for c in cell if c.isalpha())
+    digits = "".join(c for c in cell if c.isdigit())
+    return (finding.severity != ERROR, finding.sheet or "", int(digits or 0), letters, finding.rule_id)
+
+
 def status_for(findings: list[Finding]) -> str:
     """accepted, accepted_with_warnings or rejected, from one submission's findings."""
     severities = {f.severity for f in findings}

@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from expectations.gate import CheckedBatch
-from reporting.findings import STATUS_VI
+from reporting.findings import ERROR, STATUS_VI
 from reporting.periods import Period
 from reporting.programme import Programme
 from tasks.completeness import Completeness, completeness_markdown
@@ -32,6 +32,17 @@ def counts_line(summary: dict) -> str:
         f"({summary['files_known']} tệp đã nhận), {summary['accepted']} chấp nhận, "
         f"{summary['accepted_with_warnings']} có cảnh báo, {summary['rejected']} từ chối"
     )
+
+
+def first_findings(findings) -> dict:
+    """Per submission, the finding to quote: its first error, else its first warning (a rejected
+    file is never explained by a warning)."""
+    first: dict = {}
+    for finding in findings:
+        top = first.get(finding.submission_id)
+        if top is None or (top.severity != ERROR and finding.severity == ERROR):
+            first[finding.submission_id] = finding
+    return first
 
 
 def first_finding_text(finding) -> str:
@@ -61,9 +72,7 @@ def summarise_collect(
     for batch in checked:
         rules.update((f.rule_id, f.severity) for f in batch.findings)
         severities.update((f.submission_id, f.severity) for f in batch.findings)
-        first, per_file = {}, Counter(f.submission_id for f in batch.findings)
-        for finding in batch.findings:
-            first.setdefault(finding.submission_id, finding)
+        first, per_file = first_findings(batch.findings), Counter(f.submission_id for f in batch.findings)
         for sha, status in batch.status.items():
             counts[status] += 1
             top = first.get(sha)

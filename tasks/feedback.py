@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import bindparam, text
 
 from expectations.gate import CheckedBatch
-from reporting.findings import ERROR, STATUS_VI, Finding
+from reporting.findings import ERROR, STATUS_VI, Finding, reading_order
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry, UnitVersion
@@ -63,7 +63,7 @@ def feedback_job(
         ("Số lỗi / cảnh báo", f"{errors} lỗi, {len(findings) - errors} cảnh báo"),
         ("Việc cần làm", next_step or NEXT_STEP_VI[status]),
     )
-    ordered = sorted(findings, key=lambda f: (f.severity != ERROR, f.sheet or "", _cell_order(f.cell), f.rule_id))
+    ordered = sorted(findings, key=reading_order)
     return FeedbackJob(
         path=str(path),
         title=f"KẾT QUẢ KIỂM TRA BÁO CÁO {period.label_vi.upper()}",
@@ -73,14 +73,6 @@ def feedback_job(
         findings=tuple((n, f.rule_id, SEVERITY_VI[f.severity], f.sheet, f.cell, f.value, f.message_vi)
                        for n, f in enumerate(ordered, start=1)),
     )
-
-
-def _cell_order(cell: str | None) -> tuple[int, str]:
-    if not cell:
-        return (0, "")
-    letters = "".join(c for c in cell if c.isalpha())
-    digits = "".join(c for c in cell if c.isdigit())
-    return (int(digits or 0), letters)
 
 
 @task(cache_policy=NO_CACHE)

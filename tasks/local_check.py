@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from expectations.cross_quarter import History
 from expectations.gate import check_batch
-from reporting.findings import ERROR, Finding, status_for
+from reporting.findings import ERROR, Finding, reading_order, status_for
 from reporting.frames import ParsedBatch
 from reporting.periods import Period
 from reporting.programme import ProgrammeError, programme_for_year
@@ -64,7 +64,7 @@ def check_files(paths: list[Path], data_dir: Path, year: int | None = None, quar
         for sid in mine:
             verdicts[sid] = FileVerdict(
                 paths[int(sid)], checked.status[sid], period, checked.unit_code.get(sid),
-                [f for f in checked.findings if f.submission_id == sid],
+                sorted((f for f in checked.findings if f.submission_id == sid), key=reading_order),
             )
     for sid in ids:
         if sid not in verdicts:

@@ -291,3 +291,21 @@ def test_a_quarter_collected_again_is_archived_in_parts_that_grow_while_nothing_
 
     assert batches == [] and len(intake.known) == len(files) == 8
     assert parts == [1, 2, 4, 1], "each part that held nothing new is followed by one twice as large"
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_rejected_file_is_explained_by_its_error_not_by_a_warning_found_before_it(warehouse):
+    inbox = warehouse.data_dir / "inbox" / Q1.key
+    values = default_values("enterprises")
+    values["avg_income_m_vnd"] = 95  # out of the usual band: a warning, found by an earlier suite
+    save(submission("DN001", Q1, values=values, tasks=[TASK[:3] + (None, None)]), inbox / "DN001.xlsx")
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    [rejected] = summary["rejected_files"]
+    assert rejected["finding"].startswith("Nhiệm vụ trọng tâm!E5 "), rejected["finding"]
+
+    from tasks.local_check import check_files
+
+    [verdict] = check_files([inbox / "DN001.xlsx"], warehouse.data_dir).verdicts
+    assert [f.severity for f in verdict.findings] == ["error", "warning"]

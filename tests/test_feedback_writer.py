@@ -13,10 +13,10 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
-from reporting.findings import ERROR, STATUS_VI, Finding
+from reporting.findings import ERROR, STATUS_VI, Finding, reading_order
 from reporting.periods import LOCAL_TZ, Period
 from tasks import feedback_writer
-from tasks.feedback import NEXT_STEP_VI, SEVERITY_VI, _cell_order, feedback_job, feedback_name
+from tasks.feedback import NEXT_STEP_VI, SEVERITY_VI, feedback_job, feedback_name
 from tasks.feedback_writer import COLUMNS, HEADER_ROW, SHEET, FeedbackJob, place_all, write_workbook
 from tasks.intake import PARTIAL_PREFIX
 from tasks.safe_cells import put
@@ -60,7 +60,7 @@ def _openpyxl_reference(programme, period, unit_label, arrival, status, findings
         cell.font, cell.border = Font(bold=True, color="FFFFFF"), box
         cell.fill = PatternFill("solid", fgColor="1F4E79")
         ws.column_dimensions[cell.column_letter].width = width
-    ordered = sorted(findings, key=lambda f: (f.severity != ERROR, f.sheet or "", _cell_order(f.cell), f.rule_id))
+    ordered = sorted(findings, key=reading_order)
     for n, f in enumerate(ordered, start=1):
         for col, value in enumerate((n, f.rule_id, SEVERITY_VI[f.severity], f.sheet, f.cell, f.value, f.message_vi),
                                     start=1):
