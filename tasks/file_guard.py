@@ -123,7 +123,10 @@ def _not_a_workbook(head: bytes) -> str:
     elif _looks_like_text(head):
         what = "một tệp văn bản (CSV hoặc TXT)"
     else:
-        what = "không phải bảng tính"
+        return (
+            "Tệp này không phải bảng tính Excel (dù tên tệp có thể là .xlsx). "
+            "Hãy mở tệp mẫu bằng Excel, WPS hoặc LibreOffice, nhập số liệu rồi lưu dạng .xlsx."
+        )
     return (
         f"Tệp này là {what}, không phải bảng tính Excel (dù tên tệp có thể là .xlsx). "
         "Hãy mở tệp mẫu bằng Excel, WPS hoặc LibreOffice, nhập số liệu rồi lưu dạng .xlsx."

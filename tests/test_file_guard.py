@@ -139,3 +139,16 @@ def _central_entry(data: bytes, name: str) -> int:
             return at
         at = data.find(b"PK\x01\x02", at + 4)
     raise AssertionError(name)
+
+
+@pytest.mark.parametrize("head, said", [
+    (b"%PDF-1.4 ...", "Tệp này là một tệp PDF, không phải bảng tính Excel"),
+    ("Mã,Giá trị\n".encode(), "Tệp này là một tệp văn bản (CSV hoặc TXT), không phải bảng tính Excel"),
+    # A CSV saved in Latin-1 (as LibreOffice writes one) is neither UTF-8 text nor anything known.
+    (b"\xe9t\xe9,1,2\n\x00\x01", "Tệp này không phải bảng tính Excel (dù tên tệp có thể là .xlsx)."),
+], ids=["pdf", "utf8-text", "unknown-bytes"])
+def test_a_file_that_is_not_a_workbook_is_named_in_plain_vietnamese(head, said):
+    with pytest.raises(Refused) as refused:
+        inspect_bytes(head)
+    assert refused.value.message_vi.startswith(said), refused.value.message_vi
+    assert "là không phải" not in refused.value.message_vi

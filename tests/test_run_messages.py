@@ -268,5 +268,9 @@ def test_help_and_usage_errors_are_vietnamese():
     assert wrong.exit_code == 2 and "Không có tùy chọn --khong-co." in wrong.output and "Lỗi" in wrong.output
     missing = _cli("check")
     assert missing.exit_code == 2 and "Thiếu tham số" in missing.output
+    extra = _cli("approve", "--year", "2023", "--quarter", "1", "--by", "x", "thua")
+    assert extra.exit_code == 2 and "Thừa tham số: thua." in extra.output and "unexpected" not in extra.output
+    valued = _cli("status", "--help=1")
+    assert valued.exit_code == 2 and "Tùy chọn --help không nhận giá trị." in valued.output
     not_a_file = _cli("check", "khong-co.xlsx")
     assert not_a_file.exit_code == 2 and "không phải là tệp hoặc không tồn tại: khong-co.xlsx" in not_a_file.output
