@@ -501,6 +501,13 @@ def templates(
     period = _period(year, quarter, current=True)
     _programme(period.year)
     data = _prepare(data_dir, verbose)
+    if out is not None:
+        from tasks.preflight import SettingError, check_output_dir
+
+        try:
+            check_output_dir(out, "--out")
+        except SettingError as exc:
+            raise _fail(str(exc)) from None
     with _server_starting():
         from flows.templates import hand_out_templates
 

@@ -55,6 +55,16 @@ def check_data_dir(data: Path, setting: str) -> None:
         )
 
 
+def check_output_dir(out: Path, setting: str) -> None:
+    """A folder the command writes its files to exists or can be made, and takes a file."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".p135-probe-"):
+            pass
+    except OSError as exc:
+        raise SettingError(f"{setting} ({out}): không ghi được vào thư mục này: {_os_reason(exc)}.") from None
+
+
 def _os_reason(exc: OSError) -> str:
     reasons = {
         errno.EROFS: "ổ đĩa chỉ cho phép đọc",

@@ -21,9 +21,13 @@ def test_help_lists_the_commands():
     (["collect", "--year", "2023"], 2, "hãy cho cả --quarter"),
     (["collect", "--quarter", "5"], 2, "phải nhỏ hơn hoặc bằng 4"),
     (["publish", "--year", "2023"], 1, "chưa công bố gì"),
-], ids=["no-programme", "year-without-quarter", "quarter-out-of-range", "nothing-to-publish"])
+    (["templates", "--year", "2023", "--quarter", "3", "--out", "{tmp}/a-file"], 2,
+     "--out ({tmp}/a-file): không ghi được vào thư mục này: đường dẫn không phải là thư mục."),
+], ids=["no-programme", "year-without-quarter", "quarter-out-of-range", "nothing-to-publish", "templates-out-a-file"])
 def test_bad_input_gets_a_message_and_an_exit_code(tmp_path, monkeypatch, args, code, message):
     monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    (tmp_path / "a-file").write_text("not a folder")
+    args, message = [a.replace("{tmp}", str(tmp_path)) for a in args], message.replace("{tmp}", str(tmp_path))
     result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == code, result.output
     assert message in result.output
