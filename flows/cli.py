@@ -871,11 +871,30 @@ def approve(
             "kiểm tra và phản hồi nhưng không đưa vào số liệu cho đến khi mở lại (p135 reopen).",
             soft_wrap=True, highlight=False, markup=False,
         )
+        if shortfall := _approved_short(data, period):
+            errors.print(f"[yellow]Lưu ý:[/yellow] {escape(shortfall)}", soft_wrap=True, highlight=False)
         return
     found = approval_of(engine, period.year, period.quarter)
     when = f" ngày {found.approved_at.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}" if found.approved_at else ""
     console.print(f"{period.label_vi} đã được phê duyệt trước đó bởi {found.approved_by}{when}; không thay đổi gì.",
                   soft_wrap=True, highlight=False, markup=False)
+
+
+def _approved_short(data: Path, period) -> str | None:
+    """What an approved quarter lacks: units in force whose report is not accepted (None when none)."""
+    from tasks.completeness import read_completeness
+
+    total = read_completeness(data, period).total()
+    expected, accepted = total["expected"], total["accepted"]
+    if accepted >= expected:
+        return None
+    counted = "chưa có đơn vị nào" if not accepted else f"mới có {accepted}/{expected} đơn vị"
+    return (
+        f"{counted} có báo cáo {period.label_vi} được chấp nhận ({total['missing']} chưa nộp, "
+        f"{total['rejected']} bị từ chối). Báo cáo năm sẽ dùng số liệu quý này như đã chốt; nếu chưa đủ, "
+        f"hãy mở lại (p135 reopen --year {period.year} --quarter {period.quarter} --reason ...), thu nhận tiếp "
+        "rồi phê duyệt lại."
+    )
 
 
 @app.command()

@@ -153,6 +153,8 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
     approved = _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
     assert approved.exit_code == 0, approved.output
+    # Approved with one unit's report accepted: the person approving is told what the quarter lacks.
+    assert "Lưu ý: mới có 1/" in approved.output and "có báo cáo Quý I/2023 được chấp nhận" in approved.output
     again = _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Người khác", "--data-dir", warehouse.data_dir)
     assert again.exit_code == 0, again.output
     assert "đã được phê duyệt trước đó bởi Lê Thị Duyệt" in again.output
