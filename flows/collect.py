@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.utilities.annotations import quote
 
-from reporting.periods import period_just_ended, resolve_period
+from reporting.periods import Period, period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
 from tasks.approval import (
@@ -153,7 +153,7 @@ def collect_quarter(
                 clock.expect(stage, len(files))
             history = fetch_history(data, period)
             intake = _Intake()
-            arriving = _arrive_in_batches(inbox_dir, files, data, batch_size, clock, intake)
+            arriving = _arrive_in_batches(inbox_dir, files, data, batch_size, clock, intake, period)
             checked = []
             guard_seconds, read_seconds = 0.0, 0.0
             pools = f"collect-{uuid.uuid4().hex}"
@@ -238,7 +238,7 @@ KNOWN_STRETCH = 8
 @dataclass
 class _Intake:
     """What the archive has made of the inbox so far: new contents, contents received before (or
-    twice in this inbox), entries that could not be read."""
+    twice in this inbox), entries refused (unreadable, or another quarter's file)."""
 
     new: list = field(default_factory=list)
     known: list = field(default_factory=list)
@@ -247,7 +247,7 @@ class _Intake:
 
 
 def _arrive_in_batches(
-    inbox: Path, files: list, data: Path, batch_size: int, clock: StageClock, intake: _Intake
+    inbox: Path, files: list, data: Path, batch_size: int, clock: StageClock, intake: _Intake, period: Period
 ) -> Iterator[list]:
     """The new contents in batches of `batch_size`, archived a batch's worth of files at a time as the
     batches are asked for: reading starts after the first files are archived, not after all of them.
@@ -264,9 +264,10 @@ def _arrive_in_batches(
         with clock.stage("archive", len(chunk)):
             arrivals, unreadable = archive_originals(inbox, quote(chunk), data / "archive", data)
         intake.unreadable += unreadable
-        new, known = split_known(quote(arrivals), data, quote(intake.taken))
+        new, known, elsewhere = split_known(quote(arrivals), data, quote(intake.taken), period)
         intake.new += new
         intake.known += known
+        intake.unreadable += elsewhere
         intake.taken.update(a.sha256 for a in new)
         size = batch_size if new else min(2 * size, KNOWN_STRETCH * batch_size)
         pending += new

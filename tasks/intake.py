@@ -24,9 +24,17 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from reporting.periods import LOCAL_TZ, Period
 from tasks.disk_full import unless_disk_full
 from warehouse.engine import engine_for
-from warehouse.load import Arrival, Refusal, display_name, known_hashes
+from warehouse.load import (
+    Arrival,
+    Refusal,
+    display_name,
+    known_hashes,
+    received_for_other_quarters,
+    received_hashes,
+)
 
 IGNORED_PREFIXES = (b".", b"~$")
 # Temporary copies being written into the archive; a dead run's are removed by the next run.
@@ -468,19 +476,45 @@ def _make_dirs(path: Path) -> list[Path]:
 
 @task(cache_policy=NO_CACHE)
 def split_known(
-    arrivals: list[Arrival], data_dir: Path, taken: set[str] | None = None
-) -> tuple[list[Arrival], list[Arrival]]:
-    """Split arrivals into new contents and contents received before (or twice in this inbox).
+    arrivals: list[Arrival], data_dir: Path, taken: set[str] | None = None, period: Period | None = None
+) -> tuple[list[Arrival], list[Arrival], list[Refusal]]:
+    """Split arrivals into new contents, contents received before (or twice in this inbox), and,
+    given the `period` collected, contents received before as another quarter's file.
 
-    `taken` holds the contents this run already found new in the inbox's earlier files.
+    `taken` holds the contents this run already found new in the inbox's earlier files. A file
+    counts for one quarter only: the same file in another quarter's inbox (a clerk sending last
+    quarter's report again) is refused, saying which quarter it counted for, not passed over.
     """
-    known = known_hashes(engine_for(data_dir), [a.sha256 for a in arrivals])
+    engine = engine_for(data_dir)
+    hashes = [a.sha256 for a in arrivals]
+    if period is None:
+        known, elsewhere = known_hashes(engine, hashes), {}
+    else:
+        known, others = received_hashes(engine, hashes, period.year, period.quarter)
+        elsewhere = received_for_other_quarters(engine, others, period.year, period.quarter) if others else {}
     taken = taken or set()
-    new, seen = [], []
+    new, seen, refused = [], [], []
     for arrival in arrivals:
-        if arrival.sha256 in known or arrival.sha256 in taken:
+        if arrival.sha256 in elsewhere:
+            refused.append(_counted_elsewhere(arrival, elsewhere[arrival.sha256], period))
+        elif arrival.sha256 in known or arrival.sha256 in taken:
             seen.append(arrival)
         else:
             known.add(arrival.sha256)
             new.append(arrival)
-    return new, seen
+    return new, seen, refused
+
+
+def _counted_elsewhere(arrival: Arrival, earlier: dict, period: Period) -> Refusal:
+    then = Period(earlier["year"], earlier["quarter"])
+    received = earlier["received_at"]
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=dt.timezone.utc)
+    unit = f" của đơn vị {earlier['unit_code']}" if earlier["unit_code"] else ""
+    return Refusal(
+        arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
+        f"Tệp này trùng nội dung với tệp {earlier['original_name']}{unit} đã nhận cho {then.label_vi} "
+        f"(lúc {received.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}); một tệp chỉ được tính cho một quý nên không "
+        f"được tính cho {period.label_vi}. Hãy điền mẫu báo cáo {period.label_vi} rồi gửi; nếu đây đúng là "
+        f"báo cáo {period.label_vi} (trước đây gửi nhầm kỳ), hãy mở tệp, lưu lại rồi gửi lại.",
+    )

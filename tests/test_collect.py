@@ -256,7 +256,7 @@ def test_reading_starts_once_the_first_batch_is_archived_not_the_whole_inbox(war
     def archived() -> int:
         return sum(1 for p in (data / "archive").rglob("*") if p.is_file())
 
-    batches = _arrive_in_batches(inbox, files, data, 2, StageClock(tuple(COLLECT_STAGES)), intake)
+    batches = _arrive_in_batches(inbox, files, data, 2, StageClock(tuple(COLLECT_STAGES)), intake, Q1)
     first = next(batches)
 
     assert [a.original_name for a in first] == ["CQ003.xlsx", "CQ004.xlsx"]
@@ -287,7 +287,7 @@ def test_a_quarter_collected_again_is_archived_in_parts_that_grow_while_nothing_
     intake = collect._Intake()
     clock = StageClock(tuple(COLLECT_STAGES))
 
-    batches = list(collect._arrive_in_batches(inbox, files, warehouse.data_dir, 1, clock, intake))
+    batches = list(collect._arrive_in_batches(inbox, files, warehouse.data_dir, 1, clock, intake, Q1))
 
     assert batches == [] and len(intake.known) == len(files) == 8
     assert parts == [1, 2, 4, 1], "each part that held nothing new is followed by one twice as large"
@@ -309,3 +309,29 @@ def test_a_rejected_file_is_explained_by_its_error_not_by_a_warning_found_before
 
     [verdict] = check_files([inbox / "DN001.xlsx"], warehouse.data_dir).verdicts
     assert [f.severity for f in verdict.findings] == ["error", "warning"]
+
+
+def test_last_quarters_file_sent_again_for_this_quarter_is_refused_saying_which_quarter_it_counted_for(warehouse):
+    q1_inbox = warehouse.data_dir / "inbox" / Q1.key
+    sent = save(submission("CQ003", Q1, tasks=[TASK]), q1_inbox / "CQ003.xlsx")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    q2 = Period(2023, 2)
+    q2_inbox = warehouse.data_dir / "inbox" / q2.key
+    q2_inbox.mkdir(parents=True)
+    (q2_inbox / "BaoCao_CQ003_quy2.xlsx").write_bytes(sent.read_bytes())
+
+    summary = collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
+    again = collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
+
+    for run in (summary, again):
+        assert (run["files_new"], run["files_known"], run["refused"]) == (0, 0, 1)
+        [refusal] = run["refusals"]
+        assert refusal["name"] == "BaoCao_CQ003_quy2.xlsx"
+        assert refusal["reason"].startswith(
+            "Tệp này trùng nội dung với tệp CQ003.xlsx của đơn vị CQ003 đã nhận cho Quý I/2023 (lúc "), refusal
+        assert "không được tính cho Quý II/2023" in refusal["reason"]
+    with warehouse.engine.connect() as conn:
+        periods = conn.execute(text("SELECT year, quarter FROM submission WHERE unit_code = 'CQ003'")).all()
+    assert [tuple(p) for p in periods] == [(2023, 1)], "the Q1 report still counts for Q1 alone"
+    # The same file again in its own quarter's inbox is simply already received.
+    assert collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))["files_known"] == 1

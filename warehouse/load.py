@@ -65,6 +65,42 @@ def known_hashes(engine: Engine, hashes: Iterable[str]) -> set[str]:
     return found
 
 
+def received_hashes(engine: Engine, hashes: Iterable[str], year: int, quarter: int) -> tuple[set[str], set[str]]:
+    """The hashes among `hashes` already received, and those of them received as another quarter's
+    file: one query per 500, as `known_hashes`."""
+    hashes = list(hashes)
+    s, f = m.Submission.__table__, m.ReceivedFile.__table__
+    known: set[str] = set()
+    elsewhere: set[str] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(hashes), 500):
+            rows = conn.execute(
+                select(f.c.file_sha256, s.c.year, s.c.quarter)
+                .select_from(f.outerjoin(s, s.c.file_sha256 == f.c.file_sha256))
+                .where(f.c.file_sha256.in_(hashes[start:start + 500]))
+            ).all()
+            known.update(sha for sha, _, _ in rows)
+            elsewhere.update(sha for sha, y, q in rows if y is not None and (y, q) != (year, quarter))
+    return known, elsewhere
+
+
+def received_for_other_quarters(engine: Engine, hashes: Iterable[str], year: int, quarter: int) -> dict[str, dict]:
+    """Of `hashes`, those received before as another quarter's file: that quarter, the file's name
+    and arrival, and the unit it counted for."""
+    hashes = list(hashes)
+    s, f = m.Submission.__table__, m.ReceivedFile.__table__
+    found: dict[str, dict] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(hashes), 500):
+            rows = conn.execute(
+                select(s.c.file_sha256, s.c.year, s.c.quarter, s.c.unit_code, f.c.original_name, f.c.received_at)
+                .join(f, f.c.file_sha256 == s.c.file_sha256)
+                .where(s.c.file_sha256.in_(hashes[start:start + 500]), (s.c.year != year) | (s.c.quarter != quarter))
+            ).mappings()
+            found.update({row["file_sha256"]: dict(row) for row in rows})
+    return found
+
+
 def open_collect_run(
     engine: Engine, *, year: int, quarter: int, inbox: str, flow_run_id: str | None, guard: Guard | None = None
 ) -> int:
