@@ -685,8 +685,12 @@ def remind(
     verbose: Verbose = False,
 ) -> None:
     """Viết thư nhắc cho các đơn vị chưa có báo cáo được chấp nhận (mặc định: quý vừa kết thúc)."""
+    from tasks.notify import block_ref_problem, notification_block_ref
+
     period = _period(year, quarter)
     _programme(period.year)
+    if notify is not None and (problem := block_ref_problem(notify, "--notify")):
+        raise _fail(problem)
     data = _prepare(data_dir, verbose)
     with _server_starting():
         from flows.remind import remind_missing
@@ -698,6 +702,10 @@ def remind(
         + ("; đã gửi thông báo cho tổ vận hành." if result["notified"] else "."),
         soft_wrap=True, highlight=False, markup=False,
     )
+    block = notification_block_ref(notify)
+    if block and not result["notified"]:
+        raise _fail(f"không gửi được thông báo qua khối {block} (khối chưa được tạo, hoặc dịch vụ nhận không trả lời; "
+                    "xem nhật ký của lần chạy). Phần thư nhắc ở trên không bị ảnh hưởng.", 1)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import re
 
 NOTIFY_ENV = "P135_NOTIFY_BLOCK"
 log = logging.getLogger("p135.notify")
@@ -14,6 +15,20 @@ def notification_block_ref(explicit: str | None = None) -> str | None:
     """The block to notify through, as `<block-type-slug>/<name>`: explicit, else $P135_NOTIFY_BLOCK."""
     ref = explicit or os.environ.get(NOTIFY_ENV) or None
     return ref.strip() if ref and ref.strip() else None
+
+
+# A block's type slug (lower case, digits, dashes) and its name, as Prefect addresses a saved block.
+BLOCK_REF = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[^/\s][^/]*$")
+
+
+def block_ref_problem(ref: str, setting: str) -> str | None:
+    """Why `ref` cannot name a notification block (None when it can), for the person who set it."""
+    if BLOCK_REF.match(ref.strip()):
+        return None
+    return (
+        f"{setting}={ref!r}: không phải tên một khối thông báo Prefect; hãy ghi theo dạng <loại khối>/<tên khối>, "
+        "ví dụ slack-webhook/to-van-hanh (xem các khối đã tạo ở mục Blocks của giao diện Prefect)."
+    )
 
 
 def notify_ops(subject: str, body: str, block_ref: str | None = None) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from tasks.notify import NOTIFY_ENV, block_ref_problem
 from tasks.runners import (
     BATCH_SIZE_ENV,
     DASK,
@@ -99,6 +100,9 @@ def check_run_settings() -> str:
             f"{DASK_ADDRESS_ENV}={address!r}: không phải địa chỉ bộ lập lịch Dask; "
             "hãy ghi theo dạng tcp://máy_chủ:8786."
         )
+    block = os.environ.get(NOTIFY_ENV, "").strip()
+    if block and (problem := block_ref_problem(block, NOTIFY_ENV)):
+        raise SettingError(problem)
     return kind
 
 

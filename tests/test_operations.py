@@ -421,6 +421,29 @@ def test_a_notification_block_that_fails_never_fails_the_run(warehouse, monkeypa
     state = remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
 
     assert state.is_completed() and state.result()["notified"] is False
+    # The command says so in Vietnamese and exits 1: the ops team must not believe it was told.
+    told = _cli("remind", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert told.exit_code == 1, told.output
+    assert "Lỗi: không gửi được thông báo qua khối khong-co-loai-nay/khong-co" in told.output
+
+
+@pytest.mark.parametrize(("where", "value", "said"), [
+    ("option", "garbage", "Lỗi: --notify='garbage': không phải tên một khối thông báo Prefect"),
+    ("environment", "abc", "Lỗi cấu hình: P135_NOTIFY_BLOCK='abc': không phải tên một khối thông báo Prefect"),
+], ids=["option", "environment"])
+def test_a_notification_block_named_wrongly_is_refused_before_the_run(tmp_path, monkeypatch, where, value, said):
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("P135_NOTIFY_BLOCK", raising=False)
+    args = ["remind", "--year", 2023, "--quarter", 1, "--data-dir", tmp_path / "data"]
+    if where == "option":
+        args += ["--notify", value]
+    else:
+        monkeypatch.setenv("P135_NOTIFY_BLOCK", value)
+
+    result = _cli(*args)
+
+    assert result.exit_code == 2, result.output
+    assert said in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
