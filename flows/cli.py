@@ -810,7 +810,7 @@ def check(
         from tasks.preflight import SettingError, check_warehouse
 
         try:
-            check_warehouse(data)
+            check_warehouse(data, writes=False)
         except SettingError as exc:
             raise _fail(str(exc)) from None
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from expectations.cross_quarter import History
 from expectations.gate import check_batch
@@ -110,6 +111,19 @@ def _history(data_dir: Path, period: Period) -> tuple[History | None, str | None
         if not os.environ.get(URL_ENV) and not (data_dir / "warehouse.db").exists():
             return None, f"{period.label_vi}: {skipped}."
         url = f"sqlite:///file:{Path(parsed_url.database).resolve()}?mode=ro&uri=true"
+    try:
+        return _history_from(url, period, skipped)
+    except OperationalError:
+        if parsed_url.get_backend_name() != "sqlite":
+            raise
+    # A warehouse in WAL mode on a read-only disk opens only as immutable: nothing writes it there.
+    try:
+        return _history_from(url + "&immutable=1", period, skipped)
+    except OperationalError:
+        return None, f"{period.label_vi}: không đọc được kho dữ liệu {parsed_url.database} nên bỏ qua các kiểm tra so với quý trước."
+
+
+def _history_from(url: str, period: Period, skipped: str) -> tuple[History | None, str | None]:
     engine = create_engine(url)
     try:
         if "v_current_submission" not in inspect(engine).get_view_names():

@@ -106,9 +106,10 @@ def check_run_settings() -> str:
     return kind
 
 
-def check_warehouse(data: Path, *, connect: bool = True) -> str:
+def check_warehouse(data: Path, *, connect: bool = True, writes: bool = True) -> str:
     """The warehouse URL parses, names a backend p135 supports, and (with `connect`) answers
-    within CONNECT_TIMEOUT_SECONDS. Returns the URL as safe to show (no password)."""
+    within CONNECT_TIMEOUT_SECONDS; a SQLite warehouse's folder takes a file when the command
+    `writes` (its lock files lie beside it). Returns the URL as safe to show (no password)."""
     setting = URL_ENV if os.environ.get(URL_ENV) is not None else f"kho SQLite mặc định trong {data}"
     try:
         raw = warehouse_url(data)
@@ -133,7 +134,7 @@ def check_warehouse(data: Path, *, connect: bool = True) -> str:
         ) from None
     except (ArgumentError, ValueError, TypeError) as exc:
         raise SettingError(f"{setting}: {shown}: địa chỉ không dùng được ({exc}).") from None
-    if not connect or _new_sqlite_file(url):
+    if not connect or _new_sqlite_file(url, writes):
         engine.dispose()
         return shown
     try:
@@ -146,26 +147,37 @@ def check_warehouse(data: Path, *, connect: bool = True) -> str:
     return shown
 
 
-def _new_sqlite_file(url: URL) -> bool:
-    """A SQLite warehouse not created yet: connecting would create it; its folder was probed instead."""
+def _new_sqlite_file(url: URL, writes: bool = True) -> bool:
+    """A SQLite warehouse not created yet: connecting would create it; its folder was probed instead.
+    An existing one's folder is probed too when the command writes: its lock files are made there."""
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return False
     path = Path(url.database.removeprefix("file:").split("?")[0])
-    if path.exists():
+    exists = path.exists()
+    if exists and not writes:
         return False
     try:
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".p135-probe-"):
             pass
     except OSError as exc:
+        if exists:
+            raise SettingError(
+                f"kho SQLite {path}: không ghi được vào thư mục {path.parent} (p135 đặt tệp khóa bên cạnh kho): "
+                f"{_os_reason(exc)}."
+            ) from None
         raise SettingError(f"kho SQLite {path}: không tạo được tệp trong thư mục {path.parent}: {_os_reason(exc)}.") from None
-    return True
+    return not exists
 
 
 def _probe_args(url: URL) -> dict:
     if url.get_backend_name() == "postgresql":
         return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS}, "poolclass": _null_pool()}
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.database)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingError(f"kho SQLite {path}: không tạo được thư mục {path.parent}: {_os_reason(exc)}.") from None
     return {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS}, "poolclass": _null_pool()}
 
 
