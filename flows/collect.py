@@ -22,6 +22,7 @@ from reporting.programme import ProgrammeError, programme_for_year, programmes_d
 from reporting.units import load_registry
 from tasks.approval import (
     closed_note_vi,
+    closed_rejected_note_vi,
     fetch_approval,
     forget_released_feedback,
     hold_passing,
@@ -145,6 +146,7 @@ def collect_quarter(
                 logger.info("Quarter %s is open again: %d held files loaded", period.key, len(released))
                 forget_released_feedback(data, period, quote(released), lock.ensure_held)
             closed_note = closed_note_vi(approval, programme, period) if approval.is_locked else None
+            closed_rejected = closed_rejected_note_vi(approval, programme, period) if approval.is_locked else None
             run_id = open_run(data, period, inbox_dir, run_key, lock.ensure_held)
             files, refused = discover_workbooks(inbox_dir)
             clock.expect("archive", len(files))
@@ -185,7 +187,8 @@ def collect_quarter(
                                 load_submissions(data, run_id, period, quote(batch), quote(verdicts), lock.ensure_held)
                             with clock.stage("feedback", len(batch)):
                                 write_feedback(data, quote(programme), quote(registry), period, quote(batch),
-                                               quote(verdicts), lock.ensure_held, closed_note=closed_note)
+                                               quote(verdicts), lock.ensure_held, closed_note=closed_note,
+                                               closed_rejected_note=closed_rejected)
                             _log_verdicts(logger, batch, verdicts, period)
                             # A national quarter is many batches: the run's summary needs only the verdicts.
                             checked.append(verdicts.without_facts())
@@ -204,6 +207,7 @@ def collect_quarter(
             # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
             rewrite_missing_feedback(
                 data, quote(programme), quote(registry), period, lock.ensure_held, closed_note=closed_note,
+                closed_rejected_note=closed_rejected,
                 run_id=run_id,
             )
             completeness = fetch_completeness(data, period)

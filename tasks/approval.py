@@ -58,6 +58,19 @@ def hold_passing(checked: CheckedBatch) -> CheckedBatch:
     return dataclasses.replace(checked, status=status)
 
 
+def closed_rejected_note_vi(approval: Approval, programme: Programme, period: Period) -> str:
+    """What a clerk whose file was rejected after approval is told: sending again before the
+    deadline no longer helps; the quarter must be reopened first."""
+    when = f" ngày {approval.approved_at.astimezone(LOCAL_TZ):%d/%m/%Y}" if approval.approved_at else ""
+    who = f" bởi {approval.approved_by}" if approval.approved_by else ""
+    contact = programme.contact_vi or programme.organisation_vi
+    return (
+        f"Báo cáo CHƯA được tiếp nhận: tệp có lỗi (xem bên dưới). Số liệu {period.label_vi} đã được phê duyệt"
+        f"{who}{when} và khóa sổ, nên tệp gửi thêm không được đưa vào số liệu tổng hợp. Nếu cần sửa số liệu "
+        f"của kỳ này, hãy sửa các lỗi dưới đây rồi liên hệ {contact} để đề nghị mở lại kỳ báo cáo."
+    )
+
+
 def closed_note_vi(approval: Approval, programme: Programme, period: Period) -> str:
     """What a clerk whose file arrived after approval is told: closed, kept, and whom to contact."""
     when = f" ngày {approval.approved_at.astimezone(LOCAL_TZ):%d/%m/%Y}" if approval.approved_at else ""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import bindparam, text
+from sqlalchemy import DateTime, String, bindparam, text
 
 from expectations.gate import CheckedBatch
 from reporting.findings import ERROR, STATUS_VI, Finding, reading_order
@@ -86,12 +86,15 @@ def write_feedback(
     guard: Guard | None = None,
     *,
     closed_note: str | None = None,
+    closed_rejected_note: str | None = None,
     workers: int = DEFAULT_WORKERS,
 ) -> list[Path]:
     """Write data/feedback/<year>-Q<q>/<unit_code>.xlsx for each unit's latest file in this batch.
 
-    A file held because the quarter is approved is told so in `closed_note` (whom to contact).
-    A large batch is written in `workers` processes; the sizes are recorded here.
+    A file held because the quarter is approved is told so in `closed_note` (whom to contact), a
+    file rejected then in `closed_rejected_note`; a rejected file whose unit has an accepted
+    report of the quarter is told that report still stands. A large batch is written in
+    `workers` processes; the sizes are recorded here.
     """
     latest = _latest_per_unit(data_dir, period, {c for c in checked.unit_code.values() if c})
     out_dir = data_dir / "feedback" / period.key
@@ -101,6 +104,8 @@ def write_feedback(
         by_sha.setdefault(f.submission_id, []).append(f)
     jobs, sources = [], []
     units = _versions_on(registry, period, {c for c in checked.unit_code.values() if c})
+    standing = _accepted_reports(data_dir, period, {
+        code for sha, code in checked.unit_code.items() if code and checked.status.get(sha) == "rejected"})
     for arrival in arrivals:
         code = checked.unit_code.get(arrival.sha256)
         if code and latest.get(code) != arrival.sha256:
@@ -110,9 +115,44 @@ def write_feedback(
         status = checked.status[arrival.sha256]
         path = out_dir / feedback_name(code, arrival.sha256)
         jobs.append(feedback_job(path, programme, period, label, arrival, status, by_sha.get(arrival.sha256, []),
-                                 closed_note if status == "held" else None))
+                                 _next_step(status, standing.get(code), closed_note, closed_rejected_note)))
         sources.append((code, arrival.sha256))
     return _place(data_dir, period, jobs, sources, guard, workers)
+
+
+def _next_step(status: str, standing: tuple[str, dt.datetime] | None, closed_note: str | None,
+               closed_rejected_note: str | None) -> str | None:
+    """What to do next when it is not the status's usual advice (None): a held file's closed
+    quarter; a rejected file's closed quarter, and the accepted report that still stands."""
+    if status == "held":
+        return closed_note
+    if status != "rejected" or (standing is None and closed_rejected_note is None):
+        return None
+    step = closed_rejected_note or NEXT_STEP_VI["rejected"]
+    if standing is not None:
+        name, received = standing
+        step += (f" Báo cáo đã được chấp nhận trước đó (tệp {name}, nhận lúc "
+                 f"{_aware(received).astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}) vẫn là báo cáo hiện hành của đơn vị; "
+                 "tệp này không thay thế báo cáo đó.")
+    return step
+
+
+def _accepted_reports(data_dir: Path, period: Period, unit_codes: set[str]) -> dict[str, tuple[str, dt.datetime]]:
+    """Per unit of `unit_codes` with an accepted report of the quarter: that file's name and arrival."""
+    if not unit_codes:
+        return {}
+    query = text(
+        "SELECT c.unit_code, f.original_name, f.received_at FROM v_current_submission c "
+        "JOIN submission s ON s.submission_id = c.submission_id "
+        "JOIN received_file f ON f.file_sha256 = s.file_sha256 "
+        "WHERE c.year = :year AND c.quarter = :quarter AND c.unit_code IN :codes"
+    ).bindparams(bindparam("codes", expanding=True)).columns(
+        unit_code=String, original_name=String, received_at=DateTime(timezone=True))
+    codes = sorted(unit_codes)
+    with engine_for(data_dir).connect() as conn:
+        rows = [row for at in range(0, len(codes), CODES_PER_QUERY) for row in conn.execute(
+            query, {"year": period.year, "quarter": period.quarter, "codes": codes[at:at + CODES_PER_QUERY]})]
+    return {code: (name, received) for code, name, received in rows}
 
 
 def _place(
@@ -136,6 +176,7 @@ def rewrite_missing_feedback(
     guard: Guard | None = None,
     *,
     closed_note: str | None = None,
+    closed_rejected_note: str | None = None,
     workers: int = DEFAULT_WORKERS,
     run_id: int | None = None,
 ) -> list[Path]:
@@ -166,6 +207,7 @@ def rewrite_missing_feedback(
         if name not in on_disk or recorded.get(name) != (s.file_sha256, on_disk[name]):
             due.append(s)
     findings = findings_of(engine, [s.submission_id for s in due])
+    standing = _accepted_reports(data_dir, period, {s.unit_code for s in due if s.unit_code and s.status == "rejected"})
     jobs, sources = [], []
     units = _versions_on(registry, period, {s.unit_code for s in due if s.unit_code})
     for s in due:
@@ -175,7 +217,7 @@ def rewrite_missing_feedback(
         path = out_dir / feedback_name(s.unit_code, s.file_sha256)
         jobs.append(feedback_job(path, programme, period, label, arrival, s.status,
                                  [Finding(s.file_sha256, *f) for f in findings[s.submission_id]],
-                                 closed_note if s.status == "held" else None))
+                                 _next_step(s.status, standing.get(s.unit_code), closed_note, closed_rejected_note)))
         sources.append((s.unit_code, s.file_sha256))
     return _place(data_dir, period, jobs, sources, guard, workers)
 

@@ -469,3 +469,35 @@ def test_the_bars_count_only_new_files_once_the_archive_has_seen_the_inbox(wareh
 
     assert shown == {"Lưu trữ tệp gốc": (4, 4), **{label: (1, 1) for label in ("Đọc tệp", "Kiểm tra", "Nạp vào kho",
                                                                               "Viết phản hồi")}}
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_rejected_correction_is_told_the_accepted_report_still_stands_and_after_approval_whom_to_contact(warehouse):
+    inbox = _inbox(warehouse)
+    save(submission("CQ001", Q1), inbox / "CQ001.xlsx", _at(DEADLINE - dt.timedelta(days=3)))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    save(submission("CQ001", Q1, values=_rejected_values()), inbox / "CQ001_sua.xlsx", _at(DEADLINE - dt.timedelta(days=2)))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    feedback = warehouse.data_dir / "feedback" / Q1.key / "CQ001.xlsx"
+
+    told = _feedback_text(feedback)
+    assert "Từ chối" in told and "gửi lại trước hạn nộp" in told
+    assert "Báo cáo đã được chấp nhận trước đó (tệp CQ001.xlsx, nhận lúc " in told
+    assert "vẫn là báo cáo hiện hành của đơn vị" in told
+
+    approved = _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
+    assert approved.exit_code == 0, approved.output
+    third = _rejected_values()
+    third["inspections"] = "ba"
+    save(submission("CQ001", Q1, values=third), inbox / "CQ001_lan3.xlsx", _at(DEADLINE + dt.timedelta(days=20)))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    closed = _feedback_text(feedback)
+    assert "CQ001_lan3.xlsx" in closed
+    assert "đã được phê duyệt bởi Lê Thị Duyệt" in closed and PROGRAMME.contact_vi in closed
+    assert "gửi lại trước hạn nộp" not in closed, "sending again no longer helps once the quarter is closed"
+    assert "(tệp CQ001.xlsx, nhận lúc " in closed
+    # The same words when the feedback is written again (lost, then mended by the next run).
+    feedback.unlink()
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    assert _feedback_text(feedback) == closed
