@@ -974,7 +974,10 @@ def extend(
     data = _prepare(data_dir)
     from warehouse.approval import extend as extend_deadline
 
-    extend_deadline(_warehouse(data), period.year, period.quarter, code, day, _actor(by), reason.strip())
+    if not extend_deadline(_warehouse(data), period.year, period.quarter, code, day, _actor(by), reason.strip()):
+        raise _fail(f"{period.label_vi} đã được phê duyệt và khóa sổ: gia hạn lúc này sẽ đổi số liệu đã duyệt (nộp đúng "
+                    f"hạn, nộp muộn) nên không ghi. Nếu cần, hãy mở lại quý (p135 reopen --year {period.year} "
+                    f"--quarter {period.quarter} --reason ...), gia hạn, rồi phê duyệt lại.", 1)
     console.print(
         f"Đã gia hạn nộp báo cáo {period.label_vi} cho {code} – {version.name_vi} đến hết ngày {day:%d/%m/%Y} "
         f"(lý do: {reason.strip()}).", soft_wrap=True, highlight=False, markup=False,

@@ -158,6 +158,12 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     again = _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Người khác", "--data-dir", warehouse.data_dir)
     assert again.exit_code == 0, again.output
     assert "đã được phê duyệt trước đó bởi Lê Thị Duyệt" in again.output
+    extended = _cli("extend", "CQ002", "--year", 2023, "--quarter", 1, "--until", "30/04/2023", "--reason", "xin sau",
+                    "--data-dir", warehouse.data_dir)
+    assert extended.exit_code == 1, extended.output
+    assert "Quý I/2023 đã được phê duyệt và khóa sổ: gia hạn lúc này sẽ đổi số liệu đã duyệt" in extended.output
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM period_audit WHERE action = 'extend'")).scalar_one() == 0
 
     late = save(submission("CQ002", Q1), inbox / "CQ002.xlsx", _at(DEADLINE + dt.timedelta(days=20)))
     held = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))

@@ -98,9 +98,14 @@ def reopen(engine: Engine, year: int, quarter: int, actor: str, reason: str) -> 
     return True
 
 
-def extend(engine: Engine, year: int, quarter: int, unit_code: str, until: dt.date, actor: str, reason: str) -> None:
-    """Move one unit's deadline for the quarter to the end of `until` (local day)."""
+def extend(engine: Engine, year: int, quarter: int, unit_code: str, until: dt.date, actor: str, reason: str) -> bool:
+    """Move one unit's deadline for the quarter to the end of `until` (local day); False when the
+    quarter is approved (nothing recorded): an extension would change the figures approved."""
+    current = approval_of(engine, year, quarter)
+    if current is not None and current.is_locked:
+        return False
     _record(engine, year, quarter, "extend", actor, reason, unit_code=unit_code, until=until)
+    return True
 
 
 def audit_trail(engine: Engine, year: int, quarter: int) -> list[dict]:
