@@ -696,6 +696,14 @@ def remind(
         from flows.remind import remind_missing
 
     result = _run(remind_missing, year=period.year, quarter=period.quarter, data_dir=str(data), notify_block=notify)
+    if result["closed"]:
+        console.print(
+            f"{period.label_vi} đã được phê duyệt và khóa sổ nên không viết thư nhắc ({len(result['missing'])} đơn vị "
+            f"chưa nộp, {len(result['rejected'])} bị từ chối). Nếu cần nhận thêm báo cáo, hãy mở lại quý "
+            f"(p135 reopen --year {period.year} --quarter {period.quarter} --reason ...) rồi nhắc.",
+            soft_wrap=True, highlight=False, markup=False,
+        )
+        return
     console.print(
         f"{period.label_vi}: {result['reminders']} thư nhắc trong {result['folder']}/ "
         f"({len(result['missing'])} đơn vị chưa nộp, {len(result['rejected'])} bị từ chối)"

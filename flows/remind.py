@@ -10,6 +10,7 @@ from prefect.states import Failed
 from reporting.periods import LOCAL_TZ, period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
+from tasks.approval import fetch_approval
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
 from tasks.notify import notify_ops, tell_ops_of_failure
@@ -29,7 +30,8 @@ def remind_missing(
 ) -> dict:
     """Write a reminder to every unit without an accepted report of the quarter (default: the
     quarter just ended, whose deadline is near or past) into <data_dir>/reminders/<year>-Q<q>/,
-    and send one message through the notification block `notify_block` (or $P135_NOTIFY_BLOCK)."""
+    and send one message through the notification block `notify_block` (or $P135_NOTIFY_BLOCK).
+    An approved quarter gets no reminders (`closed` in the result): it takes no more reports."""
     logger = get_run_logger()
     drop_expected_failure_tracebacks()
     period = resolve_period(year, quarter, default=period_just_ended())
@@ -44,19 +46,23 @@ def remind_missing(
     if busy := prepare_warehouse(data):
         return Failed(message=busy)
     completeness = fetch_completeness(data, period)
+    states = completeness.units.set_index("unit_code")["state"]
+    folder = data / "reminders" / period.key
+    result = {
+        "period": period.key,
+        "missing": sorted(states[states == "missing"].index),
+        "rejected": sorted(states[states == "rejected"].index),
+        "folder": str(folder),
+        "closed": False,
+    }
+    if fetch_approval(data, period).is_locked:
+        # An approved quarter takes no more reports until it is reopened: asking for them misleads.
+        logger.info("Quarter %s is approved: no reminders written", period.key)
+        return {**result, "reminders": 0, "notified": False, "closed": True}
     today = dt.datetime.now(LOCAL_TZ).date()
     letters = write_reminders(completeness, programme, load_registry(), data, today)
-    folder = data / "reminders" / period.key
     subject, body = ops_message(completeness, programme, folder)
     publish_reminder_artifact(period, subject, body)
     notified = notify_ops(subject, body, notify_block)
     logger.info("Reminders for %s: %d letters in %s; ops team notified: %s", period.key, len(letters), folder, notified)
-    states = completeness.units.set_index("unit_code")["state"]
-    return {
-        "period": period.key,
-        "reminders": len(letters),
-        "missing": sorted(states[states == "missing"].index),
-        "rejected": sorted(states[states == "rejected"].index),
-        "folder": str(folder),
-        "notified": notified,
-    }
+    return {**result, "reminders": len(letters), "notified": notified}

@@ -164,6 +164,10 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     assert "Quý I/2023 đã được phê duyệt và khóa sổ: gia hạn lúc này sẽ đổi số liệu đã duyệt" in extended.output
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM period_audit WHERE action = 'extend'")).scalar_one() == 0
+    reminded = _cli("remind", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert reminded.exit_code == 0, reminded.output
+    assert "Quý I/2023 đã được phê duyệt và khóa sổ nên không viết thư nhắc" in reminded.output
+    assert not list((warehouse.data_dir / "reminders").rglob("*.txt")), "no unit is asked for a report it cannot send"
 
     late = save(submission("CQ002", Q1), inbox / "CQ002.xlsx", _at(DEADLINE + dt.timedelta(days=20)))
     held = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
