@@ -604,6 +604,11 @@ def explain(
         errors.print(f"[red]Lỗi:[/red] không đọc được kho dữ liệu: {escape(str(getattr(exc, 'orig', exc)))}", soft_wrap=True)
         raise typer.Exit(1) from exc
 
+    if not found.rows:
+        # A total of nothing (a mean of no rows above all) is not a figure the report could match.
+        errors.print(f"[red]Lỗi:[/red] chưa có báo cáo được chấp nhận nào của năm {year} góp vào chỉ tiêu "
+                     f"{escape(metric)}: chưa có số liệu để truy nguồn.", soft_wrap=True)
+        raise typer.Exit(1)
     places = found.value_decimals
     share_places = places + 4 if found.kind == "weighted_mean" else places
     table = Table(title=f"{found.label_vi.lstrip('–- ')} năm {year}: các số liệu cấu thành")

@@ -89,3 +89,17 @@ def test_the_temporary_server_starts_while_the_flow_imports_and_answers_before_t
         with _server_starting():
             importing.set()
         assert started.is_set() is not own_server, "the flow runs after the server answers; none starts beside a server"
+
+
+def test_a_quarter_approved_with_no_report_says_so_and_a_year_with_none_has_nothing_to_explain(tmp_path, monkeypatch):
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    data = str(tmp_path / "data")
+
+    approved = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "3", "--by", "Lê C", "--data-dir", data])
+    explained = CliRunner().invoke(app, ["explain", "--year", "2023", "avg_income_m_vnd", "--data-dir", data])
+
+    assert approved.exit_code == 0, approved.output
+    assert "Lưu ý: chưa có đơn vị nào có báo cáo Quý III/2023 được chấp nhận (" in approved.output
+    assert explained.exit_code == 1, explained.output
+    assert "chưa có báo cáo được chấp nhận nào của năm 2023 góp vào chỉ tiêu avg_income_m_vnd" in explained.output
+    assert "Tổng:" not in explained.output and "Traceback" not in explained.output
