@@ -295,12 +295,12 @@ def _explicit_period(year: int | None, quarter: int | None):
 
 
 def _programme(year: int):
-    from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
+    from reporting.programme import NoProgramme, ProgrammeError, programme_for_year, programmes_dir
 
     try:
         return programme_for_year(year)
     except ProgrammeError as exc:
-        if str(exc).startswith("no programme file"):
+        if isinstance(exc, NoProgramme):
             raise _fail(f"chưa có tệp chương trình báo cáo cho năm {year} (thư mục {programmes_dir()}).") from None
         raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}") from None
 

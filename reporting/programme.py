@@ -150,17 +150,29 @@ class Programme:
         return {c.label_vi: c.code for c in self.task_statuses}
 
 
+class NoProgramme(ProgrammeError):
+    """No programme file for the year asked about."""
+
+
+def _toml_problem_vi(exc: Exception) -> str:
+    """Where a programme file stops being TOML, in Vietnamese: the line and column the parser names."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "tệp không được lưu ở mã UTF-8"
+    found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    return f"lỗi cú pháp ở dòng {found.group(1)}, cột {found.group(2)}" if found else "lỗi cú pháp"
+
+
 def load_programme(path: Path) -> Programme:
     """Read and check one programme file."""
     raw_bytes = Path(path).read_bytes()
     try:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProgrammeError(f"{path}: not a valid TOML programme file: {exc}") from exc
+        raise ProgrammeError(f"{path}: không phải tệp TOML hợp lệ ({_toml_problem_vi(exc)})") from exc
     try:
         programme = _build(raw, hashlib.sha256(raw_bytes).hexdigest())
     except (KeyError, TypeError) as exc:
-        raise ProgrammeError(f"{path}: missing or malformed field {exc}") from exc
+        raise ProgrammeError(f"{path}: thiếu hoặc sai trường {exc}") from exc
     _check(programme, path)
     return programme
 
@@ -183,9 +195,9 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
         if programme.year == year:
             found.append(programme)
     if not found:
-        raise ProgrammeError(f"no programme file for year {year} in {directory}")
+        raise NoProgramme(f"không có tệp chương trình báo cáo cho năm {year} trong {directory}")
     if len(found) > 1:
-        raise ProgrammeError(f"more than one programme file for year {year} in {directory}")
+        raise ProgrammeError(f"có nhiều hơn một tệp chương trình báo cáo cho năm {year} trong {directory}")
     return found[0]
 
 
@@ -273,56 +285,56 @@ def _optional_float(value) -> float | None:
 def _check(p: Programme, path: Path) -> None:
     problems: list[str] = []
     if sorted(p.deadlines) != [1, 2, 3, 4]:
-        problems.append("deadlines must name quarters 1 to 4")
+        problems.append("deadlines phải ghi đủ hạn nộp của quý 1 đến 4")
     if sorted(p.groups) != sorted(GROUPS):
-        problems.append(f"groups must be exactly {GROUPS}")
+        problems.append(f"groups phải gồm đúng các khối {', '.join(GROUPS)}")
     if p.template_version not in p.accepted_template_versions:
-        problems.append("template_version must be one of accepted_template_versions")
+        problems.append("template_version phải nằm trong accepted_template_versions")
     codes = [i.code for i in p.indicators]
     if len(set(codes)) != len(codes):
-        problems.append("indicator codes must be unique")
+        problems.append("mã chỉ tiêu (code) bị trùng")
     for code in [*codes, *(h.metric_code for h in p.headline)]:
         if not CODE_PATTERN.match(code):
-            problems.append(f"code {code!r} must be lower-case letters, digits and _")
+            problems.append(f"mã {code!r} chỉ được gồm chữ thường không dấu (lower-case), chữ số và dấu _")
     for ind in p.indicators:
         if ind.group not in (*GROUPS, "all"):
-            problems.append(f"indicator {ind.code}: unknown group {ind.group!r}")
+            problems.append(f"chỉ tiêu {ind.code}: không có khối {ind.group!r} (unknown group)")
         if ind.aggregation not in AGGREGATIONS:
-            problems.append(f"indicator {ind.code}: unknown aggregation {ind.aggregation!r}")
+            problems.append(f"chỉ tiêu {ind.code}: không có cách tổng hợp {ind.aggregation!r} (unknown aggregation)")
         if ind.aggregation == "weighted_mean":
             if ind.weight not in codes:
-                problems.append(f"indicator {ind.code}: weight {ind.weight!r} is not an indicator")
+                problems.append(f"chỉ tiêu {ind.code}: trọng số (weight) {ind.weight!r} không phải là một chỉ tiêu")
             elif p.indicator(ind.weight).group != ind.group:
-                problems.append(f"indicator {ind.code}: weight must be reported by the same group")
+                problems.append(f"chỉ tiêu {ind.code}: chỉ tiêu trọng số (weight) phải do cùng khối báo cáo")
         if ind.max_ratio_to_previous is not None and ind.max_ratio_to_previous <= 1:
-            problems.append(f"indicator {ind.code}: max_ratio_to_previous must be above 1")
+            problems.append(f"chỉ tiêu {ind.code}: max_ratio_to_previous phải lớn hơn 1")
     for c in p.comparisons:
         if c.indicator not in codes or c.at_most not in codes:
-            problems.append(f"comparison {c.indicator} <= {c.at_most}: unknown indicator")
+            problems.append(f"so sánh {c.indicator} <= {c.at_most}: không có chỉ tiêu này")
         if c.severity not in ("error", "warning"):
-            problems.append(f"comparison {c.indicator}: severity must be error or warning")
+            problems.append(f"so sánh {c.indicator}: severity phải là error hoặc warning")
     sources = {c.code for c in p.task_sources}
     statuses = {c.code for c in p.task_statuses}
     if not any(c.is_completed for c in p.task_statuses):
-        problems.append("one task status must be marked is_completed")
+        problems.append("phải có một trạng thái nhiệm vụ được đánh dấu is_completed")
     metrics = [h.metric_code for h in p.headline]
     for h in p.headline:
         if h.indicator and h.indicator not in codes:
-            problems.append(f"headline {h.metric_code}: unknown indicator {h.indicator!r}")
+            problems.append(f"chỉ tiêu chính {h.metric_code}: không có chỉ tiêu {h.indicator!r}")
         if h.indicator and (h.task_sources or h.task_statuses):
-            problems.append(f"headline {h.metric_code}: an indicator metric takes no task filter")
+            problems.append(f"chỉ tiêu chính {h.metric_code}: chỉ tiêu lấy từ số liệu không nhận bộ lọc nhiệm vụ")
         if set(h.task_sources) - sources or set(h.task_statuses) - statuses:
-            problems.append(f"headline {h.metric_code}: unknown task source or status")
+            problems.append(f"chỉ tiêu chính {h.metric_code}: không có nguồn hoặc trạng thái nhiệm vụ đã ghi (unknown task source or status)")
         if h.plan_metric and h.plan_metric not in metrics:
-            problems.append(f"headline {h.metric_code}: unknown plan_metric {h.plan_metric!r}")
+            problems.append(f"chỉ tiêu chính {h.metric_code}: không có plan_metric {h.plan_metric!r}")
     if p.publication is not None:
         for name in PUBLICATION_FIELDS:
             if not getattr(p.publication, name):
-                problems.append(f"publication.{name} must not be empty")
+                problems.append(f"publication.{name} không được để trống")
         if not p.publication.recipients or not all(p.publication.recipients):
-            problems.append("publication.recipients must list at least one recipient, none empty")
+            problems.append("publication.recipients phải có ít nhất một nơi nhận, không nơi nào để trống")
         chart = p.publication.quarterly_chart_indicator
         if chart is not None and chart not in codes:
-            problems.append(f"publication.quarterly_chart_indicator: unknown indicator {chart!r}")
+            problems.append(f"publication.quarterly_chart_indicator: không có chỉ tiêu {chart!r}")
     if problems:
         raise ProgrammeError(f"{path}: " + "; ".join(problems))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -27,12 +28,12 @@ def test_the_2023_programme_declares_what_the_year_reports():
 
 
 @pytest.mark.parametrize(("change", "reason"), [
-    (('aggregation = "weighted_mean"\nweight = "workers"', 'aggregation = "median"\nweight = "workers"'), "unknown aggregation"),
-    (('weight = "workers"', 'weight = "staff"'), "is not an indicator"),
-    (('group = "all"', 'group = "farms"'), "unknown group"),
-    (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'), "unknown task source"),
-    (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "lower-case"),
-    (('4 = 2024-01-10\n', ''), "quarters 1 to 4"),
+    (('aggregation = "weighted_mean"\nweight = "workers"', 'aggregation = "median"\nweight = "workers"'), "không có cách tổng hợp"),
+    (('weight = "workers"', 'weight = "staff"'), "không phải là một chỉ tiêu"),
+    (('group = "all"', 'group = "farms"'), "không có khối 'farms'"),
+    (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'), "không có nguồn hoặc trạng thái nhiệm vụ"),
+    (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "chỉ được gồm chữ thường"),
+    (('4 = 2024-01-10\n', ''), "quý 1 đến 4"),
 ], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing"])
 def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
     old, new = change
@@ -44,7 +45,7 @@ def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason)
 
 
 def test_a_year_without_programme_is_a_clear_error():
-    with pytest.raises(ProgrammeError, match="no programme file for year 2031"):
+    with pytest.raises(ProgrammeError, match="không có tệp chương trình báo cáo cho năm 2031"):
         programme_for_year(2031)
 
 
@@ -82,9 +83,9 @@ def test_the_publication_section_names_who_issues_and_signs():
 
 @pytest.mark.parametrize(("change", "reason"), [
     (('signer_name = ', 'signer = '), "publication.signer_name"),
-    (('document_number = "125-BC/ĐUK"', 'document_number = ""'), "document_number must not be empty"),
-    (('recipients = [', 'recipients = ["", '), "recipients must list"),
-    (('quarterly_chart_indicator = "revenue_bn_vnd"', 'quarterly_chart_indicator = "doanh_thu"'), "unknown indicator 'doanh_thu'"),
+    (('document_number = "125-BC/ĐUK"', 'document_number = ""'), "document_number không được để trống"),
+    (('recipients = [', 'recipients = ["", '), "recipients phải có ít nhất một nơi nhận"),
+    (('quarterly_chart_indicator = "revenue_bn_vnd"', 'quarterly_chart_indicator = "doanh_thu"'), "không có chỉ tiêu 'doanh_thu'"),
 ], ids=["signer-missing", "number-empty", "recipient-empty", "chart-indicator"])
 def test_a_broken_publication_section_is_refused(tmp_path, change, reason):
     old, new = change
@@ -92,4 +93,15 @@ def test_a_broken_publication_section_is_refused(tmp_path, change, reason):
     path = tmp_path / "broken.toml"
     path.write_text(GOOD.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(ProgrammeError, match=reason):
+        load_programme(path)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("this is = not [valid", "không phải tệp TOML hợp lệ (lỗi cú pháp ở dòng 1, cột 6"),
+    (b"code = \"ctr\xe9\"", "không phải tệp TOML hợp lệ (tệp không được lưu ở mã UTF-8)"),
+], ids=["syntax", "not-utf8"])
+def test_a_programme_file_that_is_not_toml_is_refused_in_vietnamese(tmp_path, text, reason):
+    path = tmp_path / "broken.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ProgrammeError, match=re.escape(reason)):
         load_programme(path)
