@@ -651,7 +651,10 @@ def explain(
                 for r in found.rows:
                     writer.writerow(["" if v is None else _plain(v) for v in r.as_csv()])
         except OSError as exc:
-            errors.print(f"[red]Lỗi:[/red] không ghi được tệp {escape(str(csv_file))}: {escape(exc.strerror or str(exc))}", soft_wrap=True)
+            from tasks.preflight import os_reason
+
+            reason = "thư mục chứa tệp không tồn tại" if isinstance(exc, FileNotFoundError) else os_reason(exc)
+            errors.print(f"[red]Lỗi:[/red] không ghi được tệp {escape(str(csv_file))}: {escape(reason)}.", soft_wrap=True)
             raise typer.Exit(1) from exc
         console.print(f"Đã ghi {len(found.rows)} dòng vào {escape(str(csv_file))}.", soft_wrap=True)
 

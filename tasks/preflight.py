@@ -47,7 +47,7 @@ def check_data_dir(data: Path, setting: str) -> None:
             probe.flush()
             os.fsync(probe.fileno())
     except OSError as exc:
-        raise SettingError(f"{where}: không ghi được vào thư mục dữ liệu: {_os_reason(exc)}.") from None
+        raise SettingError(f"{where}: không ghi được vào thư mục dữ liệu: {os_reason(exc)}.") from None
     free = shutil.disk_usage(data).free
     if free < MIN_FREE_BYTES:
         raise SettingError(
@@ -63,10 +63,11 @@ def check_output_dir(out: Path, setting: str) -> None:
         with tempfile.NamedTemporaryFile(dir=out, prefix=".p135-probe-"):
             pass
     except OSError as exc:
-        raise SettingError(f"{setting} ({out}): không ghi được vào thư mục này: {_os_reason(exc)}.") from None
+        raise SettingError(f"{setting} ({out}): không ghi được vào thư mục này: {os_reason(exc)}.") from None
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in Vietnamese (the system's own words when p135 has none)."""
     reasons = {
         errno.EROFS: "ổ đĩa chỉ cho phép đọc",
         errno.EACCES: "không có quyền ghi",
@@ -74,6 +75,7 @@ def _os_reason(exc: OSError) -> str:
         errno.ENOSPC: "ổ đĩa đã đầy",
         errno.EDQUOT: "đã hết hạn mức dung lượng",
         errno.ENOTDIR: "đường dẫn không phải là thư mục",
+        errno.EISDIR: "đường dẫn là một thư mục, không phải tệp",
         errno.EEXIST: "đường dẫn không phải là thư mục",
         errno.ENOENT: "không tạo được thư mục",
     }
@@ -163,9 +165,9 @@ def _new_sqlite_file(url: URL, writes: bool = True) -> bool:
         if exists:
             raise SettingError(
                 f"kho SQLite {path}: không ghi được vào thư mục {path.parent} (p135 đặt tệp khóa bên cạnh kho): "
-                f"{_os_reason(exc)}."
+                f"{os_reason(exc)}."
             ) from None
-        raise SettingError(f"kho SQLite {path}: không tạo được tệp trong thư mục {path.parent}: {_os_reason(exc)}.") from None
+        raise SettingError(f"kho SQLite {path}: không tạo được tệp trong thư mục {path.parent}: {os_reason(exc)}.") from None
     return not exists
 
 
@@ -177,7 +179,7 @@ def _probe_args(url: URL) -> dict:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise SettingError(f"kho SQLite {path}: không tạo được thư mục {path.parent}: {_os_reason(exc)}.") from None
+            raise SettingError(f"kho SQLite {path}: không tạo được thư mục {path.parent}: {os_reason(exc)}.") from None
     return {"connect_args": {"timeout": CONNECT_TIMEOUT_SECONDS}, "poolclass": _null_pool()}
 
 

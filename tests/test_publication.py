@@ -434,6 +434,10 @@ def test_explain_says_what_is_wrong_in_vietnamese(demo, tmp_path):
         assert not (tmp_path / "nothing").exists(), "explain creates no warehouse"
     no_year = runner.invoke(app, ["explain", "--year", "2031", "revenue_bn_vnd", "--data-dir", str(demo.warehouse.data_dir)])
     assert no_year.exit_code == 2 and "chưa có chương trình của năm 2031" in no_year.output
+    to_folder = runner.invoke(app, ["explain", "--year", "2023", "revenue_bn_vnd", "--csv", str(tmp_path),
+                                    "--data-dir", str(demo.warehouse.data_dir)])
+    assert to_folder.exit_code == 1
+    assert f"không ghi được tệp {tmp_path}: đường dẫn là một thư mục, không phải tệp." in to_folder.output
 
 
 def test_a_publish_without_libreoffice_says_so_and_goes_on(tmp_path):
