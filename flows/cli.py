@@ -314,9 +314,22 @@ def _warehouse(data: Path):
     return engine_for(data)
 
 
+# A name (of who approves, reopens, extends) is one line of readable text, as it is shown in
+# letters and feedback; longer than this it is not a name.
+NAME_MAX_CHARS = 200
+
+
+def _one_line(given: str, what: str) -> str:
+    """`given` as one line: control characters dropped, runs of white space (newlines too) one space."""
+    text = " ".join("".join(c for c in given if c.isprintable() or c.isspace()).split())
+    if len(text) > NAME_MAX_CHARS:
+        raise _fail(f"{what} quá dài ({len(text)} ký tự, tối đa {NAME_MAX_CHARS}).")
+    return text
+
+
 def _actor(given: str | None) -> str:
     if given and given.strip():
-        return given.strip()
+        return _one_line(given, "tên người thực hiện (--by)")
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -883,15 +896,16 @@ def approve(
     _programme(period.year)
     if not by or not by.strip():
         raise _fail("hãy ghi tên người phê duyệt: --by \"Họ tên\".")
+    by = _one_line(by, "tên người phê duyệt (--by)")
     data = _prepare(data_dir)
     from reporting.periods import LOCAL_TZ
     from tasks.approval import approve_quarter
     from warehouse.approval import approval_of
 
     engine = _warehouse(data)
-    if approve_quarter(data, period, by.strip(), note):
+    if approve_quarter(data, period, by, note):
         console.print(
-            f"Đã phê duyệt {period.label_vi} (người phê duyệt: {by.strip()}). Từ nay tệp mới của quý này được lưu, "
+            f"Đã phê duyệt {period.label_vi} (người phê duyệt: {by}). Từ nay tệp mới của quý này được lưu, "
             "kiểm tra và phản hồi nhưng không đưa vào số liệu cho đến khi mở lại (p135 reopen).",
             soft_wrap=True, highlight=False, markup=False,
         )

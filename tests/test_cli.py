@@ -103,3 +103,17 @@ def test_a_quarter_approved_with_no_report_says_so_and_a_year_with_none_has_noth
     assert explained.exit_code == 1, explained.output
     assert "chưa có báo cáo được chấp nhận nào của năm 2023 góp vào chỉ tiêu avg_income_m_vnd" in explained.output
     assert "Tổng:" not in explained.output and "Traceback" not in explained.output
+
+
+def test_a_name_given_with_line_breaks_or_controls_is_kept_as_one_line_and_a_page_long_one_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    data = str(tmp_path / "data")
+
+    long = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "3", "--by", "A" * 5000, "--data-dir", data])
+    odd = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "3", "--by", "Lê\nThị\x07 C", "--data-dir", data])
+    again = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "3", "--by", "x", "--data-dir", data])
+
+    assert long.exit_code == 2 and "tên người phê duyệt (--by) quá dài (5000 ký tự, tối đa 200)." in long.output
+    assert odd.exit_code == 0, odd.output
+    assert "(người phê duyệt: Lê Thị C)" in odd.output
+    assert "đã được phê duyệt trước đó bởi Lê Thị C" in again.output
