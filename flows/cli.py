@@ -45,6 +45,9 @@ DataDir = Annotated[
 ]
 Year = Annotated[Optional[int], typer.Option(help="Năm báo cáo (mặc định: xem từng lệnh).", show_default=False)]
 Quarter = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quý 1-4 (mặc định: xem từng lệnh).", show_default=False)]
+# For the decisions on one quarter (approve, reopen, extend): no default, whatever the date.
+YearNeeded = Annotated[Optional[int], typer.Option("--year", help="Năm báo cáo (bắt buộc).", show_default=False)]
+QuarterNeeded = Annotated[Optional[int], typer.Option("--quarter", min=1, max=4, help="Quý 1-4 (bắt buộc).", show_default=False)]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="In cả nhật ký từng bước của Prefect.")]
 Actor = Annotated[Optional[str], typer.Option("--by", help="Người thực hiện (mặc định: tên đăng nhập máy).", show_default=False)]
 
@@ -885,8 +888,8 @@ def status(
 
 @app.command()
 def approve(
-    year: Year = None,
-    quarter: Quarter = None,
+    year: YearNeeded = None,
+    quarter: QuarterNeeded = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Người phê duyệt (họ tên, chức vụ).", show_default=False)] = None,
     note: Annotated[Optional[str], typer.Option(help="Ghi chú kèm phê duyệt.", show_default=False)] = None,
     data_dir: DataDir = None,
@@ -937,8 +940,8 @@ def _approved_short(data: Path, period) -> str | None:
 
 @app.command()
 def reopen(
-    year: Year = None,
-    quarter: Quarter = None,
+    year: YearNeeded = None,
+    quarter: QuarterNeeded = None,
     reason: Annotated[Optional[str], typer.Option(help="Lý do mở lại (bắt buộc).", show_default=False)] = None,
     by: Actor = None,
     data_dir: DataDir = None,
@@ -954,7 +957,8 @@ def reopen(
 
     engine = _warehouse(data)
     if not reopen_quarter(engine, period.year, period.quarter, _actor(by), reason.strip()):
-        console.print(f"{period.label_vi} chưa được phê duyệt nên không cần mở lại; không thay đổi gì.", highlight=False)
+        console.print(f"{period.label_vi} đang mở (không ở trạng thái đã phê duyệt) nên không cần mở lại; không thay đổi gì.",
+                      highlight=False)
         return
     held = approval_of(engine, period.year, period.quarter).held_files
     console.print(
@@ -977,8 +981,8 @@ def _parse_day(text: str) -> dt.date:
 @app.command()
 def extend(
     unit: Annotated[str, typer.Argument(help="Mã đơn vị được gia hạn, ví dụ CQ004.", show_default=False)],
-    year: Year = None,
-    quarter: Quarter = None,
+    year: YearNeeded = None,
+    quarter: QuarterNeeded = None,
     until: Annotated[Optional[str], typer.Option(help="Ngày cuối của hạn mới, ví dụ 20/07/2023 (tính hết ngày).", show_default=False)] = None,
     reason: Annotated[Optional[str], typer.Option(help="Lý do gia hạn (bắt buộc).", show_default=False)] = None,
     by: Actor = None,

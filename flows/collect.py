@@ -110,8 +110,10 @@ def collect_quarter(
             f"chưa thu nhận {period.label_vi}. Hãy thêm tệp chương trình của năm rồi chạy lại."
         ))
     if not inbox_dir.is_dir():
+        what = (f"{inbox_dir} là một tệp, không phải thư mục nhận báo cáo" if inbox_dir.exists()
+                else f"Không có thư mục nhận báo cáo {inbox_dir}")
         return Failed(message=(
-            f"Không có thư mục nhận báo cáo {inbox_dir}: chưa thu nhận {period.label_vi}. "
+            f"{what}: chưa thu nhận {period.label_vi}. "
             "Hãy kiểm tra tham số inbox hoặc thư mục dữ liệu (P135_DATA_DIR)."
         ))
     try:

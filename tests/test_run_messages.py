@@ -39,6 +39,10 @@ def test_a_missing_inbox_fails_the_run_naming_the_folder(warehouse, tmp_path):
     assert f"Không có thư mục nhận báo cáo {nowhere}" in state.message
     assert result.exit_code == 1, result.output
     assert str(nowhere) in result.output and "Traceback" not in result.output
+    a_file = tmp_path / "hop-thu.xlsx"
+    a_file.write_bytes(b"PK")
+    state = collect_quarter(year=2023, quarter=2, inbox=str(a_file), data_dir=str(warehouse.data_dir), return_state=True)
+    assert state.is_failed() and f"{a_file} là một tệp, không phải thư mục nhận báo cáo" in state.message
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
