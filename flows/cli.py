@@ -881,9 +881,17 @@ def status(
     data = _prepare(data_dir)
     from tasks.completeness import read_completeness
     from warehouse.approval import approval_of
+    from warehouse.completeness import held_corrections
 
     engine = _warehouse(data)
     _print_completeness(read_completeness(data, period), programme, approval_of(engine, period.year, period.quarter))
+    held = held_corrections(engine, period.year, period.quarter)
+    if held:
+        # Not a state of its own (the accepted report still counts) but a decision waiting: reopen or not.
+        console.print(f"Bản sửa đang tạm giữ của đơn vị đã có báo cáo được chấp nhận ({len(held)}), chờ mở lại kỳ:",
+                      highlight=False)
+        for h in held:
+            console.print(f"  {h['unit_code']}: tệp {h['original_name']}", soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()

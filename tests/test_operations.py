@@ -511,3 +511,13 @@ def test_a_rejected_correction_is_told_the_accepted_report_still_stands_and_afte
     feedback.unlink()
     collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
     assert _feedback_text(feedback) == closed
+
+    # A correction that passes is held; the accepted report still counts, and status shows it waiting.
+    values = default_values("agencies")
+    values["inspections"] = 3
+    save(submission("CQ001", Q1, values=values), inbox / "CQ001_dung.xlsx", _at(DEADLINE + dt.timedelta(days=21)))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    shown = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert shown.exit_code == 0, shown.output
+    assert "Bản sửa đang tạm giữ của đơn vị đã có báo cáo được chấp nhận (1), chờ mở lại kỳ:" in shown.output
+    assert "  CQ001: tệp CQ001_dung.xlsx" in shown.output

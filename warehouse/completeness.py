@@ -68,3 +68,22 @@ def latest_errors(engine: Engine, year: int, quarter: int, limit: int = 5) -> di
         if len(found) < limit:
             found.append(row)
     return out
+
+
+def held_corrections(engine: Engine, year: int, quarter: int) -> list[dict]:
+    """Files held while the quarter is approved from units that already have an accepted report:
+    corrections waiting for a reopening (a unit with nothing but a held file is in state `held`)."""
+    rows = _frame(
+        engine,
+        """
+        SELECT s.unit_code, f.original_name, f.received_at
+        FROM submission s
+        JOIN received_file f ON f.file_sha256 = s.file_sha256
+        WHERE s.year = :year AND s.quarter = :quarter AND s.status = 'held'
+          AND EXISTS (SELECT 1 FROM v_current_submission c
+                      WHERE c.unit_code = s.unit_code AND c.year = s.year AND c.quarter = s.quarter)
+        ORDER BY s.unit_code, f.received_at
+        """,
+        year=year, quarter=quarter,
+    )
+    return rows.astype(object).where(rows.notna(), None).to_dict("records")
