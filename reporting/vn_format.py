@@ -54,7 +54,9 @@ def headline_markdown(year: int, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
+# White space, and the invisible characters a paste from the web or a chat brings along (zero-width
+# space and joiners, word joiner, byte-order mark): the clerk cannot see them to delete them.
+_SPACES = re.compile(r"[\s\u00a0\u202f\u200b\u200c\u200d\u2060\ufeff]")
 _VN_GROUPED = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+(,\d+)?$")
 _EN_GROUPED = re.compile(r"^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
 _VN_DECIMAL = re.compile(r"^\d+,\d+$")

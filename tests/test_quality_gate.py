@@ -92,6 +92,8 @@ CASES = {
     "value-text": ("CQ003", _agency(inspections="2 cuộc"), {("indicator.value_not_number", IND, _cell("agencies", "inspections"))}),
     "value-ambiguous": ("DN001", _enterprise(revenue_bn_vnd="9.899"),
                         {("indicator.value_ambiguous", IND, _cell("enterprises", "revenue_bn_vnd"))}),
+    "number-with-invisible-characters": ("DN001", _enterprise(revenue_bn_vnd="1.234,5\u200b",
+                                                             ytd={"revenue_bn_vnd": "\ufeff1.234,5"}), set()),
     "count-with-a-fraction": ("CQ003", _agency(inspections=2.5),
                               {("indicator.value_too_many_decimals", IND, _cell("agencies", "inspections"))}),
     "count-with-a-fraction-as-text": ("CQ003", _agency(inspections="2,5"),
@@ -225,6 +227,9 @@ def test_only_passing_submissions_have_facts_and_text_numbers_are_read(checked):
     revenue = checked.indicator_facts.set_index(["submission_id", "indicator_code"]).loc[
         ("vietnamese-number-text", "revenue_bn_vnd")]
     assert (revenue["value"], revenue["ytd"]) == (1234.5, 1234.5)
+    pasted = checked.indicator_facts.set_index(["submission_id", "indicator_code"]).loc[
+        ("number-with-invisible-characters", "revenue_bn_vnd")]
+    assert (pasted["value"], pasted["ytd"]) == (1234.5, 1234.5)
     words = checked.indicator_facts.set_index(["submission_id", "indicator_code"]).loc[
         ("money-with-unit-words", "revenue_bn_vnd")]
     assert (words["value"], words["ytd"]) == (0.5, 0.5)
