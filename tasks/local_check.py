@@ -73,7 +73,8 @@ def check_files(paths: list[Path], data_dir: Path, year: int | None = None, quar
                 sid, "identity.period_missing", ERROR, None, None, None,
                 "Không xác định được năm và quý báo cáo trong tệp: hãy dùng đúng tệp mẫu đã được cấp.",
             )]
-            verdicts[sid] = FileVerdict(paths[int(sid)], status_for(found), None, None, found)
+            # A file refused unread whose template identity is intact is named by its unit, as collect does.
+            verdicts[sid] = FileVerdict(paths[int(sid)], status_for(found), None, parsed.attributed.get(sid), found)
     return CheckReport([verdicts[sid] for sid in ids], notes)
 
 

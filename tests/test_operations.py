@@ -273,6 +273,11 @@ def test_a_file_with_a_sheet_renamed_counts_as_its_units_rejected_report_not_as_
     letters = warehouse.data_dir / "reminders" / Q1.key
     assert "TỪ CHỐI" in (letters / "CQ005.txt").read_text(encoding="utf-8")
     assert "chưa nhận được báo cáo" in (letters / "CQ006.txt").read_text(encoding="utf-8")
+    # p135 check names it the same way before it is sent.
+    from tasks.local_check import check_files
+
+    report = check_files([inbox / "CQ005.xlsx", inbox / "CQ006.xlsx"], warehouse.data_dir)
+    assert [(v.unit_code, v.status) for v in report.verdicts] == [("CQ005", "rejected"), (None, "rejected")]
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
