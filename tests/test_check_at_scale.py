@@ -65,7 +65,8 @@ def _copied(parsed: ParsedBatch, ids: list[str]) -> tuple[ParsedBatch, list[str]
                 for n in range(COPIES) for p in parsed.problems]
     copied = ParsedBatch(info=frame(parsed.info), indicators=frame(parsed.indicators), tasks=frame(parsed.tasks),
                          headers=frame(parsed.headers), locked=frame(parsed.locked), summary=frame(parsed.summary),
-                         problems=problems)
+                         problems=problems,
+                         attributed={_copy_id(s, n): code for n in range(COPIES) for s, code in parsed.attributed.items()})
     return copied, [_copy_id(s, n) for n in range(COPIES) for s in ids]
 
 
@@ -75,7 +76,8 @@ def _alone(parsed: ParsedBatch, sid: str) -> ParsedBatch:
 
     return ParsedBatch(info=only(parsed.info), indicators=only(parsed.indicators), tasks=only(parsed.tasks),
                        headers=only(parsed.headers), locked=only(parsed.locked), summary=only(parsed.summary),
-                       problems=[p for p in parsed.problems if p.submission_id == sid])
+                       problems=[p for p in parsed.problems if p.submission_id == sid],
+                       attributed={s: code for s, code in parsed.attributed.items() if s == sid})
 
 
 def _key(f: Finding) -> tuple:
