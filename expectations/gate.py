@@ -18,7 +18,7 @@ from expectations.cross_quarter import (
 )
 from expectations.runner import run_suite, with_nulls_as_value
 from reporting import layout as L
-from reporting.findings import ERROR, WARNING, Finding, status_for
+from reporting.findings import ERROR, WARNING, Finding, shown, status_for
 from reporting.frames import ParsedBatch
 from reporting.identity import VALID
 from reporting.periods import Period
@@ -388,11 +388,11 @@ def _plausibility(
     frame["change_ok"] = _flags(compared, within)
     # The words are needed only where the warning is given: a change outside the limit.
     change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
-    decimals = _per_code(codes, table, "decimals", at)
     for i in np.flatnonzero(compared & ~within):
         r = float(ratio[i])
         change_shown[i] = f"gấp {vn_number(r, 1)} lần" if r >= 1 else f"chỉ bằng {vn_number(100 * r, 0)}%"
-        previous_shown[i] = vn_number(float(before[i]), decimals.iat[i])
+        # Written as the cell's own value is in the same message ("= 123,5 ... (1234,5)").
+        previous_shown[i] = shown(float(before[i]))
     frame["change_shown"], frame["previous_shown"] = change_shown, previous_shown
 
 

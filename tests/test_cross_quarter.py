@@ -55,6 +55,10 @@ CASES = {
     "task-stopped-with-reason": ("CQ003", _agency(3, tasks=(NV01, NV02[:3] + ("stopped", None, "Sáp nhập đơn vị"))), set()),
     "enterprise-steady": ("DN001", _enterprise(110), set()),
     "workers-jump": ("DN001", _enterprise(400), {("plausibility.change_vs_previous", IND, indicator_cell("enterprises", "workers"))}),
+    "revenue-drop": ("DN001", {"values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=5.5,
+                                              budget_paid_bn_vnd=1),
+                               "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=55.5)},
+                     {("plausibility.change_vs_previous", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
 }
 
 
@@ -86,3 +90,8 @@ def test_without_history_the_cross_quarter_rules_are_skipped(tmp_path):
     path = save(submission("CQ003", Q2, **_agency(1, tasks=(NV01,))), tmp_path / "a.xlsx")
     checked = check_batch(read_workbooks([("a", path)]), ["a"], PROGRAMME, REGISTRY, Q2)
     assert not [f for f in checked.findings if f.rule_id.startswith("crossq.")]
+
+
+def test_a_change_is_told_with_both_numbers_written_alike(checked):
+    [drop] = [f for f in checked.findings if f.submission_id == "revenue-drop"]
+    assert "= 5,5, chỉ bằng 11% so với quý trước (50)." in drop.message_vi, drop.message_vi
