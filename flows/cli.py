@@ -435,10 +435,16 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
         # A unit whose corrected file passed needs nothing more; say so beside its code.
         passed = {"on_time": "đã có bản được chấp nhận", "late": "đã có bản được chấp nhận", "held": "đã có bản đạt, đang tạm giữ"}
         units = sorted({(r["unit_code"] or "(không rõ đơn vị)", passed.get(r.get("unit_state"), "")) for r in rejected})
-        names = ", ".join(f"{code} ({note})" if note else code for code, note in units)
-        console.print(f"Đơn vị bị từ chối ({len(units)}): {names}", soft_wrap=True, highlight=False, markup=False)
-        console.print("\n".join(f"  {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}"
-                                for r in rejected), soft_wrap=True, highlight=False, markup=False)
+        names = ", ".join(f"{code} ({note})" if note else code for code, note in units[:FILES_LISTED])
+        more = f" ... và {vn_number(len(units) - FILES_LISTED, 0)} đơn vị khác" if len(units) > FILES_LISTED else ""
+        console.print(f"Đơn vị bị từ chối ({len(units)}): {names}{more}", soft_wrap=True, highlight=False, markup=False)
+        # A national quarter rejects a thousand files or more: the first ones here, all of them in p135 status.
+        shown = [f"  {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}" for r in rejected[:FILES_LISTED]]
+        if len(rejected) > FILES_LISTED:
+            year, quarter = summary["period"].split("-Q")
+            shown.append(f"  ... và {vn_number(len(rejected) - FILES_LISTED, 0)} tệp bị từ chối khác: xem p135 status "
+                         f"--year {year} --quarter {quarter}, các tệp phản hồi hoặc view v_submission_status.")
+        console.print("\n".join(shown), soft_wrap=True, highlight=False, markup=False)
     if rejected or summary.get("held"):
         console.print(f"Phản hồi cho từng đơn vị: {summary['feedback_dir']}/", soft_wrap=True, highlight=False, markup=False)
 

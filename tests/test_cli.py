@@ -67,6 +67,30 @@ def test_collect_lists_new_files_up_to_a_cap_then_counts_the_rest(capsys, monkey
     assert "  thu-muc: Từ chối, không đọc - Mục này là một thư mục." in lines
 
 
+@pytest.mark.parametrize("rejected_files", [4, 7], ids=["at-the-cap", "over-the-cap"])
+def test_collect_lists_rejected_units_and_files_up_to_a_cap_then_counts_the_rest(capsys, monkeypatch, rejected_files):
+    from flows import cli
+
+    monkeypatch.setattr(cli, "FILES_LISTED", 4)
+    rejected = [{"unit_code": f"DV{n:06d}", "file": f"BaoCao_{n}.xlsx", "finding": "Chỉ tiêu!E5 Ô E5 ...",
+                 "unit_state": "rejected"} for n in range(rejected_files)]
+    cli._print_collect({
+        "period": "2023-Q1", "files": [], "files_seen": rejected_files, "files_new": rejected_files, "files_known": 0,
+        "accepted": 0, "accepted_with_warnings": 0, "rejected": rejected_files, "held": 0, "released": 0, "refused": 0,
+        "refusals": [], "rejected_files": rejected, "feedback_dir": "data/feedback/2023-Q1",
+    })
+    lines = capsys.readouterr().out.splitlines()
+    [units] = [line for line in lines if line.startswith("Đơn vị bị từ chối")]
+    listed = [line for line in lines if line.startswith("  DV")]
+    assert units.startswith(f"Đơn vị bị từ chối ({rejected_files}): DV000000, DV000001, DV000002, DV000003")
+    assert len(listed) == 4
+    if rejected_files > 4:
+        assert units.endswith(f" ... và {rejected_files - 4} đơn vị khác")
+        assert f"  ... và {rejected_files - 4} tệp bị từ chối khác: xem p135 status --year 2023 --quarter 1" in lines[-2]
+    else:
+        assert "khác" not in units
+
+
 @pytest.mark.parametrize("own_server", [False, True], ids=["temporary-server", "server-of-its-own"])
 def test_the_temporary_server_starts_while_the_flow_imports_and_answers_before_the_flow_runs(monkeypatch, own_server):
     import threading
