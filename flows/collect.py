@@ -204,7 +204,7 @@ def collect_quarter(
                 clock.expect(stage, len(new))
             if not new:
                 logger.info("No new files in %s (%d already received)", inbox_dir, len(known))
-            refused = refused + intake.unreadable
+            refused = refused + intake.refused
             record_inbox_refusals(data, run_id, quote(refused), lock.ensure_held)
             # Feedback a killed run never wrote (or left damaged) is written now, new files or not.
             rewrite_missing_feedback(
@@ -248,7 +248,7 @@ class _Intake:
 
     new: list = field(default_factory=list)
     known: list = field(default_factory=list)
-    unreadable: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
 
 
@@ -269,11 +269,11 @@ def _arrive_in_batches(
         start += len(chunk)
         with clock.stage("archive", len(chunk)):
             arrivals, unreadable = archive_originals(inbox, quote(chunk), data / "archive", data)
-        intake.unreadable += unreadable
-        new, known, elsewhere = split_known(quote(arrivals), data, quote(intake.taken), period)
+        intake.refused += unreadable
+        new, known, elsewhere = split_known(quote(arrivals), data, period, quote(intake.taken))
         intake.new += new
         intake.known += known
-        intake.unreadable += elsewhere
+        intake.refused += elsewhere
         intake.taken.update(a.sha256 for a in new)
         size = batch_size if new else min(2 * size, KNOWN_STRETCH * batch_size)
         pending += new

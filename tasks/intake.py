@@ -27,14 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from reporting.periods import LOCAL_TZ, Period
 from tasks.disk_full import unless_disk_full
 from warehouse.engine import engine_for
-from warehouse.load import (
-    Arrival,
-    Refusal,
-    display_name,
-    known_hashes,
-    received_for_other_quarters,
-    received_hashes,
-)
+from warehouse.load import Arrival, Refusal, display_name, received_for_other_quarters, received_hashes
 
 IGNORED_PREFIXES = (b".", b"~$")
 # Temporary copies being written into the archive; a dead run's are removed by the next run.
@@ -476,22 +469,18 @@ def _make_dirs(path: Path) -> list[Path]:
 
 @task(cache_policy=NO_CACHE)
 def split_known(
-    arrivals: list[Arrival], data_dir: Path, taken: set[str] | None = None, period: Period | None = None
+    arrivals: list[Arrival], data_dir: Path, period: Period, taken: set[str] | None = None
 ) -> tuple[list[Arrival], list[Arrival], list[Refusal]]:
-    """Split arrivals into new contents, contents received before (or twice in this inbox), and,
-    given the `period` collected, contents received before as another quarter's file.
+    """Split arrivals into new contents, contents received before (or twice in this inbox), and
+    contents received before as another quarter's file than `period`'s.
 
     `taken` holds the contents this run already found new in the inbox's earlier files. A file
     counts for one quarter only: the same file in another quarter's inbox (a clerk sending last
     quarter's report again) is refused, saying which quarter it counted for, not passed over.
     """
     engine = engine_for(data_dir)
-    hashes = [a.sha256 for a in arrivals]
-    if period is None:
-        known, elsewhere = known_hashes(engine, hashes), {}
-    else:
-        known, others = received_hashes(engine, hashes, period.year, period.quarter)
-        elsewhere = received_for_other_quarters(engine, others, period.year, period.quarter) if others else {}
+    known, others = received_hashes(engine, [a.sha256 for a in arrivals], period.year, period.quarter)
+    elsewhere = received_for_other_quarters(engine, others, period.year, period.quarter) if others else {}
     taken = taken or set()
     new, seen, refused = [], [], []
     for arrival in arrivals:

@@ -263,7 +263,7 @@ def test_reading_starts_once_the_first_batch_is_archived_not_the_whole_inbox(war
     assert archived() == 2, "the files of later batches wait in the inbox until their batch is asked for"
     rest = list(batches)
     assert [[a.original_name for a in batch] for batch in rest] == [["DN001.xlsx", "ghi-chu.txt"]]
-    assert archived() == 4 and len(intake.new) == 4 and not intake.known and not intake.unreadable
+    assert archived() == 4 and len(intake.new) == 4 and not intake.known and not intake.refused
 
 
 def test_a_quarter_collected_again_is_archived_in_parts_that_grow_while_nothing_is_new(warehouse, monkeypatch):

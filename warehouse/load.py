@@ -53,21 +53,9 @@ def display_name(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def known_hashes(engine: Engine, hashes: Iterable[str]) -> set[str]:
-    """The hashes among `hashes` the warehouse has already received."""
-    hashes = list(hashes)
-    found: set[str] = set()
-    table = m.ReceivedFile.__table__
-    with engine.connect() as conn:
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start:start + 500]
-            found |= set(conn.execute(select(table.c.file_sha256).where(table.c.file_sha256.in_(chunk))).scalars())
-    return found
-
-
 def received_hashes(engine: Engine, hashes: Iterable[str], year: int, quarter: int) -> tuple[set[str], set[str]]:
     """The hashes among `hashes` already received, and those of them received as another quarter's
-    file: one query per 500, as `known_hashes`."""
+    file (than `year`, `quarter`): one query per 500 hashes."""
     hashes = list(hashes)
     s, f = m.Submission.__table__, m.ReceivedFile.__table__
     known: set[str] = set()
