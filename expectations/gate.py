@@ -17,6 +17,7 @@ from expectations.cross_quarter import (
     positions_in,
 )
 from expectations.runner import run_suite, with_nulls_as_value
+from expectations.shifted_rows import below_shift, shifted_from
 from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, shown, status_for
 from reporting.frames import ParsedBatch
@@ -89,7 +90,7 @@ def check_batch(
     findings += check_year_to_date(ind[ind["submission_id"].isin(group_of)], history, programme, period)
     findings += check_tasks_carried(tasks, {s: unit_of.get(s) for s in group_of}, history, programme)
 
-    findings = _one_verdict_per_cell(_root_causes(findings, parsed.problems))
+    findings = _one_verdict_per_cell(_root_causes(_above_shifted_rows(findings), parsed.problems))
     by_submission: dict[str, list[Finding]] = {sid: [] for sid in submission_ids}
     for f in findings:
         by_submission.setdefault(f.submission_id, []).append(f)
@@ -124,6 +125,13 @@ def _root_causes(findings: list[Finding], read_problems: list[Finding]) -> list[
         f for f in findings
         if (f.submission_id, f.sheet, f.cell) not in unusable or f in problems
     ]
+
+
+def _above_shifted_rows(findings: list[Finding]) -> list[Finding]:
+    """Below where a sheet's rows were inserted or deleted every row is misread: the clerk reads
+    that one finding for them, not what each misread row seems to hold."""
+    shifted = shifted_from(findings)
+    return [f for f in findings if not below_shift(f, shifted)] if shifted else findings
 
 
 def _one_verdict_per_cell(findings: list[Finding]) -> list[Finding]:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from expectations.shifted_rows import split_shifted
 from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, shown
 from reporting.frames import (
@@ -222,7 +223,11 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
         problems.extend(_notes(submission_id, inspection))
         state, identity = read_identity(identity_rows)
         info.append(_info_row(submission_id, sheets[L.SHEET_INFO], state, identity))
-        locked.extend(_locked_rows(submission_id, sheets, identity, inspection.is_1904))
+        changed = _locked_rows(submission_id, sheets, identity, inspection.is_1904)
+        if len(changed) >= 2:
+            changed, shifts = split_shifted(submission_id, changed, identity)
+            problems.extend(shifts)
+        locked.extend(changed)
         indicators.extend(_indicator_rows(submission_id, sheets[L.SHEET_INDICATORS]))
         tasks.extend(_task_rows(submission_id, sheets[L.SHEET_TASKS], inspection.is_1904))
         headers.extend(_header_rows(submission_id, sheets))

@@ -1,0 +1,87 @@
+"""A row inserted into (or deleted from) a template's sheet is told to the clerk once, where it
+happened, not as every locked cell below it changed. Templates are handed out and filled as a
+clerk does: unprotect the sheet, insert or delete a row, type, save."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from openpyxl import load_workbook
+
+from expectations.shifted_rows import RULE_DELETED, RULE_INSERTED
+from reporting import layout as L
+from reporting.periods import Period
+from tasks.local_check import check_files
+from tests.workbooks import hand_out, save, typed_cells
+
+Q1 = Period(2023, 1)
+INFO, IND, TSK = L.SHEET_INFO, L.SHEET_INDICATORS, L.SHEET_TASKS
+TASKS = [(f"NV0{n}", f"Nhiệm vụ {n}", "ctr135", "completed", dt.date(2023, 2, n)) for n in range(1, 4)]
+
+
+def _edited(folder, name: str, sheet: str, at: int, count: int, typed_after: dict | None = None):
+    """The CQ003 template filled in full, then `count` rows inserted at row `at` (deleted if < 0)."""
+    wb = load_workbook(hand_out("CQ003", Q1, folder / "templates"))
+    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
+        wb[sheet_name][cell] = value
+    ws = wb[sheet]
+    ws.protection.sheet = False
+    if count > 0:
+        ws.insert_rows(at, count)
+    else:
+        ws.delete_rows(at, -count)
+    for (sheet_name, cell), value in (typed_after or {}).items():
+        wb[sheet_name].protection.sheet = False
+        wb[sheet_name][cell] = value
+    return save(wb, folder / f"{name}.xlsx")
+
+
+CASES = {
+    "indicator-row-inserted": (IND, 10, 1, RULE_INSERTED, "A10", "có 1 dòng được chèn thêm"),
+    "two-indicator-rows-inserted": (IND, 8, 2, RULE_INSERTED, "A8", "có 2 dòng được chèn thêm"),
+    "indicator-row-deleted": (IND, 10, -1, RULE_DELETED, "A10", "có 1 dòng bị xóa"),
+    "task-row-inserted": (TSK, 6, 1, RULE_INSERTED, "A6", "bị đẩy xuống 1 dòng"),
+    "info-row-inserted": (INFO, 13, 1, RULE_INSERTED, "A13", "từ dòng 13 trở xuống"),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_moved_rows_are_one_finding_where_they_moved(tmp_path, case):
+    sheet, at, count, rule, cell, words = case
+    verdict, = check_files([_edited(tmp_path, "moved", sheet, at, count)], tmp_path / "data").verdicts
+    assert verdict.status == "rejected"
+    on_sheet = [f for f in verdict.findings if f.sheet == sheet]
+    assert [(f.rule_id, f.cell) for f in on_sheet] == [(rule, cell)]
+    assert words in on_sheet[0].message_vi and "mẫu đã cấp ghi ở ô" in on_sheet[0].message_vi
+
+
+def test_a_change_above_the_moved_rows_is_still_reported_on_its_own(tmp_path):
+    path = _edited(tmp_path, "above", IND, 10, 1, typed_after={(IND, "C6"): "Đảng viên"})
+    verdict, = check_files([path], tmp_path / "data").verdicts
+    assert sorted((f.rule_id, f.cell) for f in verdict.findings if f.sheet == IND) == [
+        ("structure.locked_cell_changed", "C6"), (RULE_INSERTED, "A10"),
+    ]
+
+
+def test_a_row_typed_over_with_its_neighbours_labels_is_not_a_shift(tmp_path):
+    """One row's locked labels overwritten by the row above's: each changed cell, not moved rows."""
+    wb = load_workbook(hand_out("CQ003", Q1, tmp_path / "templates"))
+    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
+        wb[sheet_name][cell] = value
+    ws = wb[IND]
+    ws.protection.sheet = False
+    for column in "BCD":
+        ws[f"{column}11"] = ws[f"{column}10"].value
+    verdict, = check_files([save(wb, tmp_path / "typed.xlsx")], tmp_path / "data").verdicts
+    rules = {f.rule_id for f in verdict.findings}
+    assert rules.isdisjoint({RULE_INSERTED, RULE_DELETED})
+    assert {f.cell for f in verdict.findings if f.rule_id == "structure.locked_cell_changed"} >= {"B11", "C11"}
+
+
+def test_an_untouched_template_has_no_moved_rows(tmp_path):
+    wb = load_workbook(hand_out("CQ003", Q1, tmp_path / "templates"))
+    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
+        wb[sheet_name][cell] = value
+    verdict, = check_files([save(wb, tmp_path / "clean.xlsx")], tmp_path / "data").verdicts
+    assert verdict.status == "accepted", [f.message_vi for f in verdict.findings]
