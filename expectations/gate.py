@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -22,7 +23,7 @@ from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, shown, status_for
 from reporting.frames import ParsedBatch
 from reporting.identity import VALID
-from reporting.periods import Period
+from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry
 from reporting.vn_format import fits_decimals, number_readings, vn_number, vn_plain
@@ -51,11 +52,14 @@ def check_batch(
     registry: Registry,
     period: Period,
     history: History | None = None,
+    today: dt.date | None = None,
 ) -> CheckedBatch:
     """Check every submission of a batch; the same checks a clerk's file gets alone.
 
     `history` holds each unit's earlier quarters; without it the cross-quarter checks are skipped.
+    `today` (default: the local date) is the day a report may not be dated after.
     """
+    today = today or dt.datetime.now(LOCAL_TZ).date()
     history = history or History()
     view = _registry_view(registry, period)
     units, merged = view.units, view.merged
@@ -76,7 +80,10 @@ def check_batch(
     ind = _enrich_indicators(parsed.indicators, programme, group_of, unit_of, history)
     tasks = _enrich_tasks(parsed.tasks, programme, period)
     findings = list(parsed.problems)
-    findings += run_suite(identity.build_suite(programme, period, list(unknown), list(merged)), info, identity.INDEX_COLUMNS)
+    info = _contact_states(info, period, today)
+    findings += run_suite(
+        identity.build_suite(programme, period, list(unknown), list(merged), today), info, identity.INDEX_COLUMNS,
+    )
     findings += run_suite(structure.build_suite(), _locked_cells(parsed, info, programme, units), structure.INDEX_COLUMNS)
     findings += run_suite(indicators.build_suite(programme), ind, indicators.INDEX_COLUMNS)
     findings += missing_indicator_rows(ind, programme, group_of)
@@ -224,6 +231,52 @@ def _with_identity(info: pd.DataFrame, view: _RegistryView) -> pd.DataFrame:
     for key in identity.REQUIRED:
         info[f"{key}_or_null"] = with_nulls_as_value(info[key])
     return info
+
+
+DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+PHONE = re.compile(r"^\+?[0-9 .()\-]+$")
+
+
+def _contact_states(info: pd.DataFrame, period: Period, today: dt.date) -> pd.DataFrame:
+    """The info frame with what the report date and the phone number were found to hold."""
+    info = info.copy()
+    info["reported_on_state"] = [_report_date_state(v, period, today) for v in info["reported_on"]]
+    info["phone_state"] = [_phone_state(v) for v in info["phone"]]
+    return info
+
+
+def _report_date_state(value, period: Period, today: dt.date) -> str:
+    if _blank(value):
+        return identity.OK
+    if isinstance(value, dt.datetime):
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    elif isinstance(value, str) and (parts := DATE_TEXT.match(value)):
+        try:
+            day = dt.date(int(parts[3]), int(parts[2]), int(parts[1]))
+        except ValueError:
+            return "not_date"
+    else:
+        return "not_date"
+    if day > today:
+        return "future"
+    return "early" if day < period.starts_on else identity.OK
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
+
+
+def _phone_state(value) -> str:
+    if _blank(value):
+        return identity.OK
+    if isinstance(value, float) and value.is_integer():
+        # Typed as a number, the leading 0 is gone: 912345678 is 0912345678.
+        value = str(int(value))
+    text = str(value).strip()
+    digits = sum(c.isdigit() for c in text)
+    return identity.OK if PHONE.match(text) and 9 <= digits <= 12 else "invalid"
 
 
 def _versions_on(registry: Registry, day) -> dict:

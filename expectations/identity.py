@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
@@ -21,19 +23,25 @@ REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter"
 RULE_ORDER = [f"identity.{field}_missing" for field in REQUIRED] + [
     "identity.template_version", "identity.programme", "identity.period_year", "identity.period_quarter",
     "identity.unit_known", "identity.unit_merged", "identity.template_missing", "identity.unit_code_changed",
-    "identity.unit_name_other_unit",
+    "identity.unit_name_other_unit", "info.reported_on_not_date", "info.reported_on_future", "info.reported_on_early",
+    "info.phone_invalid",
 ]
+# What the contact fields were found to hold (gate._contact_states): "ok" for a blank field too, as
+# the clerk may leave them (the office then reads the unit's contact from the registry).
+OK = "ok"
 
 
 def build_suite(
-    programme: Programme, period: Period, unknown_codes: list[str], merged_codes: list[str]
+    programme: Programme, period: Period, unknown_codes: list[str], merged_codes: list[str],
+    today: dt.date | None = None,
 ) -> gx.ExpectationSuite:
     """Checks on the info sheet and the template's identity: `unknown_codes` are the unit codes
     typed in the batch that are neither in force at the period's end nor merged away before it
     (the few a batch holds, not every code of a national registry: 60,000 codes in an
     expectation's configuration cost more than the whole check); `merged_codes` were merged
-    into another unit before it."""
+    into another unit before it; `today` is the day a report date may not be after."""
     sheet = L.SHEET_INFO
+    today = today or dt.date.today()
 
     def missing(field: str) -> tuple[list, str, str]:
         return ([NULL], f"identity.{field}_missing",
@@ -106,6 +114,29 @@ def build_suite(
             message_vi="Tên đơn vị ở ô {cell} (\"{value}\") là tên của {name_owner_shown}, còn mã đơn vị "
             f"ở ô {L.INFO['unit_code'].cell} (\"{{unit_code}}\") là của {{code_owner_shown}}. Mã và tên phải của cùng một đơn vị: "
             "hãy dùng đúng tệp mẫu đã được cấp cho đơn vị mình.",
+        ),
+        rules_by_value(
+            gxe.ExpectColumnValuesToBeInSet, column="reported_on_state", value_set=[OK], severity="warning",
+            sheet=sheet, cell_column="reported_on_cell", value_column="reported_on",
+            cases=[
+                (["not_date"], "info.reported_on_not_date",
+                 f'Ô {{cell}} ("{L.INFO["reported_on"].label_vi}") ghi "{{value}}", không phải là ngày. '
+                 "Nhập ngày dạng dd/mm/yyyy."),
+                (["future"], "info.reported_on_future",
+                 f"Ngày lập báo cáo ở ô {{cell}} là {{value}}, sau ngày hôm nay ({today:%d/%m/%Y}). "
+                 "Hãy ghi đúng ngày lập báo cáo."),
+                (["early"], "info.reported_on_early",
+                 f"Ngày lập báo cáo ở ô {{cell}} là {{value}}, trước khi {period.label_vi} bắt đầu "
+                 f"({period.starts_on:%d/%m/%Y}). Hãy ghi đúng ngày lập báo cáo (có thể đang ghi ngày "
+                 "của báo cáo kỳ trước)."),
+            ],
+        ),
+        rules_by_value(
+            gxe.ExpectColumnValuesToBeInSet, column="phone_state", value_set=[OK], severity="warning",
+            sheet=sheet, cell_column="phone_cell", value_column="phone",
+            cases=[(["invalid"], "info.phone_invalid",
+                    f'Ô {{cell}} ("{L.INFO["phone"].label_vi}") ghi "{{value}}", không giống một số điện thoại '
+                    "(ví dụ 0912 345 678). Hãy ghi số điện thoại để Văn phòng Đảng ủy Khối liên hệ khi cần.")],
         ),
     ]
     return gx.ExpectationSuite(name="identity", expectations=expectations, meta={"rule_order": RULE_ORDER})

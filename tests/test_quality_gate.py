@@ -116,6 +116,19 @@ CASES = {
                        {("indicator.plan_ambiguous", IND, _cell("enterprises", "social_insurance_bn_vnd", "plan"))}),
     "template-version-missing": ("CQ003", {"info": {"template_version": None}},
                                  {("identity.template_version_missing", INFO, "B3")}),
+    "report-date-in-the-future": ("CQ003", {"info": {"reported_on": dt.date(2099, 1, 5)}},
+                                  {("info.reported_on_future", INFO, "B15")}),
+    "report-date-before-the-quarter": ("CQ003", {"info": {"reported_on": dt.date(2022, 12, 20)}},
+                                       {("info.reported_on_early", INFO, "B15")}),
+    "report-date-not-a-date": ("CQ003", {"info": {"reported_on": "mùng 5 tháng 4"}},
+                               {("info.reported_on_not_date", INFO, "B15")}),
+    "report-date-no-such-day": ("CQ003", {"info": {"reported_on": "31/02/2023"}},
+                                {("info.reported_on_not_date", INFO, "B15")}),
+    "report-date-typed-as-text": ("CQ003", {"info": {"reported_on": "05/04/2023"}}, set()),
+    "phone-not-a-number": ("CQ003", {"info": {"phone": "không có"}}, {("info.phone_invalid", INFO, "B14")}),
+    "phone-too-short": ("CQ003", {"info": {"phone": "12"}}, {("info.phone_invalid", INFO, "B14")}),
+    "phone-typed-as-a-number": ("CQ003", {"info": {"phone": 912345678}}, set()),
+    "phone-with-country-code": ("CQ003", {"info": {"phone": "+84 203.3825.123"}}, set()),
     "totals-not-number": ("CQ003", {"tasks": [TASK], "cells": {(TSK, "J5"): "một"}}, {("task.totals_not_number", TSK, "J5")}),
     "ytd-below-quarter": ("DN001", _enterprise(ytd={"revenue_bn_vnd": 0.5}),
                           {("indicator.ytd_below_quarter", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
@@ -154,7 +167,11 @@ CASES = {
     "totals-mismatch": ("CQ003", {"tasks": [TASK], "cells": {(TSK, "J5"): 5}}, {("task.totals_mismatch", TSK, "J5")}),
     "totals-missing": ("CQ003", {"tasks": [TASK], "cells": {(TSK, "J9"): None}}, {("task.totals_missing", TSK, "J9")}),
 }
-WARNINGS = {"unit-renamed-since-handout", "income-out-of-band", "budget-above-revenue"}
+WARNINGS = {
+    "unit-renamed-since-handout", "income-out-of-band", "budget-above-revenue", "report-date-in-the-future",
+    "report-date-before-the-quarter", "report-date-not-a-date", "report-date-no-such-day", "phone-not-a-number",
+    "phone-too-short",
+}
 
 
 @pytest.fixture(scope="module")
