@@ -619,7 +619,7 @@ def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
     last = min(len(sheet.rows), L.FIRST_DATA_ROW + L.MAX_TASK_ROWS - 1)
     # Most of the table's rows hold only their pre-printed number: a row whose cells are all
     # empty is passed over without reading them one by one (the columns are side by side).
-    first, end = min(_TASK_INDEXES[:5]), max(_TASK_INDEXES[:5]) + 1
+    first, end = min(_TASK_INDEXES), max(_TASK_INDEXES) + 1
     clean = not (sheet.uncached or sheet.errors)
     values = sheet.values
     for row in range(L.FIRST_DATA_ROW, last + 1):
@@ -629,6 +629,8 @@ def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
                 continue
         code, content, source, status, completed, note = values(row, _TASK_INDEXES)
         if code is None and content is None and source is None and status is None and completed is None:
+            if _text(note) is not None:
+                sheet.problems.append(_note_without_task(submission_id, sheet.name, _task_cells(row)[-1], note))
             continue
         completed_on, date_kind, date_text = _date(completed, is_1904)
         code = _text(code)
@@ -649,7 +651,16 @@ def _task_rows(submission_id: str, sheet: Sheet, is_1904: bool) -> list[list]:
 
 _TASK_KEYS = ("task_code", "content", "source", "status", "completed_on", "note")
 _TASK_INDEXES = tuple(L.TASK[key].index for key in _TASK_KEYS)
-assert max(_TASK_INDEXES[:5]) - min(_TASK_INDEXES[:5]) == 4, "the task table's filled columns are side by side"
+assert max(_TASK_INDEXES) - min(_TASK_INDEXES) == 5, "the task table's filled columns are side by side"
+
+
+def _note_without_task(submission_id: str, sheet: str, cell: str, note) -> Finding:
+    """A note typed on a row that holds no task: nothing in the warehouse would keep it."""
+    return Finding(
+        submission_id, "task.note_without_task", WARNING, sheet, cell, shown(note),
+        f'Ô {cell} có ghi chú "{shown(note)}" nhưng dòng này không có nhiệm vụ nào, nên ghi chú không '
+        "được lưu. Nếu ghi chú thuộc một nhiệm vụ, hãy ghi vào cột Ghi chú ở dòng của nhiệm vụ đó.",
+    )
 
 
 @functools.lru_cache(maxsize=512)

@@ -129,6 +129,8 @@ CASES = {
     "phone-too-short": ("CQ003", {"info": {"phone": "12"}}, {("info.phone_invalid", INFO, "B14")}),
     "phone-typed-as-a-number": ("CQ003", {"info": {"phone": 912345678}}, set()),
     "phone-with-country-code": ("CQ003", {"info": {"phone": "+84 203.3825.123"}}, set()),
+    "note-on-a-row-without-task": ("CQ003", {"tasks": [TASK], "cells": {(TSK, "G7"): "Không phát sinh nhiệm vụ mới"}},
+                                   {("task.note_without_task", TSK, "G7")}),
     "totals-not-number": ("CQ003", {"tasks": [TASK], "cells": {(TSK, "J5"): "một"}}, {("task.totals_not_number", TSK, "J5")}),
     "ytd-below-quarter": ("DN001", _enterprise(ytd={"revenue_bn_vnd": 0.5}),
                           {("indicator.ytd_below_quarter", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
@@ -170,7 +172,7 @@ CASES = {
 WARNINGS = {
     "unit-renamed-since-handout", "income-out-of-band", "budget-above-revenue", "report-date-in-the-future",
     "report-date-before-the-quarter", "report-date-not-a-date", "report-date-no-such-day", "phone-not-a-number",
-    "phone-too-short",
+    "phone-too-short", "note-on-a-row-without-task",
 }
 
 
