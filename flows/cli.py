@@ -8,6 +8,7 @@ extend, db) call plain functions and start no Prefect server.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import getpass
 import logging
@@ -215,9 +216,21 @@ def _server_starting():
         return
     from prefect.server.api.server import SubprocessASGIServer
 
+    from tasks.leftover_servers import forget_server, note_server, stop_leftover_servers
+
+    home = Path(os.environ["PREFECT_HOME"])
+    if left := stop_leftover_servers(home):
+        errors.print(
+            f"Lưu ý: đã dừng {len(left)} máy chủ Prefect tạm còn chạy từ lệnh trước bị dừng đột ngột "
+            "(kill -9 hoặc hết bộ nhớ).", soft_wrap=True, highlight=False,
+        )
+
     def start() -> None:
         with suppress(Exception):
-            SubprocessASGIServer().start()
+            server = SubprocessASGIServer()
+            server.start()
+            if server.server_process is not None:
+                atexit.register(forget_server, note_server(home, server.server_process.pid))
 
     # The server module is imported above, in this thread: the thread below only waits on the server.
     starting = threading.Thread(target=start, name="p135-prefect-server", daemon=True)
@@ -765,7 +778,6 @@ def bench(
     thật trên kho mới, thu nhận lại quý không đổi, công bố năm, rồi in một bảng: thời gian và tốc độ
     từng giai đoạn, đỉnh bộ nhớ, và tốc độ so với đọc thô cùng các tệp.
     """
-    import atexit
     import shutil
     import tempfile
 

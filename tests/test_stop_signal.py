@@ -103,3 +103,41 @@ def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(w
     assert "Traceback" not in shown
     assert not left, "Prefect's temporary server outlived the command"
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inbox.iterdir()} == sent
+
+
+def test_a_server_left_by_a_killed_collect_is_stopped_by_the_next_command(tmp_path):
+    """SIGKILL runs nothing in the command: the next command for the same data folder stops the
+    server it left behind, says so, and leaves none of its own."""
+    codes = sorted({v.unit_code for v in REGISTRY.versions if v.valid_from <= Q1.ends_on
+                    and (v.valid_to is None or v.valid_to >= Q1.ends_on)})[:3]
+    inbox = tmp_path / "inbox"
+    for code in codes:
+        save(submission(code, Q1), inbox / f"{code}.xlsx")
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "P135_", "DO_NOT_TRACK"))}
+    env["HOME"] = str(tmp_path / "home")
+    command = [str(P135), "collect", "--year", "2023", "--quarter", "1", "--inbox", str(inbox), "--data-dir", str(data)]
+    notes = data / "prefect" / "p135-servers"
+    out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"
+    server = None
+    try:
+        with out_file.open("w") as out, err_file.open("w") as err:
+            killed = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=err, start_new_session=True)
+        deadline = time.monotonic() + 240
+        while not (server := _server_of(killed.pid)) or not (notes / str(server)).exists():
+            assert killed.poll() is None, f"p135 collect ended before it was killed: {out_file.read_text()}"
+            assert time.monotonic() < deadline, "p135 collect never started its server"
+            time.sleep(0.05)
+        killed.kill()
+        killed.wait(timeout=30)
+        assert _alive(server), "a killed command's server outlives it (else nothing to test)"
+        again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        left = _alive(server)
+    finally:
+        if server and _alive(server):
+            os.kill(server, signal.SIGKILL)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Lưu ý: đã dừng 1 máy chủ Prefect tạm còn chạy từ lệnh trước bị dừng đột ngột" in again.stderr
+    assert "Traceback" not in again.stdout + again.stderr
+    assert not left, "the killed command's server still runs after the next command"
+    assert not list(notes.iterdir()), "the second command's server is noted as still to stop"

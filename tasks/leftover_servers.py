@@ -1,0 +1,89 @@
+"""Prefect temporary servers left running by a p135 command that was killed outright.
+
+A command stops its temporary server when it ends, on Ctrl-C and SIGTERM too; a command killed
+with SIGKILL (`kill -9`, the kernel's out-of-memory killer) runs nothing more, and its server
+keeps running with no parent. Each command notes the server it started beside Prefect's state
+(its process id and start time, and its own), and the next command for the same data folder
+stops the servers whose command is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from contextlib import suppress
+from pathlib import Path
+
+PROC = Path("/proc")
+FOLDER = "p135-servers"
+
+
+def note_server(prefect_home: Path, server_pid: int) -> Path | None:
+    """Note that this process started the server `server_pid` (None where it cannot be noted)."""
+    server_start, own_start = _started(server_pid), _started(os.getpid())
+    if server_start is None or own_start is None:
+        return None
+    folder = prefect_home / FOLDER
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        note = folder / str(server_pid)
+        note.write_text(f"{server_start} {os.getpid()} {own_start}\n", encoding="ascii")
+    except OSError:
+        return None
+    return note
+
+
+def stop_leftover_servers(prefect_home: Path, wait_seconds: float = 5.0) -> list[int]:
+    """Stop the noted servers whose command is no longer running; the process ids stopped."""
+    folder = prefect_home / FOLDER
+    try:
+        notes = list(folder.iterdir())
+    except OSError:
+        return []
+    stopped = []
+    for note in notes:
+        try:
+            server_pid = int(note.name)
+            server_start, owner_pid, owner_start = (int(x) for x in note.read_text(encoding="ascii").split())
+        except (OSError, ValueError):
+            continue
+        if _started(owner_pid) == owner_start:
+            continue  # its command is still running
+        if _started(server_pid) == server_start and _is_prefect_server(server_pid):
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(server_pid, signal.SIGTERM)
+                stopped.append(server_pid)
+        note.unlink(missing_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while any(_started(pid) is not None for pid in stopped) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in stopped:
+        if _started(pid) is not None:
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+    return stopped
+
+
+def forget_server(note: Path | None) -> None:
+    """The command stopped its server itself: nothing to stop next time."""
+    if note is not None:
+        note.unlink(missing_ok=True)
+
+
+def _started(pid: int) -> int | None:
+    """When a running (not zombie) process started, in clock ticks since boot; None if it is gone."""
+    try:
+        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def _is_prefect_server(pid: int) -> bool:
+    try:
+        command = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"uvicorn" in command and b"prefect.server.api.server:create_app" in command
+
