@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import getpass
 import logging
 import os
@@ -151,15 +152,16 @@ def _data_setting(data_dir: Path | None) -> str:
     return "--data-dir"
 
 
-def _prepare(data_dir: Path | None, verbose: bool = False) -> Path:
+def _prepare(data_dir: Path | None, verbose: bool = False, read_only_ok: bool = False) -> Path:
     """Check the settings (one Vietnamese line and exit 2 when one is wrong), then quiet Prefect
-    and keep its state beside the data, all before Prefect is imported."""
+    and keep its state beside the data, all before Prefect is imported; a command that only reads
+    the warehouse says so (`read_only_ok`), the others refuse a login that may only read it."""
     from tasks.preflight import SettingError, check_data_dir, check_run_settings, check_warehouse
 
     data = data_dir or Path("data")
     try:
         check_data_dir(data, _data_setting(data_dir))
-        check_warehouse(data)
+        check_warehouse(data, read_only_ok=read_only_ok)
         check_run_settings()
     except SettingError as exc:
         errors.print(f"[red]Lỗi cấu hình:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
@@ -319,6 +321,41 @@ def _programme(year: int):
         if isinstance(exc, NoProgramme):
             raise _fail(f"chưa có tệp chương trình báo cáo cho năm {year} (thư mục {programmes_dir()}).") from None
         raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}") from None
+
+
+# SQLSTATEs of a write refused to the login (read-only transaction, no privilege).
+READ_ONLY_SQLSTATES = ("25006", "42501")
+
+
+def _warehouse_errors(command):
+    """A command on the warehouse that cannot go on ends in one Vietnamese line and exit 1, not a
+    traceback: set-up kept waiting by another session, or a warehouse this login or URL may only
+    read (an analyst's login, a `mode=ro` URL)."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from sqlalchemy.exc import DBAPIError
+
+        from warehouse.engine import URL_ENV
+        from warehouse.locks import SetupBusy
+
+        try:
+            return command(*args, **kwargs)
+        except SetupBusy as exc:
+            errors.print(f"[red]Lỗi:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+            raise typer.Exit(1) from None
+        except DBAPIError as exc:
+            orig = exc.orig
+            if getattr(orig, "sqlstate", None) not in READ_ONLY_SQLSTATES and "readonly database" not in str(orig):
+                raise
+            errors.print(
+                "[red]Lỗi:[/red] kho dữ liệu không cho ghi với địa chỉ hoặc tài khoản đang dùng "
+                f"({escape(str(orig).splitlines()[0])}). Lệnh này cần quyền ghi: hãy dùng địa chỉ kho của p135 "
+                f"(${URL_ENV}), không dùng tài khoản hay địa chỉ chỉ đọc của người phân tích.",
+                soft_wrap=True, highlight=False,
+            )
+            raise typer.Exit(1) from None
+
+    return run
 
 
 def _warehouse(data: Path):
@@ -616,15 +653,15 @@ def explain(
 
     from reporting.periods import period_just_ended
     from reporting.vn_format import vn_number
-    from warehouse.engine import engine_for, warehouse_url
+    from warehouse.engine import engine_for, sqlite_file, warehouse_url
     from warehouse.explain import UnknownMetric
     from warehouse.explain import explain as explain_metric
 
     data = data_dir or Path("data")
     year = year or period_just_ended().year
     url = make_url(warehouse_url(data))
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
-        errors.print(f"[red]Lỗi:[/red] chưa có kho dữ liệu tại {escape(url.database)}: hãy chạy p135 collect (hoặc p135 demo) trước.", soft_wrap=True)
+    if (path := sqlite_file(url)) is not None and not path.is_file():
+        errors.print(f"[red]Lỗi:[/red] chưa có kho dữ liệu tại {escape(str(path))}: hãy chạy p135 collect (hoặc p135 demo) trước.", soft_wrap=True)
         raise typer.Exit(1)
     try:
         found = explain_metric(engine_for(data), year, metric)
@@ -885,6 +922,7 @@ def check(
 
 
 @app.command()
+@_warehouse_errors
 def status(
     year: Year = None,
     quarter: Quarter = None,
@@ -896,7 +934,7 @@ def status(
     """
     period = _period(year, quarter)
     programme = _programme(period.year)
-    data = _prepare(data_dir)
+    data = _prepare(data_dir, read_only_ok=True)
     from tasks.completeness import read_completeness
     from warehouse.approval import approval_of
     from warehouse.completeness import held_corrections
@@ -913,6 +951,7 @@ def status(
 
 
 @app.command()
+@_warehouse_errors
 def approve(
     year: YearNeeded = None,
     quarter: QuarterNeeded = None,
@@ -965,6 +1004,7 @@ def _approved_short(data: Path, period) -> str | None:
 
 
 @app.command()
+@_warehouse_errors
 def reopen(
     year: YearNeeded = None,
     quarter: QuarterNeeded = None,
@@ -1005,6 +1045,7 @@ def _parse_day(text: str) -> dt.date:
 
 
 @app.command()
+@_warehouse_errors
 def extend(
     unit: Annotated[str, typer.Argument(help="Mã đơn vị được gia hạn, ví dụ CQ004.", show_default=False)],
     year: YearNeeded = None,
@@ -1052,7 +1093,8 @@ def _role_error_vi(exc: Exception, role: str, engine=None) -> str:
         path = engine.url.database if engine is not None else "warehouse.db"
         return (
             f"kho dữ liệu là SQLite ({path}): SQLite không có vai trò hay phân quyền nên không cấp được quyền chỉ đọc. "
-            f"Hãy đưa người phân tích một bản sao của tệp, hoặc để họ mở tệp ở chế độ chỉ đọc: "
+            f"Hãy đưa người phân tích một bản sao tạo bằng sqlite3 {path} \".backup 'BẢN_SAO.db'\", "
+            f"hoặc để họ mở tệp ở chế độ chỉ đọc: "
             f"sqlite3 'file:{path}?mode=ro', hay địa chỉ SQLAlchemy 'sqlite:///file:{path}?mode=ro&uri=true'."
         )
     if isinstance(exc, InvalidRoleName):

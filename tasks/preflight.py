@@ -25,7 +25,7 @@ from tasks.runners import (
     int_from_env,
     runner_from_env,
 )
-from warehouse.engine import URL_ENV, warehouse_url
+from warehouse.engine import URL_ENV, sqlite_file, warehouse_url
 
 CONNECT_TIMEOUT_SECONDS = 5
 # Below this a run could fail half-way through writing the archive or the warehouse.
@@ -108,10 +108,11 @@ def check_run_settings() -> str:
     return kind
 
 
-def check_warehouse(data: Path, *, connect: bool = True, writes: bool = True) -> str:
+def check_warehouse(data: Path, *, connect: bool = True, writes: bool = True, read_only_ok: bool = False) -> str:
     """The warehouse URL parses, names a backend p135 supports, and (with `connect`) answers
     within CONNECT_TIMEOUT_SECONDS; a SQLite warehouse's folder takes a file when the command
-    `writes` (its lock files lie beside it). Returns the URL as safe to show (no password)."""
+    `writes` (its lock files lie beside it); unless `read_only_ok`, the login may write (not an
+    analyst's, not a `mode=ro` URL). Returns the URL as safe to show (no password)."""
     setting = URL_ENV if os.environ.get(URL_ENV) is not None else f"kho SQLite mặc định trong {data}"
     try:
         raw = warehouse_url(data)
@@ -142,19 +143,33 @@ def check_warehouse(data: Path, *, connect: bool = True, writes: bool = True) ->
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+            read_only = not read_only_ok and _read_only(conn, url)
     except SQLAlchemyError as exc:
         raise SettingError(f"{setting}: {shown}: {_connect_reason(url, exc)}.") from None
     finally:
         engine.dispose()
+    if read_only:
+        raise SettingError(
+            f"{setting}: {shown}: địa chỉ hoặc tài khoản này chỉ được đọc kho (như của người phân tích), "
+            "mà lệnh này ghi vào kho. Hãy dùng địa chỉ kho của p135."
+        )
     return shown
+
+
+def _read_only(conn, url: URL) -> bool:
+    """Whether the connection may only read: a login whose transactions are read-only by default
+    (an analyst's, see warehouse.roles), or a SQLite URI opened `mode=ro` or `immutable=1`."""
+    if url.get_backend_name() == "postgresql":
+        return conn.execute(text("SHOW transaction_read_only")).scalar() == "on"
+    return url.query.get("mode") == "ro" or url.query.get("immutable") == "1"
 
 
 def _new_sqlite_file(url: URL, writes: bool = True) -> bool:
     """A SQLite warehouse not created yet: connecting would create it; its folder was probed instead.
     An existing one's folder is probed too when the command writes: its lock files are made there."""
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    path = sqlite_file(url)
+    if path is None:
         return False
-    path = Path(url.database.removeprefix("file:").split("?")[0])
     exists = path.exists()
     if exists and not writes:
         return False

@@ -328,3 +328,22 @@ def test_each_warehouse_has_its_own_group_within_63_bytes():
     assert all(len(g.encode()) <= 63 and g.startswith("p135_analyst_kho_") for g in groups)
     assert len(set(groups)) == 3
     groups[2].encode("utf-8")  # never a cut character
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_p135_run_with_the_analysts_login_reads_status_and_refuses_writes_in_one_line(warehouse, analyst):
+    url = make_url(warehouse.url).set(username=analyst, password=None)
+    data = ["--data-dir", str(warehouse.data_dir)]
+    # Undone before the role is dropped, which takes the owner's login.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("P135_WAREHOUSE_URL", url.render_as_string(hide_password=False))
+        status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "1", *data])
+        approve = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "1", "--by", "Nguyễn Văn A", *data])
+        publish = CliRunner().invoke(app, ["publish", "--year", "2023", *data])
+
+    assert status.exit_code == 0, status.output
+    assert "Quý I/2023: hạn nộp" in status.output
+    for refused in (approve, publish):
+        assert refused.exit_code == 2, refused.output
+        assert f"{analyst}@" in refused.output and "chỉ được đọc kho" in refused.output
+        assert "Traceback" not in refused.output

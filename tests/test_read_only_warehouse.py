@@ -12,8 +12,11 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from reporting.periods import Period
+from reporting.programme import programme_for_year
+from reporting.units import load_registry
 from tests.workbooks import save, submission
 from warehouse.migrate import upgrade
+from warehouse.reference import load_reference
 
 Q2 = Period(2023, 2)
 
@@ -64,3 +67,54 @@ def test_a_sqlite_warehouse_whose_folder_cannot_be_made_is_a_setting_error(tmp_p
     assert result.exit_code == 2, result.output
     assert "Lỗi cấu hình: kho SQLite /proc/khong-co/warehouse.db: không tạo được thư mục /proc/khong-co" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [
+    ["approve", "--year", "2023", "--quarter", "2", "--by", "Nguyễn Văn A"],
+    ["publish", "--year", "2023"],
+    ["collect", "--year", "2023", "--quarter", "2"],
+], ids=["approve", "publish", "collect"])
+def test_a_read_only_url_is_refused_in_one_line_before_a_command_writes(tmp_path, monkeypatch, command):
+    made = tmp_path / "wh" / "warehouse.db"
+    made.parent.mkdir()
+    engine = create_engine(f"sqlite:///{made}")
+    upgrade(engine)
+    load_reference(engine, [programme_for_year(2023)], load_registry())
+    engine.dispose()
+    monkeypatch.setenv("P135_WAREHOUSE_URL", f"sqlite:///file:{made}?mode=ro&uri=true")
+    monkeypatch.chdir(tmp_path)
+    data = ["--data-dir", str(tmp_path / "data")]
+
+    status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "2", *data])
+    refused = CliRunner().invoke(app, [*command, *data])
+
+    assert status.exit_code == 0, status.output
+    assert "Quý II/2023: hạn nộp" in status.output
+    assert refused.exit_code == 2, refused.output
+    assert "chỉ được đọc kho (như của người phân tích), mà lệnh này ghi vào kho" in refused.output
+    assert "Traceback" not in status.output + refused.output
+    # The URI's file is the warehouse's: its lock files lie beside it, not under ./file:
+    assert not (tmp_path / "file:").exists()
+    assert (made.parent / "warehouse.db.lock").exists()
+
+
+def test_a_command_leaves_the_whole_warehouse_in_its_file(tmp_path):
+    """A plain copy of warehouse.db taken after a command holds what the command wrote: nothing is
+    left in SQLite's write-ahead log when the process ends."""
+    from tests.test_stop_signal import P135
+
+    inbox = tmp_path / "inbox"
+    for code in ("CQ001", "CQ002"):
+        save(submission(code, Q2), inbox / f"{code}.xlsx")
+    data = tmp_path / "data"
+    done = subprocess.run([str(P135), "collect", "--year", "2023", "--quarter", "2", "--inbox", str(inbox),
+                           "--data-dir", str(data)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wal = data / "warehouse.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    copy = tmp_path / "copy.db"
+    shutil.copy(data / "warehouse.db", copy)
+    import sqlite3
+
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM submission").fetchone() == (2,)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 URL_ENV = "P135_WAREHOUSE_URL"
 DATA_DIR_ENV = "P135_DATA_DIR"
@@ -27,19 +29,30 @@ def warehouse_url(data: Path) -> str:
     return f"sqlite:///{(data / 'warehouse.db').as_posix()}"
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite warehouse URL, also when given as a URI (`sqlite:///file:PATH?mode=ro&uri=true`);
+    None for another backend or an in-memory database."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database.removeprefix("file:").split("?")[0])
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings each backend needs (SQLite: foreign keys, waiting on locks)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if (path := sqlite_file(parsed)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                pass  # opened read-only (mode=ro): the file keeps the journal it has
             cursor.close()
 
         return engine
@@ -50,9 +63,13 @@ _ENGINES: dict[str, Engine] = {}
 
 
 def engine_for(data: Path) -> Engine:
-    """One engine per warehouse URL for the life of the process."""
+    """One engine per warehouse URL for the life of the process; its connections are closed when
+    the process exits, so that SQLite moves what its write-ahead log holds into the warehouse
+    file (a copy of `warehouse.db` alone is then the whole warehouse)."""
     url = warehouse_url(Path(data))
     if url not in _ENGINES:
+        if not _ENGINES:
+            atexit.register(dispose_engines)
         _ENGINES[url] = make_engine(url)
     return _ENGINES[url]
 

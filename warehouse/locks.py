@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, insert, select
 from sqlalchemy.pool import NullPool
 
 from reporting.periods import LOCAL_TZ
+from warehouse.engine import sqlite_file
 from warehouse.models import CollectLock
 
 LOCKS = CollectLock.__table__
@@ -183,10 +184,8 @@ class _FileLock:
 
 
 def _lock_file(engine: Engine, suffix: str) -> str | None:
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    return f"{database}{suffix}"
+    path = sqlite_file(engine.url)
+    return None if path is None else f"{path}{suffix}"
 
 
 def _wait_for(try_acquire: Callable[[], bool], who: Callable[[], str], waiting: Callable[[str, float], str],

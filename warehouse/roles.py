@@ -83,8 +83,8 @@ def require_postgres(engine: Engine) -> None:
     path = engine.url.database or "warehouse.db"
     raise RolesNotSupported(
         f"the warehouse is SQLite ({path}): SQLite has no roles or privileges, so there is no "
-        f"read-only login to grant. Give analysts a read-only copy of the file, or have them open "
-        f"it read-only: sqlite3 'file:{path}?mode=ro', or the SQLAlchemy URL "
+        f"read-only login to grant. Give analysts a copy made with sqlite3 {path} \".backup 'COPY.db'\", "
+        f"or have them open it read-only: sqlite3 'file:{path}?mode=ro', or the SQLAlchemy URL "
         f"'sqlite:///file:{path}?mode=ro&uri=true'."
     )
 
