@@ -39,10 +39,30 @@ class CheckedBatch:
     findings: list[Finding] = field(default_factory=list)
     indicator_facts: pd.DataFrame = field(default_factory=pd.DataFrame)
     task_facts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The quarter each file's template was handed out for (files with an intact identity only).
+    issued_period: dict[str, Period] = field(default_factory=dict)
 
     def without_facts(self) -> CheckedBatch:
         """The verdicts and findings alone: what a run keeps of a batch once its facts are loaded."""
         return replace(self, indicator_facts=pd.DataFrame(), task_facts=pd.DataFrame())
+
+    def issued_for_another(self, period: Period) -> dict[str, Period]:
+        """The files whose template was handed out for another quarter than `period`."""
+        return {sid: issued for sid, issued in self.issued_period.items() if issued != period}
+
+    def without(self, ids: set[str]) -> CheckedBatch:
+        """The batch less the submissions `ids`."""
+        def kept(values: dict) -> dict:
+            return {k: v for k, v in values.items() if k not in ids}
+
+        def kept_rows(facts: pd.DataFrame) -> pd.DataFrame:
+            return facts if facts.empty else facts[~facts["submission_id"].isin(ids)].reset_index(drop=True)
+
+        return replace(
+            self, status=kept(self.status), unit_code=kept(self.unit_code), template_version=kept(self.template_version),
+            findings=[f for f in self.findings if f.submission_id not in ids], issued_period=kept(self.issued_period),
+            indicator_facts=kept_rows(self.indicator_facts), task_facts=kept_rows(self.task_facts),
+        )
 
 
 def check_batch(
@@ -118,6 +138,11 @@ def check_batch(
             "submission_id", "task_code", "content", "source_code", "status_code",
             "completed_on", "note",
         ]].reset_index(drop=True),
+        issued_period={
+            sid: Period(int(y), int(q)) for sid, state, y, q in zip(
+                info["submission_id"], info["identity"], info["issued_year"], info["issued_quarter"])
+            if state == VALID and sid in by_submission
+        },
     )
 
 

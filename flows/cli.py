@@ -446,7 +446,7 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
     from reporting.findings import STATUS_VI
     from reporting.periods import Period
     from reporting.vn_format import vn_number
-    from tasks.artifacts import counts_line
+    from tasks.artifacts import REFUSED_VI, counts_line
 
     console.print(counts_line(summary), soft_wrap=True, markup=False, highlight=False)
     # What became of each new file, then each inbox entry refused unread: one print for all (a
@@ -467,7 +467,7 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
         )
     for refused in summary.get("refusals", []):
         name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
-        lines.append(f"  {name}: Từ chối, không đọc - {refused['reason']}")
+        lines.append(f"  {name}: {REFUSED_VI} - {refused['reason']}")
     if lines:
         console.print("\n".join(lines), soft_wrap=True, highlight=False, markup=False)
     label = Period(*map(int, summary["period"].split("-Q"))).label_vi

@@ -32,7 +32,7 @@ from tasks.artifacts import first_finding_text, first_findings, summarise_collec
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
 from tasks.feedback import rewrite_missing_feedback, write_feedback
-from tasks.intake import archive_originals, discover_workbooks, split_known
+from tasks.intake import archive_originals, discover_workbooks, issued_for_another_quarter, split_known
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
 from tasks.memory import fix_mmap_threshold, long_lived_kept_still, release_freed_memory
 from tasks.notify import tell_ops_of_failure
@@ -183,6 +183,7 @@ def collect_quarter(
                                     quote(history),
                                 )
                             del parsed
+                            batch, verdicts = _set_aside_other_quarters(batch, verdicts, period, intake)
                             if approval.is_locked:
                                 verdicts = hold_passing(verdicts)
                             with clock.stage("load", len(batch)):
@@ -199,7 +200,8 @@ def collect_quarter(
                             release_freed_memory()
                 finally:
                     close_parsing_pools(pools)
-            new, known = intake.new, intake.known
+            new = [a for a in intake.new if a.sha256 not in intake.set_aside]
+            known = intake.known
             for stage in ("read", "check", "load", "feedback"):
                 clock.expect(stage, len(new))
             if not new:
@@ -250,6 +252,22 @@ class _Intake:
     known: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
+    # New contents read and found to be another quarter's reports: refused, not taken in.
+    set_aside: set[str] = field(default_factory=set)
+
+
+def _set_aside_other_quarters(batch: list, verdicts, period: Period, intake: _Intake) -> tuple[list, object]:
+    """A report handed out for another quarter is not recorded as this quarter's (rejected) file:
+    that would make its content count as received here, and its own quarter would then refuse it."""
+    elsewhere = verdicts.issued_for_another(period)
+    if not elsewhere:
+        return batch, verdicts
+    intake.set_aside.update(elsewhere)
+    intake.refused += [
+        issued_for_another_quarter(a, elsewhere[a.sha256], verdicts.unit_code.get(a.sha256), period)
+        for a in batch if a.sha256 in elsewhere
+    ]
+    return [a for a in batch if a.sha256 not in elsewhere], verdicts.without(set(elsewhere))
 
 
 def _arrive_in_batches(

@@ -18,7 +18,7 @@ from warehouse.load import Arrival, Refusal
 
 SEVERITY_VI = {"error": "lỗi", "warning": "cảnh báo"}
 KNOWN_VI = "Đã nhận trước đây"
-REFUSED_VI = "Từ chối, không đọc"
+REFUSED_VI = "Từ chối, không thu nhận"
 # Table artifact columns: unit, file, verdict, findings, the first one.
 COL_UNIT, COL_FILE, COL_STATUS, COL_COUNT, COL_FIRST = (
     "Đơn vị", "Tệp", "Kết quả", "Số lỗi, cảnh báo", "Lỗi hoặc cảnh báo đầu tiên",
@@ -138,7 +138,7 @@ def card_line(summary: dict) -> str:
     if not summary["files_new"]:
         return f"{summary['period']}: không có tệp mới ({summary['files_known']} tệp đã nhận)"
     held = f", {summary['held']} tạm giữ" if summary["held"] else ""
-    refused = f"; {summary['refused']} mục không đọc" if summary["refused"] else ""
+    refused = f"; {summary['refused']} mục không thu nhận" if summary["refused"] else ""
     return (
         f"{summary['period']}: {summary['rejected']} từ chối, {summary['accepted_with_warnings']} cảnh báo, "
         f"{summary['accepted']} chấp nhận{held}; {summary['files_new']}/{summary['files_seen']} tệp mới{refused}"
@@ -152,7 +152,7 @@ def _extra_counts(summary: dict) -> str:
     if summary["released"]:
         parts.append(f"{summary['released']} tệp tạm giữ nay được đưa vào")
     if summary["refused"]:
-        parts.append(f"{summary['refused']} mục trong hộp thư bị từ chối, không đọc")
+        parts.append(f"{summary['refused']} mục trong hộp thư bị từ chối, không thu nhận")
     if not summary["files_new"]:
         parts.append("không có tệp mới")
     return ("; " + "; ".join(parts)) if parts else ""

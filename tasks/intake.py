@@ -507,3 +507,16 @@ def _counted_elsewhere(arrival: Arrival, earlier: dict, period: Period) -> Refus
         f"được tính cho {period.label_vi}. Hãy điền mẫu báo cáo {period.label_vi} rồi gửi; nếu đây đúng là "
         f"báo cáo {period.label_vi} (trước đây gửi nhầm kỳ), hãy mở tệp, lưu lại rồi gửi lại.",
     )
+
+
+def issued_for_another_quarter(arrival: Arrival, issued: Period, unit_code: str | None, period: Period) -> Refusal:
+    """A report whose template was handed out for another quarter, found in `period`'s inbox: not
+    taken in here, so that it still counts for its own quarter when collected there."""
+    unit = f" của đơn vị {unit_code}" if unit_code else ""
+    return Refusal(
+        arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
+        f"Tệp này là báo cáo {issued.label_vi}{unit} (theo mẫu đã cấp), không phải báo cáo {period.label_vi}, "
+        f"nên không được thu nhận vào {period.label_vi}. Hãy chuyển tệp vào thư mục nhận báo cáo "
+        f"{issued.label_vi} (inbox/{issued.key}) rồi thu nhận {issued.label_vi}; nếu đơn vị muốn gửi báo cáo "
+        f"{period.label_vi}, hãy điền mẫu {period.label_vi}.",
+    )

@@ -335,3 +335,30 @@ def test_last_quarters_file_sent_again_for_this_quarter_is_refused_saying_which_
     assert [tuple(p) for p in periods] == [(2023, 1)], "the Q1 report still counts for Q1 alone"
     # The same file again in its own quarter's inbox is simply already received.
     assert collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))["files_known"] == 1
+
+
+def test_a_report_for_another_quarter_in_this_quarters_inbox_is_set_aside_and_counts_for_its_own(warehouse):
+    """A Q1 report dropped into Q2's inbox is refused there without being recorded as Q2's file, so
+    the Q1 collect (before or after, or at the same time) takes it in as Q1's."""
+    q2 = Period(2023, 2)
+    q2_inbox = warehouse.data_dir / "inbox" / q2.key
+    misplaced = save(submission("CQ003", Q1, tasks=[TASK]), q2_inbox / "BaoCao_CQ003_quy1.xlsx")
+
+    in_q2 = collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
+    q1_inbox = warehouse.data_dir / "inbox" / Q1.key
+    q1_inbox.mkdir(parents=True, exist_ok=True)
+    (q1_inbox / "CQ003.xlsx").write_bytes(misplaced.read_bytes())
+    in_q1 = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert (in_q2["files_new"], in_q2["rejected"], in_q2["refused"]) == (0, 0, 1)
+    [refusal] = in_q2["refusals"]
+    assert refusal["name"] == "BaoCao_CQ003_quy1.xlsx"
+    assert refusal["reason"].startswith(
+        "Tệp này là báo cáo Quý I/2023 của đơn vị CQ003 (theo mẫu đã cấp), không phải báo cáo Quý II/2023"), refusal
+    assert "inbox/2023-Q1" in refusal["reason"]
+    assert (in_q1["files_new"], in_q1["accepted"], in_q1["refused"]) == (1, 1, 0)
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(text("SELECT year, quarter, status FROM submission WHERE unit_code = 'CQ003'")).all()
+    assert [tuple(r) for r in rows] == [(2023, 1, "accepted")]
+    assert (warehouse.data_dir / "archive").exists() and any((warehouse.data_dir / "archive").rglob("*")), \
+        "the set-aside file was archived all the same"

@@ -93,7 +93,7 @@ def test_only_regular_files_inside_the_inbox_are_read(warehouse, tmp_path):
     from tasks.artifacts import COL_FILE, COL_STATUS, REFUSED_VI
 
     assert {r[COL_FILE]: r[COL_STATUS] for r in rows if r[COL_STATUS] == REFUSED_VI} == dict.fromkeys(kinds, REFUSED_VI)
-    assert f"{len(kinds)} mục không đọc" in artifact.description
+    assert f"{len(kinds)} mục không thu nhận" in artifact.description
     # The inbox is never changed: every entry is still what it was.
     assert os.readlink(inbox / "passwd.xlsx") == str(tmp_path / "outside" / "secret.txt")
     assert stat.S_ISFIFO(os.lstat(inbox / "ong.xlsx").st_mode)
