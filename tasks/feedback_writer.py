@@ -20,6 +20,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from tasks.child_processes import exit_with_owner
 from tasks.feedback_sheet import FastWriter
 
 SHEET = "Kết quả kiểm tra"
@@ -183,7 +184,8 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     # job; preloaded once in the server, it is not imported again by every worker of every batch.
     context = get_context("forkserver")
     context.set_forkserver_preload(["__main__", *_main_module_name(), __name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with_owner,
+                               initargs=(os.getpid(),))
 
 
 def _main_module_name() -> list[str]:

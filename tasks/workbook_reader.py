@@ -42,6 +42,7 @@ from reporting.frames import (
 )
 from reporting.identity import ISO_DATE, SHEET_IDENTITY, VALID, TemplateIdentity, cell_text, display, read_identity
 from reporting.vn_format import legacy_encoding
+from tasks.child_processes import exit_with_owner
 from tasks.file_guard import MAX_CELL_CHARS, MAX_COLUMN, MAX_ROW, Inspection, Refused, read_guarded
 
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
@@ -153,15 +154,18 @@ def _check_parsing_starts() -> None:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_limit_resources)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_limit_resources,
+                               initargs=(os.getpid(),))
 
 
-def _limit_resources() -> None:
-    """Cap the parsing process's memory, so a runaway parser dies alone instead of the host.
+def _limit_resources(owner: int) -> None:
+    """Cap the parsing process's memory, so a runaway parser dies alone instead of the host, and
+    end it with process `owner` (the command).
 
     Its standard error goes nowhere: a native parser dying prints a backtrace there, and the
     file's rejection already says what happened.
     """
+    exit_with_owner(owner)
     limit = int(os.environ.get("P135_PARSE_MEMORY_MB", PARSE_MEMORY_MB)) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     devnull = os.open(os.devnull, os.O_WRONLY)

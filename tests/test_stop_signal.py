@@ -141,3 +141,41 @@ def test_a_server_left_by_a_killed_collect_is_stopped_by_the_next_command(tmp_pa
     assert "Traceback" not in again.stdout + again.stderr
     assert not left, "the killed command's server still runs after the next command"
     assert not list(notes.iterdir()), "the second command's server is noted as still to stop"
+
+
+def test_a_killed_collects_parsing_processes_end_with_it(tmp_path):
+    """Nothing runs in a command killed with SIGKILL: its parsing processes notice their parent is
+    gone and exit, instead of waiting for work for ever."""
+    codes = sorted({v.unit_code for v in REGISTRY.versions if v.valid_from <= Q1.ends_on
+                    and (v.valid_to is None or v.valid_to >= Q1.ends_on)})[:40]
+    inbox = tmp_path / "inbox"
+    for code in codes:
+        save(submission(code, Q1), inbox / f"{code}.xlsx")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "P135_", "DO_NOT_TRACK"))}
+    env["HOME"] = str(tmp_path / "home")
+    command = [str(P135), "collect", "--year", "2023", "--quarter", "1", "--inbox", str(inbox),
+               "--data-dir", str(tmp_path / "data")]
+    out_file = tmp_path / "out.txt"
+    with out_file.open("w") as out:
+        killed = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=out, start_new_session=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 240
+        while not workers:
+            seen = {pid: line for pid, line in _children(killed.pid).items() if "multiprocessing" in line}
+            workers = list(seen)
+            assert killed.poll() is None, f"p135 collect ended before its parsing processes started: {out_file.read_text()}"
+            assert time.monotonic() < deadline, "p135 collect never started its parsing processes"
+            time.sleep(0.01)
+        killed.kill()
+        killed.wait(timeout=30)
+        gone = time.monotonic() + 20
+        while any(_alive(pid) for pid in workers) and time.monotonic() < gone:
+            time.sleep(0.1)
+        left = [pid for pid in workers if _alive(pid)]
+    finally:
+        try:
+            os.killpg(killed.pid, signal.SIGKILL)  # the server and anything else this test started
+        except ProcessLookupError:
+            pass
+    assert not left, f"parsing processes outlived the command killed with SIGKILL: {left} of {workers} {seen}"
