@@ -48,12 +48,40 @@ def check_data_dir(data: Path, setting: str) -> None:
             os.fsync(probe.fileno())
     except OSError as exc:
         raise SettingError(f"{where}: không ghi được vào thư mục dữ liệu: {os_reason(exc)}.") from None
+    for folder in _written_folders(data):
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".p135-probe-"):
+                pass
+        except OSError as exc:
+            raise SettingError(f"{where}: không ghi được vào thư mục {folder}: {os_reason(exc)}.") from None
     free = shutil.disk_usage(data).free
     if free < MIN_FREE_BYTES:
         raise SettingError(
             f"{where}: thư mục dữ liệu gần đầy (chỉ còn {free // 1024} KB trống); "
             "hãy giải phóng dung lượng hoặc chọn thư mục khác."
         )
+
+
+# The data directory's folders p135 writes into during a run; a run that found one read-only only
+# half-way (after archiving, say) would fail with the system's words.
+WRITTEN_FOLDERS = ("archive", "feedback", "reports")
+
+
+def _written_folders(data: Path) -> list[Path]:
+    """The folders a run writes into that exist already: each of WRITTEN_FOLDERS, and the
+    quarters' and years' folders inside feedback and reports."""
+    found = []
+    for name in WRITTEN_FOLDERS:
+        folder = data / name
+        if not folder.is_dir():
+            continue
+        found.append(folder)
+        if name != "archive":  # the archive's own folders are many and made by p135 alone
+            try:
+                found += sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+            except OSError:
+                continue  # its own probe says why
+    return found
 
 
 def check_output_dir(out: Path, setting: str) -> None:

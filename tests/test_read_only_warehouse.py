@@ -118,3 +118,22 @@ def test_a_command_leaves_the_whole_warehouse_in_its_file(tmp_path):
 
     with sqlite3.connect(copy) as conn:
         assert conn.execute("SELECT COUNT(*) FROM submission").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("folder", ["feedback", "archive", "feedback/2023-Q2"], ids=["feedback", "archive", "quarter"])
+def test_a_read_only_folder_of_the_data_dir_is_a_setting_error_before_the_run(tmp_path, folder):
+    """Found only half-way through a run, a read-only folder would stop it with the system's words."""
+    data = tmp_path / "data"
+    where = data / folder
+    where.mkdir(parents=True)
+    done = subprocess.run(["mount", "--bind", str(where), str(where)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot bind-mount here: {done.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(where)], check=True)
+        result = CliRunner().invoke(app, ["collect", "--year", "2023", "--quarter", "2", "--data-dir", str(data)])
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+    assert result.exit_code == 2, result.output
+    assert f"không ghi được vào thư mục {where}: ổ đĩa chỉ cho phép đọc." in result.output
+    assert "Traceback" not in result.output
