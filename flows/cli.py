@@ -966,11 +966,23 @@ def approve(
         raise _fail("hãy ghi tên người phê duyệt: --by \"Họ tên\".")
     by = _one_line(by, "tên người phê duyệt (--by)")
     data = _prepare(data_dir)
+    from sqlalchemy.engine import make_url
+
     from reporting.periods import LOCAL_TZ
     from tasks.approval import approve_quarter
-    from warehouse.approval import approval_of
+    from warehouse.approval import approval_of, ever_collected
+    from warehouse.engine import sqlite_file, warehouse_url
 
-    engine = _warehouse(data)
+    url = make_url(warehouse_url(data))
+    path = sqlite_file(url)
+    # A mistyped --data-dir would otherwise approve the quarter in a new, empty warehouse.
+    engine = None if path is not None and not path.is_file() else _warehouse(data)
+    if engine is None or not ever_collected(engine):
+        raise _fail(
+            f"kho dữ liệu {url.render_as_string(hide_password=True)} chưa có lần thu nhận nào (kho mới, hoặc nhầm "
+            f"thư mục dữ liệu): không phê duyệt {period.label_vi}. Hãy kiểm tra --data-dir (hoặc P135_WAREHOUSE_URL).",
+            1,
+        )
     if approve_quarter(data, period, by, note):
         console.print(
             f"Đã phê duyệt {period.label_vi} (người phê duyệt: {by}). Từ nay tệp mới của quý này được lưu, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -115,9 +117,20 @@ def test_the_temporary_server_starts_while_the_flow_imports_and_answers_before_t
         assert started.is_set() is not own_server, "the flow runs after the server answers; none starts beside a server"
 
 
+def _a_collect_ran(data: str) -> None:
+    """A warehouse some collect run has worked in (approve refuses one that none has)."""
+    from tasks.prepare import bring_up_to_date
+    from warehouse.engine import engine_for
+    from warehouse.load import open_collect_run
+
+    bring_up_to_date(Path(data))
+    open_collect_run(engine_for(Path(data)), year=2023, quarter=1, inbox="inbox", flow_run_id=None)
+
+
 def test_a_quarter_approved_with_no_report_says_so_and_a_year_with_none_has_nothing_to_explain(tmp_path, monkeypatch):
     monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
     data = str(tmp_path / "data")
+    _a_collect_ran(data)
 
     approved = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "3", "--by", "Lê C", "--data-dir", data])
     explained = CliRunner().invoke(app, ["explain", "--year", "2023", "avg_income_m_vnd", "--data-dir", data])
@@ -132,6 +145,7 @@ def test_a_quarter_approved_with_no_report_says_so_and_a_year_with_none_has_noth
 def test_a_name_given_with_line_breaks_or_controls_is_kept_as_one_line_and_a_page_long_one_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
     data = str(tmp_path / "data")
+    _a_collect_ran(data)
 
     long = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "3", "--by", "A" * 5000, "--data-dir", data])
     odd = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "3", "--by", "Lê\nThị\x07 C", "--data-dir", data])
@@ -141,3 +155,15 @@ def test_a_name_given_with_line_breaks_or_controls_is_kept_as_one_line_and_a_pag
     assert odd.exit_code == 0, odd.output
     assert "(người phê duyệt: Lê Thị C)" in odd.output
     assert "đã được phê duyệt trước đó bởi Lê Thị C" in again.output
+
+
+def test_approve_in_a_warehouse_no_collect_ran_in_is_refused_and_makes_no_warehouse(tmp_path, monkeypatch):
+    """A mistyped --data-dir would otherwise approve the quarter in a new, empty warehouse."""
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    data = tmp_path / "du-lieu-go-nham"
+
+    result = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "1", "--by", "Lê C", "--data-dir", str(data)])
+
+    assert result.exit_code == 1, result.output
+    assert "chưa có lần thu nhận nào (kho mới, hoặc nhầm thư mục dữ liệu): không phê duyệt Quý I/2023" in result.output
+    assert not (data / "warehouse.db").exists()

@@ -357,6 +357,11 @@ def test_commands_that_are_not_flows_run_no_task_or_flow(warehouse, monkeypatch,
     def refuse(self, *args, **kwargs):
         raise AssertionError(f"{self.name} was called: it would start a Prefect server")
 
+    from tasks.prepare import bring_up_to_date
+    from warehouse.load import open_collect_run
+
+    bring_up_to_date(warehouse.data_dir)
+    open_collect_run(warehouse.engine, year=2023, quarter=1, inbox="inbox", flow_run_id=None)  # approve needs one
     monkeypatch.setattr(prefect.Task, "__call__", refuse)
     monkeypatch.setattr(prefect.Flow, "__call__", refuse)
 

@@ -80,6 +80,13 @@ def _record(engine: Engine, year: int, quarter: int, action: str, actor: str, re
     return now
 
 
+def ever_collected(engine: Engine) -> bool:
+    """Whether any collect run has worked in this warehouse."""
+    runs = m.CollectRun.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(runs.c.collect_run_id).limit(1)).first() is not None
+
+
 def approve(engine: Engine, year: int, quarter: int, actor: str, note: str | None = None) -> bool:
     """Approve (lock) the quarter; False when it was approved already (nothing recorded)."""
     current = approval_of(engine, year, quarter)
