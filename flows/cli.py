@@ -531,6 +531,8 @@ def _print_publication(result: dict) -> None:
             f"Bản DỰ THẢO: chưa phê duyệt {', '.join(result['unapproved'])} "
             f"(phê duyệt: p135 approve --year {result['year']} --quarter N --by TÊN).", soft_wrap=True, highlight=False,
         )
+    if result.get("coverage_note"):
+        console.print(f"[yellow]Lưu ý:[/yellow] {escape(result['coverage_note'])}", soft_wrap=True, highlight=False)
 
 
 def _print_completeness(c, programme, approval) -> None:

@@ -36,6 +36,7 @@ from tasks.publishing import (
     report_paragraphs,
     version_reasons,
     write_report_files,
+    year_coverage_note,
 )
 from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse import approval as approvals
@@ -93,7 +94,8 @@ def publish_year(
                           say=get_run_logger().warning):
             figures = fetch_year_figures(data, year, programme)
             if figures.is_empty:
-                get_run_logger().warning("No accepted submissions for %s: nothing to publish", year)
+                # The command says so in Vietnamese; an engineer's line in English is no warning to anyone.
+                get_run_logger().info("No accepted submissions for %s: nothing to publish", year)
                 return {"year": year, "report": None, "headline": [], "unapproved": []}
             headline = headline_records(figures)
             decision = decide_version(data, programme, figures, not_approved)
@@ -127,6 +129,7 @@ def publish_year(
                 "pdf_note": pdf_note,
                 "headline": headline,
                 "unapproved": labels,
+                "coverage_note": year_coverage_note(programme, figures),
             }
     except PublishBusy as exc:
         return Failed(message=str(exc))

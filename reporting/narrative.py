@@ -181,8 +181,10 @@ def narrative(
     rows: list[dict[str, Any]],
     activities: list[Activity] | None = None,
     units_reporting: int | None = None,
+    coverage: str | None = None,
 ) -> list[str]:
-    """The report's paragraphs, from the headline rows (v_year_end_programme135 with display)."""
+    """The report's paragraphs, from the headline rows (v_year_end_programme135 with display);
+    `coverage` (coverage_note) follows the opening when the year's figures lack reports."""
     figures = {r["metric_code"]: Figure.from_row(r) for r in rows}
     paragraphs = [
         f"Thực hiện {programme.title_vi} về thực hiện các chỉ tiêu, nhiệm vụ năm {programme.year}, "
@@ -190,6 +192,8 @@ def narrative(
         + (f", tổng hợp từ báo cáo quý của {units_reporting} tổ chức cơ sở đảng trong Khối" if units_reporting else "")
         + ", như sau:",
     ]
+    if coverage:
+        paragraphs.append(coverage)
     for sentence in (
         key_task_sentence(programme, figures),
         indicator_sentence(programme, figures),
@@ -200,13 +204,33 @@ def narrative(
     return paragraphs
 
 
+def _joined(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " và " + labels[-1]
+
+
+def coverage_note(year: int, coverage: dict[int, tuple[int, int]]) -> str | None:
+    """What the year's figures lack, from each quarter's (units with an accepted report, units due
+    to report); None when every quarter has every unit's report."""
+    empty = [Period(year, q).label_vi for q in sorted(coverage) if coverage[q][0] == 0]
+    short = [f"{Period(year, q).label_vi} mới có {n}/{due}" for q in sorted(coverage)
+             for n, due in [coverage[q]] if 0 < n < due]
+    if not empty and not short:
+        return None
+    parts = []
+    if empty:
+        parts.append(f"{_joined(empty)} chưa có báo cáo nào được chấp nhận")
+    if short:
+        parts.append(f"{_joined(short)} tổ chức cơ sở đảng có báo cáo được chấp nhận")
+    return (f"Phạm vi số liệu: {'; '.join(parts)}. Các số liệu năm {year} trong báo cáo này chỉ tổng hợp "
+            "từ các báo cáo quý đã được chấp nhận.")
+
+
 def draft_note(year: int, quarters_not_approved: list[int] | tuple[int, ...]) -> str:
     """'Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt' for a draft; '' when none."""
     labels = [Period(year, q).label_vi for q in sorted(set(quarters_not_approved))]
     if not labels:
         return ""
-    joined = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " và " + labels[-1]
-    return f"Số liệu {joined} chưa được phê duyệt"
+    return f"Số liệu {_joined(labels)} chưa được phê duyệt"
 
 
 DRAFT_MARK = "DỰ THẢO"

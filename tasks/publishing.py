@@ -13,7 +13,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from reporting.narrative import Activity, narrative
+from reporting.narrative import Activity, coverage_note, narrative
 from reporting.periods import ROMAN
 from reporting.programme import Programme
 from reporting.versions import basis_sha256
@@ -176,10 +176,26 @@ def party_activities(programme: Programme, figures: YearFigures) -> list[Activit
     return out
 
 
+def quarter_coverage(figures: YearFigures) -> dict[int, tuple[int, int]]:
+    """Each quarter's (units due that have an accepted report, units due to report)."""
+    due: dict[int, set[str]] = {q: set() for q in (1, 2, 3, 4)}
+    in_force = figures.workbook.in_force
+    for code, quarter in zip(in_force["unit_code"].tolist(), in_force["quarter"].astype(int).tolist()):
+        due[quarter].add(code)
+    used = set(zip(figures.sources["unit_code"].tolist(), figures.sources["quarter"].astype(int).tolist()))
+    return {q: (sum((code, q) in used for code in codes), len(codes)) for q, codes in due.items() if codes}
+
+
+def year_coverage_note(programme: Programme, figures: YearFigures) -> str | None:
+    """What the year's figures lack (None when every unit due reported every quarter)."""
+    return coverage_note(programme.year, quarter_coverage(figures))
+
+
 def report_paragraphs(programme: Programme, figures: YearFigures, headline: list[dict]) -> list[str]:
     return narrative(
         programme, headline, party_activities(programme, figures),
         units_reporting=figures.sources["unit_code"].nunique(),
+        coverage=year_coverage_note(programme, figures),
     )
 
 

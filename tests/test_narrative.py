@@ -6,6 +6,7 @@ import pytest
 
 from reporting.narrative import (
     Activity,
+    coverage_note,
     draft_note,
     narrative,
     plan_phrase,
@@ -123,3 +124,23 @@ def test_a_new_version_without_moved_figures_says_why():
         "So với phiên bản 2: các số liệu chính không thay đổi (tệp chương trình đã thay đổi)."]
     moved = Change("budget_paid_bn_vnd", "Nộp ngân sách nhà nước", "tỷ đồng", 1, 870.0, 865.25)
     assert changes_summary_vi(2, [moved])[1] == "– Nộp ngân sách nhà nước: 870,0 → 865,2 tỷ đồng (giảm 4,8 tỷ đồng)"
+
+
+@pytest.mark.parametrize(("coverage", "expected"), [
+    ({1: (72, 72), 2: (72, 72), 3: (73, 73), 4: (72, 72)}, None),
+    ({1: (72, 72), 2: (0, 72), 3: (0, 72), 4: (0, 72)},
+     "Phạm vi số liệu: Quý II/2023, Quý III/2023 và Quý IV/2023 chưa có báo cáo nào được chấp nhận. "
+     "Các số liệu năm 2023 trong báo cáo này chỉ tổng hợp từ các báo cáo quý đã được chấp nhận."),
+    ({1: (70, 72), 2: (72, 72), 3: (71, 72), 4: (0, 72)},
+     "Phạm vi số liệu: Quý IV/2023 chưa có báo cáo nào được chấp nhận; Quý I/2023 mới có 70/72 và Quý III/2023 mới "
+     "có 71/72 tổ chức cơ sở đảng có báo cáo được chấp nhận. Các số liệu năm 2023 trong báo cáo này chỉ tổng hợp từ "
+     "các báo cáo quý đã được chấp nhận."),
+], ids=["complete", "one-quarter", "short-and-empty"])
+def test_the_coverage_note_says_what_the_years_figures_lack(coverage, expected):
+    assert coverage_note(2023, coverage) == expected
+
+
+def test_the_coverage_note_follows_the_opening():
+    paragraphs = narrative(PROGRAMME, rows(), coverage="Phạm vi số liệu: x.")
+    assert paragraphs[1] == "Phạm vi số liệu: x."
+    assert "Phạm vi" not in " ".join(narrative(PROGRAMME, rows()))

@@ -326,6 +326,14 @@ def test_publish_is_a_draft_naming_the_quarters_not_approved(warehouse):
 
     assert draft.exit_code == 0, draft.output
     assert "Bản DỰ THẢO: chưa phê duyệt Quý II/2023, Quý III/2023, Quý IV/2023" in draft.output
+    # Four of the quarter's units and no other quarter: the report says what its year figures lack.
+    lacking = ("Phạm vi số liệu: Quý II/2023, Quý III/2023 và Quý IV/2023 chưa có báo cáo nào được chấp nhận; "
+               "Quý I/2023 mới có 4/")
+    assert "Lưu ý: " + lacking in " ".join(draft.output.split())
+    from docx import Document
+
+    document = Document(str(warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.docx"))
+    assert any(p.text.startswith(lacking) for p in document.paragraphs)
     report = warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.xlsx"
     title = load_workbook(report).worksheets[0]["A2"].value
     assert title.startswith("DỰ THẢO – ")
