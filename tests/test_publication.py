@@ -102,6 +102,18 @@ def test_the_document_is_laid_out_as_the_party_issues_it(demo):
         assert any(n.startswith("word/media/") and n.endswith(".png") for n in z.namelist()), "the chart is in"
 
 
+def test_the_document_is_marked_vietnamese_and_says_nothing_of_its_tools(demo):
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    document = Document(demo.result["document"])
+    lang = document.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
+    assert lang.get(qn("w:val")) == "vi-VN", "Word would mark every Vietnamese word as misspelt English"
+    assert document.settings.element.find(qn("w:themeFontLang")).get(qn("w:val")) == "vi-VN"
+    assert document.core_properties.language == "vi-VN"
+    assert "python-docx" not in document.core_properties.comments
+
+
 def test_the_documents_table_holds_the_golden_figures(demo):
     _, tables = docx_text(Path(demo.result["document"]))
     codes = [r["metric_code"] for r in demo.result["headline"]]
