@@ -45,10 +45,12 @@ DataDir = Annotated[
                  help="Thư mục dữ liệu (hộp thư, lưu trữ, phản hồi, báo cáo, kho SQLite); mặc định: data hoặc $P135_DATA_DIR.",
                  show_default=False),
 ]
-Year = Annotated[Optional[int], typer.Option(help="Năm báo cáo (mặc định: xem từng lệnh).", show_default=False)]
+# The years a command takes, as Period does (status said 2000-2100; publish took 0 as "not given").
+YEAR_MIN, YEAR_MAX = 2000, 2100
+Year = Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo (mặc định: xem từng lệnh).", show_default=False)]
 Quarter = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quý 1-4 (mặc định: xem từng lệnh).", show_default=False)]
 # For the decisions on one quarter (approve, reopen, extend): no default, whatever the date.
-YearNeeded = Annotated[Optional[int], typer.Option("--year", help="Năm báo cáo (bắt buộc).", show_default=False)]
+YearNeeded = Annotated[Optional[int], typer.Option("--year", min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo (bắt buộc).", show_default=False)]
 QuarterNeeded = Annotated[Optional[int], typer.Option("--quarter", min=1, max=4, help="Quý 1-4 (bắt buộc).", show_default=False)]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="In cả nhật ký từng bước của Prefect.")]
 Actor = Annotated[Optional[str], typer.Option("--by", help="Người thực hiện (mặc định: tên đăng nhập máy).", show_default=False)]
@@ -622,7 +624,7 @@ def collect(
 
 @app.command()
 def publish(
-    year: Annotated[Optional[int], typer.Option(help="Năm; mặc định: năm của quý vừa kết thúc.", show_default=False)] = None,
+    year: Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm; mặc định: năm của quý vừa kết thúc.", show_default=False)] = None,
     data_dir: DataDir = None,
     verbose: Verbose = False,
 ) -> None:
@@ -644,7 +646,7 @@ def publish(
 @app.command()
 def explain(
     metric: Annotated[str, typer.Argument(metavar="METRIC_CODE", help="Mã chỉ tiêu của bảng kết quả chính, ví dụ revenue_bn_vnd.")],
-    year: Annotated[Optional[int], typer.Option(help="Năm báo cáo (mặc định: năm của quý vừa kết thúc).")] = None,
+    year: Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo (mặc định: năm của quý vừa kết thúc).")] = None,
     csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Ghi các dòng ra tệp CSV (dấu chấm thập phân, không có dòng tổng).")] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -742,7 +744,7 @@ def _plain(value: object) -> object:
 
 @app.command()
 def demo(
-    year: Annotated[int, typer.Option(help="Năm trình diễn (phải có tệp chương trình).")] = 2023,
+    year: Annotated[int, typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm trình diễn (phải có tệp chương trình).")] = 2023,
     data_dir: DataDir = None,
     verbose: Verbose = False,
 ) -> None:

@@ -167,3 +167,19 @@ def test_approve_in_a_warehouse_no_collect_ran_in_is_refused_and_makes_no_wareho
     assert result.exit_code == 1, result.output
     assert "chưa có lần thu nhận nào (kho mới, hoặc nhầm thư mục dữ liệu): không phê duyệt Quý I/2023" in result.output
     assert not (data / "warehouse.db").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["publish", "--year", "0"],
+    ["publish", "--year", "-5"],
+    ["status", "--year", "1999", "--quarter", "1"],
+    ["explain", "--year", "3000", "revenue_bn_vnd"],
+    ["approve", "--year", "20233", "--quarter", "1", "--by", "A"],
+    ["collect", "--year", "0", "--quarter", "1"],
+], ids=["zero", "negative", "before-2000", "after-2100", "typo", "collect-zero"])
+def test_every_command_takes_the_same_years(tmp_path, args):
+    """A year no programme can be for is a usage error everywhere, never "not given" nor "năm -5"."""
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 2, result.output
+    assert "Giá trị không hợp lệ cho '--year'" in result.output
+    assert not (tmp_path / "data").exists()
