@@ -663,6 +663,10 @@ def explain(
 
     data = data_dir or Path("data")
     year = year or period_just_ended().year
+    if csv_file is not None and (csv_file.is_dir() or not (csv_file.parent if str(csv_file.parent) else Path(".")).is_dir()):
+        what = "đường dẫn là một thư mục, không phải tệp" if csv_file.is_dir() else "thư mục chứa tệp không tồn tại"
+        errors.print(f"[red]Lỗi:[/red] không ghi được tệp {escape(str(csv_file))}: {what}.", soft_wrap=True)
+        raise typer.Exit(1)
     url = make_url(warehouse_url(data))
     if (path := sqlite_file(url)) is not None and not path.is_file():
         errors.print(f"[red]Lỗi:[/red] chưa có kho dữ liệu tại {escape(str(path))}: hãy chạy p135 collect (hoặc p135 demo) trước.", soft_wrap=True)
@@ -715,6 +719,8 @@ def explain(
         console.print(f"{total}, bằng số liệu của báo cáo (v_year_end_programme135): {view}.", soft_wrap=True)
     else:
         console.print(f"[yellow]{total}, khác số liệu của báo cáo (v_year_end_programme135): {view}.[/yellow]", soft_wrap=True)
+    if published := _published_figure(engine_for(data), year, metric, found):
+        console.print(published, soft_wrap=True, highlight=False)
     if csv_file is not None:
         import csv
 
@@ -733,6 +739,29 @@ def explain(
             errors.print(f"[red]Lỗi:[/red] không ghi được tệp {escape(str(csv_file))}: {escape(reason)}.", soft_wrap=True)
             raise typer.Exit(1) from exc
         console.print(f"Đã ghi {len(found.rows)} dòng vào {escape(str(csv_file))}.", soft_wrap=True)
+
+
+def _published_figure(engine, year: int, metric: str, found) -> str | None:
+    """How the figure traced compares with the latest published version's (None if none was published).
+
+    The trace reads the warehouse as it is now; the report people hold is the version published."""
+    from reporting.periods import LOCAL_TZ
+    from reporting.vn_format import vn_number
+    from warehouse.publications import latest_publication
+
+    latest = latest_publication(engine, year)
+    figure = next((f for f in latest.figures if f["metric_code"] == metric), None) if latest else None
+    if figure is None:
+        return None
+    places = figure["display_decimals"]
+    then = None if figure["value"] is None else round(figure["value"], places)
+    now = None if found.view_value is None else round(found.view_value, places)
+    shown = "không có" if then is None else f"{vn_number(then, places)} {figure['display_unit_vi']}"
+    version = f"phiên bản {latest.version}, lập ngày {latest.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}"
+    if then == now:
+        return f"Bản công bố mới nhất ({version}) ghi cùng số liệu: {shown}."
+    return (f"[yellow]Bản công bố mới nhất ({version}) ghi {shown}: số liệu đã thay đổi sau lần công bố đó; "
+            f"hãy chạy p135 publish --year {year} để lập phiên bản mới.[/yellow]")
 
 
 def _plain(value: object) -> object:

@@ -364,6 +364,11 @@ def test_republishing_keeps_the_version_and_a_correction_makes_the_next(demo_cop
     later = (inbox / "BaoCao_2023-Q4_DN005.xlsx").stat().st_mtime + 86400
     os.utime(corrected, (later, later))
     collect_quarter(year=2023, quarter=4, data_dir=str(warehouse.data_dir))
+    traced = CliRunner().invoke(app, ["explain", "--year", "2023", "revenue_bn_vnd", "--data-dir", str(warehouse.data_dir)])
+    assert traced.exit_code == 0, traced.output
+    assert ("Bản công bố mới nhất (phiên bản 1, lập ngày " in traced.output
+            and ") ghi 9.899,4 tỷ đồng: số liệu đã thay đổi sau lần công bố đó; hãy chạy p135 publish --year 2023"
+            in " ".join(traced.output.split()))
     monkeypatch.setenv("P135_SOFFICE", str(warehouse.data_dir / "no-libreoffice-here"))
 
     out = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(warehouse.data_dir)])
@@ -427,6 +432,7 @@ def test_explain_cli_prints_vietnamese_and_writes_the_rows_as_csv(demo, tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().endswith("no prefect 0"), "explain is not a flow: it starts no Prefect server"
     assert "Tổng: 9.899,400 tỷ đồng, bằng số liệu của báo cáo (v_year_end_programme135): 9.899,4 tỷ đồng." in done.stdout
+    assert "Bản công bố mới nhất (phiên bản 1, lập ngày " in done.stdout and "ghi cùng số liệu: 9.899,4 tỷ đồng." in done.stdout
     with open(out_csv, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == list(CSV_COLUMNS)
@@ -450,6 +456,10 @@ def test_explain_says_what_is_wrong_in_vietnamese(demo, tmp_path):
                                     "--data-dir", str(demo.warehouse.data_dir)])
     assert to_folder.exit_code == 1
     assert f"không ghi được tệp {tmp_path}: đường dẫn là một thư mục, không phải tệp." in to_folder.output
+    nowhere = runner.invoke(app, ["explain", "--year", "2023", "revenue_bn_vnd", "--csv", str(tmp_path / "khong-co" / "x.csv"),
+                                  "--data-dir", str(demo.warehouse.data_dir)])
+    assert nowhere.exit_code == 1 and "thư mục chứa tệp không tồn tại" in nowhere.output
+    assert "Tổng:" not in nowhere.output, "the path is checked before the trace is printed"
 
 
 def test_a_publish_without_libreoffice_says_so_and_goes_on(tmp_path):
