@@ -535,6 +535,13 @@ def _print_publication(result: dict) -> None:
         )
     if result.get("coverage_note"):
         console.print(f"[yellow]Lưu ý:[/yellow] {escape(result['coverage_note'])}", soft_wrap=True, highlight=False)
+    if result.get("held"):
+        held = ", ".join(f"{label} ({n} tệp)" for label, n in result["held"].items())
+        console.print(
+            f"[yellow]Lưu ý:[/yellow] tệp đang tạm giữ (gửi đến sau khi kỳ đã phê duyệt) chưa được đưa vào số liệu: {held}. "
+            f"Nếu cần đưa vào, hãy mở lại kỳ (p135 reopen --year {result['year']} --quarter N --reason ...), "
+            "thu nhận lại rồi công bố lại.", soft_wrap=True, highlight=False,
+        )
 
 
 def _print_completeness(c, programme, approval) -> None:

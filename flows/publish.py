@@ -130,6 +130,7 @@ def publish_year(
                 "headline": headline,
                 "unapproved": labels,
                 "coverage_note": year_coverage_note(programme, figures),
+                "held": {Period(year, q).label_vi: n for q, n in fetch_held_files(data, year).items()},
             }
     except PublishBusy as exc:
         return Failed(message=str(exc))
@@ -139,6 +140,12 @@ def _is_deployment_run() -> bool:
     """This very run was started from a deployment (a subflow of one is not)."""
     context = FlowRunContext.get()
     return bool(context and context.flow_run and context.flow_run.deployment_id)
+
+
+@task(cache_policy=NO_CACHE)
+def fetch_held_files(data_dir: Path, year: int) -> dict[int, int]:
+    """Each quarter of the year with files held while it is approved (not in the figures): how many."""
+    return {a.quarter: a.held_files for a in approvals.approvals(engine_for(data_dir), year) if a.held_files}
 
 
 @task(cache_policy=NO_CACHE)

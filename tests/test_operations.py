@@ -190,6 +190,10 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     assert _states(engine)["CQ002"] == "held"
     feedback = _feedback_text(warehouse.data_dir / "feedback" / Q1.key / "CQ002.xlsx")
     assert "tạm giữ" in feedback and "Lê Thị Duyệt" in feedback and PROGRAMME.contact_vi in feedback
+    published = _cli("publish", "--year", 2023, "--data-dir", warehouse.data_dir)
+    assert published.exit_code == 0, published.output
+    assert ("Lưu ý: tệp đang tạm giữ (gửi đến sau khi kỳ đã phê duyệt) chưa được đưa vào số liệu: Quý I/2023 (1 tệp)."
+            in " ".join(published.output.split())), "the year's figures leave out a file someone sent"
 
     reopened = _cli("reopen", "--year", 2023, "--quarter", 1, "--reason", "Đơn vị CQ002 nộp bổ sung",
                     "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
