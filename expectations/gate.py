@@ -73,11 +73,13 @@ def check_batch(
     period: Period,
     history: History | None = None,
     today: dt.date | None = None,
+    file_names: dict[str, str] | None = None,
 ) -> CheckedBatch:
     """Check every submission of a batch; the same checks a clerk's file gets alone.
 
     `history` holds each unit's earlier quarters; without it the cross-quarter checks are skipped.
-    `today` (default: the local date) is the day a report may not be dated after.
+    `today` (default: the local date) is the day a report may not be dated after; `file_names`
+    (submission -> the name it was sent under) lets a file named for another unit say so.
     """
     today = today or dt.datetime.now(LOCAL_TZ).date()
     history = history or History()
@@ -116,6 +118,7 @@ def check_batch(
     # Only a unit in force has earlier quarters worth comparing with.
     findings += check_year_to_date(ind[ind["submission_id"].isin(group_of)], history, programme, period)
     findings += check_tasks_carried(tasks, {s: unit_of.get(s) for s in group_of}, history, programme)
+    findings += named_for_another_unit(file_names or {}, {s: unit_of[s] for s in identified if unit_of.get(s)}, view)
 
     findings = _one_verdict_per_cell(_root_causes(_above_shifted_rows(findings), parsed.problems))
     by_submission: dict[str, list[Finding]] = {sid: [] for sid in submission_ids}
@@ -157,6 +160,34 @@ def _root_causes(findings: list[Finding], read_problems: list[Finding]) -> list[
         f for f in findings
         if (f.submission_id, f.sheet, f.cell) not in unusable or f in problems
     ]
+
+
+NAME_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+def named_for_another_unit(names: dict[str, str], unit_of: dict[str, str], view: _RegistryView) -> list[Finding]:
+    """A file sent under a name with another registered unit's code (and not its own) counts for
+    the unit its template was handed out to: a warning says so, as a clerk may have filled another
+    unit's template (CQ002's report typed into CQ001's)."""
+    found = []
+    for sid, unit in unit_of.items():
+        name = names.get(sid)
+        if not name:
+            continue
+        # A code is letters and digits: a year or a date in the name is no unit's code.
+        tokens = {t.upper() for t in NAME_TOKEN.findall(name) if not t.isdigit() and not t.isalpha()}
+        others = sorted(t for t in tokens if t in view.latest and t != unit)
+        if not others or unit in tokens:
+            continue
+        other = others[0]
+        found.append(Finding(
+            sid, "identity.file_name_other_unit", WARNING, None, None, name,
+            f'Tên tệp "{name}" mang mã đơn vị {view.unit_shown.get(other, other)}, nhưng tệp là mẫu báo cáo đã cấp '
+            f"cho {view.unit_shown.get(unit, unit)} nên số liệu được tính cho {unit}. Nếu đây là báo cáo của "
+            f"{other}, hãy nhập số liệu vào mẫu đã cấp cho {other} rồi gửi lại; nếu đúng là báo cáo của {unit}, "
+            "không cần làm gì.",
+        ))
+    return found
 
 
 def _above_shifted_rows(findings: list[Finding]) -> list[Finding]:

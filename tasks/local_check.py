@@ -61,7 +61,8 @@ def check_files(paths: list[Path], data_dir: Path, year: int | None = None, quar
         history, note = _history(data_dir, period)
         if note:
             notes.append(note)
-        checked = check_batch(_subset(parsed, mine), mine, programme, registry, period, history)
+        checked = check_batch(_subset(parsed, mine), mine, programme, registry, period, history,
+                              file_names={sid: paths[int(sid)].name for sid in mine})
         for sid in mine:
             verdicts[sid] = FileVerdict(
                 paths[int(sid)], checked.status[sid], period, checked.unit_code.get(sid),

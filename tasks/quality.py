@@ -50,4 +50,5 @@ def check_submissions(
     history: History,
 ) -> CheckedBatch:
     """Run the quality gate once over the whole batch and give each submission its verdict."""
-    return check_batch(parsed, [a.sha256 for a in arrivals], programme, registry, period, history)
+    return check_batch(parsed, [a.sha256 for a in arrivals], programme, registry, period, history,
+                       file_names={a.sha256: a.original_name for a in arrivals})

@@ -362,3 +362,16 @@ def test_a_report_for_another_quarter_in_this_quarters_inbox_is_set_aside_and_co
     assert [tuple(r) for r in rows] == [(2023, 1, "accepted")]
     assert (warehouse.data_dir / "archive").exists() and any((warehouse.data_dir / "archive").rglob("*")), \
         "the set-aside file was archived all the same"
+
+
+def test_a_file_named_for_another_unit_is_collected_for_its_template_with_a_warning(warehouse):
+    inbox = warehouse.data_dir / "inbox" / Q1.key
+    save(submission("CQ001", Q1, tasks=[TASK]), inbox / "CQ002_BaoCao_Quy1.xlsx")
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert (summary["accepted"], summary["accepted_with_warnings"]) == (0, 1)
+    with warehouse.engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT s.unit_code, f.rule_id FROM validation_finding f JOIN submission s USING (submission_id)")).all()
+    assert [tuple(r) for r in found] == [("CQ001", "identity.file_name_other_unit")]
