@@ -245,3 +245,16 @@ def test_runs_starting_together_on_a_new_warehouse_set_it_up_once(warehouse):
     assert errors == []
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM programme")).scalar_one() == 1
+
+
+@pytest.mark.parametrize(("holder", "shown"), [
+    ("e23bb660-1c2d-4e5f-8a9b-0c1d2e3f4a5b on vm pid 22207",
+     "lượt chạy e23bb660-1c2d-4e5f-8a9b-0c1d2e3f4a5b trên máy vm (tiến trình 22207)"),
+    ("no-flow-run on may-chu-1 pid 7", "một lệnh p135 trên máy may-chu-1 (tiến trình 7)"),
+    ("approval by Lê Thị Duyệt on vm pid 9", "lệnh phê duyệt của Lê Thị Duyệt trên máy vm (tiến trình 9)"),
+    ("the first run", "the first run"),
+], ids=["flow-run", "command", "approval", "unknown"])
+def test_who_holds_a_quarter_is_said_in_vietnamese(holder, shown):
+    from warehouse.locks import holder_vi
+
+    assert holder_vi(holder) == shown

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import re
 import socket
 import time
 from contextlib import contextmanager
@@ -59,6 +60,25 @@ class SetupBusy(RuntimeError):
 
 def holder_name(run_id: str | None) -> str:
     return f"{run_id or 'no-flow-run'} on {socket.gethostname()} pid {os.getpid()}"
+
+
+HOLDER = re.compile(r"^(?P<who>.*) on (?P<host>\S+) pid (?P<pid>\d+)$")
+APPROVAL_BY = "approval by "
+
+
+def holder_vi(holder: str) -> str:
+    """A holder recorded by holder_name, as people read it: 'lượt chạy 3f2a... trên máy vm (tiến trình 22207)'."""
+    found = HOLDER.match(holder)
+    if found is None:
+        return holder
+    who = found["who"]
+    if who.startswith(APPROVAL_BY):
+        who = f"lệnh phê duyệt của {who[len(APPROVAL_BY):]}"
+    elif who == "no-flow-run":
+        who = "một lệnh p135"
+    else:
+        who = f"lượt chạy {who}"
+    return f"{who} trên máy {found['host']} (tiến trình {found['pid']})"
 
 
 def _now() -> dt.datetime:
@@ -210,7 +230,7 @@ def _describe_sessions(sessions: list[dict], record: dict | None) -> str:
         return "một lượt chạy vừa kết thúc"
     s = sessions[0]
     if (s.get("application_name") or "").startswith("p135") and record is not None:
-        return f"lượt thu thập {record['holder']} (từ {_local(record['acquired_at'])})"
+        return f"{holder_vi(record['holder'])} (từ {_local(record['acquired_at'])})"
     user = s.get("usename") or "không rõ"
     since = f", mở lúc {_local(s['backend_start'])}" if s.get("backend_start") else ""
     app = s.get("application_name") or ""
@@ -245,7 +265,7 @@ class QuarterLock:
             if not found:
                 return "một lượt chạy vừa kết thúc"
             who, since = found
-            return f"lượt thu thập {who}" + (f" (từ {_local(since)})" if since else "")
+            return holder_vi(who) + (f" (từ {_local(since)})" if since else "")
         if self._advisory is not None:
             return _describe_sessions(self._advisory.holders(self.engine), self._record())
         return "một lượt chạy khác"
@@ -414,7 +434,7 @@ def publish_lock(engine: Engine, year: int, holder: str, *, wait_seconds: float 
     (saying who publishes every few seconds), then raises PublishBusy naming the holder."""
     held = _process_lock(
         engine, f".publish-{year}.lock", (PUBLISH_LOCK_CLASS, year), f"publish {year} {holder}", holder,
-        lambda found: (f"lượt công bố {found[0]}" + (f" (từ {_local(found[1])})" if found[1] else "")) if found
+        lambda found: (f"lượt công bố ({holder_vi(found[0])})" + (f" (từ {_local(found[1])})" if found[1] else "")) if found
         else "một lượt công bố vừa kết thúc",
     )
     with _hold(
