@@ -467,6 +467,8 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
             f"  ... và {vn_number(len(files) - FILES_LISTED, 0)} tệp mới khác: danh sách đầy đủ trong bảng "
             f"collect-{summary['period'].replace('-Q', '-q')} của lượt chạy (Prefect) và view v_submission_status."
         )
+    if summary.get("refusals"):
+        lines.append(f"{len(summary['refusals'])} mục trong hộp thư bị từ chối, không thu nhận (không tính vào số tệp ở trên):")
     for refused in summary.get("refusals", []):
         name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
         lines.append(f"  {name}: {REFUSED_VI} - {refused['reason']}")

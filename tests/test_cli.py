@@ -66,7 +66,8 @@ def test_collect_lists_new_files_up_to_a_cap_then_counts_the_rest(capsys, monkey
                         "của lượt chạy (Prefect) và view v_submission_status."]
     else:
         assert more == []
-    assert "  thu-muc: Từ chối, không thu nhận - Mục này là một thư mục." in lines
+    at = lines.index("  thu-muc: Từ chối, không thu nhận - Mục này là một thư mục.")
+    assert lines[at - 1] == "1 mục trong hộp thư bị từ chối, không thu nhận (không tính vào số tệp ở trên):"
 
 
 @pytest.mark.parametrize("rejected_files", [4, 7], ids=["at-the-cap", "over-the-cap"])
