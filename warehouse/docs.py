@@ -162,13 +162,17 @@ ORDER BY unit_group, source""",
     (
         "Which units sent their report late (nộp báo cáo chậm) in each quarter, and by how much?",
         """\
-SELECT quarter, unit_code, unit_name, deadline, received_at,
+SELECT quarter, unit_code, unit_name, deadline, first_passed_at,
        COUNT(*) OVER (PARTITION BY unit_code) AS times_late_in_year
-FROM v_submission_status
-WHERE year = 2023 AND is_latest AND NOT is_on_time
-ORDER BY quarter, received_at""",
-        "`received_at` is in UTC and the deadline is a whole local day (it ends at 17:00 UTC), "
-        "so the gap between the two is the delay; `times_late_in_year` picks out repeat cases.",
+FROM v_unit_completeness
+WHERE year = 2023 AND state = 'late'
+ORDER BY quarter, first_passed_at""",
+        "Late as `p135 status`, `v_completeness` and the report count it: the unit's first file that "
+        "passed the checks arrived after its deadline (extended or not). A correction sent after the "
+        "deadline does not make a unit that reported on time late (its later versions are in "
+        "`v_submission_status`, each with its own `is_on_time`). `first_passed_at` is in UTC and the "
+        "deadline is a whole local day (it ends at 17:00 UTC), so the gap between the two is the "
+        "delay; `times_late_in_year` picks out repeat cases.",
     ),
     (
         "How many submissions of each status did each quarter see, and how many arrived on time?",
