@@ -239,7 +239,7 @@ def write_report_files(
         version=version,
         changes=changes,
         units_count=figures.sources["unit_code"].nunique(),
-        workbook_name=report_file_name(year),
+        workbook_name=report_file_name(year, version),
     )
     document = build_document(programme, content, quarters_not_approved=quarters_not_approved)
     docx = save_document(document, out_dir / report_file_name(year, version, ".docx"))

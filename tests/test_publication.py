@@ -112,6 +112,8 @@ def test_the_document_is_marked_vietnamese_and_says_nothing_of_its_tools(demo):
     assert document.settings.element.find(qn("w:themeFontLang")).get(qn("w:val")) == "vi-VN"
     assert document.core_properties.language == "vi-VN"
     assert "python-docx" not in document.core_properties.comments
+    # The version's own workbook, which later versions leave as it is (the unversioned one is replaced).
+    assert any("chi tiết theo đơn vị tại tệp bao-cao-ctr135-2023-v1.xlsx" in p.text for p in document.paragraphs)
 
 
 def test_the_documents_table_holds_the_golden_figures(demo):
