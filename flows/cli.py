@@ -1154,6 +1154,9 @@ def _role_error_vi(exc: Exception, role: str, engine=None) -> str:
     if isinstance(exc, InvalidRoleName):
         if "connects as" in str(exc):
             return f"{role} là người dùng mà p135 dùng để kết nối (chủ sở hữu kho); hãy chọn tên khác."
+        if "is a superuser" in str(exc):
+            return (f"vai trò {role} đã có và là superuser: p135 không hạ quyền một quản trị viên (gõ nhầm tên sẽ "
+                    "khóa quyền quản trị của người đó); hãy chọn tên khác.")
         return (
             f"tên vai trò {role!r} không dùng được: chỉ gồm 1-63 chữ thường, chữ số và dấu gạch dưới, "
             "không bắt đầu bằng chữ số, và không phải tên dành riêng (postgres, public, p135_analyst, pg_...)."
@@ -1206,7 +1209,12 @@ def db_grant_analyst(
     except AnalystRoleError as exc:
         raise _fail(_role_error_vi(exc, role, engine)) from None
     except SQLAlchemyError as exc:
-        raise _fail(f"không cấp được quyền cho {role}: {getattr(exc, 'orig', exc)}", 1) from None
+        orig = getattr(exc, "orig", exc)
+        if getattr(orig, "sqlstate", None) == "42501":
+            user = engine.url.username or "người dùng này"
+            raise _fail(f"không cấp được quyền cho {role}: {user} không có quyền tạo hay sửa vai trò trên máy chủ "
+                        f"(cần CREATEROLE hoặc superuser; máy chủ báo: {str(orig).splitlines()[0]}).", 1) from None
+        raise _fail(f"không cấp được quyền cho {role}: {orig}", 1) from None
     where = engine.url.render_as_string(hide_password=True)
     console.print(
         f"{role}: người phân tích chỉ đọc trên {where}: thành viên của {granted.group}, được SELECT mọi bảng và view "

@@ -347,3 +347,19 @@ def test_p135_run_with_the_analysts_login_reads_status_and_refuses_writes_in_one
         assert refused.exit_code == 2, refused.output
         assert f"{analyst}@" in refused.output and "chỉ được đọc kho" in refused.output
         assert "Traceback" not in refused.output
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_a_superusers_name_is_refused_saying_why(warehouse, monkeypatch):
+    monkeypatch.setenv("P135_DATA_DIR", str(warehouse.data_dir))
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    role = f"p135_test_admin_{uuid.uuid4().hex[:8]}"
+    with warehouse.engine.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" SUPERUSER'))
+    try:
+        result = grant(warehouse, role)
+    finally:
+        drop_roles(warehouse.engine, role)
+    assert result.exit_code == 2, result.output
+    assert f"vai trò {role} đã có và là superuser: p135 không hạ quyền một quản trị viên" in " ".join(result.output.split())
+    assert "chỉ gồm 1-63 chữ thường" not in result.output
