@@ -32,7 +32,7 @@ from tasks.artifacts import first_finding_text, first_findings, summarise_collec
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
 from tasks.feedback import rewrite_missing_feedback, write_feedback
-from tasks.intake import archive_originals, discover_workbooks, issued_for_another_quarter, split_known
+from tasks.intake import archive_originals, contents_of, discover_workbooks, issued_for_another_quarter, split_known
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
 from tasks.memory import fix_mmap_threshold, long_lived_kept_still, release_freed_memory
 from tasks.notify import tell_ops_of_failure
@@ -183,7 +183,7 @@ def collect_quarter(
                                     quote(history),
                                 )
                             del parsed
-                            batch, verdicts = _set_aside_other_quarters(batch, verdicts, period, intake)
+                            batch, verdicts = _set_aside_other_quarters(batch, verdicts, period, intake, data)
                             if approval.is_locked:
                                 verdicts = hold_passing(verdicts)
                             with clock.stage("load", len(batch)):
@@ -252,22 +252,35 @@ class _Intake:
     known: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
-    # New contents read and found to be another quarter's reports: refused, not taken in.
+    # New contents read and found to be another quarter's reports, also in that quarter's inbox:
+    # refused, not taken in.
     set_aside: set[str] = field(default_factory=set)
+    other_inboxes: dict[Period, set[str]] = field(default_factory=dict)
+
+    def inbox_hashes(self, data: Path, period: Period) -> set[str]:
+        """The contents in `period`'s inbox under the data directory, read once a run."""
+        if period not in self.other_inboxes:
+            self.other_inboxes[period] = contents_of(data / "inbox" / period.key)
+        return self.other_inboxes[period]
 
 
-def _set_aside_other_quarters(batch: list, verdicts, period: Period, intake: _Intake) -> tuple[list, object]:
-    """A report handed out for another quarter is not recorded as this quarter's (rejected) file:
-    that would make its content count as received here, and its own quarter would then refuse it."""
+def _set_aside_other_quarters(batch: list, verdicts, period: Period, intake: _Intake, data: Path) -> tuple[list, object]:
+    """A report handed out for another quarter whose own quarter's inbox holds the same file is
+    left to that quarter: recorded here (rejected), its content would count as received here, and
+    its own quarter would refuse it. One found here alone (a clerk reusing an old template) is
+    rejected here as before, with feedback telling the clerk which template to fill."""
     elsewhere = verdicts.issued_for_another(period)
     if not elsewhere:
         return batch, verdicts
-    intake.set_aside.update(elsewhere)
+    own = {sha: issued for sha, issued in elsewhere.items() if sha in intake.inbox_hashes(data, issued)}
+    if not own:
+        return batch, verdicts
+    intake.set_aside.update(own)
     intake.refused += [
-        issued_for_another_quarter(a, elsewhere[a.sha256], verdicts.unit_code.get(a.sha256), period)
-        for a in batch if a.sha256 in elsewhere
+        issued_for_another_quarter(a, own[a.sha256], verdicts.unit_code.get(a.sha256), period)
+        for a in batch if a.sha256 in own
     ]
-    return [a for a in batch if a.sha256 not in elsewhere], verdicts.without(set(elsewhere))
+    return [a for a in batch if a.sha256 not in own], verdicts.without(set(own))
 
 
 def _arrive_in_batches(

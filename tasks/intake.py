@@ -510,13 +510,33 @@ def _counted_elsewhere(arrival: Arrival, earlier: dict, period: Period) -> Refus
 
 
 def issued_for_another_quarter(arrival: Arrival, issued: Period, unit_code: str | None, period: Period) -> Refusal:
-    """A report whose template was handed out for another quarter, found in `period`'s inbox: not
-    taken in here, so that it still counts for its own quarter when collected there."""
+    """A report whose template was handed out for another quarter, found in `period`'s inbox and in
+    its own quarter's: not taken in here, so that it counts for its own quarter, collected there."""
     unit = f" của đơn vị {unit_code}" if unit_code else ""
     return Refusal(
         arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
-        f"Tệp này là báo cáo {issued.label_vi}{unit} (theo mẫu đã cấp), không phải báo cáo {period.label_vi}, "
-        f"nên không được thu nhận vào {period.label_vi}. Hãy chuyển tệp vào thư mục nhận báo cáo "
-        f"{issued.label_vi} (inbox/{issued.key}) rồi thu nhận {issued.label_vi}; nếu đơn vị muốn gửi báo cáo "
-        f"{period.label_vi}, hãy điền mẫu {period.label_vi}.",
+        f"Tệp này là báo cáo {issued.label_vi}{unit} (theo mẫu đã cấp), không phải báo cáo {period.label_vi}; "
+        f"thư mục nhận báo cáo {issued.label_vi} (inbox/{issued.key}) cũng có tệp này nên tệp được thu nhận ở "
+        f"{issued.label_vi}, không ở {period.label_vi}. Hãy xóa tệp khỏi thư mục nhận báo cáo {period.label_vi}.",
     )
+
+
+def contents_of(folder: Path) -> set[str]:
+    """The sha256 of each regular file directly in `folder` (none when it cannot be read)."""
+    found = set()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            digest = hashlib.sha256()
+            with open(entry.path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            found.add(digest.hexdigest())
+        except OSError:
+            continue
+    return found

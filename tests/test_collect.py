@@ -337,31 +337,32 @@ def test_last_quarters_file_sent_again_for_this_quarter_is_refused_saying_which_
     assert collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))["files_known"] == 1
 
 
-def test_a_report_for_another_quarter_in_this_quarters_inbox_is_set_aside_and_counts_for_its_own(warehouse):
-    """A Q1 report dropped into Q2's inbox is refused there without being recorded as Q2's file, so
-    the Q1 collect (before or after, or at the same time) takes it in as Q1's."""
+def test_a_report_in_its_own_quarters_inbox_and_in_another_is_left_to_its_own_quarter(warehouse):
+    """A Q1 report dropped into Q2's inbox as well as Q1's is refused by Q2 without being recorded
+    as Q2's file, so the Q1 collect (before, after or at the same time) takes it in as Q1's; one
+    found in Q2's inbox alone (a clerk reusing an old template) is rejected there with feedback."""
     q2 = Period(2023, 2)
-    q2_inbox = warehouse.data_dir / "inbox" / q2.key
+    q1_inbox, q2_inbox = (warehouse.data_dir / "inbox" / p.key for p in (Q1, q2))
     misplaced = save(submission("CQ003", Q1, tasks=[TASK]), q2_inbox / "BaoCao_CQ003_quy1.xlsx")
-
-    in_q2 = collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
-    q1_inbox = warehouse.data_dir / "inbox" / Q1.key
     q1_inbox.mkdir(parents=True, exist_ok=True)
     (q1_inbox / "CQ003.xlsx").write_bytes(misplaced.read_bytes())
+    save(submission("CQ004", Q1, tasks=[TASK]), q2_inbox / "CQ004_mau_cu.xlsx")
+
+    in_q2 = collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
     in_q1 = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
-    assert (in_q2["files_new"], in_q2["rejected"], in_q2["refused"]) == (0, 0, 1)
+    assert (in_q2["files_new"], in_q2["rejected"], in_q2["refused"]) == (1, 1, 1)
     [refusal] = in_q2["refusals"]
     assert refusal["name"] == "BaoCao_CQ003_quy1.xlsx"
     assert refusal["reason"].startswith(
-        "Tệp này là báo cáo Quý I/2023 của đơn vị CQ003 (theo mẫu đã cấp), không phải báo cáo Quý II/2023"), refusal
-    assert "inbox/2023-Q1" in refusal["reason"]
+        "Tệp này là báo cáo Quý I/2023 của đơn vị CQ003 (theo mẫu đã cấp), không phải báo cáo Quý II/2023; "
+        "thư mục nhận báo cáo Quý I/2023 (inbox/2023-Q1) cũng có tệp này"), refusal
     assert (in_q1["files_new"], in_q1["accepted"], in_q1["refused"]) == (1, 1, 0)
     with warehouse.engine.connect() as conn:
-        rows = conn.execute(text("SELECT year, quarter, status FROM submission WHERE unit_code = 'CQ003'")).all()
-    assert [tuple(r) for r in rows] == [(2023, 1, "accepted")]
-    assert (warehouse.data_dir / "archive").exists() and any((warehouse.data_dir / "archive").rglob("*")), \
-        "the set-aside file was archived all the same"
+        rows = conn.execute(text(
+            "SELECT unit_code, year, quarter, status FROM submission ORDER BY unit_code")).all()
+    assert [tuple(r) for r in rows] == [("CQ003", 2023, 1, "accepted"), ("CQ004", 2023, 2, "rejected")]
+    assert (warehouse.data_dir / "feedback" / q2.key / "CQ004.xlsx").exists(), "the clerk is told which template"
 
 
 def test_a_file_named_for_another_unit_is_collected_for_its_template_with_a_warning(warehouse):
