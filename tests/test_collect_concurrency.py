@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -199,7 +200,7 @@ def test_set_up_waits_a_bounded_time_and_names_who_holds_it(warehouse):
     with schema_lock(engine):
         with pytest.raises(SetupBusy) as busy:
             bring_up_to_date(warehouse.data_dir, wait_seconds=1)
-    assert f"set-up pid {os.getpid()}" in str(busy.value)
+    assert f"lệnh chuẩn bị kho trên máy {socket.gethostname()} (tiến trình {os.getpid()})" in str(busy.value)
     assert bring_up_to_date(warehouse.data_dir, wait_seconds=0) > 0
 
 
@@ -210,7 +211,7 @@ def test_a_collect_that_cannot_set_up_fails_naming_who_holds_set_up(warehouse, m
     with schema_lock(warehouse.engine), caplog.at_level(logging.INFO):
         state = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
     assert state.is_failed()
-    assert f"set-up pid {os.getpid()}" in state.message and "1 giây" in state.message
+    assert f"(tiến trình {os.getpid()})" in state.message and "1 giây" in state.message
     # A busy warehouse is an outcome the run states, not a crash: no traceback in its log.
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
 
@@ -222,7 +223,7 @@ def test_templates_cannot_be_handed_out_while_set_up_is_held_and_say_so(warehous
     monkeypatch.setattr(locks, "SETUP_WAIT_SECONDS", 1)
     with schema_lock(warehouse.engine), caplog.at_level(logging.INFO):
         state = hand_out_templates(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
-    assert state.is_failed() and f"set-up pid {os.getpid()}" in state.message
+    assert state.is_failed() and f"lệnh chuẩn bị kho trên máy {socket.gethostname()} (tiến trình {os.getpid()})" in state.message
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
 
 
@@ -252,8 +253,9 @@ def test_runs_starting_together_on_a_new_warehouse_set_it_up_once(warehouse):
      "lượt chạy e23bb660-1c2d-4e5f-8a9b-0c1d2e3f4a5b trên máy vm (tiến trình 22207)"),
     ("no-flow-run on may-chu-1 pid 7", "một lệnh p135 trên máy may-chu-1 (tiến trình 7)"),
     ("approval by Lê Thị Duyệt on vm pid 9", "lệnh phê duyệt của Lê Thị Duyệt trên máy vm (tiến trình 9)"),
+    ("set-up pid 29389 on vm", "lệnh chuẩn bị kho trên máy vm (tiến trình 29389)"),
     ("the first run", "the first run"),
-], ids=["flow-run", "command", "approval", "unknown"])
+], ids=["flow-run", "command", "approval", "set-up", "unknown"])
 def test_who_holds_a_quarter_is_said_in_vietnamese(holder, shown):
     from warehouse.locks import holder_vi
 

@@ -66,8 +66,15 @@ HOLDER = re.compile(r"^(?P<who>.*) on (?P<host>\S+) pid (?P<pid>\d+)$")
 APPROVAL_BY = "approval by "
 
 
+SETUP_HOLDER = re.compile(r"^set-up pid (?P<pid>\d+) on (?P<host>\S+)$")
+
+
 def holder_vi(holder: str) -> str:
-    """A holder recorded by holder_name, as people read it: 'lượt chạy 3f2a... trên máy vm (tiến trình 22207)'."""
+    """A holder recorded by holder_name (or by set-up), as people read it: 'lượt chạy 3f2a... trên
+    máy vm (tiến trình 22207)'."""
+    setup = SETUP_HOLDER.match(holder)
+    if setup is not None:
+        return f"lệnh chuẩn bị kho trên máy {setup['host']} (tiến trình {setup['pid']})"
     found = HOLDER.match(holder)
     if found is None:
         return holder
@@ -411,7 +418,7 @@ def schema_lock(engine: Engine, *, wait_seconds: float = SETUP_WAIT_SECONDS, pol
     held = _process_lock(
         engine, ".lock", (SCHEMA_LOCK_KEY,), f"set-up pid {os.getpid()}",
         f"set-up pid {os.getpid()} on {socket.gethostname()}",
-        lambda found: f"tiến trình {found[0]}" if found else "một tiến trình khác",
+        lambda found: holder_vi(found[0]) if found else "một tiến trình khác",
     )
     with _hold(
         held, wait_seconds, poll_seconds, say,
