@@ -241,7 +241,11 @@ def _describe_sessions(sessions: list[dict], record: dict | None) -> str:
     user = s.get("usename") or "không rõ"
     since = f", mở lúc {_local(s['backend_start'])}" if s.get("backend_start") else ""
     app = s.get("application_name") or ""
-    what = f"lượt chạy p135 «{app[5:]}»" if app.startswith("p135 ") else f"người dùng PostgreSQL «{user}»"
+    if app.startswith("p135 "):
+        said = holder_vi(app[5:])
+        what = said if said != app[5:] else f"lượt chạy p135 «{app[5:]}»"
+    else:
+        what = f"người dùng PostgreSQL «{user}»"
     return f"{what} (phiên pid {s['pid']}{since})"
 
 
@@ -416,7 +420,7 @@ def schema_lock(engine: Engine, *, wait_seconds: float = SETUP_WAIT_SECONDS, pol
     naming the holder: a session that holds the key (an analyst's, say) cannot stall a run.
     """
     held = _process_lock(
-        engine, ".lock", (SCHEMA_LOCK_KEY,), f"set-up pid {os.getpid()}",
+        engine, ".lock", (SCHEMA_LOCK_KEY,), f"set-up pid {os.getpid()} on {socket.gethostname()}",
         f"set-up pid {os.getpid()} on {socket.gethostname()}",
         lambda found: holder_vi(found[0]) if found else "một tiến trình khác",
     )
