@@ -145,9 +145,17 @@ class _AdvisoryLock:
             ), self.params).mappings()]
 
     def close(self) -> None:
-        """Release by ending the session: the server drops every lock it held."""
+        """Release, then end the session. The server drops a session's locks when it ends, but
+        only once its backend has exited, a moment after the client closed: a run that takes the
+        lock next without waiting would find it still held."""
         try:
             if self._conn is not None:
+                # Only when held: unlocking a lock it does not hold makes the server warn.
+                if self.held():
+                    try:
+                        self._conn.execute(text(f"SELECT pg_advisory_unlock({self.args})"), self.params)
+                    except Exception:  # the session went meanwhile, and its lock with it
+                        pass
                 self._conn.close()
         finally:
             self._conn = None
