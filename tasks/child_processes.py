@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 POLL_SECONDS = 1.0
+PROC = Path("/proc")
 
 
 def exit_with_owner(owner: int, poll_seconds: float = POLL_SECONDS) -> None:
@@ -31,11 +32,16 @@ def _ended(pid: int) -> bool:
     """Gone, or a zombie its own parent has not reaped yet."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):  # gone, or the id is another user's process now
         return True
-    except PermissionError:
-        return True  # the id now belongs to another user's process
+    return (PROC / str(pid)).is_dir() and started_at(pid) is None
+
+
+def started_at(pid: int) -> int | None:
+    """When a running (not zombie) process started, in clock ticks since boot; None if it is gone
+    (or /proc cannot tell)."""
     try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])

@@ -15,13 +15,14 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-PROC = Path("/proc")
+from tasks.child_processes import PROC, started_at
+
 FOLDER = "p135-servers"
 
 
 def note_server(prefect_home: Path, server_pid: int) -> Path | None:
     """Note that this process started the server `server_pid` (None where it cannot be noted)."""
-    server_start, own_start = _started(server_pid), _started(os.getpid())
+    server_start, own_start = started_at(server_pid), started_at(os.getpid())
     if server_start is None or own_start is None:
         return None
     folder = prefect_home / FOLDER
@@ -48,18 +49,18 @@ def stop_leftover_servers(prefect_home: Path, wait_seconds: float = 5.0) -> list
             server_start, owner_pid, owner_start = (int(x) for x in note.read_text(encoding="ascii").split())
         except (OSError, ValueError):
             continue
-        if _started(owner_pid) == owner_start:
+        if started_at(owner_pid) == owner_start:
             continue  # its command is still running
-        if _started(server_pid) == server_start and _is_prefect_server(server_pid):
+        if started_at(server_pid) == server_start and _is_prefect_server(server_pid):
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(server_pid, signal.SIGTERM)
                 stopped.append(server_pid)
         note.unlink(missing_ok=True)
     deadline = time.monotonic() + wait_seconds
-    while any(_started(pid) is not None for pid in stopped) and time.monotonic() < deadline:
+    while any(started_at(pid) is not None for pid in stopped) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in stopped:
-        if _started(pid) is not None:
+        if started_at(pid) is not None:
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
     return stopped
@@ -69,15 +70,6 @@ def forget_server(note: Path | None) -> None:
     """The command stopped its server itself: nothing to stop next time."""
     if note is not None:
         note.unlink(missing_ok=True)
-
-
-def _started(pid: int) -> int | None:
-    """When a running (not zombie) process started, in clock ticks since boot; None if it is gone."""
-    try:
-        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] == "Z" else int(fields[19])
 
 
 def _is_prefect_server(pid: int) -> bool:
