@@ -30,10 +30,10 @@ from rich.table import Table
 HELP_VI = "Hiện hướng dẫn này rồi thoát."
 LATE_SHOWN = 10
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True,
+    add_completion=False, no_args_is_help=True, subcommand_metavar="LỆNH [THAM SỐ]...",
     help="Thu nhận, kiểm tra và tổng hợp báo cáo quý của các tổ chức cơ sở đảng (Chương trình hành động 135).",
 )
-db_app = typer.Typer(no_args_is_help=True, help="Quản lý lược đồ kho dữ liệu.")
+db_app = typer.Typer(no_args_is_help=True, subcommand_metavar="LỆNH [THAM SỐ]...", help="Quản lý lược đồ kho dữ liệu.")
 app.add_typer(db_app, name="db")
 # Piped output (make, CI logs) would otherwise be cut to 80 columns and wrap every label.
 console = Console(width=None if sys.stdout.isatty() else 130)
@@ -84,6 +84,14 @@ _USAGE_ERRORS_VI = (
 )
 
 
+# The usage line's placeholders and the help's value types, as typer writes them in English.
+USAGE_PIECES_VI = {"[OPTIONS]": "[TÙY CHỌN]"}
+TYPES_VI = {
+    "<int>": "<số nguyên>", "<int range>": "<số nguyên>", "<float>": "<số>", "<str>": "<chữ>",
+    "<path>": "<đường dẫn>", "<list[Path]>": "<các đường dẫn>", "<bool>": "",
+}
+
+
 def usage_error_vi(message: str) -> str:
     """A typer/click usage error in Vietnamese (the quoted names and values kept as typed)."""
     for pattern, template in _USAGE_ERRORS_VI:
@@ -97,6 +105,7 @@ def usage_error_vi(message: str) -> str:
 
 def _speak_vietnamese() -> None:
     """Put typer's own help and error words into Vietnamese (it has no translation catalogue)."""
+    from typer import core as typer_core
     from typer import rich_utils
     from typer._click import core as click_core
     from typer._click import formatting
@@ -130,6 +139,19 @@ def _speak_vietnamese() -> None:
         english_usage(self, prog, args, "Cách dùng: " if prefix is None else prefix)
 
     formatting.HelpFormatter.write_usage = write_usage_vi
+    english_pieces = click_core.Command.collect_usage_pieces
+
+    def collect_usage_pieces_vi(self, ctx) -> list[str]:
+        return [USAGE_PIECES_VI.get(piece, piece) for piece in english_pieces(self, ctx)]
+
+    click_core.Command.collect_usage_pieces = collect_usage_pieces_vi
+    english_type = typer_core._TyperParameter.display_type
+
+    def display_type_vi(self, ctx) -> str:
+        shown = english_type(self, ctx)
+        return TYPES_VI.get(shown, shown)
+
+    typer_core._TyperParameter.display_type = display_type_vi
     english_help_option = click_core.Command.get_help_option
 
     def get_help_option_vi(self, ctx):
@@ -654,7 +676,7 @@ def publish(
 
 @app.command()
 def explain(
-    metric: Annotated[str, typer.Argument(metavar="METRIC_CODE", help="Mã chỉ tiêu của bảng kết quả chính, ví dụ revenue_bn_vnd.")],
+    metric: Annotated[str, typer.Argument(metavar="MÃ_CHỈ_TIÊU", help="Mã chỉ tiêu của bảng kết quả chính, ví dụ revenue_bn_vnd.")],
     year: Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo (mặc định: năm của quý vừa kết thúc).")] = None,
     csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Ghi các dòng ra tệp CSV (dấu chấm thập phân, không có dòng tổng).")] = None,
     data_dir: DataDir = None,
@@ -918,7 +940,7 @@ def bench(
 
 @app.command()
 def check(
-    files: Annotated[list[Path], typer.Argument(help="Các tệp cần kiểm tra (tên và đuôi tệp bất kỳ).", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(metavar="TỆP", help="Các tệp cần kiểm tra (tên và đuôi tệp bất kỳ).", show_default=False)],
     year: Year = None,
     quarter: Quarter = None,
     data_dir: DataDir = None,
@@ -1181,10 +1203,10 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 @db_app.command("grant-analyst")
 def db_grant_analyst(
-    role: Annotated[str, typer.Argument(help="Vai trò đăng nhập cần tạo hoặc cập nhật, ví dụ analyst_hanoi.", show_default=False)],
+    role: Annotated[str, typer.Argument(metavar="VAI_TRÒ", help="Vai trò đăng nhập cần tạo hoặc cập nhật, ví dụ analyst_hanoi.", show_default=False)],
     data_dir: DataDir = None,
 ) -> None:
-    """Tạo hoặc cập nhật ROLE thành người phân tích chỉ được đọc kho PostgreSQL (mật khẩu: $P135_ANALYST_PASSWORD)."""
+    """Tạo hoặc cập nhật VAI_TRÒ thành người phân tích chỉ được đọc kho PostgreSQL (mật khẩu: $P135_ANALYST_PASSWORD)."""
     from warehouse.roles import PASSWORD_ENV, AnalystRoleError, check_role_name
 
     password = os.environ.get(PASSWORD_ENV)

@@ -18,6 +18,20 @@ def test_help_lists_the_commands():
         assert command in result.output
 
 
+COMMANDS = ["templates", "collect", "publish", "demo", "remind", "check", "status", "approve", "reopen", "extend",
+            "explain", "bench", "db upgrade", "db grant-analyst", "db"]
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS], ids=["p135", *(c.replace(" ", "-") for c in COMMANDS)])
+def test_every_help_reads_in_vietnamese_to_its_placeholders(command):
+    """Usage line and value types too: typer writes [OPTIONS], COMMAND [ARGS]... and <int> itself."""
+    result = CliRunner().invoke(app, [*command.split(), "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Cách dùng:" in result.output and "[TÙY CHỌN]" in result.output
+    for english in ("[OPTIONS]", "COMMAND", "[ARGS]", "<int", "<str>", "<path>", "<bool>", "<list", "<float>"):
+        assert english not in result.output, english
+
+
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["collect", "--year", "2031", "--quarter", "1"], 2, "chưa có tệp chương trình báo cáo cho năm 2031"),
     (["collect", "--year", "2023"], 2, "hãy cho cả --quarter"),
