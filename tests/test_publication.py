@@ -112,6 +112,10 @@ def test_the_document_is_marked_vietnamese_and_says_nothing_of_its_tools(demo):
     assert document.settings.element.find(qn("w:themeFontLang")).get(qn("w:val")) == "vi-VN"
     assert document.core_properties.language == "vi-VN"
     assert "python-docx" not in document.core_properties.comments
+    with zipfile.ZipFile(demo.result["document"]) as z:
+        app = z.read("docProps/app.xml").decode("utf-8")
+    assert "<Application>p135</Application>" in app and "Microsoft" not in app
+    assert f"<Company>{programme_for_year(2023).publication.issuer}</Company>" in app
     # The version's own workbook, which later versions leave as it is (the unversioned one is replaced).
     assert any("chi tiết theo đơn vị tại tệp bao-cao-ctr135-2023-v1.xlsx" in p.text for p in document.paragraphs)
 
