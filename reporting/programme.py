@@ -38,6 +38,13 @@ class Indicator:
     plausible_min: float | None = None
     plausible_max: float | None = None
     max_ratio_to_previous: float | None = None
+    # How the year-end report names the year's figure, when the quarter's label would mislead
+    # ("Số đảng viên cuối quý" is, for the year, the members at its end).
+    year_label_vi: str | None = None
+
+    @property
+    def year_label(self) -> str:
+        return self.year_label_vi or self.label_vi
 
     def applies_to(self, unit_group: str) -> bool:
         return self.group in ("all", unit_group)
@@ -217,6 +224,7 @@ def _build(raw: dict, sha256: str) -> Programme:
             plausible_min=_optional_float(item.get("plausible_min")),
             plausible_max=_optional_float(item.get("plausible_max")),
             max_ratio_to_previous=_optional_float(item.get("max_ratio_to_previous")),
+            year_label_vi=item.get("year_label_vi"),
         )
         for position, item in enumerate(raw["indicators"], start=1)
     )
@@ -306,6 +314,8 @@ def _check(p: Programme, path: Path) -> None:
                 problems.append(f"chỉ tiêu {ind.code}: trọng số (weight) {ind.weight!r} không phải là một chỉ tiêu")
             elif p.indicator(ind.weight).group != ind.group:
                 problems.append(f"chỉ tiêu {ind.code}: chỉ tiêu trọng số (weight) phải do cùng khối báo cáo")
+        if ind.year_label_vi is not None and (not isinstance(ind.year_label_vi, str) or not ind.year_label_vi.strip()):
+            problems.append(f"chỉ tiêu {ind.code}: year_label_vi phải là một dòng chữ")
         if ind.max_ratio_to_previous is not None and ind.max_ratio_to_previous <= 1:
             problems.append(f"chỉ tiêu {ind.code}: max_ratio_to_previous phải lớn hơn 1")
     for c in p.comparisons:

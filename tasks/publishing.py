@@ -172,7 +172,7 @@ def party_activities(programme: Programme, figures: YearFigures) -> list[Activit
         r = bloc[ind.code]
         value = None if pd.isna(r["value"]) else float(r["value"])
         plan = None if r["plan_value"] is None or pd.isna(r["plan_value"]) else float(r["plan_value"])
-        out.append(Activity(ind.label_vi, value, plan, ind.unit_vi, programme.display_decimals(ind.code)))
+        out.append(Activity(ind.year_label, value, plan, ind.unit_vi, programme.display_decimals(ind.code)))
     return out
 
 

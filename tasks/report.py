@@ -443,7 +443,7 @@ def _groups_sheet(ws: _Sheet, ctx: _Context, groups: pd.DataFrame, group_tasks: 
         for r in groups[groups["unit_group"] == group].to_dict("records"):
             code = r["indicator_code"]
             fmt = ctx.indicator_format(code)
-            for col, v in enumerate((label, r["label_vi"], r["unit_vi"]), start=1):
+            for col, v in enumerate((label, p.indicator(code).year_label, r["unit_vi"]), start=1):
                 _put(ws, row, col, v, wrap=col == 2)
             _put(ws, row, 4, ctx.rounded(code, r["value"]), fmt)
             _put(ws, row, 5, ctx.rounded(code, r["plan_value"]), fmt)
@@ -479,11 +479,11 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame) -> 
     indicators = [i for i in p.indicators if i.group == "enterprises"]
     headers, widths, columns = ["STT", "Doanh nghiệp"], [5, 46], []
     for ind in indicators:
-        headers.append(f"{ind.label_vi} ({ind.unit_vi})")
+        headers.append(f"{ind.year_label} ({ind.unit_vi})")
         widths.append(14)
         columns.append((ind, "value"))
         if ind.has_plan:
-            headers += [f"Kế hoạch {ind.label_vi[:1].lower()}{ind.label_vi[1:]}", "% kế hoạch"]
+            headers += [f"Kế hoạch {ind.year_label[:1].lower()}{ind.year_label[1:]}", "% kế hoạch"]
             widths += [14, 10]
             columns += [(ind, "plan"), (ind, "pct")]
     headers.append("Mã đơn vị")
@@ -533,7 +533,7 @@ def _party_sheet(ws: _Sheet, ctx: _Context, groups: pd.DataFrame, bloc: pd.DataF
     for n, ind in enumerate(indicators, start=1):
         row = HEADER_ROW + n
         fmt = ctx.indicator_format(ind.code)
-        _put(ws, row, 1, ind.label_vi, wrap=True)
+        _put(ws, row, 1, ind.year_label, wrap=True)
         _put(ws, row, 2, ind.unit_vi)
         col = 3
         for group, _ in group_names:

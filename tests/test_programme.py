@@ -21,6 +21,8 @@ def test_the_2023_programme_declares_what_the_year_reports():
     income = p.indicator("avg_income_m_vnd")
     assert (income.aggregation, income.weight, income.has_plan, income.group) == ("weighted_mean", "workers", True, "enterprises")
     assert p.indicator("party_members_end").aggregation == "latest"
+    assert p.indicator("party_members_end").year_label == "Số đảng viên cuối năm"
+    assert p.indicator("new_members_admitted").year_label == "Số đảng viên mới được kết nạp"
     assert p.indicator("revenue_bn_vnd").aggregation == "sum"
     other = next(h for h in p.headline if h.metric_code == "key_tasks_other")
     assert other.task_sources == ("superior", "unit")
@@ -34,7 +36,8 @@ def test_the_2023_programme_declares_what_the_year_reports():
     (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'), "không có nguồn hoặc trạng thái nhiệm vụ"),
     (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "chỉ được gồm chữ thường"),
     (('4 = 2024-01-10\n', ''), "quý 1 đến 4"),
-], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing"])
+    (('year_label_vi = "Số đảng viên cuối năm"', 'year_label_vi = " "'), "year_label_vi phải là một dòng chữ"),
+], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "year-label-blank"])
 def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
     old, new = change
     assert old in GOOD

@@ -120,6 +120,17 @@ def test_the_document_is_marked_vietnamese_and_says_nothing_of_its_tools(demo):
     assert any("chi tiết theo đơn vị tại tệp bao-cao-ctr135-2023-v1.xlsx" in p.text for p in document.paragraphs)
 
 
+def test_the_year_names_a_stock_for_the_year_not_the_quarter(demo):
+    text = " ".join(p.text for p in Document(demo.result["document"]).paragraphs)
+    assert "số đảng viên cuối năm:" in text and "cuối quý" not in text
+    workbook = load_workbook(demo.result["report"], read_only=True)
+    party = [row[0] for row in workbook[R.SHEET_PARTY].iter_rows(values_only=True)]
+    assert "Số đảng viên cuối năm" in party and "Số đảng viên cuối quý" not in party
+    headers = {v for row in workbook[R.SHEET_ENTERPRISES].iter_rows(values_only=True) for v in row}
+    assert "Số lao động bình quân quý cuối năm (người)" in headers
+    workbook.close()
+
+
 def test_the_documents_table_holds_the_golden_figures(demo):
     _, tables = docx_text(Path(demo.result["document"]))
     codes = [r["metric_code"] for r in demo.result["headline"]]
