@@ -59,9 +59,10 @@ def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: R
         )
     lines += [
         "",
-        f"Mẫu báo cáo cần dùng: tệp {template} (mẫu {programme.template_version}) đã được cấp cho "
-        "đơn vị; chỉ điền vào các ô để trống của tệp mẫu, không đổi tên sheet hay thêm cột.",
-        f"Nếu cần hỗ trợ, xin liên hệ {programme.contact_vi or programme.organisation_vi}.",
+        f"Mẫu báo cáo cần dùng: tệp {template} (mẫu {programme.template_version}); chỉ điền vào các ô "
+        "để trống của tệp mẫu, không đổi tên sheet hay thêm cột.",
+        f"Nếu đơn vị chưa nhận được tệp mẫu này hoặc cần hỗ trợ, xin liên hệ "
+        f"{programme.contact_vi or programme.organisation_vi}.",
         "",
     ]
     return "\n".join(lines)

@@ -300,6 +300,8 @@ def test_reminders_tell_each_unit_what_is_missing_and_the_ops_team_once(warehous
     assert "Hạn nộp: 10/04/2023" in rejected and "TỪ CHỐI" in rejected
     assert "Chỉ tiêu!E10" in rejected and "CQ004_2023-Q1.xlsx" in rejected
     assert "chưa nhận được báo cáo" in letters["CQ005"] and "CQ005_2023-Q1.xlsx" in letters["CQ005"]
+    assert "đã được cấp" not in letters["CQ005"], "the letter cannot know the template reached the unit"
+    assert "Nếu đơn vị chưa nhận được tệp mẫu này hoặc cần hỗ trợ, xin liên hệ" in letters["CQ005"]
     sent = notifications.read_text(encoding="utf-8")
     assert sent.count("---") == 1, "one message for the ops team"
     assert f"{len(missing)} chưa nộp, 1 bị từ chối" in sent and "CQ004 – " in sent
