@@ -374,6 +374,10 @@ def _resolve_numbers(
             if signed.iat[i] or r >= 0
         ]
         readings = [r for r in allowed if fits_decimals(r, int(decimals.iat[i]))]
+        if len(readings) == 1 and readings[0] != allowed[0]:
+            # The Vietnamese reading (first) has too many decimals and only the English one fits:
+            # "10,555" in an income cell is 10,555 to its clerk, not 10.555. Told, never guessed.
+            readings = allowed
         if len(readings) == 1 or (not readings and len(allowed) == 1):
             # A lone reading with too many decimals ("300,5" people) is a number: it is then told
             # apart as such (`flag_fractions`), not as text.

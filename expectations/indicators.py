@@ -44,7 +44,8 @@ def _typed(column: str, what: str) -> list:
                  "Chỉ nhập số, không kèm chữ hay đơn vị tính."),
                 (["ambiguous"], f"indicator.{what}_ambiguous",
                  f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
-                 f"{{{column}_readings}}. Nhập lại dưới dạng số (không gõ dấu chấm phân cách hàng nghìn)."),
+                 f"{{{column}_readings}}. Nhập lại dưới dạng số: không gõ dấu phân cách hàng nghìn, "
+                 "chỉ gõ dấu thập phân khi số có phần lẻ."),
                 (["fraction"], f"indicator.{what}_too_many_decimals",
                  f"Ô {{cell}} ({label}) có giá trị {{value}}, nhưng chỉ tiêu này {{decimals_shown}}. "
                  "Hãy nhập lại số liệu (làm tròn nếu là số tính ra)."),
