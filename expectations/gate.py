@@ -410,6 +410,31 @@ def _flag_fractions(frame: pd.DataFrame, column: str, decimals: pd.Series) -> No
     frame.iloc[rows, frame.columns.get_loc(column)] = np.nan
 
 
+# No unit's quarter reaches it in any unit of measure (10^15 đồng is a million billion): a value
+# beyond it is a slip of the keyboard or of the unit, and summed over a bloc it overflows the
+# warehouse's floating point (1e308 stopped PostgreSQL's year view).
+MAX_MAGNITUDE = 1e15
+
+
+def _flag_too_large(frame: pd.DataFrame, column: str) -> None:
+    """A number beyond `MAX_MAGNITUDE` (or infinite) is of kind `too_large`, an error, and no
+    longer a value."""
+    values = frame[column].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        huge = (np.abs(values) >= MAX_MAGNITUDE) & (frame[f"{column}_kind"] == "number").to_numpy()
+    if not huge.any():
+        return
+    rows = np.flatnonzero(huge)
+    at_text = frame.columns.get_loc(f"{column}_text")
+    typed = frame.iloc[rows, at_text].to_numpy(dtype=object)
+    frame.iloc[rows, at_text] = [
+        t if isinstance(t, str) else format(v, ".6g").replace("e+", " × 10^").replace(".", ",")
+        for t, v in zip(typed, values[rows])
+    ]
+    frame.iloc[rows, frame.columns.get_loc(f"{column}_kind")] = "too_large"
+    frame.iloc[rows, frame.columns.get_loc(column)] = np.nan
+
+
 def _indicator_table(programme: Programme) -> pd.DataFrame:
     """The programme's indicators, one row per code, with what the checks read of each."""
     def band(low, high) -> str:
@@ -470,8 +495,10 @@ def _enrich_indicators(
         _resolve_numbers(frame, column, decimals, frame["is_signed"], units)
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
         frame[f"{column}_text"] = frame[f"{column}_text"].astype(object)
+        _flag_too_large(frame, column)
         _flag_fractions(frame, column, decimals)
     frame["decimals_shown"] = _per_code(codes, table, "decimals_shown", at)
+    frame["unit_vi"] = units.where(is_known, "")
     # A value that is itself an error (missing, text, negative where it cannot be) says nothing
     # about plausibility: no band, ratio or comparison is computed from it.
     frame["value_usable"] = (frame["value_kind"] == "number") & (frame["is_signed"] | (frame["value"] >= 0))

@@ -13,7 +13,7 @@ from reporting.programme import Programme
 INDEX_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",
     "value_cell", "value_text", "value_readings", "ytd_cell", "ytd_text", "ytd_readings",
-    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "decimals_shown",
+    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "decimals_shown", "unit_vi",
 ]
 COMPARISON_INDEX_COLUMNS = [
     "submission_id", "comparison", "left_cell", "left_label", "left_value", "right_label", "right_value",
@@ -46,6 +46,9 @@ def _typed(column: str, what: str) -> list:
                  f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
                  f"{{{column}_readings}}. Nhập lại dưới dạng số: không gõ dấu phân cách hàng nghìn, "
                  "chỉ gõ dấu thập phân khi số có phần lẻ."),
+                (["too_large"], f"indicator.{what}_too_large",
+                 f"Ô {{cell}} ({label}) có giá trị {{value}}, quá lớn để là số liệu của một đơn vị. "
+                 "Kiểm tra lại số chữ số và đơn vị tính ({unit_vi}) rồi nhập lại."),
                 (["fraction"], f"indicator.{what}_too_many_decimals",
                  f"Ô {{cell}} ({label}) có giá trị {{value}}, nhưng chỉ tiêu này {{decimals_shown}}. "
                  "Hãy nhập lại số liệu (làm tròn nếu là số tính ra)."),

@@ -101,6 +101,14 @@ CASES = {
                                                                        ytd={"revenue_bn_vnd": "1.234,5"}), set()),
     "number-with-invisible-characters": ("DN001", _enterprise(revenue_bn_vnd="1.234,5\u200b",
                                                              ytd={"revenue_bn_vnd": "\ufeff1.234,5"}), set()),
+    "revenue-typed-in-millions": ("DN001", _enterprise(revenue_bn_vnd=250500, ytd={"revenue_bn_vnd": 250500}),
+                                  {("plausibility.out_of_band", IND, _cell("enterprises", "revenue_bn_vnd"))}),
+    "value-beyond-any-unit": ("DN001", _enterprise(revenue_bn_vnd=1e308, ytd={"revenue_bn_vnd": 1e308}),
+                              {("indicator.value_too_large", IND, _cell("enterprises", "revenue_bn_vnd")),
+                               ("indicator.ytd_too_large", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
+    "plan-beyond-any-unit-as-text": ("DN001", {"plans": _plans(social_insurance_bn_vnd="1.000.000.000.000.000")},
+                                     {("indicator.plan_too_large", IND,
+                                       _cell("enterprises", "social_insurance_bn_vnd", "plan"))}),
     "count-with-a-fraction": ("CQ003", _agency(inspections=2.5),
                               {("indicator.value_too_many_decimals", IND, _cell("agencies", "inspections"))}),
     "count-with-a-fraction-as-text": ("CQ003", _agency(inspections="2,5"),
@@ -179,7 +187,7 @@ CASES = {
 WARNINGS = {
     "unit-renamed-since-handout", "income-out-of-band", "budget-above-revenue", "report-date-in-the-future",
     "report-date-before-the-quarter", "report-date-not-a-date", "report-date-no-such-day", "phone-not-a-number",
-    "phone-too-short", "note-on-a-row-without-task",
+    "phone-too-short", "note-on-a-row-without-task", "revenue-typed-in-millions",
 }
 
 
