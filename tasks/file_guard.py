@@ -146,8 +146,9 @@ def _inspect_ole2(data: bytes) -> Inspection:
     if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
         raise Refused(
             "file.encrypted",
-            "Tệp được đặt mật khẩu nên không đọc được. Hãy gỡ mật khẩu (File > Info > Protect "
-            "Workbook > Encrypt with Password, xóa mật khẩu), lưu lại và gửi lại.",
+            "Tệp được đặt mật khẩu nên không đọc được. Hãy gỡ mật khẩu: trong Excel chọn Tệp > Thông tin > "
+            "Bảo vệ sổ làm việc > Mã hóa bằng mật khẩu (bản tiếng Anh: File > Info > Protect Workbook > "
+            "Encrypt with Password), xóa mật khẩu rồi bấm OK; lưu lại và gửi lại.",
         )
     if not any(name.encode("utf-16-le") in data for name in ("Workbook", "Book")):
         raise Refused(
@@ -190,8 +191,8 @@ def _inspect_zip(data: bytes) -> Inspection:
     if STRICT_NAMESPACE in workbook:
         raise Refused(
             "file.strict_ooxml",
-            "Tệp được lưu ở định dạng \"Strict Open XML Spreadsheet\". Hãy chọn File > Save As > "
-            "\"Excel Workbook (*.xlsx)\" rồi gửi lại.",
+            "Tệp được lưu ở định dạng \"Strict Open XML Spreadsheet\". Hãy chọn Tệp > Lưu như (File > Save As), "
+            "chọn kiểu \"Sổ làm việc Excel (*.xlsx)\" (\"Excel Workbook (*.xlsx)\") rồi gửi lại.",
         )
     sheets = _sheet_parts(workbook, parts.get("xl/_rels/workbook.xml.rels", b""))
     if len(sheets) > MAX_SHEETS:

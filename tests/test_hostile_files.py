@@ -237,6 +237,7 @@ def test_refusals_say_why_in_vietnamese_without_paths(hostile):
     cases, _, checked = hostile
     by_rule = {f.rule_id: f.message_vi for f in checked.findings}
     assert "mật khẩu" in by_rule["file.encrypted"]
+    assert "Tệp > Thông tin > Bảo vệ sổ làm việc" in by_rule["file.encrypted"], "the menu as a Vietnamese Excel names it"
     assert "PDF" in next(f.message_vi for f in checked.findings if f.submission_id == "pdf-renamed")
     assert "XFD1048576" in next(f.message_vi for f in checked.findings if f.submission_id == "cell-at-XFD1048576")
     assert "TCVN3" in next(f.message_vi for f in checked.findings if f.submission_id == "tcvn3-text")
