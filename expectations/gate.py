@@ -166,9 +166,9 @@ NAME_TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 
 def named_for_another_unit(names: dict[str, str], unit_of: dict[str, str], view: _RegistryView) -> list[Finding]:
-    """A file sent under a name with another registered unit's code (and not its own) counts for
-    the unit its template was handed out to: a warning says so, as a clerk may have filled another
-    unit's template (CQ002's report typed into CQ001's)."""
+    """A file sent under a name with another registered unit's code (and not its own) is refused:
+    its template says one unit, its sender another (CQ002's report typed into CQ001's template),
+    and counting it for either could replace a unit's figures with another's."""
     found = []
     for sid, unit in unit_of.items():
         name = names.get(sid)
@@ -181,11 +181,12 @@ def named_for_another_unit(names: dict[str, str], unit_of: dict[str, str], view:
             continue
         other = others[0]
         found.append(Finding(
-            sid, "identity.file_name_other_unit", WARNING, None, None, name,
+            sid, "identity.file_name_other_unit", ERROR, None, None, name,
             f'Tên tệp "{name}" mang mã đơn vị {view.unit_shown.get(other, other)}, nhưng tệp là mẫu báo cáo đã cấp '
-            f"cho {view.unit_shown.get(unit, unit)} nên số liệu được tính cho {unit}. Nếu đây là báo cáo của "
-            f"{other}, hãy nhập số liệu vào mẫu đã cấp cho {other} rồi gửi lại; nếu đúng là báo cáo của {unit}, "
-            "không cần làm gì.",
+            f"cho {view.unit_shown.get(unit, unit)}: chưa rõ đây là báo cáo của đơn vị nào nên tệp chưa được thu "
+            f"nhận, số liệu đã nộp của {unit} giữ nguyên. Nếu đây là báo cáo của {other}, hãy nhập số liệu vào "
+            f"mẫu đã cấp cho {other} rồi gửi lại; nếu đúng là báo cáo của {unit}, hãy đổi tên tệp (bỏ mã {other}) "
+            "rồi gửi lại.",
         ))
     return found
 

@@ -71,8 +71,8 @@ def test_earlier_quarters_come_from_the_warehouse_read_only(warehouse):
     assert snapshot(warehouse.engine, skip=()) == before
 
 
-def test_a_file_named_for_another_unit_counts_for_its_template_with_a_warning(tmp_path):
-    """CQ002's clerk typed CQ002's report into CQ001's template: it counts for CQ001, and says so."""
+def test_a_file_named_for_another_unit_is_refused_saying_how_to_resend_it(tmp_path):
+    """CQ002's clerk typed CQ002's report into CQ001's template: it counts for neither, and says why."""
     wb = submission("CQ001", Q1)
     named_other = save(wb, tmp_path / "CQ002_BaoCao_Quy1.xlsx")
     named_own = save(wb, tmp_path / "BaoCao_2023_Q1_CQ001_CQ002.xlsx")
@@ -83,10 +83,11 @@ def test_a_file_named_for_another_unit_counts_for_its_template_with_a_warning(tm
     verdicts = {v.path.name: v for v in check_files([named_other, named_own, named_plainly], tmp_path / "data").verdicts}
 
     other = verdicts["CQ002_BaoCao_Quy1.xlsx"]
-    assert (other.status, other.unit_code) == ("accepted_with_warnings", "CQ001")
-    [warning] = other.findings
-    assert warning.rule_id == "identity.file_name_other_unit"
-    assert warning.message_vi.startswith('Tên tệp "CQ002_BaoCao_Quy1.xlsx" mang mã đơn vị CQ002 - ')
-    assert "nên số liệu được tính cho CQ001" in warning.message_vi
+    assert (other.status, other.unit_code) == ("rejected", "CQ001")
+    [error] = other.findings
+    assert error.rule_id == "identity.file_name_other_unit"
+    assert error.message_vi.startswith('Tên tệp "CQ002_BaoCao_Quy1.xlsx" mang mã đơn vị CQ002 - ')
+    assert "chưa được thu nhận, số liệu đã nộp của CQ001 giữ nguyên" in error.message_vi
+    assert "nhập số liệu vào mẫu đã cấp cho CQ002" in error.message_vi and "bỏ mã CQ002" in error.message_vi
     for name in ("BaoCao_2023_Q1_CQ001_CQ002.xlsx", "BaoCao_2023-Q1.xlsx"):
         assert verdicts[name].status == "accepted", verdicts[name].findings

@@ -365,14 +365,21 @@ def test_a_report_in_its_own_quarters_inbox_and_in_another_is_left_to_its_own_qu
     assert (warehouse.data_dir / "feedback" / q2.key / "CQ004.xlsx").exists(), "the clerk is told which template"
 
 
-def test_a_file_named_for_another_unit_is_collected_for_its_template_with_a_warning(warehouse):
+def test_a_file_named_for_another_unit_is_refused_and_leaves_that_units_figures(warehouse):
     inbox = warehouse.data_dir / "inbox" / Q1.key
-    save(submission("CQ001", Q1, tasks=[TASK]), inbox / "CQ002_BaoCao_Quy1.xlsx")
+    save(submission("CQ001", Q1, tasks=[TASK]), inbox / "BaoCao_CQ001.xlsx")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    save(submission("CQ001", Q1, tasks=[TASK], values={**default_values("agencies"), "party_members_end": 99}),
+         inbox / "CQ047_BaoCao_Quy1.xlsx")
 
     summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
-    assert (summary["accepted"], summary["accepted_with_warnings"]) == (0, 1)
+    assert (summary["accepted"], summary["accepted_with_warnings"], summary["rejected"]) == (0, 0, 1)
     with warehouse.engine.connect() as conn:
         found = conn.execute(text(
             "SELECT s.unit_code, f.rule_id FROM validation_finding f JOIN submission s USING (submission_id)")).all()
+        members = conn.execute(text(
+            "SELECT value FROM v_unit_quarter_indicator WHERE unit_code = 'CQ001' AND indicator_code = 'party_members_end'"
+        )).scalar_one()
     assert [tuple(r) for r in found] == [("CQ001", "identity.file_name_other_unit")]
+    assert members != 99, "CQ047's figures never replace CQ001's"
