@@ -285,6 +285,11 @@ def _with_identity(info: pd.DataFrame, view: _RegistryView) -> pd.DataFrame:
         owners_shown.get(name, "") if isinstance(name, str) else "" for name in info["unit_name"]
     ]
     info["code_owner_shown"] = [unit_shown.get(code, "") for code in typed]
+    # The period a template was issued for is its own, whatever its B9 and B10 were edited to say:
+    # last quarter's file with B10 typed over is still last quarter's template.
+    valid = (info["identity"] == VALID).to_numpy()
+    for key in ("year", "quarter"):
+        info[key] = info[key].astype(object).where(~valid, info[f"issued_{key}"].astype(object))
     for key in identity.REQUIRED:
         info[f"{key}_or_null"] = with_nulls_as_value(info[key])
     return info

@@ -69,13 +69,15 @@ def build_suite(
         ),
         one_of(
             "year", [period.year], "identity.period_year",
-            "Năm báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
-            f"{period.label_vi}. Hãy dùng mẫu của {period.label_vi}.",
+            "Tệp là mẫu báo cáo năm {value} (ô {cell}), nhưng được nộp cho "
+            f"{period.label_vi}. Hãy nhập số liệu vào mẫu của {period.label_vi}; sửa ô {{cell}} không đổi "
+            "được kỳ của mẫu đã cấp.",
         ),
         one_of(
             "quarter", [period.quarter], "identity.period_quarter",
-            "Quý báo cáo ở ô {cell} là {value}, nhưng tệp được nộp cho "
-            f"{period.label_vi}. Hãy dùng mẫu của {period.label_vi}.",
+            "Tệp là mẫu báo cáo quý {value} (ô {cell}), nhưng được nộp cho "
+            f"{period.label_vi}. Hãy nhập số liệu vào mẫu của {period.label_vi}; sửa ô {{cell}} không đổi "
+            "được kỳ của mẫu đã cấp.",
         ),
         rules_by_value(
             gxe.ExpectColumnValuesToNotBeInSet, column="unit_code_or_null",

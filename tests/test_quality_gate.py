@@ -79,8 +79,9 @@ CASES = {
     "deadline-edited": ("CQ003", {"info": {"deadline": dt.date(2023, 4, 30)}}, {("structure.locked_cell_changed", INFO, "B11")}),
     "locked-empty-cell-typed": ("CQ003", {"cells": {(IND, "F5"): 7}}, {("structure.locked_cell_changed", IND, "F5")}),
     "task-number-edited": ("CQ003", {"cells": {(TSK, "A5"): 9}}, {("structure.locked_cell_changed", TSK, "A5")}),
-    "year": ("CQ003", {"info": {"year": 2022}}, {("identity.period_year", INFO, "B9")}),
-    "quarter": ("CQ003", {"info": {"quarter": 2}}, {("identity.period_quarter", INFO, "B10")}),
+    # The template's own period is checked, not what B9 and B10 were typed over with.
+    "year-typed-over": ("CQ003", {"info": {"year": 2022}}, {("structure.locked_cell_changed", INFO, "B9")}),
+    "quarter-typed-over": ("CQ003", {"info": {"quarter": 2}}, {("structure.locked_cell_changed", INFO, "B10")}),
     "unit-name-edited": ("CQ003", {"info": {"unit_name": "Chi bộ Sở Tài chính (cũ)"}},
                          {("structure.locked_cell_changed", INFO, "B6")}),
     "unit-renamed-since-handout": ("CQ003", {"registry": BEFORE_RENAME}, {("identity.unit_name_differs", INFO, "B6")}),
@@ -225,6 +226,17 @@ def test_each_defect_names_exactly_its_rule_and_cell(checked, case):
 def test_unreadable_files_are_rejected_with_a_reason(checked, case, rule):
     assert {f.rule_id for f in checked.findings if f.submission_id == case} == {rule}
     assert checked.status[case] == "rejected"
+
+
+def test_last_quarters_template_typed_over_is_told_to_use_this_quarters(tmp_path):
+    """Q1's template with B10 typed over as 2, sent for Q2: the template's quarter is what is wrong."""
+    q2 = Period(2023, 2)
+    path = save(submission("CQ003", Q1, info={"quarter": 2}), tmp_path / "copy-of-q1.xlsx")
+    checked = check_batch(read_workbooks([("copy", path)]), ["copy"], PROGRAMME, REGISTRY, q2)
+
+    assert {(f.rule_id, f.cell) for f in checked.findings if f.severity == "error"} == {("identity.period_quarter", "B10")}
+    [finding] = [f for f in checked.findings if f.rule_id == "identity.period_quarter"]
+    assert finding.message_vi.startswith("Tệp là mẫu báo cáo quý 1 (ô B10), nhưng được nộp cho Quý II/2023.")
 
 
 def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
