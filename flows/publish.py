@@ -101,7 +101,7 @@ def publish_year(
             decision = decide_version(data, programme, figures, not_approved)
             if decision.is_new:
                 changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
-                change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous))
+                change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous, not_approved))
                 files = write_report_files(programme, figures, headline, decision, change_lines, reports, not_approved)
                 files = convert_report_to_pdf(files)
                 record_version(data, programme, decision, files, headline, figures, not_approved)

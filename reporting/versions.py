@@ -76,12 +76,16 @@ def changes_summary_vi(version: int, changes: list[Change], reasons: list[str] |
 
 def basis_sha256(
     programme_sha256: str, submissions: list[tuple[str, int, str]], quarters_not_approved: tuple[int, ...] = (),
+    registry_sha256: str | None = None,
 ) -> str:
     """A publication's basis: the programme file, the submissions used (unit, quarter, file
-    sha256) and the quarters not approved. The same basis gives the same version."""
+    sha256), the quarters not approved and the unit registry (a successor or a group changed in it
+    moves the figures of the same submissions). The same basis gives the same version."""
     payload = {
         "programme": programme_sha256,
         "submissions": sorted([u, int(q), s] for u, q, s in submissions),
         "not_approved": sorted(int(q) for q in quarters_not_approved),
     }
+    if registry_sha256 is not None:
+        payload["registry"] = registry_sha256
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

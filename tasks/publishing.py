@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from reporting.narrative import Activity, coverage_note, narrative
 from reporting.periods import ROMAN
 from reporting.programme import Programme
+from reporting.units import load_registry
 from reporting.versions import basis_sha256
 from tasks.pdf_export import PdfOutcome, convert_to_pdf, soffice_path
 from tasks.report import WorkbookFigures, report_file_name, write_report
@@ -140,14 +141,17 @@ def decide_version(
     data_dir: Path, programme: Programme, figures: YearFigures, quarters_not_approved: tuple[int, ...] = (),
 ) -> Decision:
     """Same basis as the latest version: keep it; otherwise the next version number."""
-    basis = basis_sha256(programme.source_sha256, submissions_used(figures), quarters_not_approved)
+    basis = basis_sha256(programme.source_sha256, submissions_used(figures), quarters_not_approved,
+                         load_registry().source_sha256)
     previous = latest_publication(engine_for(data_dir), programme.year)
     if previous is not None and previous.basis_sha256 == basis:
         return Decision(basis, previous, previous.version, is_new=False)
     return Decision(basis, previous, (previous.version + 1) if previous else 1, is_new=True)
 
 
-def version_reasons(programme: Programme, figures: YearFigures, previous: PublishedVersion | None) -> list[str]:
+def version_reasons(
+    programme: Programme, figures: YearFigures, previous: PublishedVersion | None, quarters_not_approved: tuple[int, ...] = (),
+) -> list[str]:
     """Why the basis changed since the previous version, in Vietnamese."""
     if previous is None:
         return []
@@ -159,6 +163,9 @@ def version_reasons(programme: Programme, figures: YearFigures, previous: Publis
         reasons.append(f"{replaced} báo cáo quý được gửi mới hoặc thay thế")
     if programme.source_sha256 != previous.programme_sha256:
         reasons.append("tệp chương trình đã thay đổi")
+    if not reasons and tuple(sorted(previous.draft_quarters)) == tuple(sorted(quarters_not_approved)):
+        # Nothing else of the basis moved: the unit registry did (a successor, a group, a unit's dates).
+        reasons.append("danh sách đơn vị (units.csv) đã thay đổi")
     return reasons
 
 

@@ -79,3 +79,21 @@ def test_lineage_names_the_successor_and_a_merged_unit_cannot_report_after(merge
             "SELECT rule_id FROM v_validation_findings WHERE unit_code = 'CQ901' AND quarter = 3")).scalars().all()
     assert lineage == {"CQ901": ("CQ903", True), "CQ902": ("CQ903", True), "CQ903": ("CQ903", False)}
     assert late == ["identity.unit_merged"]
+
+
+def test_a_registry_change_makes_a_new_version_saying_why(merged_bloc, monkeypatch):
+    """The same submissions under a changed registry give other figures: the version says so."""
+    from flows.publish import publish_year
+
+    data_dir = str(merged_bloc.data_dir)
+    first = publish_year(year=2023, data_dir=data_dir)
+    assert publish_year(year=2023, data_dir=data_dir)["changed"] is False
+    units = load_registry().source_sha256
+    registry_file = merged_bloc.data_dir.parent / "programmes" / "units.csv"
+    registry_file.write_text(UNITS.replace("Chi bộ Liên hiệp các hội đặc thù", "Chi bộ Liên hiệp các hội"), encoding="utf-8")
+    assert load_registry().source_sha256 != units
+
+    again = publish_year(year=2023, data_dir=data_dir)
+
+    assert (again["version"], again["changed"]) == (first["version"] + 1, True)
+    assert any("danh sách đơn vị (units.csv) đã thay đổi" in line for line in again["status"]), again["status"]
