@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import os
 import re
@@ -169,15 +170,22 @@ def _toml_problem_vi(exc: Exception) -> str:
     return f"lỗi cú pháp ở dòng {found.group(1)}, cột {found.group(2)}" if found else "lỗi cú pháp"
 
 
+def _parse(raw_bytes: bytes, path: Path) -> dict:
+    """The TOML of a programme file; a UTF-8 byte order mark (Windows Notepad writes one) is dropped."""
+    try:
+        return tomllib.loads(raw_bytes.decode("utf-8").removeprefix("\ufeff"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProgrammeError(f"{path}: không phải tệp TOML hợp lệ ({_toml_problem_vi(exc)})") from exc
+
+
 def load_programme(path: Path) -> Programme:
     """Read and check one programme file."""
     raw_bytes = Path(path).read_bytes()
-    try:
-        raw = tomllib.loads(raw_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProgrammeError(f"{path}: không phải tệp TOML hợp lệ ({_toml_problem_vi(exc)})") from exc
+    raw = _parse(raw_bytes, path)
     try:
         programme = _build(raw, hashlib.sha256(raw_bytes).hexdigest())
+    except _FieldError as exc:
+        raise ProgrammeError(f"{path}: {exc}") from exc
     except (KeyError, TypeError) as exc:
         raise ProgrammeError(f"{path}: thiếu hoặc sai trường {exc}") from exc
     _check(programme, path)
@@ -208,61 +216,206 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
     return found[0]
 
 
+_MISSING = object()
+
+
+class _FieldError(ValueError):
+    """A field of a programme file is missing or of the wrong kind (the message is Vietnamese)."""
+
+
+# What each kind of entry may say: a misspelt key ("has_plans") would otherwise be dropped silently.
+INDICATOR_KEYS = (
+    "code", "label_vi", "unit_vi", "group", "aggregation", "weight", "has_plan", "decimals", "signed",
+    "plausible_min", "plausible_max", "max_ratio_to_previous", "year_label_vi",
+)
+HEADLINE_KEYS = (
+    "metric_code", "label_vi", "display_unit_vi", "display_decimals", "indicator", "task_sources", "task_statuses",
+    "plan_metric",
+)
+TYPE_VI = {
+    str: "một dòng chữ trong ngoặc kép", int: "một số nguyên", float: "một số", bool: "true hoặc false (không có ngoặc kép)",
+    dt.date: "một ngày dạng năm-tháng-ngày không có ngoặc kép (ví dụ 2024-04-10)", list: "một danh sách [...]",
+    dict: "một bảng",
+}
+
+
+def _where_vi(kind: str, position: int, raw: dict) -> str:
+    """"chỉ tiêu thứ 3 (revenue_bn_vnd)": an entry by its position, and its code when it has one."""
+    key = "metric_code" if kind == "chỉ tiêu chính" else "code"
+    code = raw.get(key)
+    return f"{kind} thứ {position}" + (f" ({code})" if isinstance(code, str) and code else "")
+
+
+def _value(table: dict, key: str, kind: type, where: str, default=_MISSING):
+    """table[key] when it is of `kind` (ints pass for floats; booleans pass for nothing else)."""
+    name = f"{where}: " if where else ""
+    if key not in table:
+        if default is _MISSING:
+            raise _FieldError(f"thiếu hoặc sai trường {key!r}" + (f" ở {where}" if where else ""))
+        return default
+    value = table[key]
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is dt.date:
+        ok = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    if not ok:
+        raise _FieldError(f"{name}trường {key!r} phải là {TYPE_VI[kind]}, không phải {_shown(value)}")
+    return float(value) if kind is float else value
+
+
+def _shown(value) -> str:
+    if isinstance(value, dict):
+        return "một bảng"
+    if isinstance(value, list):
+        return "một danh sách"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+def _strings(table: dict, key: str, where: str, default=_MISSING) -> tuple[str, ...]:
+    values = _value(table, key, list, where, default)
+    if not all(isinstance(v, str) for v in values):
+        raise _FieldError(f"{where + ': ' if where else ''}trường {key!r} phải là danh sách các dòng chữ trong ngoặc kép")
+    return tuple(values)
+
+
+def _entries(raw: dict, key: str, kind_vi: str, default=_MISSING) -> list[dict]:
+    """The [[key]] entries: a list of tables ([key] with one bracket is one table, not a list)."""
+    if key not in raw:
+        if default is not _MISSING:
+            return default
+        raise _FieldError(f"thiếu hoặc sai trường {key!r}")
+    value = raw[key]
+    if isinstance(value, dict):
+        raise _FieldError(
+            f"[{key}] phải viết là [[{key}]] (hai dấu ngoặc vuông) trước mỗi {kind_vi}: "
+            f"đây là danh sách các {kind_vi}, không phải một bảng"
+        )
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise _FieldError(f"trường {key!r} phải là danh sách các mục [[{key}]]")
+    return value
+
+
+def _no_unknown_keys(table: dict, allowed: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (có phải là {close[0]!r}?)" if close else f" (các trường được dùng: {', '.join(allowed)})"
+            raise _FieldError(f"{where}: không có trường {key!r}{hint}")
+
+
+def _indicator(item: dict, position: int) -> Indicator:
+    where = _where_vi("chỉ tiêu", position, item)
+    _no_unknown_keys(item, INDICATOR_KEYS, where)
+    decimals = _value(item, "decimals", int, where, 0)
+    if decimals < 0:
+        raise _FieldError(f"{where}: trường 'decimals' không được âm")
+    return Indicator(
+        code=_value(item, "code", str, where),
+        label_vi=_value(item, "label_vi", str, where),
+        unit_vi=_value(item, "unit_vi", str, where),
+        group=_value(item, "group", str, where),
+        aggregation=_value(item, "aggregation", str, where),
+        position=position,
+        weight=_value(item, "weight", str, where, None),
+        has_plan=_value(item, "has_plan", bool, where, False),
+        decimals=decimals,
+        signed=_value(item, "signed", bool, where, False),
+        plausible_min=_value(item, "plausible_min", float, where, None),
+        plausible_max=_value(item, "plausible_max", float, where, None),
+        max_ratio_to_previous=_value(item, "max_ratio_to_previous", float, where, None),
+        year_label_vi=_value(item, "year_label_vi", str, where, None),
+    )
+
+
+def _headline(item: dict, position: int) -> HeadlineMetric:
+    where = _where_vi("chỉ tiêu chính", position, item)
+    _no_unknown_keys(item, HEADLINE_KEYS, where)
+    return HeadlineMetric(
+        metric_code=_value(item, "metric_code", str, where),
+        label_vi=_value(item, "label_vi", str, where),
+        display_unit_vi=_value(item, "display_unit_vi", str, where),
+        display_decimals=_value(item, "display_decimals", int, where, 0),
+        position=position,
+        indicator=_value(item, "indicator", str, where, None),
+        task_sources=_strings(item, "task_sources", where, ()),
+        task_statuses=_strings(item, "task_statuses", where, ()),
+        plan_metric=_value(item, "plan_metric", str, where, None),
+    )
+
+
+def _choice(item: dict, position: int, kind_vi: str, flags: bool) -> Choice:
+    where = _where_vi(kind_vi, position, item)
+    return Choice(
+        _value(item, "code", str, where),
+        _value(item, "label_vi", str, where),
+        _value(item, "is_completed", bool, where, False) if flags else False,
+        _value(item, "needs_reason", bool, where, False) if flags else False,
+    )
+
+
+def _deadlines(raw: dict) -> dict[int, dt.date]:
+    table = _value(raw, "deadlines", dict, "")
+    deadlines = {}
+    for quarter, day in table.items():
+        if not quarter.isdigit():
+            raise _FieldError(f"deadlines: quý {quarter!r} phải là số 1 đến 4")
+        day = table[quarter]
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise _FieldError(f"deadlines: hạn nộp quý {quarter} phải là {TYPE_VI[dt.date]}, không phải {_shown(day)}")
+        deadlines[int(quarter)] = day
+    return deadlines
+
+
+def _labels(raw: dict, key: str) -> dict[str, str]:
+    table = _value(raw, key, dict, "")
+    for name in table:
+        _value(table, name, str, key)
+    return dict(table)
+
+
 def _build(raw: dict, sha256: str) -> Programme:
     indicators = tuple(
-        Indicator(
-            code=item["code"],
-            label_vi=item["label_vi"],
-            unit_vi=item["unit_vi"],
-            group=item["group"],
-            aggregation=item["aggregation"],
-            position=position,
-            weight=item.get("weight"),
-            has_plan=bool(item.get("has_plan", False)),
-            decimals=int(item.get("decimals", 0)),
-            signed=bool(item.get("signed", False)),
-            plausible_min=_optional_float(item.get("plausible_min")),
-            plausible_max=_optional_float(item.get("plausible_max")),
-            max_ratio_to_previous=_optional_float(item.get("max_ratio_to_previous")),
-            year_label_vi=item.get("year_label_vi"),
-        )
-        for position, item in enumerate(raw["indicators"], start=1)
+        _indicator(item, position)
+        for position, item in enumerate(_entries(raw, "indicators", "chỉ tiêu"), start=1)
     )
     headline = tuple(
-        HeadlineMetric(
-            metric_code=item["metric_code"],
-            label_vi=item["label_vi"],
-            display_unit_vi=item["display_unit_vi"],
-            display_decimals=int(item.get("display_decimals", 0)),
-            position=position,
-            indicator=item.get("indicator"),
-            task_sources=tuple(item.get("task_sources", ())),
-            task_statuses=tuple(item.get("task_statuses", ())),
-            plan_metric=item.get("plan_metric"),
-        )
-        for position, item in enumerate(raw["headline"], start=1)
+        _headline(item, position)
+        for position, item in enumerate(_entries(raw, "headline", "chỉ tiêu chính"), start=1)
     )
+    comparisons = []
+    for position, item in enumerate(_entries(raw, "comparisons", "so sánh", ()), start=1):
+        where = f"so sánh thứ {position}"
+        comparisons.append(Comparison(
+            _value(item, "indicator", str, where), _value(item, "at_most", str, where),
+            _value(item, "severity", str, where, "warning"),
+        ))
+    year = _value(raw, "year", int, "")
     return Programme(
-        code=raw["code"],
-        year=int(raw["year"]),
-        title_vi=raw["title_vi"],
-        organisation_vi=raw["organisation_vi"],
-        template_version=raw["template_version"],
-        accepted_template_versions=tuple(raw["accepted_template_versions"]),
-        deadlines={int(q): d for q, d in raw["deadlines"].items()},
-        groups=dict(raw["groups"]),
-        unit_types=dict(raw["unit_types"]),
-        task_sources=tuple(Choice(c["code"], c["label_vi"]) for c in raw["task_sources"]),
+        code=_value(raw, "code", str, ""),
+        year=year,
+        title_vi=_value(raw, "title_vi", str, ""),
+        organisation_vi=_value(raw, "organisation_vi", str, ""),
+        template_version=_value(raw, "template_version", str, ""),
+        accepted_template_versions=_strings(raw, "accepted_template_versions", ""),
+        deadlines=_deadlines(raw),
+        groups=_labels(raw, "groups"),
+        unit_types=_labels(raw, "unit_types"),
+        task_sources=tuple(
+            _choice(c, n, "nguồn nhiệm vụ", False)
+            for n, c in enumerate(_entries(raw, "task_sources", "nguồn nhiệm vụ"), start=1)
+        ),
         task_statuses=tuple(
-            Choice(c["code"], c["label_vi"], bool(c.get("is_completed", False)), bool(c.get("needs_reason", False)))
-            for c in raw["task_statuses"]
+            _choice(c, n, "trạng thái nhiệm vụ", True)
+            for n, c in enumerate(_entries(raw, "task_statuses", "trạng thái nhiệm vụ"), start=1)
         ),
         indicators=indicators,
         headline=headline,
-        comparisons=tuple(
-            Comparison(c["indicator"], c["at_most"], c.get("severity", "warning"))
-            for c in raw.get("comparisons", ())
-        ),
+        comparisons=tuple(comparisons),
         publication=_publication(raw.get("publication")),
         contact_vi=str(raw.get("contact_vi", "")),
         source_sha256=sha256,
@@ -284,10 +437,6 @@ def _publication(raw: dict | None) -> Publication | None:
         recipients=tuple(str(r).strip() for r in recipients),
         quarterly_chart_indicator=raw.get("quarterly_chart_indicator"),
     )
-
-
-def _optional_float(value) -> float | None:
-    return None if value is None else float(value)
 
 
 def _check(p: Programme, path: Path) -> None:

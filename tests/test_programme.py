@@ -108,3 +108,61 @@ def test_a_programme_file_that_is_not_toml_is_refused_in_vietnamese(tmp_path, te
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(ProgrammeError, match=re.escape(reason)):
         load_programme(path)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (('aggregation = "sum"\nhas_plan = true\ndecimals = 0', 'aggregation = "sum"\nhas_plan = true\ndecimals = "không"'),
+     "chỉ tiêu thứ 2 (new_members_admitted): trường 'decimals' phải là một số nguyên, không phải \"không\""),
+    (('year = 2023', 'year = "năm 2023"'), "trường 'year' phải là một số nguyên, không phải \"năm 2023\""),
+    (('1 = 2023-04-10', '1 = "10/04/2023"'), "deadlines: hạn nộp quý 1 phải là một ngày dạng năm-tháng-ngày"),
+    (('code = "inspections"', 'code = 5'), "chỉ tiêu thứ 6: trường 'code' phải là một dòng chữ"),
+    (('has_plan = true\ndecimals = 0', 'has_plan = "false"\ndecimals = 0'),
+     "chỉ tiêu thứ 2 (new_members_admitted): trường 'has_plan' phải là true hoặc false"),
+    (('signed = true', 'signed = 1'), "chỉ tiêu thứ 12 (profit_bn_vnd): trường 'signed' phải là true hoặc false"),
+    (('plausible_min = 3.0', 'plausible_min = "3"'), "chỉ tiêu thứ 15 (avg_income_m_vnd): trường 'plausible_min' phải là một số"),
+    (('has_plan = true\ndecimals = 0', 'has_plans = true\ndecimals = 0'),
+     "chỉ tiêu thứ 2 (new_members_admitted): không có trường 'has_plans' (có phải là 'has_plan'?)"),
+    (('display_decimals = 1\nindicator = "revenue_bn_vnd"', 'display_decimal = 1\nindicator = "revenue_bn_vnd"'),
+     "chỉ tiêu chính thứ 5 (revenue_bn_vnd): không có trường 'display_decimal'"),
+    (('task_sources = ["ctr135"]', 'task_sources = "ctr135"'),
+     "chỉ tiêu chính thứ 2 (key_tasks_ctr135): trường 'task_sources' phải là một danh sách"),
+], ids=["decimals-text", "year-text", "deadline-text", "code-number", "has-plan-text",
+        "signed-number", "plausible-text", "indicator-key-misspelt", "headline-key-misspelt", "task-sources-not-list"])
+def test_a_value_of_the_wrong_kind_is_refused_naming_the_field_and_the_entry(tmp_path, change, reason):
+    old, new = change
+    assert old in GOOD
+    path = tmp_path / "broken.toml"
+    path.write_text(GOOD.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=re.escape(reason)):
+        load_programme(path)
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    (('code = "inspections"\n', ''), "thiếu hoặc sai trường 'code' ở chỉ tiêu thứ 6"),
+    (('label_vi = "Số cuộc kiểm tra"\n', ''), "thiếu hoặc sai trường 'label_vi' ở chỉ tiêu thứ 6 (inspections)"),
+    (('label_vi = "Nộp bảo hiểm xã hội"\ndisplay_unit_vi', 'display_unit_vi'),
+     "thiếu hoặc sai trường 'label_vi' ở chỉ tiêu chính thứ 8 (social_insurance_bn_vnd)"),
+], ids=["indicator-code", "indicator-label", "headline-label"])
+def test_a_missing_field_names_its_entry(tmp_path, change, reason):
+    old, new = change
+    assert old in GOOD
+    path = tmp_path / "broken.toml"
+    path.write_text(GOOD.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=re.escape(reason)):
+        load_programme(path)
+
+
+def test_a_programme_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """Windows Notepad starts a UTF-8 file with a BOM; the file is otherwise the good one."""
+    path = tmp_path / "ctr135-2023.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert load_programme(path).code == "CTr135-2023"
+
+
+def test_indicators_written_as_one_table_are_refused_naming_the_double_brackets(tmp_path):
+    """`[indicators]` (one bracket) makes one table, not the list of indicators: no 'string indices' message."""
+    text = GOOD.replace("[[indicators]]", "[[other_indicators]]").replace("[[other_indicators]]", "[indicators]", 1)
+    path = tmp_path / "broken.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=re.escape("[indicators] phải viết là [[indicators]] (hai dấu ngoặc vuông)")):
+        load_programme(path)
