@@ -20,6 +20,11 @@ CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 AGGREGATIONS = ("sum", "latest", "weighted_mean")
 
 
+# A quarter's deadline falls after its last day, and not a year later (a deadline typed with the
+# previous or the next year).
+DEADLINE_AT_MOST_AFTER = dt.timedelta(days=366)
+
+
 class ProgrammeError(ValueError):
     """A programme file is missing or says something inconsistent."""
 
@@ -439,10 +444,24 @@ def _publication(raw: dict | None) -> Publication | None:
     )
 
 
+def _quarter_end(year: int, quarter: int) -> dt.date:
+    after = dt.date(year + 1, 1, 1) if quarter == 4 else dt.date(year, 3 * quarter + 1, 1)
+    return after - dt.timedelta(days=1)
+
+
 def _check(p: Programme, path: Path) -> None:
     problems: list[str] = []
     if sorted(p.deadlines) != [1, 2, 3, 4]:
         problems.append("deadlines phải ghi đủ hạn nộp của quý 1 đến 4")
+    for quarter, deadline in sorted(p.deadlines.items()):
+        if quarter not in (1, 2, 3, 4):
+            continue
+        ends = _quarter_end(p.year, quarter)
+        if not ends < deadline <= ends + DEADLINE_AT_MOST_AFTER:
+            problems.append(
+                f"deadlines: hạn nộp quý {quarter} ({deadline:%d/%m/%Y}) phải sau ngày cuối quý {quarter}/{p.year} "
+                f"({ends:%d/%m/%Y}) và không quá một năm sau ngày đó (có nhầm năm không?)"
+            )
     if sorted(p.groups) != sorted(GROUPS):
         problems.append(f"groups phải gồm đúng các khối {', '.join(GROUPS)}")
     if p.template_version not in p.accepted_template_versions:
@@ -450,6 +469,10 @@ def _check(p: Programme, path: Path) -> None:
     codes = [i.code for i in p.indicators]
     if len(set(codes)) != len(codes):
         problems.append("mã chỉ tiêu (code) bị trùng")
+    metric_codes = [h.metric_code for h in p.headline]
+    for code in sorted({c for c in metric_codes if metric_codes.count(c) > 1}):
+        # Two headline rows of one code would be merged into one in the warehouse: a wrong headline.
+        problems.append(f"mã chỉ tiêu chính (metric_code) {code!r} bị trùng: mỗi chỉ tiêu chính cần một mã riêng")
     for code in [*codes, *(h.metric_code for h in p.headline)]:
         if not CODE_PATTERN.match(code):
             problems.append(f"mã {code!r} chỉ được gồm chữ thường không dấu (lower-case), chữ số và dấu _")
@@ -467,9 +490,20 @@ def _check(p: Programme, path: Path) -> None:
             problems.append(f"chỉ tiêu {ind.code}: year_label_vi phải là một dòng chữ")
         if ind.max_ratio_to_previous is not None and ind.max_ratio_to_previous <= 1:
             problems.append(f"chỉ tiêu {ind.code}: max_ratio_to_previous phải lớn hơn 1")
+        if ind.plausible_min is not None and ind.plausible_max is not None and ind.plausible_min > ind.plausible_max:
+            problems.append(
+                f"chỉ tiêu {ind.code}: plausible_min ({ind.plausible_min:g}) lớn hơn plausible_max ({ind.plausible_max:g}); "
+                "có đổi chỗ hai giá trị không?"
+            )
     for c in p.comparisons:
         if c.indicator not in codes or c.at_most not in codes:
             problems.append(f"so sánh {c.indicator} <= {c.at_most}: không có chỉ tiêu này")
+        elif (left := p.indicator(c.indicator).unit_vi) != (right := p.indicator(c.at_most).unit_vi):
+            # "triệu đồng" against "tỷ đồng" would warn every unit: the numbers are not comparable.
+            problems.append(
+                f"so sánh {c.indicator} <= {c.at_most}: hai chỉ tiêu khác đơn vị tính ({left!r} và {right!r}), "
+                "không so sánh được; hãy dùng cùng một đơn vị tính hoặc bỏ so sánh này"
+            )
         if c.severity not in ("error", "warning"):
             problems.append(f"so sánh {c.indicator}: severity phải là error hoặc warning")
     sources = {c.code for c in p.task_sources}

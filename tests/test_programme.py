@@ -37,7 +37,19 @@ def test_the_2023_programme_declares_what_the_year_reports():
     (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "chỉ được gồm chữ thường"),
     (('4 = 2024-01-10\n', ''), "quý 1 đến 4"),
     (('year_label_vi = "Số đảng viên cuối năm"', 'year_label_vi = " "'), "year_label_vi phải là một dòng chữ"),
-], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "year-label-blank"])
+    (('metric_code = "key_tasks_other"', 'metric_code = "key_tasks_ctr135"'),
+     r"mã chỉ tiêu chính \(metric_code\) 'key_tasks_ctr135' bị trùng"),
+    (('1 = 2023-04-10', '1 = 2022-04-10'), r"hạn nộp quý 1 \(10/04/2022\) phải sau ngày cuối quý 1/2023 \(31/03/2023\)"),
+    (('2 = 2023-07-10', '2 = 2023-06-30'), r"hạn nộp quý 2 \(30/06/2023\) phải sau ngày cuối quý 2/2023"),
+    (('4 = 2024-01-10', '4 = 2025-01-10'), r"hạn nộp quý 4 \(10/01/2025\) phải sau ngày cuối quý 4/2023 \(31/12/2023\) và không quá một năm"),
+    (('plausible_min = 3.0\nplausible_max = 60.0', 'plausible_min = 60.0\nplausible_max = 3.0'),
+     r"chỉ tiêu avg_income_m_vnd: plausible_min \(60\) lớn hơn plausible_max \(3\)"),
+    (('unit_vi = "tỷ đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\n\n[[indicators]]\ncode = "workers"',
+      'unit_vi = "triệu đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\n\n[[indicators]]\ncode = "workers"'),
+     r"so sánh budget_paid_bn_vnd <= revenue_bn_vnd: hai chỉ tiêu khác đơn vị tính \('triệu đồng' và 'tỷ đồng'\)"),
+], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "year-label-blank",
+        "headline-code-twice", "deadline-year-before", "deadline-before-quarter-end", "deadline-year-after",
+        "plausible-band-inverted", "comparison-units-differ"])
 def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
     old, new = change
     assert old in GOOD
