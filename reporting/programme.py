@@ -202,18 +202,55 @@ def programmes_dir() -> Path:
     return Path(os.environ.get(PROGRAMMES_ENV) or PROGRAMMES_DIR)
 
 
-def all_programmes() -> list[Programme]:
-    return [load_programme(p) for p in sorted(programmes_dir().glob("*.toml"))]
+def all_programmes(skipped: list[str] | None = None) -> list[Programme]:
+    """Every usable programme file of the folder. A broken one is left out (its reason appended to
+    `skipped`): the year it is for refuses it when asked for (programme_for_year), the other years
+    go on."""
+    programmes = []
+    for path in sorted(programmes_dir().glob("*.toml")):
+        try:
+            programmes.append(load_programme(path))
+        except ProgrammeError as exc:
+            if skipped is not None:
+                skipped.append(str(exc))
+    return programmes
+
+
+def _stated_year(path: Path) -> int | None:
+    """The `year` a programme file states, when it parses and says one: whose file a broken one is."""
+    try:
+        year = _parse(Path(path).read_bytes(), path).get("year")
+    except (OSError, ProgrammeError):
+        return None
+    return year if isinstance(year, int) and not isinstance(year, bool) else None
 
 
 def programme_for_year(year: int, directory: Path | None = None) -> Programme:
-    """Find the programme file whose `year` is the given one."""
+    """Find the programme file whose `year` is the given one.
+
+    A broken file of another year does not stand in the way: it is refused only when it states
+    this year, or when its year cannot be read and no usable file for the year exists (the
+    message then names it)."""
     directory = Path(directory) if directory else programmes_dir()
     found = []
+    unreadable: list[ProgrammeError] = []
     for path in sorted(directory.glob("*.toml")):
-        programme = load_programme(path)
+        try:
+            programme = load_programme(path)
+        except ProgrammeError as exc:
+            stated = _stated_year(path)
+            if stated == year:
+                raise
+            if stated is None:
+                unreadable.append(exc)
+            continue
         if programme.year == year:
             found.append(programme)
+    if not found and unreadable:
+        raise ProgrammeError(
+            f"không có tệp chương trình báo cáo dùng được cho năm {year} trong {directory}; "
+            f"tệp không đọc được năm báo cáo: " + "; ".join(str(e) for e in unreadable)
+        )
     if not found:
         raise NoProgramme(f"không có tệp chương trình báo cáo cho năm {year} trong {directory}")
     if len(found) > 1:

@@ -30,7 +30,13 @@ def bring_up_to_date(
     # Two runs starting on a new warehouse would otherwise both create and load it.
     with setup_session(engine, wait_seconds=wait_seconds, say=say) as bounded:
         upgrade(bounded)
-        return load_reference(bounded, all_programmes(), registry or load_registry())
+        skipped: list[str] = []
+        programmes = all_programmes(skipped)
+        for reason in skipped:
+            # Another year's broken file: that year's commands refuse it; this one goes on.
+            if say is not None:
+                say(f"Programme file skipped, unusable: {reason}")
+        return load_reference(bounded, programmes, registry or load_registry())
 
 
 @task(cache_policy=NO_CACHE)

@@ -198,3 +198,27 @@ def test_every_command_takes_the_same_years(tmp_path, args):
     assert result.exit_code == 2, result.output
     assert "Giá trị không hợp lệ cho '--year'" in result.output
     assert not (tmp_path / "data").exists()
+
+
+def test_a_half_written_programme_of_the_next_year_does_not_stop_this_year(tmp_path, monkeypatch):
+    """The ops team drafting ctr135-2024.toml: 2023's commands go on; 2024's name the broken file."""
+    from reporting.programme import PROGRAMMES_DIR
+
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    for name in ("ctr135-2023.toml", "units.csv"):
+        (programmes / name).write_bytes((PROGRAMMES_DIR / name).read_bytes())
+    good = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    (programmes / "ctr135-2024.toml").write_text(good.replace("year = 2023", "year = 2024")[:1200], encoding="utf-8")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    data = ["--data-dir", str(tmp_path / "data")]
+
+    result = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "4", *data])
+    assert result.exit_code == 0, result.output
+    assert "Quý IV/2023" in result.output and "Lỗi" not in result.output
+
+    result = CliRunner().invoke(app, ["status", "--year", "2024", "--quarter", "1", *data])
+    assert result.exit_code == 2, result.output
+    assert "năm 2024 không dùng được" in result.output and "ctr135-2024.toml" in result.output
+    assert "Traceback" not in result.output

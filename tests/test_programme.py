@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from reporting.programme import PROGRAMMES_DIR, ProgrammeError, load_programme, programme_for_year
+from reporting.programme import PROGRAMMES_DIR, ProgrammeError, all_programmes, load_programme, programme_for_year
 from reporting.units import RegistryError, load_registry
 
 GOOD = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
@@ -178,3 +178,32 @@ def test_indicators_written_as_one_table_are_refused_naming_the_double_brackets(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ProgrammeError, match=re.escape("[indicators] phải viết là [[indicators]] (hai dấu ngoặc vuông)")):
         load_programme(path)
+
+
+HALF_WRITTEN_2024 = GOOD.replace("year = 2023", "year = 2024").replace("CTr135-2023", "CTr135-2024")[:1500]
+
+
+@pytest.mark.parametrize(("broken", "named_for_2024"), [
+    (HALF_WRITTEN_2024, "không phải tệp TOML hợp lệ"),
+    (GOOD.replace("year = 2023", "year = 2024").replace("CTr135-2023", "CTr135-2024").replace('decimals = 3', 'decimals = "ba"', 1),
+     "trường 'decimals' phải là một số nguyên"),
+    (GOOD.replace("year = 2023", 'year = "năm 2024"'), "tệp không đọc được năm báo cáo"),
+], ids=["half-written", "wrong-type-year-readable", "year-unreadable"])
+def test_a_broken_file_of_another_year_does_not_block_this_year(tmp_path, monkeypatch, broken, named_for_2024):
+    (tmp_path / "ctr135-2023.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "ctr135-2024.toml").write_text(broken, encoding="utf-8")
+    assert programme_for_year(2023, tmp_path).code == "CTr135-2023"
+    with pytest.raises(ProgrammeError, match=named_for_2024) as refused:
+        programme_for_year(2024, tmp_path)
+    assert "ctr135-2024.toml" in str(refused.value) and "2023" not in str(refused.value).replace(str(tmp_path), "")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path))
+    skipped = []
+    assert [p.code for p in all_programmes(skipped)] == ["CTr135-2023"]
+    assert len(skipped) == 1 and "ctr135-2024.toml" in skipped[0]
+
+
+def test_a_broken_file_stating_the_year_asked_for_is_refused_even_beside_a_good_one(tmp_path):
+    (tmp_path / "ctr135-2023.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "ctr135-2023-draft.toml").write_text(GOOD.replace("decimals = 3", "decimals = -1", 1), encoding="utf-8")
+    with pytest.raises(ProgrammeError, match="ctr135-2023-draft.toml"):
+        programme_for_year(2023, tmp_path)
