@@ -52,53 +52,145 @@ class Registry:
         return None
 
 
+COLUMNS = ("unit_code", "name_vi", "unit_group", "unit_type", "valid_from", "valid_to", "successor_code")
+SAVE_AS_VI = "hãy lưu lại tệp dạng CSV UTF-8, phân cách bằng dấu phẩy (Excel: Lưu thành > CSV UTF-8 (Comma delimited))"
+GROUPS_VI = "agencies (khối cơ quan) hoặc enterprises (khối doanh nghiệp)"
+UNIT_TYPES_VI = "chi_bo_co_so (chi bộ cơ sở) hoặc dang_bo_co_so (đảng bộ cơ sở)"
+# Past this many, the rest of a registry's problems are counted, not listed.
+PROBLEMS_LISTED = 10
+
+
 def load_registry(path: Path | None = None) -> Registry:
-    """Read and check the registry CSV (default: units.csv beside the programme files)."""
+    """Read and check the registry CSV (default: units.csv beside the programme files).
+
+    Every mistake is a RegistryError in Vietnamese naming the file, the line and what to write
+    instead. Codes are trimmed and upper-cased (` cq003 ` is CQ003); a row with no value at all
+    (`,,,,,,`, as a spreadsheet saves its empty rows) is skipped like a blank line."""
     path = Path(path) if path else programmes_dir() / REGISTRY_FILE_NAME
-    raw = path.read_bytes()
     try:
-        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    except UnicodeDecodeError as exc:
-        raise RegistryError(f"{path}: not UTF-8: {exc}") from exc
-    versions = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            versions.append(
-                UnitVersion(
-                    unit_code=row["unit_code"].strip(),
-                    name_vi=unicodedata.normalize("NFC", row["name_vi"].strip()),
-                    unit_group=row["unit_group"].strip(),
-                    unit_type=row["unit_type"].strip(),
-                    valid_from=dt.date.fromisoformat(row["valid_from"]),
-                    valid_to=dt.date.fromisoformat(row["valid_to"]) if row["valid_to"] else None,
-                    successor_code=row["successor_code"].strip() or None,
-                )
-            )
-        except (KeyError, ValueError, AttributeError) as exc:
-            raise RegistryError(f"{path}, line {line}: {exc}") from exc
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RegistryError(f"{path}: không đọc được tệp danh sách đơn vị ({exc.strerror or exc})") from exc
+    reader = csv.DictReader(io.StringIO(_decoded(raw, path)))
+    _check_header(reader.fieldnames, path)
+    versions: list[UnitVersion] = []
+    lines: list[int] = []
+    problems: list[str] = []
+    codes: set[str] = set()  # of every row, readable or not: a successor is looked for among them
+    for row in reader:
+        line = reader.line_num
+        values = [v for v in row.values() if isinstance(v, str)]
+        if None not in row and all(not v.strip() for v in values):
+            continue
+        if isinstance(row.get("unit_code"), str):
+            codes.add(row["unit_code"].strip().upper())
+        version = _version(row, f"dòng {line}", problems)
+        if version is not None:
+            versions.append(version)
+            lines.append(line)
     registry = Registry(tuple(versions), hashlib.sha256(raw).hexdigest())
-    _check(registry, path)
+    _check(registry, lines, codes, problems)
+    if problems:
+        listed = problems[:PROBLEMS_LISTED]
+        if len(problems) > PROBLEMS_LISTED:
+            listed.append(f"... và {len(problems) - PROBLEMS_LISTED} lỗi khác")
+        raise RegistryError(f"{path}: " + "; ".join(listed))
     return registry
 
 
-def _check(registry: Registry, path: Path) -> None:
-    problems = []
-    by_code: dict[str, list[UnitVersion]] = {}
-    for v in registry.versions:
-        by_code.setdefault(v.unit_code, []).append(v)
-        if v.unit_group not in GROUPS:
-            problems.append(f"{v.unit_code}: unknown group {v.unit_group!r}")
-        if v.unit_type not in UNIT_TYPES:
-            problems.append(f"{v.unit_code}: unknown type {v.unit_type!r}")
-        if v.valid_to is not None and v.valid_to < v.valid_from:
-            problems.append(f"{v.unit_code}: valid_to before valid_from")
+def _decoded(raw: bytes, path: Path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RegistryError(f"{path}: tệp được lưu ở mã UTF-16 (Unicode Text), không phải UTF-8; {SAVE_AS_VI}")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise RegistryError(
+            f"{path}: dòng {line}: tệp không được lưu ở mã UTF-8 (có thể là mã Windows-1258 hoặc TCVN3); {SAVE_AS_VI}"
+        ) from exc
+
+
+def _check_header(fieldnames: list[str] | None, path: Path) -> None:
+    expected = ",".join(COLUMNS)
+    if not fieldnames:
+        raise RegistryError(f"{path}: tệp trống; dòng 1 phải là tiêu đề {expected}")
+    if len(fieldnames) == 1 and ";" in fieldnames[0]:
+        raise RegistryError(f"{path}: dòng 1: các cột được phân cách bằng dấu chấm phẩy (;), không phải dấu phẩy (,); {SAVE_AS_VI}")
+    missing = [c for c in COLUMNS if c not in fieldnames]
+    if missing:
+        raise RegistryError(
+            f"{path}: dòng 1 (tiêu đề): thiếu cột {', '.join(missing)}; tiêu đề phải là {expected} "
+            "(giữ nguyên tên cột, không dịch)"
+        )
+
+
+def _version(row: dict, where: str, problems: list[str]) -> UnitVersion | None:
+    """The row as a unit version, or None with its problems appended."""
+    if None in row or any(row[c] is None for c in COLUMNS):
+        count = len([v for v in row.values() if not isinstance(v, list)]) + len(row.get(None) or [])
+        count -= sum(1 for c in COLUMNS if row.get(c) is None)
+        problems.append(f"{where}: có {count} cột, cần đúng {len(COLUMNS)} cột ({','.join(COLUMNS)}); "
+                        "tên có dấu phẩy phải đặt trong ngoặc kép")
+        return None
+    code = row["unit_code"].strip().upper()
+    if not code:
+        problems.append(f"{where}: thiếu mã đơn vị (unit_code)")
+        return None
+    where = f"{where} ({code})"
+    before = len(problems)
+    group, unit_type = row["unit_group"].strip(), row["unit_type"].strip()
+    if group not in GROUPS:
+        problems.append(f"{where}: không có khối {group!r}; cột unit_group ghi {GROUPS_VI}")
+    if unit_type not in UNIT_TYPES:
+        problems.append(f"{where}: không có loại {unit_type!r}; cột unit_type ghi {UNIT_TYPES_VI}")
+    valid_from = _day(row["valid_from"], "valid_from", where, problems)
+    valid_to = _day(row["valid_to"], "valid_to", where, problems) if row["valid_to"].strip() else None
+    if len(problems) > before:
+        return None
+    if valid_to is not None and valid_to < valid_from:
+        problems.append(f"{where}: valid_to ({valid_to:%d/%m/%Y}) trước valid_from ({valid_from:%d/%m/%Y})")
+        return None
+    return UnitVersion(
+        unit_code=code,
+        name_vi=unicodedata.normalize("NFC", row["name_vi"].strip()),
+        unit_group=group,
+        unit_type=unit_type,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        successor_code=row["successor_code"].strip().upper() or None,
+    )
+
+
+def _day(text: str, column: str, where: str, problems: list[str]) -> dt.date | None:
+    text = text.strip()
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    problems.append(
+        f"{where}: ngày {column} {text!r} không đọc được; hãy ghi dạng năm-tháng-ngày, ví dụ 2020-01-01"
+        if text else f"{where}: thiếu ngày {column}; hãy ghi dạng năm-tháng-ngày, ví dụ 2020-01-01"
+    )
+    return None
+
+
+def _check(registry: Registry, lines: list[int], codes: set[str], problems: list[str]) -> None:
+    by_code: dict[str, list[tuple[UnitVersion, int]]] = {}
+    for v, line in zip(registry.versions, lines):
+        by_code.setdefault(v.unit_code, []).append((v, line))
     for code, versions in by_code.items():
-        ordered = sorted(versions, key=lambda v: v.valid_from)
-        for earlier, later in zip(ordered, ordered[1:]):
+        ordered = sorted(versions, key=lambda pair: pair[0].valid_from)
+        for (earlier, line_a), (later, line_b) in zip(ordered, ordered[1:]):
             if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
-                problems.append(f"{code}: versions overlap")
-    for v in registry.versions:
-        if v.successor_code and v.successor_code not in by_code:
-            problems.append(f"{v.unit_code}: unknown successor {v.successor_code}")
-    if problems:
-        raise RegistryError(f"{path}: " + "; ".join(problems))
+                first, second = sorted((line_a, line_b))
+                problems.append(
+                    f"dòng {first} và dòng {second} ({code}): mã đơn vị trùng, thời gian hiệu lực chồng nhau; "
+                    "hãy xóa dòng thừa, hoặc (khi đơn vị đổi tên) ghi valid_to của dòng cũ trước valid_from của dòng mới"
+                )
+    for v, line in zip(registry.versions, lines):
+        if v.successor_code and v.successor_code not in codes:
+            problems.append(
+                f"dòng {line} ({v.unit_code}): đơn vị tiếp nhận (successor_code) {v.successor_code} không có trong tệp; "
+                "hãy ghi mã của một đơn vị có trong danh sách"
+            )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_overlapping_unit_versions_are_refused(tmp_path):
         "CQ001,B,agencies,chi_bo_co_so,2023-01-01,,\n",
         encoding="utf-8",
     )
-    with pytest.raises(RegistryError, match="overlap"):
+    with pytest.raises(RegistryError, match=re.escape("dòng 2 và dòng 3 (CQ001): mã đơn vị trùng, thời gian hiệu lực chồng nhau")):
         load_registry(path)
 
 
@@ -207,3 +208,44 @@ def test_a_broken_file_stating_the_year_asked_for_is_refused_even_beside_a_good_
     (tmp_path / "ctr135-2023-draft.toml").write_text(GOOD.replace("decimals = 3", "decimals = -1", 1), encoding="utf-8")
     with pytest.raises(ProgrammeError, match="ctr135-2023-draft.toml"):
         programme_for_year(2023, tmp_path)
+
+
+REGISTRY = (PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (REGISTRY.encode("utf-16"), "tệp được lưu ở mã UTF-16 (Unicode Text), không phải UTF-8; hãy lưu lại tệp dạng CSV UTF-8"),
+    (unicodedata.normalize("NFD", REGISTRY).encode("cp1258", errors="replace"), "dòng 2: tệp không được lưu ở mã UTF-8"),
+    (REGISTRY.replace(",", ";").encode(), "dòng 1: các cột được phân cách bằng dấu chấm phẩy (;)"),
+    (("ma_don_vi" + REGISTRY[len("unit_code"):]).encode(), "dòng 1 (tiêu đề): thiếu cột unit_code; tiêu đề phải là unit_code,name_vi,"),
+    (REGISTRY.replace("2020-01-01", "01/01/2020", 1).encode(),
+     "dòng 2 (CQ001): ngày valid_from '01/01/2020' không đọc được; hãy ghi dạng năm-tháng-ngày"),
+    (REGISTRY.replace(",agencies,", ",Khối cơ quan,", 1).encode(),
+     "dòng 2 (CQ001): không có khối 'Khối cơ quan'; cột unit_group ghi agencies (khối cơ quan) hoặc enterprises"),
+    (REGISTRY.replace(",chi_bo_co_so,", ",Chi bộ,", 1).encode(), "dòng 3 (CQ002): không có loại 'Chi bộ'; cột unit_type ghi"),
+    ((REGISTRY + REGISTRY.splitlines()[5] + "\n").encode(), "dòng 6 và dòng {last} (CQ005): mã đơn vị trùng"),
+    ((REGISTRY + REGISTRY.splitlines()[5].replace("CQ005", " cq005 ") + "\n").encode(), "dòng 6 và dòng {last} (CQ005): mã đơn vị trùng"),
+    (REGISTRY.replace("2022-12-31,CQ001", "2022-12-31,CQ999").encode(), "(successor_code) CQ999 không có trong tệp"),
+    ((REGISTRY + "CQ900,Chi bộ mới,agencies\n").encode(), "dòng {last}: có 3 cột, cần đúng 7 cột"),
+], ids=["utf16", "cp1258", "semicolon", "header-translated", "date-dd-mm-yyyy", "group-in-vietnamese", "type-in-vietnamese",
+        "code-twice", "code-twice-lower-case", "successor-unknown", "row-short"])
+def test_a_broken_registry_is_refused_in_vietnamese_naming_the_line(tmp_path, data, reason):
+    assert "2022-12-31,CQ001" in REGISTRY
+    path = tmp_path / "units.csv"
+    path.write_bytes(data)
+    reason = reason.replace("{last}", str(len(REGISTRY.splitlines()) + 1))
+    with pytest.raises(RegistryError, match=re.escape(f"{path}: ")) as refused:
+        load_registry(path)
+    assert reason in str(refused.value)
+
+
+def test_registry_codes_are_trimmed_and_upper_cased_and_empty_rows_skipped(tmp_path):
+    """` cq003 ` is CQ003, not a new unit; `,,,,,,` (a spreadsheet's empty row) and a space after a date pass."""
+    lines = REGISTRY.splitlines()
+    lines[3] = lines[3].replace("CQ003,", " cq003 ,")
+    lines[4] = lines[4].replace("2020-01-01,", "2020-01-01 ,")
+    path = tmp_path / "units.csv"
+    path.write_text("\n".join(lines[:10] + [",,,,,,"] + lines[10:]) + "\n", encoding="utf-8")
+    registry = load_registry(path)
+    assert {v.unit_code for v in registry.versions} == {v.unit_code for v in load_registry().versions}
+    assert registry.version_on("CQ003", dt.date(2023, 1, 1)).name_vi == "Đảng bộ Sở Tài chính"
