@@ -347,6 +347,21 @@ def _programme(year: int):
         raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}") from None
 
 
+def _registry():
+    """The unit registry, or one Vietnamese line naming the file, the line and the fix, and exit 2."""
+    from reporting.units import RegistryError, load_registry
+
+    try:
+        return load_registry()
+    except RegistryError as exc:
+        errors.print(f"[red]Lỗi cấu hình:[/red] {escape(registry_problem_vi(exc))}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def registry_problem_vi(exc: Exception) -> str:
+    return f"tệp danh sách đơn vị không dùng được: {exc}"
+
+
 # SQLSTATEs of a write refused to the login (read-only transaction, no privilege).
 READ_ONLY_SQLSTATES = ("25006", "42501")
 
@@ -607,6 +622,7 @@ def templates(
     """Viết cho mỗi đơn vị một tệp mẫu báo cáo đã điền sẵn (mặc định: quý đang diễn ra)."""
     period = _period(year, quarter, current=True)
     _programme(period.year)
+    _registry()
     data = _prepare(data_dir, verbose)
     if out is not None:
         from tasks.preflight import SettingError, check_output_dir
@@ -644,6 +660,7 @@ def collect(
     """
     period = _period(year, quarter)
     _programme(period.year)
+    _registry()
     data = _prepare(data_dir, verbose)
     with _server_starting():
         from flows.collect import collect_quarter
@@ -661,6 +678,7 @@ def publish(
 ) -> None:
     """Công bố báo cáo kết quả năm và in bảng kết quả chính (bản DỰ THẢO khi còn quý chưa phê duyệt)."""
     year = year or _period(None, None).year
+    _registry()
     if _programme(year).publication is None:
         raise _fail(f"tệp chương trình năm {year} chưa có mục [publication] (cơ quan ban hành, số, nơi ban hành, "
                     "người ký, nơi nhận) nên chưa lập được báo cáo.")
@@ -810,6 +828,7 @@ def demo(
 ) -> None:
     """Trình diễn cả năm: điền bốn quý của Khối mẫu, thu nhận từng quý và công bố kết quả năm."""
     _programme(year)
+    _registry()
     data = _prepare(data_dir, verbose)
     with _server_starting():
         from flows.demo import demo_year
@@ -833,6 +852,7 @@ def remind(
 
     period = _period(year, quarter)
     _programme(period.year)
+    _registry()
     if notify is not None and (problem := block_ref_problem(notify, "--notify")):
         raise _fail(problem)
     data = _prepare(data_dir, verbose)
@@ -964,6 +984,7 @@ def check(
             check_warehouse(data, writes=False)
         except SettingError as exc:
             raise _fail(str(exc)) from None
+    _registry()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     _quiet_prefect(False)
     from reporting.findings import ERROR, STATUS_VI
@@ -998,6 +1019,7 @@ def status(
     """
     period = _period(year, quarter)
     programme = _programme(period.year)
+    _registry()
     data = _prepare(data_dir, read_only_ok=True)
     from tasks.completeness import read_completeness
     from warehouse.approval import approval_of
@@ -1026,6 +1048,7 @@ def approve(
     """Phê duyệt (khóa sổ) số liệu một quý: tệp đến sau được lưu, kiểm tra, phản hồi nhưng chưa nạp."""
     period = _explicit_period(year, quarter)
     _programme(period.year)
+    _registry()
     if not by or not by.strip():
         raise _fail("hãy ghi tên người phê duyệt: --by \"Họ tên\".")
     by = _one_line(by, "tên người phê duyệt (--by)")
@@ -1091,6 +1114,7 @@ def reopen(
     """Mở lại một quý đã phê duyệt: lần thu nhận tới sẽ nạp các tệp đã tạm giữ."""
     period = _explicit_period(year, quarter)
     _programme(period.year)
+    _registry()
     if not reason or not reason.strip():
         raise _fail("hãy ghi lý do mở lại: --reason \"...\".")
     data = _prepare(data_dir)
@@ -1142,10 +1166,8 @@ def extend(
     deadline = programme.deadlines[period.quarter]
     if day <= deadline:
         raise _fail(f"ngày gia hạn {day:%d/%m/%Y} phải sau hạn nộp {deadline:%d/%m/%Y} của {period.label_vi}.")
-    from reporting.units import load_registry
-
     code = unit.strip().upper()
-    version = load_registry().version_on(code, period.ends_on)
+    version = _registry().version_on(code, period.ends_on)
     if version is None:
         raise _fail(f"không có đơn vị mã {code} trong danh sách đơn vị phải báo cáo {period.label_vi}.")
     data = _prepare(data_dir)

@@ -19,7 +19,7 @@ from prefect.utilities.annotations import quote
 
 from reporting.periods import Period, period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
-from reporting.units import load_registry
+from reporting.units import RegistryError, load_registry
 from tasks.approval import (
     closed_note_vi,
     closed_rejected_note_vi,
@@ -36,7 +36,7 @@ from tasks.intake import archive_originals, contents_of, discover_workbooks, iss
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
 from tasks.memory import fix_mmap_threshold, long_lived_kept_still, release_freed_memory
 from tasks.notify import tell_ops_of_failure
-from tasks.prepare import prepare_warehouse
+from tasks.prepare import prepare_warehouse, registry_failure_vi
 from tasks.progress import COLLECT_STAGES, StageClock
 from tasks.quality import check_submissions, fetch_history, read_batch
 from tasks.run_log import drop_expected_failure_tracebacks
@@ -124,7 +124,10 @@ def collect_quarter(
     except SettingValueError as exc:
         return Failed(message=str(exc))
     dask_address = dask_address or os.environ.get(DASK_ADDRESS_ENV) or None
-    registry = load_registry()
+    try:
+        registry = load_registry()
+    except RegistryError as exc:
+        return Failed(message=registry_failure_vi(exc))
     if busy := prepare_warehouse(data, quote(registry)):
         return Failed(message=busy)
     clock = StageClock(tuple(COLLECT_STAGES))

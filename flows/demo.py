@@ -9,11 +9,11 @@ from flows.collect import collect_quarter
 from flows.publish import publish_year
 from reporting.periods import Period
 from reporting.programme import programme_for_year
-from reporting.units import load_registry
+from reporting.units import RegistryError, load_registry
 from tasks.demo_data import DEMO_SEED, write_demo_submissions
 from tasks.disk_full import stops_when_disk_full
 from tasks.handout import fetch_carry_over
-from tasks.prepare import prepare_warehouse
+from tasks.prepare import prepare_warehouse, registry_failure_vi
 from warehouse.engine import data_dir as resolve_data_dir
 
 
@@ -23,7 +23,10 @@ def demo_year(year: int = 2023, data_dir: str | None = None, seed: int = DEMO_SE
     """Write each quarter's demo submissions where absent, collect Q1 to Q4, publish the year."""
     data = resolve_data_dir(data_dir)
     programme = programme_for_year(year)
-    registry = load_registry()
+    try:
+        registry = load_registry()
+    except RegistryError as exc:
+        return Failed(message=registry_failure_vi(exc))
     if busy := prepare_warehouse(data):
         return Failed(message=busy)
     collected = []

@@ -8,7 +8,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from reporting.programme import all_programmes
-from reporting.units import Registry, load_registry
+from reporting.units import Registry, RegistryError, load_registry
 from warehouse import locks
 from warehouse.engine import engine_for
 from warehouse.locks import Say, SetupBusy, setup_session
@@ -39,19 +39,27 @@ def bring_up_to_date(
         return load_reference(bounded, programmes, registry or load_registry())
 
 
+def registry_failure_vi(exc: RegistryError) -> str:
+    """A run's one line when the unit registry cannot be used (the ops team edits it by hand)."""
+    return f"Tệp danh sách đơn vị không dùng được: {exc}. Hãy sửa tệp rồi chạy lại."
+
+
 @task(cache_policy=NO_CACHE)
 def prepare_warehouse(data_dir: Path, registry: Registry | None = None) -> str | None:
     """Apply pending migrations, then load every programme file and the unit registry (`registry`,
     already read by the flow, or the one on disk); None when done.
 
-    When someone holds set-up longer than it waits, the message naming them, for the flow to fail
-    with: an expected outcome, not a crash (no traceback in the run's log).
+    When someone holds set-up longer than it waits, or the registry file is unusable, the message
+    saying so, for the flow to fail with: an expected outcome, not a crash (no traceback in the
+    run's log).
     """
     logger = get_run_logger()
     try:
         changed = bring_up_to_date(data_dir, say=logger.warning, registry=registry)
     except SetupBusy as exc:
         return str(exc)
+    except RegistryError as exc:
+        return registry_failure_vi(exc)
     if changed:
         logger.info("Reference data updated: %d rows changed", changed)
     return None

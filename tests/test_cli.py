@@ -222,3 +222,40 @@ def test_a_half_written_programme_of_the_next_year_does_not_stop_this_year(tmp_p
     assert result.exit_code == 2, result.output
     assert "năm 2024 không dùng được" in result.output and "ctr135-2024.toml" in result.output
     assert "Traceback" not in result.output
+
+
+BROKEN_REGISTRIES = {
+    "semicolon": lambda text: text.replace(",", ";").encode(),
+    "cp1258": lambda text: __import__("unicodedata").normalize("NFD", text).encode("cp1258", errors="replace"),
+    "code-twice": lambda text: (text + text.splitlines()[5] + "\n").encode(),
+}
+
+
+@pytest.mark.parametrize("command", [
+    ["status", "--year", "2023", "--quarter", "1"],
+    ["collect", "--year", "2023", "--quarter", "1"],
+    ["templates", "--year", "2023", "--quarter", "1"],
+    ["approve", "--year", "2023", "--quarter", "1", "--by", "Lê Thị Duyệt"],
+    ["extend", "CQ001", "--year", "2023", "--quarter", "1", "--until", "20/04/2023", "--reason", "mất điện", "--by", "A"],
+    ["check", "{tmp}/BaoCao.xlsx"],
+], ids=["status", "collect", "templates", "approve", "extend", "check"])
+@pytest.mark.parametrize("broken", list(BROKEN_REGISTRIES), ids=list(BROKEN_REGISTRIES))
+def test_a_broken_registry_is_one_line_of_configuration_error(tmp_path, monkeypatch, command, broken):
+    """The ops team's units.csv saved wrongly: one Vietnamese line naming the file and line, exit 2, no traceback."""
+    from reporting.programme import PROGRAMMES_DIR
+
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    (programmes / "ctr135-2023.toml").write_bytes((PROGRAMMES_DIR / "ctr135-2023.toml").read_bytes())
+    (programmes / "units.csv").write_bytes(BROKEN_REGISTRIES[broken]((PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8")))
+    (tmp_path / "BaoCao.xlsx").write_bytes(b"PK")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path / "data")], terminal_width=400)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"Lỗi cấu hình: tệp danh sách đơn vị không dùng được: {programmes / 'units.csv'}: dòng ")
+    assert "Traceback" not in result.output and "RegistryError" not in result.output

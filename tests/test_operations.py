@@ -545,3 +545,23 @@ def test_a_rejected_correction_is_told_the_accepted_report_still_stands_and_afte
     assert shown.exit_code == 0, shown.output
     assert "Bản sửa đang tạm giữ của đơn vị đã có báo cáo được chấp nhận (1), chờ mở lại kỳ:" in shown.output
     assert "  CQ001: tệp CQ001_dung.xlsx" in shown.output
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_broken_registry_fails_the_run_in_one_vietnamese_line(warehouse, monkeypatch, tmp_path):
+    """A scheduled run meets the units.csv the ops team saved with semicolons: Failed, saying which line, no RegistryError."""
+    from reporting.programme import PROGRAMMES_DIR
+
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    (programmes / "ctr135-2023.toml").write_bytes((PROGRAMMES_DIR / "ctr135-2023.toml").read_bytes())
+    (programmes / "units.csv").write_text(
+        (PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    _inbox(warehouse).mkdir(parents=True, exist_ok=True)
+
+    for state in (collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True),
+                  remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)):
+        assert state.is_failed()
+        assert state.message.startswith(f"Tệp danh sách đơn vị không dùng được: {programmes / 'units.csv'}: dòng 1: ")
+        assert "RegistryError" not in state.message and "Hãy sửa tệp rồi chạy lại." in state.message
