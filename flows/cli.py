@@ -1026,7 +1026,9 @@ def status(
     from warehouse.completeness import held_corrections
 
     engine = _warehouse(data)
-    _print_completeness(read_completeness(data, period), programme, approval_of(engine, period.year, period.quarter))
+    completeness = read_completeness(data, period)
+    _print_completeness(completeness, programme, approval_of(engine, period.year, period.quarter))
+    _print_unattributed(completeness)
     held = held_corrections(engine, period.year, period.quarter)
     if held:
         # Not a state of its own (the accepted report still counts) but a decision waiting: reopen or not.
@@ -1034,6 +1036,23 @@ def status(
                       highlight=False)
         for h in held:
             console.print(f"  {h['unit_code']}: tệp {h['original_name']}", soft_wrap=True, highlight=False, markup=False)
+
+
+def _print_unattributed(completeness) -> None:
+    """Files counted for no unit, and the units not reported whose code their names carry: the ops
+    team calls those units rather than remind them that nothing came."""
+    files = completeness.unattributed
+    if not files:
+        return
+    not_reported = completeness.units.loc[completeness.units["state"] == "missing", "unit_code"].tolist()
+    console.print(f"Tệp không xác định được đơn vị ({len(files)}), không được tính cho đơn vị nào:", highlight=False)
+    for f in files[:FILES_LISTED]:
+        named = [code for code in not_reported if f in completeness.files_named_for(code)]
+        hint = f" [tên tệp mang mã {', '.join(named)}, đơn vị đó đang ở mục Chưa nộp]" if named else ""
+        console.print(f"  {f['original_name']}{hint}: {f['first_error'] or ''}", soft_wrap=True, highlight=False,
+                      markup=False)
+    if len(files) > FILES_LISTED:
+        console.print(f"  ... và {len(files) - FILES_LISTED} tệp nữa (xem v_submission_status).", highlight=False)
 
 
 @app.command()

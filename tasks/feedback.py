@@ -114,21 +114,33 @@ def write_feedback(
         label = f"{code} - {unit.name_vi}" if unit else (code or "(không đọc được mã đơn vị)")
         status = checked.status[arrival.sha256]
         path = out_dir / feedback_name(code, arrival.sha256)
-        jobs.append(feedback_job(path, programme, period, label, arrival, status, by_sha.get(arrival.sha256, []),
-                                 _next_step(status, standing.get(code), closed_note, closed_rejected_note)))
+        findings = by_sha.get(arrival.sha256, [])
+        jobs.append(feedback_job(path, programme, period, label, arrival, status, findings,
+                                 _next_step(status, standing.get(code), closed_note, closed_rejected_note, findings)))
         sources.append((code, arrival.sha256))
     return _place(data_dir, period, jobs, sources, guard, workers)
 
 
+UNREADABLE_STEP_VI = (
+    "Báo cáo CHƯA được tiếp nhận: tệp đã gửi không đọc được như một báo cáo theo mẫu (lý do ở dưới). "
+    "Hãy gửi lại tệp mẫu báo cáo (.xlsx) đã được cấp cho đơn vị, đã điền số liệu, trước hạn nộp."
+)
+
+
 def _next_step(status: str, standing: tuple[str, dt.datetime] | None, closed_note: str | None,
-               closed_rejected_note: str | None) -> str | None:
+               closed_rejected_note: str | None, findings: list[Finding] = ()) -> str | None:
     """What to do next when it is not the status's usual advice (None): a held file's closed
-    quarter; a rejected file's closed quarter, and the accepted report that still stands."""
+    quarter; a file that is no report to fix (a PDF, an empty file); a rejected file's closed
+    quarter, and the accepted report that still stands."""
     if status == "held":
         return closed_note
-    if status != "rejected" or (standing is None and closed_rejected_note is None):
+    if status != "rejected":
         return None
-    step = closed_rejected_note or NEXT_STEP_VI["rejected"]
+    unreadable = any(f.severity == ERROR for f in findings) and all(
+        f.rule_id.startswith("file.") and not f.cell for f in findings if f.severity == ERROR)
+    if standing is None and closed_rejected_note is None:
+        return UNREADABLE_STEP_VI if unreadable else None
+    step = closed_rejected_note or (UNREADABLE_STEP_VI if unreadable else NEXT_STEP_VI["rejected"])
     if standing is not None:
         name, received = standing
         step += (f" Báo cáo đã được chấp nhận trước đó (tệp {name}, nhận lúc "

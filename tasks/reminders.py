@@ -44,7 +44,15 @@ def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: R
         "",
         f"Hạn nộp: {deadline:%d/%m/%Y}{extended}, {days_left_vi(deadline, today)}.",
     ]
-    if unit["state"] == "missing":
+    sent = c.files_named_for(unit["unit_code"]) if unit["state"] == "missing" else []
+    if sent:
+        # Something came, under the unit's code, that could not be read as its report.
+        for f in sent:
+            received = _instant(f["received_at"])
+            when = f" lúc {received.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}" if received else ""
+            lines.append(f"Tình trạng: đã nhận tệp {f['original_name']}{when} nhưng tệp không đọc được như báo cáo "
+                         f"của đơn vị nên chưa được tính: {f['first_error'] or ''}")
+    elif unit["state"] == "missing":
         lines.append("Tình trạng: chưa nhận được báo cáo của đơn vị.")
     else:
         received = _instant(unit["last_received_at"])

@@ -308,6 +308,37 @@ def test_reminders_tell_each_unit_what_is_missing_and_the_ops_team_once(warehous
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_file_no_unit_could_be_told_for_is_named_to_the_ops_team_and_its_sender(warehouse, notifications):
+    """A PDF sent as CQ005's report counts for no unit: status names it beside CQ005, still not
+    reported, and CQ005's reminder says what came and why it does not count."""
+    inbox = _inbox(warehouse)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "CQ005_BaoCao_Quy1.xlsx").write_bytes(b"%PDF-1.4 a scan of the report")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    from openpyxl import load_workbook
+
+    [feedback] = (warehouse.data_dir / "feedback" / Q1.key).glob("khong-ro-don-vi_*.xlsx")
+    cells = [c for row in load_workbook(feedback).active.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert any(c.startswith("Báo cáo CHƯA được tiếp nhận: tệp đã gửi không đọc được như một báo cáo theo mẫu")
+               for c in cells), "no cell to fix in a PDF: the clerk is told to send the template"
+    assert not any("Sửa các lỗi dưới đây ngay trong tệp đã gửi" in c for c in cells)
+
+    status = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert status.exit_code == 0, status.output
+    assert "Tệp không xác định được đơn vị (1), không được tính cho đơn vị nào:" in status.output
+    assert "CQ005_BaoCao_Quy1.xlsx [tên tệp mang mã CQ005, đơn vị đó đang ở mục Chưa nộp]: Tệp này là một tệp PDF" \
+        in " ".join(status.output.split())
+
+    remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    letters = warehouse.data_dir / "reminders" / Q1.key
+    letter = (letters / "CQ005.txt").read_text(encoding="utf-8")
+    assert "Tình trạng: đã nhận tệp CQ005_BaoCao_Quy1.xlsx lúc " in letter and "tệp PDF" in letter
+    assert "chưa nhận được báo cáo" not in letter
+    assert "chưa nhận được báo cáo" in (letters / "CQ006.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_a_failed_run_tells_the_ops_team_through_the_block(warehouse, notifications, monkeypatch, tmp_path):
     monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path / "no-programmes"))
     (tmp_path / "no-programmes").mkdir()

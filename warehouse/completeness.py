@@ -87,3 +87,24 @@ def held_corrections(engine: Engine, year: int, quarter: int) -> list[dict]:
         year=year, quarter=quarter,
     )
     return rows.astype(object).where(rows.notna(), None).to_dict("records")
+
+
+def unattributed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
+    """Files of the quarter that no unit could be told for (a PDF, an empty file, a workbook
+    without its template's identity), each with its first error: counted for no unit, so the
+    units that sent them still show as not reported."""
+    rows = _frame(
+        engine,
+        """
+        SELECT f.original_name, s.received_at,
+               (SELECT v.message_vi FROM validation_finding v
+                WHERE v.submission_id = s.submission_id AND v.severity = 'error'
+                ORDER BY v.validation_finding_id LIMIT 1) AS first_error
+        FROM submission s
+        JOIN received_file f ON f.file_sha256 = s.file_sha256
+        WHERE s.year = :year AND s.quarter = :quarter AND s.unit_code IS NULL
+        ORDER BY s.received_at, f.original_name
+        """,
+        year=year, quarter=quarter,
+    )
+    return rows.astype(object).where(rows.notna(), None).to_dict("records")
