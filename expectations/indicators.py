@@ -41,7 +41,8 @@ def _typed(column: str, what: str) -> list:
                     else "Nhập kế hoạch cả năm của đơn vị.")),
                 (["text"], f"indicator.{what}_not_number",
                  f"Ô {{cell}} ({label}) có giá trị \"{{value}}\", không phải là số. "
-                 "Chỉ nhập số, không kèm chữ hay đơn vị tính."),
+                 "Chỉ nhập số, không kèm chữ hay đơn vị tính"
+                 + ("; không phát sinh thì nhập 0, không gõ \"-\" hay \"không\"." if column != "plan" else ".")),
                 (["ambiguous"], f"indicator.{what}_ambiguous",
                  f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
                  f"{{{column}_readings}}. Nhập lại dưới dạng số: không gõ dấu phân cách hàng nghìn, "

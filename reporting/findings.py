@@ -54,8 +54,14 @@ def shown(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):
-        # Vietnamese decimal comma, no grouping: 1234,5 cannot be misread either way.
-        return f"{value:.6f}".rstrip("0").replace(".", ",")
+        # Vietnamese decimal comma, no grouping: 1234,5 cannot be misread either way. A value too
+        # small for six decimals keeps its significant digits: 1e-9 is not shown as "0,".
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        if value and text in ("0", "-0"):
+            text = f"{value:.15f}".rstrip("0")
+            if text.endswith("."):
+                text = format(value, ".3g")
+        return text.replace(".", ",")
     return str(value)
 
 

@@ -49,3 +49,12 @@ def test_vietnamese_numbers(value, decimals, text):
 
 def test_vietnamese_percent():
     assert (vn_percent(106.0), vn_percent(134.99), vn_percent(None)) == ("106%", "135%", "")
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (2.5, "2,5"), (3.0, "3"), (1234.5, "1234,5"), (1e-9, "0,000000001"), (-1.5e-7, "-0,00000015"), (0.0, "0"),
+], ids=["decimal", "whole", "no-grouping", "tiny", "tiny-negative", "zero"])
+def test_a_value_in_a_message_keeps_its_digits(value, text):
+    from reporting.findings import shown
+
+    assert shown(value) == text

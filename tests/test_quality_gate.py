@@ -244,6 +244,7 @@ def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
     assert finding.value == "2 cuộc"
     assert finding.cell in finding.message_vi and "2 cuộc" in finding.message_vi
     assert "không phải là số" in finding.message_vi
+    assert 'không phát sinh thì nhập 0, không gõ "-" hay "không"' in finding.message_vi
     ambiguous = next(f for f in checked.findings if f.submission_id == "value-ambiguous")
     assert "9.899 hoặc 9,899" in ambiguous.message_vi
     for case, shown, allowed in (("count-with-a-fraction", "2,5", "chỉ nhận số nguyên"),
