@@ -68,6 +68,9 @@ def build_template(
     _info_sheet(wb.create_sheet(L.SHEET_INFO, 1), programme, unit, period)
     _indicator_sheet(wb.create_sheet(L.SHEET_INDICATORS, 2), programme, unit, period, carry)
     _task_sheet(wb.create_sheet(L.SHEET_TASKS, 3), programme, unit, period, carry)
+    for ws, landscape in ((wb[L.SHEET_GUIDE], False), (wb[L.SHEET_INFO], False),
+                          (wb[L.SHEET_INDICATORS], True), (wb[L.SHEET_TASKS], True)):
+        _print_setup(ws, landscape)
     stamp_identity(wb, programme, unit, period)
     wb.active = 1
     props = wb.properties
@@ -131,10 +134,30 @@ def _title(ws: Worksheet, text: str, subtitle: str, last_col: str) -> None:
     ws.merge_cells(f"A2:{last_col}2")
 
 
+def _print_setup(ws: Worksheet, landscape: bool) -> None:
+    """A4, the sheet's width on one page (rows run on to further pages), header rows on each:
+    a clerk who prints the template gets its columns together, not one page per column."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_options.horizontalCentered = True
+    if ws.title in (L.SHEET_INDICATORS, L.SHEET_TASKS):
+        ws.print_title_rows = f"{L.HEADER_ROW}:{L.HEADER_ROW}"
+
+
 def _protect(ws: Worksheet) -> None:
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
+
+
+# The guide's column is as wide as a portrait A4 page takes unscaled in LibreOffice (whose default
+# font is wider than Excel's), about 70 characters a line; the height of a line in points.
+GUIDE_CHARS_PER_LINE = 70
+GUIDE_LINE_PT = 15.75
+GUIDE_WIDTH = 65
 
 
 def _guide_sheet(ws: Worksheet, programme: Programme, period: Period) -> None:
@@ -170,9 +193,11 @@ def _guide_sheet(ws: Worksheet, programme: Programme, period: Period) -> None:
     for row, text in enumerate(lines, start=1):
         cell = ws.cell(row=row, column=1, value=text)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # LibreOffice keeps a wrapped row at one line's height unless told: the lines overlapped.
+        ws.row_dimensions[row].height = GUIDE_LINE_PT * max(1, -(-len(text) // GUIDE_CHARS_PER_LINE))
     ws["A1"].font = TITLE_FONT
     ws["A2"].font = Font(italic=True)
-    ws.column_dimensions["A"].width = 120
+    ws.column_dimensions["A"].width = GUIDE_WIDTH
     _protect(ws)
 
 

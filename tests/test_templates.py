@@ -39,6 +39,21 @@ def test_identity_is_prefilled_and_locked(tmp_path):
     assert not info[L.INFO["reporter"].cell].protection.locked
 
 
+def test_the_template_prints_each_sheets_width_on_a4_and_its_guide_unclipped(tmp_path):
+    wb = _template(tmp_path)
+    for name, orientation in ((L.SHEET_GUIDE, "portrait"), (L.SHEET_INFO, "portrait"),
+                              (L.SHEET_INDICATORS, "landscape"), (L.SHEET_TASKS, "landscape")):
+        ws = wb[name]
+        assert (int(ws.page_setup.paperSize), ws.page_setup.orientation) == (int(ws.PAPERSIZE_A4), orientation), name
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and int(ws.page_setup.fitToWidth) == 1, name
+        assert int(ws.page_setup.fitToHeight) == 0, "rows run on to further pages"
+    assert wb[L.SHEET_INDICATORS].print_title_rows == f"${L.HEADER_ROW}:${L.HEADER_ROW}"
+    guide = wb[L.SHEET_GUIDE]
+    longest = max(range(1, guide.max_row + 1), key=lambda r: len(guide.cell(r, 1).value or ""))
+    # LibreOffice prints a wrapped row at the height saved: one line's height cut the text off.
+    assert guide.row_dimensions[longest].height >= 15 * 5
+
+
 def test_the_template_knows_whom_it_was_handed_out_to(tmp_path):
     carry = CarryOver(tasks=(CarriedTask("NV07", "Kiện toàn tổ chức", "unit", "in_progress"),))
     wb = _template(tmp_path, "CQ003", carry)
