@@ -55,12 +55,25 @@ class SheetBook:
         return tuple(sorted(properties.items()))
 
     def add_worksheet(self, _name: str) -> SheetBook:
-        return self  # the sheet's name, widths and panes are in the parts taken from xlsxwriter
+        return self  # the sheet's name, widths, panes and page setup are in the parts taken from xlsxwriter
 
     def set_column_pixels(self, *_args) -> None:
         pass
 
     def freeze_panes(self, *_args) -> None:
+        pass
+
+    # The page setup is the same for every workbook of a kind: it is in the parts taken from xlsxwriter.
+    def set_landscape(self) -> None:
+        pass
+
+    def set_paper(self, *_args) -> None:
+        pass
+
+    def fit_to_pages(self, *_args) -> None:
+        pass
+
+    def repeat_rows(self, *_args) -> None:
         pass
 
     def _reach(self, row: int, col: int) -> None:

@@ -98,6 +98,11 @@ def _fill(wb: xlsxwriter.Workbook, job: FeedbackJob) -> None:
         # In pixels, so that the stored width is exactly the character width given (as openpyxl stored it).
         ws.set_column_pixels(col, col, width * 7)
     ws.freeze_panes(HEADER_ROW, 0)
+    # Printed, the findings' columns stay on one A4 page's width (the fix column had a page of its own).
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW - 1)
     ws.write_string(0, 0, _text(job.title), title)
     ws.write_string(1, 0, _text(job.subtitle))
     for row, (name, value) in enumerate(job.facts, start=FIRST_FACT_ROW - 1):

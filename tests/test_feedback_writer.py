@@ -288,3 +288,14 @@ def test_the_direct_serialisation_gives_the_workbook_xlsxwriter_gives(tmp_path, 
         assert all(record in second for record, _ in _members(zip_parts(own)))
         write_workbook(job, tmp_path / "f.xlsx")
         assert same_workbook((tmp_path / "f.xlsx").read_bytes(), expected)
+
+
+def test_the_feedback_prints_its_findings_width_on_one_a4_page(tmp_path):
+    label, arrival, status, findings, next_step = CASES[next(iter(CASES))]
+    path = tmp_path / "f.xlsx"
+    write_workbook(feedback_job(path, PROGRAMME, Q1, label, arrival, status, findings, next_step), path)
+    ws = load_workbook(path)[SHEET]
+    assert (int(ws.page_setup.paperSize), ws.page_setup.orientation) == (9, "landscape")
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0  # width 1 is the default
+    assert ws.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
