@@ -763,7 +763,9 @@ def explain(
     units = len({r.unit_code for r in found.rows})
     console.print(f"Cách tính: {rule}; {len(found.rows)} dòng của {units} đơn vị.", soft_wrap=True)
     view = "không có" if found.view_value is None else f"{vn_number(found.view_value, found.display_decimals)} {found.unit_vi}"
-    total = f"Tổng: {vn_number(found.total, max(places, 3) if found.kind != 'task_count' else 0)} {found.unit_vi}"
+    # A sum or a latest value has no more decimals than its values; a weighted mean shows three.
+    total_places = {"task_count": 0, "sum": places, "latest": places}.get(found.kind, max(places, 3))
+    total = f"Tổng: {vn_number(found.total, total_places)} {found.unit_vi}"
     if found.matches_view:
         console.print(f"{total}, bằng số liệu của báo cáo (v_year_end_programme135): {view}.", soft_wrap=True)
     else:
