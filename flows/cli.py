@@ -906,6 +906,8 @@ def bench(
 
     from tasks import bench as measure
 
+    _programme(measure.BENCH_YEAR)
+    _registry()
     if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         raise _fail(f"thư mục {keep} đã có nội dung: --keep cần một thư mục mới hoặc trống.")
     scratch = Path(tempfile.mkdtemp(prefix="p135-bench-"))

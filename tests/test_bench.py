@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -161,3 +162,23 @@ def test_bad_options_get_one_vietnamese_line_and_exit_2(tmp_path, options, messa
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert sorted(p.name for p in full.iterdir()) == ["x.db"]
+
+
+def test_a_broken_programme_of_another_year_does_not_stop_the_bench(tmp_path, monkeypatch):
+    from reporting.programme import PROGRAMMES_DIR
+    from tasks.bench import _bench_programme
+
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    shutil.copy(PROGRAMMES_DIR / "ctr135-2023.toml", programmes)
+    shutil.copy(PROGRAMMES_DIR / "units.csv", programmes)
+    (programmes / "ctr135-2024.toml").write_text('year = 2024\ncode = "CTr135-2024"\n[[indicators]\n', encoding="utf-8")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+
+    path, programme = _bench_programme()
+    assert (path.name, programme.year) == ("ctr135-2023.toml", 2023)
+
+    (programmes / "units.csv").write_text("unit_code;name_vi\nCQ001;Chi bộ\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["bench", "--units", "5"])
+    assert result.exit_code == 2, result.output
+    assert "Lỗi cấu hình: tệp danh sách đơn vị không dùng được" in result.output and "Traceback" not in result.output
