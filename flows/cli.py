@@ -464,8 +464,24 @@ def _run(flow_fn, **params):
     from tasks.progress import listening
 
     _quiet_console()
-    with stage_progress(errors) as progress, listening(_StageBars(progress)):
-        state = flow_fn(**params, return_state=True)
+    try:
+        with stage_progress(errors) as progress, listening(_StageBars(progress)):
+            state = flow_fn(**params, return_state=True)
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        # The temporary server did not answer in time: nothing ran, nothing was written, and the
+        # server Prefect leaves starting is stopped with the command.
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+        from tasks.leftover_servers import stop_own_servers
+
+        stop_own_servers()
+
+        raise _fail(
+            f"máy chủ Prefect tạm không khởi động xong trong {PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()} "
+            "giây (máy có thể đang quá tải); chưa có gì được chạy. Hãy chạy lại lệnh, hoặc đặt "
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS lớn hơn.", 1) from None
     if not state.is_completed():
         message = state.message or ""
         if message.startswith("Flow run encountered an exception"):

@@ -66,6 +66,33 @@ def stop_leftover_servers(prefect_home: Path, wait_seconds: float = 5.0) -> list
     return stopped
 
 
+def stop_own_servers(wait_seconds: float = 5.0) -> list[int]:
+    """Stop the Prefect servers this process started: one that did not answer in time is left
+    running by Prefect, held by nobody, when the command gives up on it."""
+    own = os.getpid()
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The parent's pid is the 4th field, after the command's name in parentheses.
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == own and _is_prefect_server(int(entry.name)):
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGTERM)
+                found.append(int(entry.name))
+    deadline = time.monotonic() + wait_seconds
+    while any(started_at(pid) is not None for pid in found) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in found:
+        if started_at(pid) is not None:
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+    return found
+
+
 def forget_server(note: Path | None) -> None:
     """The command stopped its server itself: nothing to stop next time."""
     if note is not None:

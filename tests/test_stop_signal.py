@@ -179,3 +179,35 @@ def test_a_killed_collects_parsing_processes_end_with_it(tmp_path):
         except ProcessLookupError:
             pass
     assert not left, f"parsing processes outlived the command killed with SIGKILL: {left} of {workers} {seen}"
+
+
+def _prefect_servers_of(data: Path) -> list[int]:
+    """Running Prefect servers started for data folder `data` (their PREFECT_HOME lies in it)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            command = (environ.parent / "cmdline").read_bytes()
+            if b"prefect.server.api.server:create_app" in command and str(data).encode() in environ.read_bytes() \
+                    and _alive(int(environ.parent.name)):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_server_that_does_not_start_in_time_is_one_line_and_is_stopped(tmp_path):
+    """Prefect leaves a server that did not answer in time running, held by nobody."""
+    data = tmp_path / "data"
+    (tmp_path / "inbox").mkdir()
+    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run([str(P135), "collect", "--year", "2023", "--quarter", "1", "--inbox", str(tmp_path / "inbox"),
+                           "--data-dir", str(data)], capture_output=True, text=True, timeout=300, env=env)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Lỗi: máy chủ Prefect tạm không khởi động xong trong 1 giây" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    deadline = time.monotonic() + 10
+    while _prefect_servers_of(data) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _prefect_servers_of(data) == [], "no server left running"
