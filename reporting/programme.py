@@ -515,9 +515,9 @@ def _check(p: Programme, path: Path) -> None:
             problems.append(f"mã {code!r} chỉ được gồm chữ thường không dấu (lower-case), chữ số và dấu _")
     for ind in p.indicators:
         if ind.group not in (*GROUPS, "all"):
-            problems.append(f"chỉ tiêu {ind.code}: không có khối {ind.group!r} (unknown group)")
+            problems.append(f"chỉ tiêu {ind.code}: không có khối {ind.group!r}")
         if ind.aggregation not in AGGREGATIONS:
-            problems.append(f"chỉ tiêu {ind.code}: không có cách tổng hợp {ind.aggregation!r} (unknown aggregation)")
+            problems.append(f"chỉ tiêu {ind.code}: không có cách tổng hợp {ind.aggregation!r}")
         if ind.aggregation == "weighted_mean":
             if ind.weight not in codes:
                 problems.append(f"chỉ tiêu {ind.code}: trọng số (weight) {ind.weight!r} không phải là một chỉ tiêu")
@@ -554,7 +554,7 @@ def _check(p: Programme, path: Path) -> None:
         if h.indicator and (h.task_sources or h.task_statuses):
             problems.append(f"chỉ tiêu chính {h.metric_code}: chỉ tiêu lấy từ số liệu không nhận bộ lọc nhiệm vụ")
         if set(h.task_sources) - sources or set(h.task_statuses) - statuses:
-            problems.append(f"chỉ tiêu chính {h.metric_code}: không có nguồn hoặc trạng thái nhiệm vụ đã ghi (unknown task source or status)")
+            problems.append(f"chỉ tiêu chính {h.metric_code}: không có nguồn hoặc trạng thái nhiệm vụ đã ghi")
         if h.plan_metric and h.plan_metric not in metrics:
             problems.append(f"chỉ tiêu chính {h.metric_code}: không có plan_metric {h.plan_metric!r}")
     if p.publication is not None:

@@ -17,8 +17,10 @@ def vn_number(value: float | int | None, decimals: int = 0) -> str:
 
 
 def vn_plain(value: float) -> str:
-    """As few decimals as the number has: 9899 -> '9.899', 9.899 -> '9,899'."""
+    """As few decimals as the number has: 9899 -> '9.899', 9.899 -> '9,899', 1e-9 -> '0,000000001'."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
+    if value and text in ("0", "-0"):
+        text = f"{value:.15f}".rstrip("0").rstrip(".")
     decimals = len(text.split(".")[1]) if "." in text else 0
     return vn_number(value, decimals)
 

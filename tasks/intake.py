@@ -494,7 +494,16 @@ def split_known(
     return new, seen, refused
 
 
+# Every empty file has this content: one is never "the same report" as another.
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
 def _counted_elsewhere(arrival: Arrival, earlier: dict, period: Period) -> Refusal:
+    if arrival.sha256 == EMPTY_SHA256:
+        return Refusal(
+            arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
+            "Tệp rỗng (0 byte): không có nội dung nào để đọc. Hãy lưu lại tệp báo cáo đã điền rồi gửi lại.",
+        )
     then = Period(earlier["year"], earlier["quarter"])
     received = earlier["received_at"]
     if received.tzinfo is None:

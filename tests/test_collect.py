@@ -311,6 +311,22 @@ def test_a_rejected_file_is_explained_by_its_error_not_by_a_warning_found_before
     assert [f.severity for f in verdict.findings] == ["error", "warning"]
 
 
+def test_an_empty_file_is_never_taken_for_another_units_earlier_file(warehouse):
+    q1_inbox = warehouse.data_dir / "inbox" / Q1.key
+    q1_inbox.mkdir(parents=True)
+    (q1_inbox / "CQ039_BaoCao.xlsx").write_bytes(b"")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    q2 = Period(2023, 2)
+    q2_inbox = warehouse.data_dir / "inbox" / q2.key
+    q2_inbox.mkdir(parents=True)
+    (q2_inbox / "CQ032_BaoCao.xlsx").write_bytes(b"")
+
+    [refusal] = collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir))["refusals"]
+
+    assert refusal["reason"].startswith("Tệp rỗng (0 byte)"), refusal
+    assert "CQ039" not in refusal["reason"]
+
+
 def test_last_quarters_file_sent_again_for_this_quarter_is_refused_saying_which_quarter_it_counted_for(warehouse):
     q1_inbox = warehouse.data_dir / "inbox" / Q1.key
     sent = save(submission("CQ003", Q1, tasks=[TASK]), q1_inbox / "CQ003.xlsx")

@@ -58,3 +58,9 @@ def test_a_value_in_a_message_keeps_its_digits(value, text):
     from reporting.findings import shown
 
     assert shown(value) == text
+
+
+def test_a_tiny_typed_value_keeps_its_digits_the_vietnamese_way():
+    from reporting.vn_format import vn_plain
+
+    assert (vn_plain(1e-9), vn_plain(9899.0), vn_plain(9.899)) == ("0,000000001", "9.899", "9,899")
