@@ -56,13 +56,7 @@ def stop_leftover_servers(prefect_home: Path, wait_seconds: float = 5.0) -> list
                 os.kill(server_pid, signal.SIGTERM)
                 stopped.append(server_pid)
         note.unlink(missing_ok=True)
-    deadline = time.monotonic() + wait_seconds
-    while any(started_at(pid) is not None for pid in stopped) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in stopped:
-        if started_at(pid) is not None:
-            with suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+    _end(stopped, wait_seconds)
     return stopped
 
 
@@ -83,14 +77,19 @@ def stop_own_servers(wait_seconds: float = 5.0) -> list[int]:
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(int(entry.name), signal.SIGTERM)
                 found.append(int(entry.name))
+    _end(found, wait_seconds)
+    return found
+
+
+def _end(terminated: list[int], wait_seconds: float) -> None:
+    """Give the processes sent SIGTERM `wait_seconds` to exit, then kill those still running."""
     deadline = time.monotonic() + wait_seconds
-    while any(started_at(pid) is not None for pid in found) and time.monotonic() < deadline:
+    while any(started_at(pid) is not None for pid in terminated) and time.monotonic() < deadline:
         time.sleep(0.1)
-    for pid in found:
+    for pid in terminated:
         if started_at(pid) is not None:
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-    return found
 
 
 def forget_server(note: Path | None) -> None:
