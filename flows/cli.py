@@ -195,6 +195,8 @@ def _prepare(data_dir: Path | None, verbose: bool = False, read_only_ok: bool = 
     # server (a subprocess) takes them from the environment wherever that is.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    # Prefect's own default, 20 s, was not enough on a loaded machine (a command run from another folder).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ["P135_DATA_DIR"] = str(data)
     _quiet_prefect(verbose)
     _stop_cleanly_on_sigterm()
@@ -252,11 +254,21 @@ def _server_starting():
         )
 
     def start() -> None:
-        with suppress(Exception):
+        server = None
+        try:
             server = SubprocessASGIServer()
             server.start()
-            if server.server_process is not None:
-                atexit.register(forget_server, note_server(home, server.server_process.pid))
+        except Exception:
+            # Prefect leaves a server that did not answer in time running, and the flow starts
+            # another: this one would outlive the command, noted nowhere.
+            process = getattr(server, "server_process", None)
+            if process is not None and process.poll() is None:
+                process.terminate()
+                with suppress(Exception):
+                    process.wait(timeout=10)
+            return
+        if server.server_process is not None:
+            atexit.register(forget_server, note_server(home, server.server_process.pid))
 
     # The server module is imported above, in this thread: the thread below only waits on the server.
     starting = threading.Thread(target=start, name="p135-prefect-server", daemon=True)
