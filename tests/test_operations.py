@@ -276,7 +276,10 @@ def test_a_file_with_a_sheet_renamed_counts_as_its_units_rejected_report_not_as_
     assert 'Thiếu sheet "Nhiệm vụ trọng tâm"' in _feedback_text(feedback / "CQ005.xlsx")
     letters = warehouse.data_dir / "reminders" / Q1.key
     assert "TỪ CHỐI" in (letters / "CQ005.txt").read_text(encoding="utf-8")
-    assert "chưa nhận được báo cáo" in (letters / "CQ006.txt").read_text(encoding="utf-8")
+    # Still nobody's, but its clerk is told what came under its code and why it does not count.
+    by_hand_letter = (letters / "CQ006.txt").read_text(encoding="utf-8")
+    assert "Tình trạng: đã nhận tệp CQ006.xlsx lúc " in by_hand_letter and "nên chưa được tính" in by_hand_letter
+    assert 'Thiếu sheet "Nhiệm vụ trọng tâm"' in by_hand_letter
     # p135 check names it the same way before it is sent.
     from tasks.local_check import check_files
 
