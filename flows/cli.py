@@ -785,11 +785,15 @@ def explain(
     rule = {
         "task_count": "mỗi nhiệm vụ được tính một lần, theo báo cáo gần nhất của đơn vị có nhiệm vụ đó",
         "sum": "cộng giá trị các quý của mọi đơn vị",
-        "latest": "lấy quý gần nhất của mỗi đơn vị (các quý trước đóng góp 0)",
+        "latest": "lấy quý gần nhất của mỗi đơn vị còn tồn tại đến cuối năm (các quý trước đóng góp 0)",
         "weighted_mean": "bình quân gia quyền: giá trị × trọng số / tổng trọng số",
     }[found.kind]
     units = len({r.unit_code for r in found.rows})
     console.print(f"Cách tính: {rule}; {len(found.rows)} dòng của {units} đơn vị.", soft_wrap=True)
+    if found.kind == "latest" and (ended := {r.unit_code: r.ended_on for r in found.rows if r.ended_on}):
+        listed = ", ".join(f"{code} (đến {day:%d/%m/%Y})" for code, day in sorted(ended.items()))
+        console.print(f"Không tính vào số cuối năm các đơn vị đã giải thể trong năm, không sáp nhập vào đơn vị nào: "
+                      f"{listed}.", soft_wrap=True, highlight=False)
     view = "không có" if found.view_value is None else f"{vn_number(found.view_value, found.display_decimals)} {found.unit_vi}"
     # A sum or a latest value has no more decimals than its values; a weighted mean shows three.
     total_places = {"task_count": 0, "sum": places, "latest": places}.get(found.kind, max(places, 3))

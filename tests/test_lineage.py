@@ -19,12 +19,14 @@ UNITS = """unit_code,name_vi,unit_group,unit_type,valid_from,valid_to,successor_
 CQ901,Chi bộ Hội Văn học Nghệ thuật,agencies,chi_bo_co_so,2020-01-01,2023-06-30,CQ903
 CQ902,Chi bộ Hội Nhà báo,agencies,chi_bo_co_so,2020-01-01,2023-06-30,CQ903
 CQ903,Chi bộ Liên hiệp các hội đặc thù,agencies,chi_bo_co_so,2023-07-01,,
+CQ904,Chi bộ Ban Quản lý dự án giải thể,agencies,chi_bo_co_so,2020-01-01,2023-06-30,
 """
 
 
 @pytest.fixture
 def merged_bloc(warehouse, tmp_path, monkeypatch):
-    """Two cells merged on 1 July 2023 into a third, each reporting its own quarters."""
+    """Two cells merged on 1 July 2023 into a third, each reporting its own quarters; a fourth
+    dissolved on 30 June 2023 without a successor."""
     programmes = tmp_path / "programmes"
     programmes.mkdir()
     shutil.copy(PROGRAMMES_DIR / "ctr135-2023.toml", programmes)
@@ -32,8 +34,8 @@ def merged_bloc(warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
     registry = load_registry()
     reports = {
-        1: {"CQ901": (1, 10), "CQ902": (2, 20)},
-        2: {"CQ901": (1, 11), "CQ902": (2, 21)},
+        1: {"CQ901": (1, 10), "CQ902": (2, 20), "CQ904": (3, 25)},
+        2: {"CQ901": (1, 11), "CQ902": (2, 21), "CQ904": (3, 26)},
         3: {"CQ903": (5, 30), "CQ901": (9, 99)},
         4: {"CQ903": (5, 31)},
     }
@@ -60,6 +62,7 @@ def test_figures_stay_under_their_own_unit(merged_bloc):
     assert found == {
         ("CQ901", "inspections"): 2, ("CQ902", "inspections"): 4, ("CQ903", "inspections"): 10,
         ("CQ901", "party_members_end"): 11, ("CQ902", "party_members_end"): 21, ("CQ903", "party_members_end"): 31,
+        ("CQ904", "inspections"): 6, ("CQ904", "party_members_end"): 26,
     }
 
 
@@ -68,7 +71,34 @@ def test_figures_roll_up_under_the_successor_when_asked(merged_bloc):
         SELECT unit_code, indicator_code, value FROM v_unit_year_indicator_rollup
         WHERE year = 2023 AND indicator_code IN ('inspections', 'party_members_end')""")
     # A flow adds up over the whole group; a stock is the group's latest quarter, not a sum.
-    assert found == {("CQ903", "inspections"): 16, ("CQ903", "party_members_end"): 31}
+    assert found == {("CQ903", "inspections"): 16, ("CQ903", "party_members_end"): 31,
+                     ("CQ904", "inspections"): 6, ("CQ904", "party_members_end"): 26}
+
+
+def test_a_unit_dissolved_during_the_year_adds_its_flows_but_not_its_stock(merged_bloc):
+    """CQ904's members moved to other cells when it was dissolved: at year end they are counted
+    there, not again under CQ904's last quarter. Its inspections happened, and count."""
+    from warehouse import queries
+
+    views = _rows(merged_bloc.engine, """
+        SELECT 'bloc', indicator_code, units_reporting, value FROM v_year_indicator
+        WHERE year = 2023 AND indicator_code IN ('inspections', 'party_members_end')
+        UNION ALL
+        SELECT unit_group, indicator_code, units_reporting, value FROM v_year_group_indicator
+        WHERE year = 2023 AND indicator_code IN ('inspections', 'party_members_end')""")
+    expected = {
+        ("inspections", 4): 22.0,
+        ("party_members_end", 2): 31.0,
+    }
+    assert views == {(where, *key): value for where in ("bloc", "agencies") for key, value in expected.items()}
+
+    published = queries.year_aggregates(merged_bloc.engine, 2023)
+    groups = published["groups"].set_index("indicator_code")
+    assert float(groups.loc["party_members_end", "value"]) == 31.0
+    assert int(groups.loc["party_members_end", "units_reporting"]) == 2
+    bloc = published["bloc"].set_index("indicator_code")
+    assert float(bloc.loc["party_members_end", "value"]) == 31.0
+    assert float(bloc.loc["inspections", "value"]) == 22.0
 
 
 def test_lineage_names_the_successor_and_a_merged_unit_cannot_report_after(merged_bloc):
@@ -77,7 +107,8 @@ def test_lineage_names_the_successor_and_a_merged_unit_cannot_report_after(merge
             "SELECT unit_code, current_unit_code, is_merged FROM v_unit_lineage")).all()}
         late = conn.execute(text(
             "SELECT rule_id FROM v_validation_findings WHERE unit_code = 'CQ901' AND quarter = 3")).scalars().all()
-    assert lineage == {"CQ901": ("CQ903", True), "CQ902": ("CQ903", True), "CQ903": ("CQ903", False)}
+    assert lineage == {"CQ901": ("CQ903", True), "CQ902": ("CQ903", True), "CQ903": ("CQ903", False),
+                       "CQ904": ("CQ904", False)}
     assert late == ["identity.unit_merged"]
 
 
@@ -97,3 +128,16 @@ def test_a_registry_change_makes_a_new_version_saying_why(merged_bloc, monkeypat
 
     assert (again["version"], again["changed"]) == (first["version"] + 1, True)
     assert any("danh sách đơn vị (units.csv) đã thay đổi" in line for line in again["status"]), again["status"]
+
+
+def test_explain_gives_a_dissolved_unit_no_share_of_a_stock(merged_bloc):
+    """The rows explain reads for a stock add up to the views' figure: CQ904's last quarter
+    contributes nothing and carries the day it ended."""
+    from warehouse.explain import _INDICATOR_ROWS, _with_contributions
+
+    with merged_bloc.engine.connect() as conn:
+        raw = [r._asdict() for r in conn.execute(text(_INDICATOR_ROWS), {"year": 2023, "code": "party_members_end"})]
+    rows = _with_contributions(raw, "latest")
+    assert sum(r.contribution for r in rows) == 31.0
+    shares = {(r.unit_code, r.quarter): (r.contribution, r.ended_on) for r in rows if r.unit_code == "CQ904"}
+    assert shares == {("CQ904", 1): (0.0, dt.date(2023, 6, 30)), ("CQ904", 2): (0.0, dt.date(2023, 6, 30))}

@@ -16,6 +16,11 @@ from warehouse.migrate import downgrade, head_revision, upgrade
 from warehouse.reference import _recreate_wide_view
 
 UNITS = 300
+# The views that add up a year over units, with their keys: revision 0012 changed their stocks.
+YEAR_AGGREGATES = {
+    "v_year_indicator": ["year", "indicator_code"],
+    "v_year_group_indicator": ["year", "unit_group", "indicator_code"],
+}
 
 
 def _views(engine: Engine) -> dict[str, pd.DataFrame]:
@@ -63,9 +68,10 @@ def _views_at(engine: Engine, revision: str) -> dict[str, pd.DataFrame]:
 
 def test_the_views_answer_as_the_previous_revision_did(volume):
     """Each view, row for row, at revision 0010 (built for volume) and at 0009 before it, on the
-    same warehouse; at head, only the files sent within an extension change in v_submission_status."""
+    same warehouse; at head, only the files sent within an extension change in v_submission_status
+    (0011) and only the stocks of units closed during the year leave the year's aggregates (0012)."""
     engine = volume.engine
-    assert head_revision() == "0011"
+    assert head_revision() == "0012"
     now = _views(engine)
     built = _views_at(engine, "0010")
     before = _views_at(engine, "0009")
@@ -76,8 +82,15 @@ def test_the_views_answer_as_the_previous_revision_did(volume):
     for view in VIEWS:
         assert len(built[view]) > 0, view
         pd.testing.assert_frame_equal(built[view], before[view], check_dtype=False, rtol=1e-9, obj=view)
-        if view != "v_submission_status":
+        if view not in ("v_submission_status", *YEAR_AGGREGATES):
             pd.testing.assert_frame_equal(now[view], built[view], check_dtype=False, rtol=1e-9, obj=view)
+    for view, keys in YEAR_AGGREGATES.items():
+        flows = [frame[frame["aggregation"] != "latest"].reset_index(drop=True) for frame in (now[view], built[view])]
+        pd.testing.assert_frame_equal(*flows, check_dtype=False, rtol=1e-9, obj=view)
+        stocks = now[view][now[view]["aggregation"] == "latest"].merge(
+            built[view][built[view]["aggregation"] == "latest"], on=keys, suffixes=("", "_before"))
+        assert (stocks["value"] <= stocks["value_before"]).all(), view
+        assert (stocks["value"] < stocks["value_before"]).any(), f"{view}: the fixture closes units with members"
 
     status = now["v_submission_status"]
     extended = status["is_extended"].astype(bool)
@@ -127,7 +140,18 @@ def test_the_figures_match_straightforward_queries(volume):
                            WHERE s2.unit_code = s.unit_code AND s2.year = s.year
                              AND s2.status IN ('accepted', 'accepted_with_warnings'))""")
     assert merged_last > 0
-    assert members == pytest.approx(latest_members - merged_last)
+    # A unit closed during the year without a successor is not there at year end: its last
+    # quarter is not counted at all.
+    closed_last = _scalar(engine, f"""
+        SELECT COALESCE(SUM(si.value), 0) FROM submission s
+        JOIN submission_indicator si ON si.submission_id = s.submission_id
+        JOIN v_unit_lineage l ON l.unit_code = s.unit_code AND NOT l.is_merged AND l.valid_to < '{YEAR}-12-31'
+        WHERE {current} AND s.year = {YEAR} AND si.indicator_code = 'party_members_end'
+          AND s.quarter = (SELECT MAX(s2.quarter) FROM submission s2
+                           WHERE s2.unit_code = s.unit_code AND s2.year = s.year
+                             AND s2.status IN ('accepted', 'accepted_with_warnings'))""")
+    assert closed_last > 0
+    assert members == pytest.approx(latest_members - merged_last - closed_last)
 
 
 def _statistics(engine: Engine, tables: tuple[str, ...]) -> set[str]:

@@ -60,7 +60,7 @@ def unit_code(index: int) -> str:
 
 def volume_units(n: int) -> list[VolumeUnit]:
     """The registry: every 211th unit merges into a lower unit of its group at mid-year (every
-    1055th into one that merges too), every 997th closes after Q1, every 389th opens in Q2,
+    1055th into one that merges too), every 89th closes after Q1, every 389th opens in Q2,
     every 53rd is renamed at mid-year."""
     units = []
     for i in range(1, n + 1):
@@ -69,7 +69,7 @@ def volume_units(n: int) -> list[VolumeUnit]:
         if i % 211 == 0:
             valid_to = dt.date(YEAR, 6, 30)
             successor = unit_code(_successor(i, chain=i % 1055 == 0))
-        elif i % 997 == 0:
+        elif i % 89 == 0:
             valid_to = dt.date(YEAR, 3, 31)
         elif i % 389 == 0:
             valid_from = dt.date(YEAR, 4, 1)
@@ -86,7 +86,7 @@ def _successor(i: int, chain: bool) -> int:
     while j > 0:
         merging = j % 211 == 0
         same_group = (j % 7 == 0) == (i % 7 == 0)
-        if same_group and merging == chain and j % 997 and j % 389:
+        if same_group and merging == chain and j % 89 and j % 389:
             return j
         j -= step
     return 1

@@ -86,11 +86,12 @@ VIEWS: dict[str, str] = {
         "One row per year, group (agencies or enterprises) and indicator: flows are the units' "
         "year figures added up, weighted means are weighted, and stocks (members, workers) are "
         "the sum of the `v_unit_year_indicator_rollup` rows, so a unit merged during the year "
-        "is counted once, in its successor (`units_reporting` counts the units behind the figure)."
+        "is counted once, in its successor, and a unit closed during the year without a successor "
+        "adds no stock (`units_reporting` counts the units behind the figure)."
     ),
     "v_year_indicator": (
         "One row per year and indicator: the figure and plan of the whole bloc, aggregated like "
-        "`v_year_group_indicator` (stocks counted once across mergers)."
+        "`v_year_group_indicator` (stocks counted once across mergers, only units existing at year end)."
     ),
     "v_key_task_latest": (
         "One row per unit, year and key task (nhiệm vụ trọng tâm), in the state of the unit's "

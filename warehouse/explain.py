@@ -3,13 +3,15 @@
 Each row is one unit's figure from one submission (a quarter's value of an indicator, or the key
 tasks counted from the submission that last reported them), with what it contributes to the year's
 figure under the indicator's own rule: a flow adds its quarters; a stock counts the latest quarter
-of each unit as it is today, merged units included (other quarters contribute 0); a weighted mean
+of each unit as it is today, merged units included (other quarters contribute 0, and so does a unit
+closed during the year without a successor: it is not there at year end); a weighted mean
 takes value × weight / total weight. The contributions add up to the figure in
 v_year_end_programme135, which is read alongside; `matches_view` says whether they do.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
@@ -39,6 +41,8 @@ class SourceRow:
     value: float | None
     weight: float | None
     contribution: float
+    # The day the unit (as it is today) ended, when that was before the year's end: a stock leaves it out.
+    ended_on: dt.date | None = None
 
     def as_csv(self) -> list[object]:
         return [getattr(self, c) for c in CSV_COLUMNS]
@@ -82,11 +86,14 @@ ORDER BY h.position
 
 _INDICATOR_ROWS = """
 SELECT c.unit_code, c.unit_name, c.current_unit_code, c.quarter, s.version, f.original_name AS file_name,
-       c.submission_id, c.value, w.value AS weight
+       c.submission_id, c.value, w.value AS weight,
+       CASE WHEN cl.valid_to < ye.ends_on THEN cl.valid_to END AS ended_on
 FROM v_unit_quarter_indicator c
 JOIN v_submission_status s ON s.submission_id = c.submission_id
 JOIN received_file f ON f.file_sha256 = s.file_sha256
 JOIN period p ON p.year = c.year AND p.quarter = c.quarter
+LEFT JOIN unit_lineage cl ON cl.unit_code = c.current_unit_code
+LEFT JOIN period ye ON ye.year = c.year AND ye.quarter = 4
 JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
 LEFT JOIN submission_indicator w ON w.submission_id = c.submission_id
                                 AND w.indicator_code = i.weight_indicator_code
@@ -158,6 +165,11 @@ def _number(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _day(value) -> dt.date | None:
+    # SQLite returns a date column as text.
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _with_contributions(raw: list[dict], kind: str) -> list[SourceRow]:
     # A stock counts the latest quarter of each unit as it is today: a unit merged into another
     # lives on in its successor's reports, so only the group's latest quarter counts (issue 8's
@@ -176,7 +188,7 @@ def _with_contributions(raw: list[dict], kind: str) -> list[SourceRow]:
             contribution = 0.0
         elif kind == "latest":
             key = r.get("current_unit_code") or r["unit_code"]
-            contribution = value if int(r["quarter"]) == latest[key] else 0.0
+            contribution = value if int(r["quarter"]) == latest[key] and not r.get("ended_on") else 0.0
         elif kind == "weighted_mean":
             contribution = value * weight / total_weight if weight is not None and total_weight else 0.0
         else:
@@ -184,6 +196,6 @@ def _with_contributions(raw: list[dict], kind: str) -> list[SourceRow]:
         rows.append(SourceRow(
             unit_code=r["unit_code"], unit_name=r["unit_name"] or "", quarter=int(r["quarter"]),
             version=int(r["version"]), file_name=r["file_name"], submission_id=int(r["submission_id"]),
-            value=value, weight=weight, contribution=contribution,
+            value=value, weight=weight, contribution=contribution, ended_on=_day(r.get("ended_on")),
         ))
     return rows

@@ -275,7 +275,8 @@ _TEMPORARY = {
 
 
 def _across_units(keys: str) -> str:
-    """The aggregation over units of v_year_indicator / v_year_group_indicator, on the temporary tables."""
+    """The aggregation over units of v_year_indicator / v_year_group_indicator, on the temporary tables
+    (a stock only from the units that still exist at year end, as revision 0012 made them)."""
     return f"""
         SELECT {keys}, indicator_code, aggregation,
                COUNT(value) AS units_reporting,
@@ -295,8 +296,12 @@ def _across_units(keys: str) -> str:
                    AS units_reporting,
                SUM(value) AS value,
                SUM(plan_value) AS plan_value
-        FROM {ROLLUP_TABLE}
+        FROM {ROLLUP_TABLE} r
         WHERE aggregation = 'latest'
+          AND NOT EXISTS (
+              SELECT 1 FROM unit_lineage l
+              JOIN period p ON p.quarter = 4
+              WHERE l.unit_code = r.unit_code AND p.year = r.year AND l.valid_to < p.ends_on)
         GROUP BY {keys}, indicator_code, aggregation
     """
 
