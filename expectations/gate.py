@@ -25,7 +25,7 @@ from reporting.frames import ParsedBatch
 from reporting.identity import VALID
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
-from reporting.units import Registry
+from reporting.units import Registry, codes_in_name
 from reporting.vn_format import fits_decimals, number_readings, vn_number, vn_plain
 
 
@@ -162,9 +162,6 @@ def _root_causes(findings: list[Finding], read_problems: list[Finding]) -> list[
     ]
 
 
-NAME_TOKEN = re.compile(r"[A-Za-z0-9]+")
-
-
 def named_for_another_unit(names: dict[str, str], unit_of: dict[str, str], view: _RegistryView) -> list[Finding]:
     """A file sent under a name with another registered unit's code (and not its own) is refused:
     its template says one unit, its sender another (CQ002's report typed into CQ001's template),
@@ -174,8 +171,7 @@ def named_for_another_unit(names: dict[str, str], unit_of: dict[str, str], view:
         name = names.get(sid)
         if not name:
             continue
-        # A code is letters and digits: a year or a date in the name is no unit's code.
-        tokens = {t.upper() for t in NAME_TOKEN.findall(name) if not t.isdigit() and not t.isalpha()}
+        tokens = codes_in_name(name)
         others = sorted(t for t in tokens if t in view.latest and t != unit)
         if not others or unit in tokens:
             continue

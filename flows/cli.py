@@ -1065,6 +1065,7 @@ def status(
     completeness = read_completeness(data, period)
     _print_completeness(completeness, programme, approval_of(engine, period.year, period.quarter))
     _print_unattributed(completeness)
+    _print_misnamed(completeness)
     held = held_corrections(engine, period.year, period.quarter)
     if held:
         # Not a state of its own (the accepted report still counts) but a decision waiting: reopen or not.
@@ -1089,6 +1090,24 @@ def _print_unattributed(completeness) -> None:
                       markup=False)
     if len(files) > FILES_LISTED:
         console.print(f"  ... và {len(files) - FILES_LISTED} tệp nữa (xem v_submission_status).", highlight=False)
+
+
+def _print_misnamed(completeness) -> None:
+    """Files refused for a name carrying another unit's code than their template's: the unit named
+    may be the sender, still not reported, whom the ops team calls."""
+    files = completeness.misnamed
+    if not files:
+        return
+    not_reported = completeness.units.loc[completeness.units["state"] == "missing", "unit_code"].tolist()
+    console.print(f"Tệp mang mã của đơn vị khác với mẫu báo cáo ({len(files)}), đã bị từ chối, không được tính cho "
+                  "đơn vị nào:", highlight=False)
+    for f in files[:FILES_LISTED]:
+        named = [code for code in not_reported if f in completeness.files_named_for(code)]
+        hint = f"; {', '.join(named)} đang ở mục Chưa nộp" if named else ""
+        console.print(f"  {f['original_name']} [mẫu của {f['template_unit_code']}{hint}]", soft_wrap=True,
+                      highlight=False, markup=False)
+    if len(files) > FILES_LISTED:
+        console.print(f"  ... và {len(files) - FILES_LISTED} tệp nữa (xem v_validation_findings).", highlight=False)
 
 
 @app.command()

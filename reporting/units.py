@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,13 @@ GROUPS_VI = "agencies (khối cơ quan) hoặc enterprises (khối doanh nghiệ
 UNIT_TYPES_VI = "chi_bo_co_so (chi bộ cơ sở) hoặc dang_bo_co_so (đảng bộ cơ sở)"
 # Past this many, the rest of a registry's problems are counted, not listed.
 PROBLEMS_LISTED = 10
+_NAME_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+def codes_in_name(file_name: str) -> set[str]:
+    """The words of a file name that could be unit codes, upper-cased: letters and digits mixed,
+    so a year, a date or "BaoCao" is no unit's code ("CQ047_BaoCao_Quy2_2023.xlsx" gives CQ047)."""
+    return {t.upper() for t in _NAME_TOKEN.findall(file_name or "") if not t.isdigit() and not t.isalpha()}
 
 
 def load_registry(path: Path | None = None) -> Registry:

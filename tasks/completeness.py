@@ -4,7 +4,6 @@ action first (missing, rejected, held, late), in Vietnamese, for the CLI and the
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +13,15 @@ from prefect.cache_policies import NO_CACHE
 
 from reporting.periods import Period
 from reporting.programme import Programme
+from reporting.units import codes_in_name
 from reporting.vn_format import vn_number
-from warehouse.completeness import group_completeness, latest_errors, unattributed_files, unit_completeness
+from warehouse.completeness import (
+    group_completeness,
+    latest_errors,
+    misnamed_files,
+    unattributed_files,
+    unit_completeness,
+)
 from warehouse.engine import engine_for
 
 STATE_VI = {
@@ -27,7 +33,6 @@ STATE_VI = {
 }
 COLUMNS_VI = ("Khối", "Phải nộp", "Đã nhận", "Chấp nhận", "Đúng hạn", "Muộn", "Chưa nộp", "Từ chối",
               "Tỷ lệ nộp", "Tỷ lệ đúng hạn")
-NAME_TOKEN = re.compile(r"[A-Za-z0-9]+")
 COUNTS = ("expected", "received", "accepted", "on_time", "late", "missing", "rejected")
 
 
@@ -41,11 +46,15 @@ class Completeness:
     errors: dict[str, list[dict]] = field(default_factory=dict)
     # Files counted for no unit (see warehouse.completeness.unattributed_files).
     unattributed: list[dict] = field(default_factory=list)
+    # Files refused for a name carrying another unit's code (see warehouse.completeness.misnamed_files).
+    misnamed: list[dict] = field(default_factory=list)
 
     def files_named_for(self, unit_code: str) -> list[dict]:
-        """The files counted for no unit whose name carries `unit_code` (a PDF sent as CQ042_...)."""
-        return [f for f in self.unattributed
-                if unit_code.upper() in {t.upper() for t in NAME_TOKEN.findall(f["original_name"] or "")}]
+        """The files counted for no unit whose name carries `unit_code` (a PDF sent as CQ042_...),
+        and those refused in another unit's template under its code (CQ042_... in CQ001's template)."""
+        code = unit_code.upper()
+        return [f for f in self.unattributed + self.misnamed
+                if code in codes_in_name(f["original_name"]) and f.get("template_unit_code") != code]
 
     def units_in(self, state: str) -> pd.DataFrame:
         return self.units[self.units["state"] == state]
@@ -68,6 +77,7 @@ def read_completeness(data_dir: Path, period: Period) -> Completeness:
         unit_completeness(engine, period.year, period.quarter),
         latest_errors(engine, period.year, period.quarter),
         unattributed_files(engine, period.year, period.quarter),
+        misnamed_files(engine, period.year, period.quarter),
     )
 
 

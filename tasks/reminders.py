@@ -50,8 +50,10 @@ def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: R
         for f in sent:
             received = _instant(f["received_at"])
             when = f" lúc {received.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}" if received else ""
-            lines.append(f"Tình trạng: đã nhận tệp {f['original_name']}{when} nhưng tệp không đọc được như báo cáo "
-                         f"của đơn vị nên chưa được tính: {f['first_error'] or ''}")
+            why = ("tệp là mẫu báo cáo đã cấp cho đơn vị khác" if f.get("template_unit_code")
+                   else "tệp không đọc được như báo cáo của đơn vị")
+            lines.append(f"Tình trạng: đã nhận tệp {f['original_name']}{when} nhưng {why} nên chưa được tính: "
+                         f"{f['first_error'] or ''}")
     elif unit["state"] == "missing":
         lines.append("Tình trạng: chưa nhận được báo cáo của đơn vị.")
     else:

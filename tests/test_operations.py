@@ -342,6 +342,32 @@ def test_a_file_no_unit_could_be_told_for_is_named_to_the_ops_team_and_its_sende
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_file_sent_in_another_units_template_is_named_to_its_sender(warehouse, notifications):
+    """CQ005 typed its report into CQ001's template and sent it as CQ005_BaoCao_Quy1.xlsx: refused,
+    it counts for neither. Status names it beside CQ005, still not reported, and CQ005's reminder
+    says what came and why, instead of "nothing came"."""
+    save(submission("CQ001", Q1), _inbox(warehouse) / "CQ005_BaoCao_Quy1.xlsx")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    assert {_states(warehouse.engine)[c] for c in ("CQ001", "CQ005")} == {"rejected", "missing"}
+
+    status = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert status.exit_code == 0, status.output
+    shown = " ".join(status.output.split())
+    assert "Tệp mang mã của đơn vị khác với mẫu báo cáo (1), đã bị từ chối" in shown
+    assert "CQ005_BaoCao_Quy1.xlsx [mẫu của CQ001; CQ005 đang ở mục Chưa nộp]" in shown
+
+    remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    letters = warehouse.data_dir / "reminders" / Q1.key
+    letter = (letters / "CQ005.txt").read_text(encoding="utf-8")
+    assert "Tình trạng: đã nhận tệp CQ005_BaoCao_Quy1.xlsx lúc " in letter
+    assert "tệp là mẫu báo cáo đã cấp cho đơn vị khác nên chưa được tính" in letter
+    assert "hãy nhập số liệu vào mẫu đã cấp cho CQ005" in letter
+    assert "chưa nhận được báo cáo" not in letter
+    owner = (letters / "CQ001.txt").read_text(encoding="utf-8")
+    assert "TỪ CHỐI" in owner and "CQ005_BaoCao_Quy1.xlsx" not in owner.split("Cần sửa:")[0]
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_a_failed_run_tells_the_ops_team_through_the_block(warehouse, notifications, monkeypatch, tmp_path):
     monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path / "no-programmes"))
     (tmp_path / "no-programmes").mkdir()

@@ -108,3 +108,23 @@ def unattributed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
         year=year, quarter=quarter,
     )
     return rows.astype(object).where(rows.notna(), None).to_dict("records")
+
+
+def misnamed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
+    """Files of the quarter refused because their name carries another unit's code than their
+    template's (CQ047_BaoCao.xlsx in CQ001's template): counted for neither, each with the unit
+    whose template it is and the message it was given."""
+    rows = _frame(
+        engine,
+        """
+        SELECT f.original_name, s.received_at, s.unit_code AS template_unit_code, v.message_vi AS first_error
+        FROM submission s
+        JOIN received_file f ON f.file_sha256 = s.file_sha256
+        JOIN validation_finding v ON v.submission_id = s.submission_id
+                                 AND v.rule_id = 'identity.file_name_other_unit'
+        WHERE s.year = :year AND s.quarter = :quarter
+        ORDER BY s.received_at, f.original_name
+        """,
+        year=year, quarter=quarter,
+    )
+    return rows.astype(object).where(rows.notna(), None).to_dict("records")
