@@ -206,14 +206,40 @@ def all_programmes(skipped: list[str] | None = None) -> list[Programme]:
     """Every usable programme file of the folder. A broken one is left out (its reason appended to
     `skipped`): the year it is for refuses it when asked for (programme_for_year), the other years
     go on."""
-    programmes = []
+    loaded = []
     for path in sorted(programmes_dir().glob("*.toml")):
         try:
-            programmes.append(load_programme(path))
+            loaded.append((path, load_programme(path)))
         except ProgrammeError as exc:
             if skipped is not None:
                 skipped.append(str(exc))
+    programmes = []
+    for path, programme in loaded:
+        if reason := _taken(path, programme, loaded):
+            if skipped is not None:
+                skipped.append(reason)
+            continue
+        programmes.append(programme)
     return programmes
+
+
+def _taken(path: Path, p: Programme, loaded: list[tuple[Path, Programme]]) -> str | None:
+    """Why `p` cannot be used when an earlier year's file already holds its code or a template
+    version it accepts (a file copied for the new year with only `year` changed): the warehouse
+    keeps one programme per code, so loading it would move the earlier year's indicators and
+    headline to this year; and a template of the earlier year would pass as this year's."""
+    for other_path, q in loaded:
+        if q.year >= p.year:
+            continue
+        if q.code == p.code:
+            hint = p.code.replace(str(q.year), str(p.year))
+            example = f", ví dụ {hint!r}" if hint != p.code else ""
+            return (f"{path}: mã chương trình (code) {p.code!r} đã là mã của chương trình năm {q.year} "
+                    f"(tệp {other_path.name}); mỗi năm cần một mã riêng{example}")
+        if shared := sorted(set(p.accepted_template_versions) & set(q.accepted_template_versions)):
+            return (f"{path}: phiên bản mẫu {shared[0]!r} đã là mẫu của năm {q.year} (tệp {other_path.name}); "
+                    "mẫu của mỗi năm cần một phiên bản riêng (template_version và accepted_template_versions)")
+    return None
 
 
 def _stated_year(path: Path) -> int | None:
@@ -233,6 +259,7 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
     message then names it)."""
     directory = Path(directory) if directory else programmes_dir()
     found = []
+    loaded = []
     unreadable: list[ProgrammeError] = []
     for path in sorted(directory.glob("*.toml")):
         try:
@@ -244,8 +271,9 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
             if stated is None:
                 unreadable.append(exc)
             continue
+        loaded.append((path, programme))
         if programme.year == year:
-            found.append(programme)
+            found.append((path, programme))
     if not found and unreadable:
         raise ProgrammeError(
             f"không có tệp chương trình báo cáo dùng được cho năm {year} trong {directory}; "
@@ -255,7 +283,10 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
         raise NoProgramme(f"không có tệp chương trình báo cáo cho năm {year} trong {directory}")
     if len(found) > 1:
         raise ProgrammeError(f"có nhiều hơn một tệp chương trình báo cáo cho năm {year} trong {directory}")
-    return found[0]
+    [(path, programme)] = found
+    if reason := _taken(path, programme, loaded):
+        raise ProgrammeError(reason)
+    return programme
 
 
 _MISSING = object()

@@ -249,3 +249,38 @@ def test_registry_codes_are_trimmed_and_upper_cased_and_empty_rows_skipped(tmp_p
     registry = load_registry(path)
     assert {v.unit_code for v in registry.versions} == {v.unit_code for v in load_registry().versions}
     assert registry.version_on("CQ003", dt.date(2023, 1, 1)).name_vi == "Đảng bộ Sở Tài chính"
+
+
+COPIED_FOR_2024 = GOOD.replace("year = 2023", "year = 2024").replace("2024-01-10", "2025-01-10") \
+    .replace("2023-04-10", "2024-04-10").replace("2023-07-10", "2024-07-10").replace("2023-10-10", "2024-10-10")
+
+
+@pytest.mark.parametrize(("copied", "reason"), [
+    (COPIED_FOR_2024.replace('template_version = "CTr135-2023.v2"', 'template_version = "CTr135-2024.v1"')
+     .replace('accepted_template_versions = ["CTr135-2023.v2"]', 'accepted_template_versions = ["CTr135-2024.v1"]'),
+     "mã chương trình (code) 'CTr135-2023' đã là mã của chương trình năm 2023 (tệp ctr135-2023.toml); "
+     "mỗi năm cần một mã riêng, ví dụ 'CTr135-2024'"),
+    (COPIED_FOR_2024.replace('code = "CTr135-2023"', 'code = "CTr135-2024"'),
+     "phiên bản mẫu 'CTr135-2023.v2' đã là mẫu của năm 2023 (tệp ctr135-2023.toml)"),
+], ids=["same-code", "same-template-version"])
+def test_a_file_copied_for_a_new_year_must_have_its_own_code_and_template_version(tmp_path, monkeypatch, copied, reason):
+    """The warehouse keeps one programme per code: a 2024 file with 2023's code would move 2023's
+    indicators and headline to 2024. The earlier year keeps working; the copy is refused."""
+    (tmp_path / "ctr135-2023.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "ctr135-2024.toml").write_text(copied, encoding="utf-8")
+    assert load_programme(tmp_path / "ctr135-2024.toml").year == 2024, "the file alone is well formed"
+    assert programme_for_year(2023, tmp_path).code == "CTr135-2023"
+    with pytest.raises(ProgrammeError, match=re.escape(reason)) as refused:
+        programme_for_year(2024, tmp_path)
+    assert "ctr135-2024.toml" in str(refused.value)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path))
+    skipped = []
+    assert [p.year for p in all_programmes(skipped)] == [2023]
+    assert len(skipped) == 1 and reason in skipped[0]
+
+
+def test_a_new_years_file_with_its_own_code_and_template_is_used_beside_the_old_one(tmp_path):
+    (tmp_path / "ctr135-2023.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "ctr135-2024.toml").write_text(COPIED_FOR_2024.replace("CTr135-2023", "CTr135-2024"), encoding="utf-8")
+    assert programme_for_year(2024, tmp_path).code == "CTr135-2024"
+    assert programme_for_year(2023, tmp_path).code == "CTr135-2023"
