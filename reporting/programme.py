@@ -519,8 +519,10 @@ def _quarter_end(year: int, quarter: int) -> dt.date:
 
 def _check(p: Programme, path: Path) -> None:
     problems: list[str] = []
-    if sorted(p.deadlines) != [1, 2, 3, 4]:
-        problems.append("deadlines phải ghi đủ hạn nộp của quý 1 đến 4")
+    if extra := sorted(set(p.deadlines) - {1, 2, 3, 4}):
+        problems.append(f"deadlines: năm chỉ có quý 1 đến 4, không có quý {', '.join(map(str, extra))}")
+    if missing := sorted({1, 2, 3, 4} - set(p.deadlines)):
+        problems.append(f"deadlines phải ghi đủ hạn nộp của quý 1 đến 4 (còn thiếu quý {', '.join(map(str, missing))})")
     for quarter, deadline in sorted(p.deadlines.items()):
         if quarter not in (1, 2, 3, 4):
             continue

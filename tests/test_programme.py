@@ -36,7 +36,8 @@ def test_the_2023_programme_declares_what_the_year_reports():
     (('group = "all"', 'group = "farms"'), "không có khối 'farms'"),
     (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'), "không có nguồn hoặc trạng thái nhiệm vụ"),
     (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "chỉ được gồm chữ thường"),
-    (('4 = 2024-01-10\n', ''), "quý 1 đến 4"),
+    (('4 = 2024-01-10\n', ''), r"quý 1 đến 4 \(còn thiếu quý 4\)"),
+    (('4 = 2024-01-10\n', '4 = 2024-01-10\n5 = 2024-04-10\n'), "deadlines: năm chỉ có quý 1 đến 4, không có quý 5"),
     (('year_label_vi = "Số đảng viên cuối năm"', 'year_label_vi = " "'), "year_label_vi phải là một dòng chữ"),
     (('metric_code = "key_tasks_other"', 'metric_code = "key_tasks_ctr135"'),
      r"mã chỉ tiêu chính \(metric_code\) 'key_tasks_ctr135' bị trùng"),
@@ -48,7 +49,8 @@ def test_the_2023_programme_declares_what_the_year_reports():
     (('unit_vi = "tỷ đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\nplausible_max = 10000.0\n\n[[indicators]]\ncode = "workers"',
       'unit_vi = "triệu đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\nplausible_max = 10000.0\n\n[[indicators]]\ncode = "workers"'),
      r"so sánh budget_paid_bn_vnd <= revenue_bn_vnd: hai chỉ tiêu khác đơn vị tính \('triệu đồng' và 'tỷ đồng'\)"),
-], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "year-label-blank",
+], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "deadline-fifth-quarter",
+        "year-label-blank",
         "headline-code-twice", "deadline-year-before", "deadline-before-quarter-end", "deadline-year-after",
         "plausible-band-inverted", "comparison-units-differ"])
 def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
