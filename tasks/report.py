@@ -552,7 +552,8 @@ def _annex_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame, lineage: pd.D
     headers = ["STT", "Tổ chức cơ sở đảng", "Khối", *[f"Quý {ROMAN[q]}" for q in (1, 2, 3, 4)], "Ghi chú", "Mã đơn vị"]
     _title(
         ws, ctx, f"PHỤ LỤC: BÁO CÁO QUÝ CỦA TỪNG TỔ CHỨC CƠ SỞ ĐẢNG NĂM {p.year}",
-        "Mỗi ô: lần nộp được dùng để tổng hợp và ngày nhận; đơn vị đã hợp nhất được xếp ngay dưới đơn vị tiếp nhận.",
+        "Mỗi ô: lần nộp được dùng để tổng hợp và ngày nhận; \"trễ hạn\" khi lần nộp đầu tiên đạt yêu cầu đến sau hạn; "
+        "đơn vị đã hợp nhất được xếp ngay dưới đơn vị tiếp nhận.",
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, [5, 44, 16, 23, 23, 23, 23, 30, 10])
@@ -560,7 +561,7 @@ def _annex_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame, lineage: pd.D
     received = pd.to_datetime(sources["received_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.strftime("%d/%m/%Y")
     texts = [
         f"lần {int(v)}, nhận {day}{'' if on_time else ' (trễ hạn)'}"
-        for v, day, on_time in zip(sources["version"], received, sources["is_on_time"])
+        for v, day, on_time in zip(sources["version"], received, sources["is_unit_on_time"])
     ]
     quarters = sources["quarter"].astype(int).tolist()
     used = dict(zip(zip(sources["unit_code"].tolist(), quarters), texts))
@@ -706,10 +707,11 @@ def _series(ws: _Sheet, chart, col: int, header_row: int, last: int, **extra) ->
 
 
 def _sources_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame) -> None:
-    headers = ["Tổ chức cơ sở đảng", "Quý", "Lần nộp", "Tình trạng", "Thời điểm nhận", "Hạn nộp", "Đúng hạn", "Tên tệp", "Mã băm SHA-256", "Mã đơn vị"]
+    headers = ["Tổ chức cơ sở đảng", "Quý", "Lần nộp", "Tình trạng", "Thời điểm nhận", "Hạn nộp", "Tệp nhận trong hạn", "Tên tệp", "Mã băm SHA-256", "Mã đơn vị"]
     _title(
         ws, ctx, "NGUỒN SỐ LIỆU",
-        "Báo cáo quý được dùng để tổng hợp: mỗi dòng là một tệp đã được chấp nhận (bản mới nhất của đơn vị trong quý).",
+        "Báo cáo quý được dùng để tổng hợp: mỗi dòng là một tệp đã được chấp nhận (bản mới nhất của đơn vị trong quý). "
+        "Bản sửa gửi sau hạn không làm đơn vị thành nộp muộn khi lần nộp đầu tiên đạt yêu cầu đã đúng hạn.",
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, [40, 6, 8, 20, 16, 11, 9, 32, 58, 10])

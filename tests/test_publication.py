@@ -289,6 +289,40 @@ def test_the_annex_puts_a_merged_unit_under_its_successor_with_a_note(demo, tmp_
     assert "Đã hợp nhất vào" in ws.cell(row=R.HEADER_ROW + 1 + at, column=8).value
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_correction_sent_after_the_deadline_leaves_an_on_time_unit_on_time_in_the_annex(warehouse, tmp_path):
+    """The file used is the late correction, but the unit reported on time (its first file that
+    passed): the annex does not call it late, as status and v_unit_completeness do not; the
+    sources sheet still says the file itself came after the deadline."""
+    from reporting.periods import LOCAL_TZ, Period
+    from tasks.publishing import fetch_year_figures
+    from tests.workbooks import default_values, save, submission
+    from warehouse import queries
+
+    programme = programme_for_year(2023)
+    q1 = Period(2023, 1)
+    inbox = warehouse.data_dir / "inbox" / q1.key
+    deadline = programme.deadlines[1]
+    save(submission("CQ001", q1), inbox / "CQ001.xlsx",
+         dt.datetime.combine(deadline - dt.timedelta(days=2), dt.time(9), tzinfo=LOCAL_TZ))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    save(submission("CQ001", q1, values={**default_values("agencies"), "party_members_end": 40}),
+         inbox / "CQ001_sua.xlsx", dt.datetime.combine(deadline + dt.timedelta(days=5), dt.time(9), tzinfo=LOCAL_TZ))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    [used] = queries.sources_used(warehouse.engine, 2023).to_dict("records")
+    assert (used["version"], bool(used["is_on_time"]), bool(used["is_unit_on_time"])) == (2, False, True)
+
+    figures = fetch_year_figures.fn(warehouse.data_dir, 2023, programme).workbook
+    wb = _written(programme, figures, tmp_path / "r.xlsx")
+    annex = next(r for r in wb[R.SHEET_ANNEX].iter_rows(min_row=R.HEADER_ROW + 1, values_only=True) if r[-1] == "CQ001")
+    assert annex[3] == f"lần 2, nhận {deadline + dt.timedelta(days=5):%d/%m/%Y}"
+    sheet = wb[R.SHEET_SOURCES]
+    headers = [c.value for c in sheet[R.HEADER_ROW]]
+    [row] = [r for r in sheet.iter_rows(min_row=R.HEADER_ROW + 1, values_only=True) if r[-1] == "CQ001"]
+    assert row[headers.index("Tệp nhận trong hạn")] == "Không"
+
+
 def _workbook_figures(demo):
     from tasks.publishing import fetch_year_figures
 

@@ -59,14 +59,20 @@ def earlier_quarters(
 
 
 def sources_used(engine: Engine, year: int) -> pd.DataFrame:
-    """The submission behind each unit's quarter in the published figures, with its file hash."""
+    """The submission behind each unit's quarter in the published figures, with its file hash.
+
+    `is_on_time` is the file's own arrival; `is_unit_on_time` the unit's quarter as completeness
+    counts it (its first file that passed the checks): a correction sent after the deadline does
+    not make an on-time unit late."""
     return _frame(
         engine,
         """
         SELECT s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.received_at,
-               s.deadline, s.is_on_time, s.version, s.submission_id, s.file_sha256, f.original_name
+               s.deadline, s.is_on_time, s.version, s.submission_id, s.file_sha256, f.original_name,
+               CASE WHEN c.state = 'late' THEN 0 ELSE 1 END AS is_unit_on_time
         FROM v_submission_status s
         JOIN received_file f ON f.file_sha256 = s.file_sha256
+        LEFT JOIN v_unit_completeness c ON c.year = s.year AND c.quarter = s.quarter AND c.unit_code = s.unit_code
         WHERE s.year = :year AND s.status IN ('accepted', 'accepted_with_warnings')
         ORDER BY s.unit_code, s.quarter
         """,
