@@ -150,11 +150,14 @@ class Programme:
         raise KeyError(code)
 
     def display_decimals(self, indicator_code: str) -> int:
-        """One number format per indicator across a report: its headline's decimals, else its own."""
+        """One number format per indicator across a report: its headline's decimals, else those of
+        the headline figures in its unit (profit in tỷ đồng as revenue is shown), else its own."""
         for h in self.headline:
             if h.indicator == indicator_code:
                 return h.display_decimals
-        return self.indicator(indicator_code).decimals
+        unit = self.indicator(indicator_code).unit_vi
+        alike = [h.display_decimals for h in self.headline if h.indicator and self.indicator(h.indicator).unit_vi == unit]
+        return max(alike) if alike else self.indicator(indicator_code).decimals
 
     def source_by_label(self) -> dict[str, str]:
         return {c.label_vi: c.code for c in self.task_sources}

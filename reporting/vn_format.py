@@ -25,6 +25,12 @@ def vn_plain(value: float) -> str:
     return vn_number(value, decimals)
 
 
+def upper_keeping_symbols(text: str) -> str:
+    """A title in capitals with document symbols as written ("135-CTr/TU" stays so, never
+    "135-CTR/TU"): a word with a digit in it is a symbol."""
+    return " ".join(w if any(ch.isdigit() for ch in w) else w.upper() for w in text.split(" "))
+
+
 def vn_percent(pct: float | None) -> str:
     """106.0 -> '106%'."""
     if pct is None or (isinstance(pct, float) and math.isnan(pct)):

@@ -18,6 +18,7 @@ from reporting.findings import STATUS_VI
 from reporting.narrative import DRAFT_MARK, draft_note
 from reporting.periods import LOCAL_TZ, ROMAN
 from reporting.programme import Programme
+from reporting.vn_format import upper_keeping_symbols
 from tasks.safe_cells import safe_text
 from tasks.templates import number_format as _plain_format
 
@@ -104,7 +105,7 @@ def write_report(
                         units_count=figures.sources["unit_code"].nunique())
         _groups_sheet(_Sheet(wb, SHEET_GROUPS, ctx), ctx, figures.groups, figures.group_tasks)
         _tasks_sheet(_Sheet(wb, SHEET_TASKS, ctx), ctx, figures.tasks_by_source)
-        _enterprises_sheet(_Sheet(wb, SHEET_ENTERPRISES, ctx), ctx, figures.enterprises)
+        _enterprises_sheet(_Sheet(wb, SHEET_ENTERPRISES, ctx), ctx, figures.enterprises, figures.groups)
         _party_sheet(_Sheet(wb, SHEET_PARTY, ctx), ctx, figures.groups, figures.bloc)
         _annex_sheet(_Sheet(wb, SHEET_ANNEX, ctx), ctx, figures.sources, figures.lineage, figures.in_force)
         _quality_sheet(_Sheet(wb, SHEET_QUALITY, ctx), ctx, figures.findings, figures.sources)
@@ -337,7 +338,9 @@ def _title(ws: _Sheet, ctx: _Context, title: str, subtitle: str, last_col: int) 
     f = ctx.formats
     note = subtitle + (f" {ctx.draft}." if ctx.draft else "")
     lines = (
-        (ctx.programme.organisation_vi.upper(), f.get(**BOLD)),
+        # The body that issues the report (as the document's heading names it), else the bloc.
+        ((ctx.programme.publication.issuer if ctx.programme.publication else ctx.programme.organisation_vi).upper(),
+         f.get(**BOLD)),
         ((f"{DRAFT_MARK} – " if ctx.draft else "") + title, f.get(**(DRAFT_FONT if ctx.draft else TITLE))),
         (note, f.get(italic=True, text_wrap=True, valign="top", **({"font_color": "#C00000"} if ctx.draft else {}))),
     )
@@ -386,7 +389,7 @@ def _headline_sheet(ws: _Sheet, ctx: _Context, headline: pd.DataFrame, units_cou
     p = ctx.programme
     _title(
         ws, ctx,
-        f"KẾT QUẢ THỰC HIỆN {p.title_vi.upper()} NĂM {p.year}",
+        f"KẾT QUẢ THỰC HIỆN {upper_keeping_symbols(p.title_vi)} NĂM {p.year}",
         f"Tổng hợp từ báo cáo quý của {units_count} tổ chức cơ sở đảng trong Khối"
         + (f"; phiên bản {ctx.version}." if ctx.version else "."),
         len(HEADLINE_COLUMNS),
@@ -474,7 +477,7 @@ def _tasks_sheet(ws: _Sheet, ctx: _Context, by_source: pd.DataFrame) -> None:
     _print_setup(ws, HEADER_ROW, landscape=False)
 
 
-def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame) -> None:
+def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, groups: pd.DataFrame) -> None:
     p = ctx.programme
     indicators = [i for i in p.indicators if i.group == "enterprises"]
     headers, widths, columns = ["STT", "Doanh nghiệp"], [5, 46], []
@@ -483,7 +486,7 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame) -> 
         widths.append(14)
         columns.append((ind, "value"))
         if ind.has_plan:
-            headers += [f"Kế hoạch {ind.year_label[:1].lower()}{ind.year_label[1:]}", "% kế hoạch"]
+            headers += [f"Kế hoạch {ind.year_label[:1].lower()}{ind.year_label[1:]} ({ind.unit_vi})", "% kế hoạch"]
             widths += [14, 10]
             columns += [(ind, "plan"), (ind, "pct")]
     headers.append("Mã đơn vị")
@@ -514,6 +517,18 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame) -> 
             else:
                 _put(ws, row, col, _fraction(r.get("value"), r.get("plan_value")), PERCENT)
         _put(ws, row, len(headers), code)
+    # The group's figures, as the group sheet gives them: what the rows add up to (a mean weighted).
+    total = {r["indicator_code"]: r for r in groups[groups["unit_group"] == "enterprises"].to_dict("records")}
+    row = HEADER_ROW + len(names) + 1
+    _put(ws, row, 2, f"Tổng cộng ({len(names)} doanh nghiệp)", bold=True)
+    for col, (ind, what) in enumerate(columns, start=3):
+        r = total.get(ind.code, {})
+        if what == "value":
+            _put(ws, row, col, ctx.rounded(ind.code, r.get("value")), ctx.indicator_format(ind.code), bold=True)
+        elif what == "plan":
+            _put(ws, row, col, ctx.rounded(ind.code, r.get("plan_value")), ctx.indicator_format(ind.code), bold=True)
+        else:
+            _put(ws, row, col, _fraction(r.get("value"), r.get("plan_value")), PERCENT, bold=True)
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 

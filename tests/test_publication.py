@@ -227,7 +227,11 @@ def test_values_carry_no_float_noise_and_one_format_per_indicator(demo):
                 formats.setdefault(code, set()).update(c.number_format for c in value_cells if c.column > 2)
     assert formats["revenue_bn_vnd"] == {"[$-42A]#,##0.0"}
     assert formats["avg_income_m_vnd"] == {"[$-42A]#,##0.0"}
+    assert formats["profit_bn_vnd"] == {"[$-42A]#,##0.0"}, "tỷ đồng are shown alike, headline or not"
     assert all(len(f) == 1 for f in formats.values()), formats
+    title = wb[R.SHEET_HEADLINE]
+    assert title["A1"].value == programme.publication.issuer.upper(), "the issuer the document's heading names"
+    assert "CHƯƠNG TRÌNH HÀNH ĐỘNG SỐ 135-CTr/TU CỦA TỈNH ỦY NĂM 2023" in title["A2"].value, "the symbol as written"
     by_group = wb[R.SHEET_GROUPS]
     revenue = next(r for r in by_group.iter_rows(min_row=R.HEADER_ROW + 1) if r[-1].value == "revenue_bn_vnd")
     assert revenue[0].value == "Khối doanh nghiệp" and revenue[1].value == "Tổng doanh thu"
@@ -249,10 +253,15 @@ def test_enterprise_party_annex_and_quality_sheets(demo):
     enterprises = wb[R.SHEET_ENTERPRISES]
     headers = [c.value for c in enterprises[R.HEADER_ROW]]
     assert "% kế hoạch" in headers and headers[-1] == "Mã đơn vị"
-    rows = list(enterprises.iter_rows(min_row=R.HEADER_ROW + 1, values_only=True))
+    *rows, total = enterprises.iter_rows(min_row=R.HEADER_ROW + 1, values_only=True)
     assert len(rows) >= 20 and all(r[-1].startswith("DN") for r in rows)
     revenue_col = headers.index("Tổng doanh thu (tỷ đồng)")
     assert sum(r[revenue_col] for r in rows) == pytest.approx(9899.4, abs=0.01)
+    assert total[1] == f"Tổng cộng ({len(rows)} doanh nghiệp)" and total[-1] is None
+    assert total[revenue_col] == pytest.approx(9899.4, abs=0.01)
+    income = headers.index("Thu nhập bình quân của người lao động (triệu đồng/người/tháng)")
+    assert total[income] == pytest.approx(10.6, abs=0.05), "the mean weighted by workers, not a sum"
+    assert "Kế hoạch thu nhập bình quân của người lao động (triệu đồng/người/tháng)" in headers
     party = wb[R.SHEET_PARTY]
     assert [c.value for c in party[R.HEADER_ROW]][2:5] == ["Khối cơ quan", "Khối doanh nghiệp", "Toàn Khối"]
     annex = list(wb[R.SHEET_ANNEX].iter_rows(min_row=R.HEADER_ROW + 1, values_only=True))
