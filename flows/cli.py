@@ -1300,6 +1300,12 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 @db_app.command("grant-analyst")
 def db_grant_analyst(
     role: Annotated[str, typer.Argument(metavar="VAI_TRÒ", help="Vai trò đăng nhập cần tạo hoặc cập nhật, ví dụ analyst_hanoi.", show_default=False)],
+    statement_timeout: Annotated[int, typer.Option(
+        "--statement-timeout", min=0, max=1440, metavar="PHÚT",
+        help="Máy chủ dừng một câu lệnh của vai trò chạy quá số phút này (0: không giới hạn).")] = 15,
+    idle_timeout: Annotated[int, typer.Option(
+        "--idle-timeout", min=0, max=1440, metavar="PHÚT",
+        help="Máy chủ đóng phiên để giao dịch mở mà không làm gì quá số phút này (0: không giới hạn).")] = 30,
     data_dir: DataDir = None,
 ) -> None:
     """Tạo hoặc cập nhật VAI_TRÒ thành người phân tích chỉ được đọc kho PostgreSQL (mật khẩu: $P135_ANALYST_PASSWORD)."""
@@ -1323,7 +1329,8 @@ def db_grant_analyst(
     try:
         check_grant(engine, role, password)
         upgrade(engine)
-        granted = grant_analyst(engine, role, password)
+        granted = grant_analyst(engine, role, password, statement_timeout_minutes=statement_timeout,
+                                idle_in_transaction_minutes=idle_timeout)
     except AnalystRoleError as exc:
         raise _fail(_role_error_vi(exc, role, engine)) from None
     except SQLAlchemyError as exc:
@@ -1338,6 +1345,13 @@ def db_grant_analyst(
         f"{role}: người phân tích chỉ đọc trên {where}: thành viên của {granted.group}, được SELECT mọi bảng và view "
         f"trong schema public của riêng kho này, kể cả những bảng {engine.url.username or 'người dùng này'} tạo sau "
         "này, và không được INSERT, UPDATE, DELETE, CREATE hay tạo bảng tạm; các giao dịch của vai trò mặc định là chỉ đọc.",
+        soft_wrap=True, highlight=False,
+    )
+    limits = [f"{what} {minutes} phút" for what, minutes in (
+        ("một câu lệnh chạy quá", statement_timeout), ("giao dịch mở để không quá", idle_timeout)) if minutes]
+    console.print(
+        (f"Máy chủ dừng {' và '.join(limits)} của {role}" if limits else f"Không giới hạn thời gian chạy câu lệnh của {role}")
+        + " (vai trò vẫn tự đổi được trong phiên của mình bằng SET statement_timeout).",
         soft_wrap=True, highlight=False,
     )
     if not granted.large_objects_refused:

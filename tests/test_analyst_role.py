@@ -131,13 +131,36 @@ def test_grant_again_is_idempotent_and_sets_the_password(warehouse, analyst, mon
             "SELECT setconfig FROM pg_db_role_setting WHERE setrole = CAST(:r AS regrole)"
         ), {"r": analyst}).scalar()
     assert stored.startswith("SCRAM-SHA-256$")
-    assert settings == ["default_transaction_read_only=on"]
+    assert settings == ["default_transaction_read_only=on", "statement_timeout=15min",
+                        "idle_in_transaction_session_timeout=30min"]
     monkeypatch.delenv(PASSWORD_ENV)
     result = grant(warehouse, analyst)
     assert result.exit_code == 0, result.output
     assert "Không đặt mật khẩu" in result.output
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": analyst}).scalar() is None
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_an_analysts_runaway_query_is_stopped_by_the_server(warehouse, analyst):
+    """A cross join that would run for hours, or a client killed mid-query, does not load the
+    production server indefinitely: the role's statement limit stops it."""
+    result = CliRunner().invoke(app, ["db", "grant-analyst", analyst, "--statement-timeout", "1",
+                                      "--idle-timeout", "0", "--data-dir", str(warehouse.data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Máy chủ dừng một câu lệnh chạy quá 1 phút" in " ".join(result.output.split())
+    engine = connect_as(warehouse, analyst)
+    try:
+        with engine.connect() as conn:
+            limits = conn.execute(text("SELECT current_setting('statement_timeout'), "
+                                       "current_setting('idle_in_transaction_session_timeout')")).one()
+            assert tuple(limits) == ("1min", "0")
+            conn.execute(text("SET statement_timeout = '200ms'"))
+            with pytest.raises(DBAPIError) as stopped:
+                conn.execute(text("SELECT pg_sleep(5)"))
+            assert sqlstate(stopped.value) == "57014", "query_canceled by statement_timeout"
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)

@@ -107,9 +107,20 @@ class Granted:
     large_objects_refused: bool
 
 
-def grant_analyst(engine: Engine, role: str, password: str | None) -> Granted:
+# An analyst's query that runs away (a cross join, a client killed mid-query) is stopped by the
+# server after this long, and a transaction left open idle is ended: defaults the analyst can
+# still raise in a session (SET statement_timeout), so a long export remains possible on purpose.
+STATEMENT_TIMEOUT_MINUTES = 15
+IDLE_IN_TRANSACTION_MINUTES = 30
+
+
+def grant_analyst(
+    engine: Engine, role: str, password: str | None, *,
+    statement_timeout_minutes: int = STATEMENT_TIMEOUT_MINUTES,
+    idle_in_transaction_minutes: int = IDLE_IN_TRANSACTION_MINUTES,
+) -> Granted:
     """Create or update `role` as a read-only member of this warehouse's analyst group, in one
-    transaction."""
+    transaction; its sessions' statement and idle-in-transaction limits are set (0: none)."""
     check_grant(engine, role, password)
     with engine.begin() as conn:
         quote = conn.dialect.identifier_preparer.quote_identifier
@@ -136,6 +147,9 @@ def grant_analyst(engine: Engine, role: str, password: str | None) -> Granted:
         conn.execute(text(f"REVOKE {WRITE_PRIVILEGES} ON ALL TABLES IN SCHEMA public FROM {member}"))
         # A second guard: an analyst can turn it off per session, the privileges still hold.
         conn.execute(text(f"ALTER ROLE {member} SET default_transaction_read_only = on"))
+        conn.execute(text(f"ALTER ROLE {member} SET statement_timeout = '{int(statement_timeout_minutes)}min'"))
+        conn.execute(text(f"ALTER ROLE {member} SET idle_in_transaction_session_timeout = "
+                          f"'{int(idle_in_transaction_minutes)}min'"))
         _check_read_only(conn, role)
     return Granted(group, large_objects_refused)
 
