@@ -102,11 +102,17 @@ def publish_year(
             if decision.is_new:
                 changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
                 change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous, not_approved))
-                files = write_report_files(programme, figures, headline, decision, change_lines, reports, not_approved)
+                # The official document that follows drafts is the first issued: what moved since a
+                # draft is for the ops team (the command, the run), not for the Committee's copy.
+                issued_before = decision.previous is not None and not decision.previous.draft_quarters
+                in_document = change_lines if not_approved or issued_before else []
+                files = write_report_files(programme, figures, headline, decision, in_document, reports, not_approved)
                 files = convert_report_to_pdf(files)
                 record_version(data, programme, decision, files, headline, figures, not_approved)
                 latest = promote_latest(files, reports, year)
-                status = [f"Phiên bản {decision.version}, lập ngày {decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
+                kind = "dự thảo" if not_approved else "bản chính thức"
+                status = [f"Phiên bản {decision.version} ({kind}), lập ngày "
+                          f"{decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
                 pdf_note = files.pdf_note
             else:
                 changes, change_lines = [], []

@@ -14,7 +14,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from reporting.narrative import Activity, coverage_note, narrative
-from reporting.periods import ROMAN
+from reporting.periods import ROMAN, Period
 from reporting.programme import Programme
 from reporting.units import load_registry
 from reporting.versions import basis_sha256
@@ -163,6 +163,11 @@ def version_reasons(
         reasons.append(f"{replaced} báo cáo quý được gửi mới hoặc thay thế")
     if programme.source_sha256 != previous.programme_sha256:
         reasons.append("tệp chương trình đã thay đổi")
+    if approved := sorted(set(previous.draft_quarters) - set(quarters_not_approved)):
+        labels = ", ".join(Period(programme.year, q).label_vi for q in approved)
+        reasons.append(f"đã phê duyệt {labels}" + ("" if quarters_not_approved else ": đây là bản chính thức"))
+    if reopened := sorted(set(quarters_not_approved) - set(previous.draft_quarters)):
+        reasons.append("đã mở lại " + ", ".join(Period(programme.year, q).label_vi for q in reopened))
     if not reasons and tuple(sorted(previous.draft_quarters)) == tuple(sorted(quarters_not_approved)):
         # Nothing else of the basis moved: the unit registry did (a successor, a group, a unit's dates).
         reasons.append("danh sách đơn vị (units.csv) đã thay đổi")
