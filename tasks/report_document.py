@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,9 @@ def build_document(
     _page_number_header(section)
 
     local_date = content.published_at.astimezone(LOCAL_TZ).date()
+    draft = draft_note(programme.year, quarters_not_approved)
+    # A number is given when the report is issued: a draft leaves it blank ("Số    -BC/ĐUK").
+    number = re.sub(r"^\d+", "    ", pub.document_number) if draft else pub.document_number
     heading = doc.add_table(rows=1, cols=2)
     _no_borders(heading)
     left, right = heading.rows[0].cells
@@ -200,7 +204,7 @@ def build_document(
         (pub.issuer_parent.upper(), {"size": BODY_PT}),
         (pub.issuer.upper(), {"size": BODY_PT, "bold": True}),
         ("*", {"size": BODY_PT}),
-        (f"Số {pub.document_number}", {"size": BODY_PT}),
+        (f"Số {number}", {"size": BODY_PT}),
     ])
     _cell_text(right, [
         ("ĐẢNG CỘNG SẢN VIỆT NAM", {"size": 15, "bold": True, "underline": True, "after": 6}),
@@ -208,7 +212,6 @@ def build_document(
     ])
     _widths(heading, [80, 85])
 
-    draft = draft_note(programme.year, quarters_not_approved)
     _paragraph(doc, "", after=6)
     if draft:
         _paragraph(doc, DRAFT_MARK, size=BODY_PT, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0, color=RED)

@@ -554,6 +554,8 @@ def test_a_draft_says_so_and_names_the_quarters_not_approved(demo, tmp_path):
     assert paragraphs[paragraphs.index("BÁO CÁO") - 1] == "DỰ THẢO"
     assert "(Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt)" in paragraphs
     assert "Bình Định, ngày 05 tháng 01 năm 2024" in docx_text(draft)[1][0][0][1]
+    assert "Số 125-BC/ĐUK" in docx_text(official)[1][0][0][0]
+    assert "Số     -BC/ĐUK" in docx_text(draft)[1][0][0][0], "a draft has no number yet"
 
     wb = _written(programme, figures.workbook, tmp_path / "draft.xlsx", quarters_not_approved=(4,))
     for ws in wb.worksheets:
