@@ -653,7 +653,8 @@ def _charts_sheet(ws: _Sheet, ctx: _Context, figures: WorkbookFigures) -> None:
             _put(ws, row + n, 1, f"Quý {ROMAN[int(r['quarter'])]}")
             _put(ws, row + n, 2, ctx.rounded(code, r["value"]), ctx.indicator_format(code))
         last = row + len(figures.quarterly)
-        chart = _bar(ws, f"{ind.label_vi} theo quý năm {p.year} ({ind.unit_vi})", ind.unit_vi)
+        chart = _bar(ws, f"{ind.label_vi} theo quý năm {p.year} ({ind.unit_vi})", ind.unit_vi,
+                     num_format=number_format(0), legend=False)
         _series(ws, chart, 2, row, last)
         ws.ws.insert_chart(f"F{row}", chart)
         row = max(last, row + 16) + 2
@@ -667,7 +668,8 @@ def _charts_sheet(ws: _Sheet, ctx: _Context, figures: WorkbookFigures) -> None:
             _put(ws, row + n, 1, r["label_vi"], wrap=True)
             _put(ws, row + n, 2, _clean(round(float(r["pct_of_plan"]) / 100, 3)), PERCENT)
         last = row + len(planned)
-        chart = _bar(ws, f"Mức thực hiện so với kế hoạch năm {p.year}", "% kế hoạch", horizontal=True, num_format=PERCENT)
+        chart = _bar(ws, f"Mức thực hiện so với kế hoạch năm {p.year}", "% kế hoạch", horizontal=True, num_format=PERCENT,
+                     legend=False)
         _series(ws, chart, 2, row, last)
         ws.ws.insert_chart(f"F{row}", chart)
         row = max(last, row + 16) + 2
@@ -695,8 +697,9 @@ def _charts_sheet(ws: _Sheet, ctx: _Context, figures: WorkbookFigures) -> None:
 
 
 def _bar(ws: _Sheet, title: str, axis_title: str, *, horizontal: bool = False, stacked: bool = False,
-         num_format: str | None = None):
-    """A bar (or column) chart 16 × 7.5 cm, values labelled, the value axis from 0, legend below."""
+         num_format: str | None = None, legend: bool = True):
+    """A bar (or column) chart 16 × 7.5 cm, values labelled, the value axis from 0 in Vietnamese
+    number format, legend below (none for one series: the title and axis already name it)."""
     options = {"type": "bar" if horizontal else "column"}
     if stacked:
         options["subtype"] = "stacked"
@@ -706,7 +709,7 @@ def _bar(ws: _Sheet, title: str, axis_title: str, *, horizontal: bool = False, s
     # In a bar chart xlsxwriter's x axis is the value axis (drawn horizontally).
     (chart.set_x_axis if horizontal else chart.set_y_axis)(value_axis)
     chart.set_size({"width": round(16 * PX_PER_CM), "height": round(7.5 * PX_PER_CM)})
-    chart.set_legend({"position": "bottom"})
+    chart.set_legend({"position": "bottom"} if legend else {"none": True})
     return chart
 
 

@@ -164,6 +164,11 @@ def _headline_table(doc, programme: Programme, rows: list[dict[str, Any]]) -> No
             align = WD_ALIGN_PARAGRAPH.LEFT if col == 1 else WD_ALIGN_PARAGRAPH.RIGHT if col >= 3 else WD_ALIGN_PARAGRAPH.CENTER
             _cell_text(cell, [(text, {"size": TABLE_PT, "align": align})])
     _widths(table, [12, 68, 25, 22, 22, 16])
+    # The table stays whole on one page (a few rows): every row but the last keeps with the next.
+    for row in table.rows[:-1]:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
 
 
 def _f(value) -> float | None:
@@ -216,7 +221,8 @@ def build_document(
     if draft:
         _paragraph(doc, DRAFT_MARK, size=BODY_PT, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0, color=RED)
     _paragraph(doc, "BÁO CÁO", size=16, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-    subject = f"kết quả thực hiện {programme.title_vi} năm {programme.year}"
+    # A no-break space: the year never wraps onto a line of its own.
+    subject = f"kết quả thực hiện {programme.title_vi} năm\u00a0{programme.year}"
     _paragraph(doc, subject[:1].upper() + subject[1:], size=BODY_PT, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
     if draft:
         _paragraph(doc, f"({draft})", size=13, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0, color=RED)
@@ -224,7 +230,7 @@ def build_document(
 
     for text in content.paragraphs:
         _paragraph(doc, text, indent_mm=12.7)
-    _paragraph(doc, f"Kết quả chủ yếu năm {programme.year}:", bold=True, indent_mm=12.7)
+    _paragraph(doc, f"Kết quả chủ yếu năm {programme.year}:", bold=True, indent_mm=12.7).paragraph_format.keep_with_next = True
     _headline_table(doc, programme, content.headline)
     if content.chart_png:
         picture = _paragraph(doc, "", align=WD_ALIGN_PARAGRAPH.CENTER, after=0)

@@ -177,6 +177,10 @@ def test_the_pdf_holds_the_golden_figures_with_the_table_on_its_first_pages(pdf_
     assert "BÁO CÁO" in pdf_pages[0] and "ĐẢNG CỘNG SẢN VIỆT NAM" in pdf_pages[0]
     assert len(pdf_pages) <= 3, "the report is a few pages, not an annex"
     assert re.search(r"Nộp\s+bảo\s+hiểm\s+xã\s+hội", first) and "Kết quả chủ yếu năm 2023" in first
+    # The headline table is on one page, its heading with it; the title's year is not alone on a line.
+    [table_page] = [page for page in pdf_pages if "Kết quả chủ yếu năm 2023" in page]
+    assert "Nhiệm vụ trọng tâm đã xác định" in table_page and re.search(r"Nộp\s+bảo\s+hiểm\s+xã\s+hội", table_page)
+    assert not any(line.strip() == "2023" for line in pdf_pages[0].splitlines())
     flat = re.sub(r"\s+", " ", first)
     for pattern, expected in (
         (r"toàn bộ ([\d.]+) nhiệm vụ", 1966), (r"([\d.]+) nhiệm vụ theo Chương trình", 365),
@@ -273,6 +277,10 @@ def test_enterprise_party_annex_and_quality_sheets(demo):
         names = z.namelist()
         charts = [n for n in names if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
         assert len(charts) == 3 and not any(n.startswith("xl/chartsheets/") for n in names)
+        xml = {n: z.read(n).decode() for n in charts}
+    # One series needs no legend (it repeated the axis title); the axes read the Vietnamese way.
+    assert sum("<c:legend>" in x for x in xml.values()) == 1, "only the stacked chart of two groups has one"
+    assert any('formatCode="[$-42A]#,##0"' in x for x in xml.values())
 
 
 def _written(programme, figures, path, **options):
