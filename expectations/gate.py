@@ -20,7 +20,7 @@ from expectations.cross_quarter import (
 from expectations.runner import run_suite, with_nulls_as_value
 from expectations.shifted_rows import below_shift, shifted_from
 from reporting import layout as L
-from reporting.findings import ERROR, WARNING, Finding, shown, status_for
+from reporting.findings import ERROR, FILE_NAME_OTHER_UNIT, WARNING, Finding, shown, status_for
 from reporting.frames import ParsedBatch
 from reporting.identity import VALID
 from reporting.periods import LOCAL_TZ, Period
@@ -177,10 +177,10 @@ def named_for_another_unit(names: dict[str, str], unit_of: dict[str, str], view:
             continue
         other = others[0]
         found.append(Finding(
-            sid, "identity.file_name_other_unit", ERROR, None, None, name,
+            sid, FILE_NAME_OTHER_UNIT, ERROR, None, None, name,
             f'Tên tệp "{name}" mang mã đơn vị {view.unit_shown.get(other, other)}, nhưng tệp là mẫu báo cáo đã cấp '
             f"cho {view.unit_shown.get(unit, unit)}: chưa rõ đây là báo cáo của đơn vị nào nên tệp chưa được thu "
-            f"nhận, số liệu đã nộp của {unit} giữ nguyên. Nếu đây là báo cáo của {other}, hãy nhập số liệu vào "
+            f"nhận và không được tính cho đơn vị nào (báo cáo {unit} đã nộp trước đó, nếu có, giữ nguyên). Nếu đây là báo cáo của {other}, hãy nhập số liệu vào "
             f"mẫu đã cấp cho {other} rồi gửi lại; nếu đúng là báo cáo của {unit}, hãy đổi tên tệp (bỏ mã {other}) "
             "rồi gửi lại.",
         ))

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 
 ERROR = "error"
 WARNING = "warning"
+# A file in one unit's template, named for another: refused, counted for neither (see expectations.gate).
+FILE_NAME_OTHER_UNIT = "identity.file_name_other_unit"
 # A submission's verdict as the clerk reads it.
 STATUS_VI = {
     "accepted": "Chấp nhận",

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import DateTime, String, bindparam, text
 
 from expectations.gate import CheckedBatch
-from reporting.findings import ERROR, STATUS_VI, Finding, reading_order
+from reporting.findings import ERROR, FILE_NAME_OTHER_UNIT, STATUS_VI, Finding, reading_order
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry, UnitVersion
@@ -61,7 +61,8 @@ def feedback_job(
         ("Mã tệp (SHA-256)", arrival.sha256),
         (VERDICT_LABEL, STATUS_VI[status]),
         ("Số lỗi / cảnh báo", f"{errors} lỗi, {len(findings) - errors} cảnh báo"),
-        ("Việc cần làm", next_step or NEXT_STEP_VI[status]),
+        ("Việc cần làm", by_deadline_vi(next_step or NEXT_STEP_VI[status], programme.deadlines[period.quarter],
+                                        dt.datetime.now(LOCAL_TZ).date())),
     )
     ordered = sorted(findings, key=reading_order)
     return FeedbackJob(
@@ -121,6 +122,21 @@ def write_feedback(
     return _place(data_dir, period, jobs, sources, guard, workers)
 
 
+MISNAMED_STEP_VI = (
+    "Báo cáo CHƯA được tiếp nhận: tên tệp mang mã của một đơn vị khác với mẫu báo cáo (xem dòng lỗi dưới đây). "
+    "Không phải sửa số liệu: hãy làm theo hướng dẫn ở dòng lỗi (dùng đúng mẫu của đơn vị gửi, hoặc đổi tên tệp) "
+    "rồi gửi lại trước hạn nộp."
+)
+BEFORE_DEADLINE_VI = "trước hạn nộp."
+
+
+def by_deadline_vi(step: str, deadline: dt.date, today: dt.date) -> str:
+    """Advice to send again "before the deadline", with its date, or, once it has passed, as soon as possible."""
+    when = (f"trước hạn nộp ({deadline:%d/%m/%Y})." if today <= deadline
+            else f"càng sớm càng tốt (hạn nộp chung của quý, {deadline:%d/%m/%Y}, đã qua).")
+    return step.replace(BEFORE_DEADLINE_VI, when, 1)
+
+
 UNREADABLE_STEP_VI = (
     "Báo cáo CHƯA được tiếp nhận: tệp đã gửi không đọc được như một báo cáo theo mẫu (lý do ở dưới). "
     "Hãy gửi lại tệp mẫu báo cáo (.xlsx) đã được cấp cho đơn vị, đã điền số liệu, trước hạn nộp."
@@ -136,11 +152,13 @@ def _next_step(status: str, standing: tuple[str, dt.datetime] | None, closed_not
         return closed_note
     if status != "rejected":
         return None
-    unreadable = any(f.severity == ERROR for f in findings) and all(
-        f.rule_id.startswith("file.") and not f.cell for f in findings if f.severity == ERROR)
+    errors = [f for f in findings if f.severity == ERROR]
+    unreadable = bool(errors) and all(f.rule_id.startswith("file.") and not f.cell for f in errors)
+    misnamed = bool(errors) and all(f.rule_id == FILE_NAME_OTHER_UNIT for f in errors)
+    special = UNREADABLE_STEP_VI if unreadable else MISNAMED_STEP_VI if misnamed else None
     if standing is None and closed_rejected_note is None:
-        return UNREADABLE_STEP_VI if unreadable else None
-    step = closed_rejected_note or (UNREADABLE_STEP_VI if unreadable else NEXT_STEP_VI["rejected"])
+        return special
+    step = closed_rejected_note or special or NEXT_STEP_VI["rejected"]
     if standing is not None:
         name, received = standing
         step += (f" Báo cáo đã được chấp nhận trước đó (tệp {name}, nhận lúc "

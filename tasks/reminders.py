@@ -10,6 +10,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from reporting.findings import FILE_NAME_OTHER_UNIT
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry
@@ -56,6 +57,13 @@ def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: R
                          f"{f['first_error'] or ''}")
     elif unit["state"] == "missing":
         lines.append("Tình trạng: chưa nhận được báo cáo của đơn vị.")
+    elif (errors := c.errors.get(unit["unit_code"], [])) and all(e["rule_id"] == FILE_NAME_OTHER_UNIT for e in errors):
+        # A file in the unit's template named for another unit: maybe not the unit's at all.
+        received = _instant(unit["last_received_at"])
+        when = f" lúc {received.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}" if received else ""
+        lines.append(f"Tình trạng: đã nhận tệp {errors[0]['original_name']}{when} theo mẫu báo cáo của đơn vị, nhưng "
+                     f"tên tệp mang mã của đơn vị khác nên tệp chưa được tính: {errors[0]['message_vi']}")
+        lines.append("Nếu đơn vị chưa gửi báo cáo của mình, xin gửi báo cáo theo mẫu dưới đây.")
     else:
         received = _instant(unit["last_received_at"])
         when = f" lúc {received.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}" if received else ""

@@ -16,7 +16,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from reporting.findings import ERROR, STATUS_VI, Finding, reading_order
 from reporting.periods import LOCAL_TZ, Period
 from tasks import feedback_writer
-from tasks.feedback import NEXT_STEP_VI, SEVERITY_VI, feedback_job, feedback_name
+from tasks.feedback import NEXT_STEP_VI, SEVERITY_VI, by_deadline_vi, feedback_job, feedback_name
 from tasks.feedback_writer import COLUMNS, HEADER_ROW, SHEET, FeedbackJob, place_all, write_workbook
 from tasks.intake import PARTIAL_PREFIX
 from tasks.safe_cells import put
@@ -45,7 +45,8 @@ def _openpyxl_reference(programme, period, unit_label, arrival, status, findings
         ("Mã tệp (SHA-256)", arrival.sha256),
         ("Kết quả", STATUS_VI[status]),
         ("Số lỗi / cảnh báo", f"{errors} lỗi, {len(findings) - errors} cảnh báo"),
-        ("Việc cần làm", next_step or NEXT_STEP_VI[status]),
+        ("Việc cần làm", by_deadline_vi(next_step or NEXT_STEP_VI[status], programme.deadlines[period.quarter],
+                                        dt.datetime.now(LOCAL_TZ).date())),
     ]
     for row, (label, value) in enumerate(facts, start=4):
         ws.cell(row=row, column=1, value=label).font = Font(bold=True)
@@ -299,3 +300,12 @@ def test_the_feedback_prints_its_findings_width_on_one_a4_page(tmp_path):
     assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert int(ws.page_setup.fitToWidth or 1) == 1 and int(ws.page_setup.fitToHeight) == 0  # width 1 is the default
     assert ws.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
+
+
+@pytest.mark.parametrize(("today", "said"), [
+    (dt.date(2023, 4, 10), "gửi lại trước hạn nộp (10/04/2023)."),
+    (dt.date(2023, 4, 11), "gửi lại càng sớm càng tốt (hạn nộp chung của quý, 10/04/2023, đã qua)."),
+], ids=["on-the-deadline", "the-day-after"])
+def test_a_rejected_file_is_told_the_deadline_or_that_it_has_passed(today, said):
+    assert by_deadline_vi(NEXT_STEP_VI["rejected"], dt.date(2023, 4, 10), today).endswith(said)
+    assert by_deadline_vi(NEXT_STEP_VI["accepted"], dt.date(2023, 4, 10), today) == NEXT_STEP_VI["accepted"]

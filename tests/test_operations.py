@@ -363,8 +363,17 @@ def test_a_file_sent_in_another_units_template_is_named_to_its_sender(warehouse,
     assert "tệp là mẫu báo cáo đã cấp cho đơn vị khác nên chưa được tính" in letter
     assert "hãy nhập số liệu vào mẫu đã cấp cho CQ005" in letter
     assert "chưa nhận được báo cáo" not in letter
+    # CQ001 may have sent nothing: its letter says what came in its template, not "fix your file".
     owner = (letters / "CQ001.txt").read_text(encoding="utf-8")
-    assert "TỪ CHỐI" in owner and "CQ005_BaoCao_Quy1.xlsx" not in owner.split("Cần sửa:")[0]
+    assert "Tình trạng: đã nhận tệp CQ005_BaoCao_Quy1.xlsx lúc " in owner
+    assert "theo mẫu báo cáo của đơn vị, nhưng tên tệp mang mã của đơn vị khác nên tệp chưa được tính" in owner
+    assert "tệp của đơn vị" not in owner and "sửa ngay trong tệp đã gửi" not in owner
+    from openpyxl import load_workbook
+
+    feedback = load_workbook(warehouse.data_dir / "feedback" / Q1.key / "CQ001.xlsx").active
+    told = " ".join(str(c) for row in feedback.iter_rows(values_only=True) for c in row if c)
+    assert "Không phải sửa số liệu: hãy làm theo hướng dẫn ở dòng lỗi" in told
+    assert "Sửa các lỗi dưới đây ngay trong tệp đã gửi" not in told
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
@@ -581,7 +590,9 @@ def test_a_rejected_correction_is_told_the_accepted_report_still_stands_and_afte
     feedback = warehouse.data_dir / "feedback" / Q1.key / "CQ001.xlsx"
 
     told = _feedback_text(feedback)
-    assert "Từ chối" in told and "gửi lại trước hạn nộp" in told
+    # Collected years after the 2023 deadline: the clerk is not told to beat a deadline long past.
+    assert "Từ chối" in told and "gửi lại càng sớm càng tốt (hạn nộp chung của quý, 10/04/2023, đã qua)." in told
+    assert "trước hạn nộp" not in told
     assert "Báo cáo đã được chấp nhận trước đó (tệp CQ001.xlsx, nhận lúc " in told
     assert "vẫn là báo cáo hiện hành của đơn vị" in told
 
@@ -595,7 +606,8 @@ def test_a_rejected_correction_is_told_the_accepted_report_still_stands_and_afte
     closed = _feedback_text(feedback)
     assert "CQ001_lan3.xlsx" in closed
     assert "đã được phê duyệt bởi Lê Thị Duyệt" in closed and PROGRAMME.contact_vi in closed
-    assert "gửi lại trước hạn nộp" not in closed, "sending again no longer helps once the quarter is closed"
+    assert "càng sớm càng tốt" not in closed and "trước hạn nộp" not in closed, \
+        "sending again no longer helps once the quarter is closed"
     assert "(tệp CQ001.xlsx, nhận lúc " in closed
     # The same words when the feedback is written again (lost, then mended by the next run).
     feedback.unlink()
