@@ -612,12 +612,20 @@ def _print_publication(result: dict) -> None:
 
 
 def _print_completeness(c, programme, approval) -> None:
+    import pandas as pd
+
     from tasks.completeness import COLUMNS_VI, STATE_VI, deadline_vi, table_rows, unit_lines
 
     state = {"approved": f"đã phê duyệt bởi {approval.approved_by}", "reopened": f"đã mở lại ({approval.reopen_reason})",
              "open": "chưa phê duyệt"}[approval.state] if approval else "chưa phê duyệt"
     console.print(f"{c.period.label_vi}: hạn nộp {deadline_vi(programme, c.period)}; kỳ báo cáo {state}.",
                   soft_wrap=True, highlight=False, markup=False)
+    extended = c.units[c.units["is_extended"].astype(bool)] if "is_extended" in c.units else c.units.iloc[0:0]
+    if len(extended):
+        # Who has a later deadline than the quarter's: their on-time count follows it.
+        days = [f"{r['unit_code']} đến {pd.Timestamp(r['deadline']):%d/%m/%Y}"
+                for r in extended.sort_values("unit_code").to_dict("records")]
+        console.print(f"Được gia hạn nộp ({len(days)}): {', '.join(days)}.", soft_wrap=True, highlight=False, markup=False)
     for key in ("missing", "rejected", "held", "late"):
         found = unit_lines(c, key)
         if found:

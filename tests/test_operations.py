@@ -114,6 +114,8 @@ def test_completeness_counts_each_unit_once_with_rates_by_group(warehouse):
     assert [float(r[8]) for r in rows] == [round(300 / agencies, 1), round(100 / enterprises, 1)]
     assert [float(r[9]) for r in rows] == [round(200 / agencies, 1), 0.0]
     assert other_quarter == (2, 0, 0), "one row per group even with nothing received; rates never NULL"
+    status = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert "Được gia hạn nộp (1): CQ003 đến 20/04/2023." in " ".join(status.output.split()), status.output
 
     with warehouse.engine.connect() as conn:
         on_time = conn.execute(text(
