@@ -26,11 +26,13 @@ COL_UNIT, COL_FILE, COL_STATUS, COL_COUNT, COL_FIRST = (
 
 
 def counts_line(summary: dict) -> str:
-    """The collect summary as scripts read it (a contract): plain digits, this exact form."""
+    """The collect summary as scripts read it (a contract): plain digits, this exact form; files
+    held while the quarter is approved are added at the end, only when there are some."""
+    held = f", {summary['held']} tạm giữ" if summary.get("held") else ""
     return (
         f"{summary['period']}: {summary['files_seen']} tệp, {summary['files_new']} tệp mới "
         f"({summary['files_known']} tệp đã nhận), {summary['accepted']} chấp nhận, "
-        f"{summary['accepted_with_warnings']} có cảnh báo, {summary['rejected']} từ chối"
+        f"{summary['accepted_with_warnings']} có cảnh báo, {summary['rejected']} từ chối{held}"
     )
 
 

@@ -278,3 +278,14 @@ def test_help_and_usage_errors_are_vietnamese():
     assert valued.exit_code == 2 and "Tùy chọn --help không nhận giá trị." in valued.output
     not_a_file = _cli("check", "khong-co.xlsx")
     assert not_a_file.exit_code == 2 and "không phải là tệp hoặc không tồn tại: khong-co.xlsx" in not_a_file.output
+
+
+def test_the_counts_line_adds_held_files_only_when_there_are_some():
+    """Scripts read the first line: unchanged when nothing is held; a held file is not left out of it."""
+    from tasks.artifacts import counts_line
+
+    base = {"period": "2023-Q1", "files_seen": 14, "files_new": 1, "files_known": 13, "accepted": 0,
+            "accepted_with_warnings": 0, "rejected": 0, "held": 0}
+    assert counts_line(base) == "2023-Q1: 14 tệp, 1 tệp mới (13 tệp đã nhận), 0 chấp nhận, 0 có cảnh báo, 0 từ chối"
+    assert counts_line({**base, "held": 1}) == (
+        "2023-Q1: 14 tệp, 1 tệp mới (13 tệp đã nhận), 0 chấp nhận, 0 có cảnh báo, 0 từ chối, 1 tạm giữ")
