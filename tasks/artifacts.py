@@ -122,6 +122,8 @@ def summarise_collect(
         ],
     }
     states = dict(zip(completeness.units["unit_code"], completeness.units["state"]))
+    # Where the whole quarter stands, whichever run decided it (a killed run's verdicts included).
+    summary["unit_states"] = dict(Counter(states.values()))
     for r in summary["rejected_files"]:
         r["unit_state"] = states.get(r["unit_code"])
     key = f"collect-{period.year}-q{period.quarter}"

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.collect import collect_quarter
 from reporting.periods import Period
-from tests.workbooks import default_values, save, submission
+from tests.workbooks import REGISTRY, default_values, save, submission
 
 ROOT = Path(__file__).resolve().parent.parent
 P135 = Path(sys.executable).parent / "p135"
@@ -94,6 +94,13 @@ def test_collect_prints_the_contract_line_first_then_the_rejected_units_and_thei
     card = Artifact.get("collect-2023-q2").description
     assert card.startswith("2023-Q2: 1 từ chối, 0 cảnh báo, 0 chấp nhận; 1/4 tệp mới")
     assert len(card) <= 80, "the counts show whole on the artifact card"
+
+    # Run again with nothing new (as after a run that was stopped): the quarter's standing is said.
+    again = _cli("collect", "--year", 2023, "--quarter", 2, "--data-dir", warehouse.data_dir)
+    assert again.exit_code == 0, again.output
+    expected = sum(1 for _ in REGISTRY.in_force_on(Q2.ends_on))
+    assert (f"Cả Quý II/2023: 3 đơn vị có báo cáo được chấp nhận, 1 bị từ chối, {expected - 4} chưa nộp "
+            "(chi tiết: p135 status --year 2023 --quarter 2).") in " ".join(again.output.split())
 
 
 # --- Settings checked before any flow starts ----------------------------------------------------
