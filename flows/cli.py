@@ -288,9 +288,13 @@ class _NoServerNotices(logging.Filter):
 
 class _ToldInVietnamese(logging.Filter):
     """Drops the engineers' per-file log lines from the terminal: the command prints each of those
-    files in Vietnamese itself (the lines still reach the run's log)."""
+    files in Vietnamese itself (the lines still reach the run's log). Prefect's "Crash detected!
+    ... termination signal" lines go too (Prefect's handler logs them before the command's own
+    handler says in Vietnamese that it was stopped); the run's log in the Prefect UI keeps them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("prefect") and "termination signal" in record.getMessage():
+            return False
         return not getattr(record, "p135_per_file", False)
 
 

@@ -101,6 +101,7 @@ def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(w
     assert process.returncode == 128 + signal.SIGTERM, shown
     assert STOPPED_VI in err
     assert "Traceback" not in shown
+    assert "Crash detected" not in shown and "| ERROR |" not in shown, "said once, in Vietnamese"
     assert not left, "Prefect's temporary server outlived the command"
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inbox.iterdir()} == sent
 
