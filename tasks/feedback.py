@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import DateTime, String, bindparam, text
+from sqlalchemy import Date, DateTime, String, bindparam, text
 
 from expectations.gate import CheckedBatch
 from reporting.findings import ERROR, FILE_NAME_OTHER_UNIT, STATUS_VI, Finding, reading_order
@@ -107,6 +107,9 @@ def write_feedback(
     units = _versions_on(registry, period, {c for c in checked.unit_code.values() if c})
     standing = _accepted_reports(data_dir, period, {
         code for sha, code in checked.unit_code.items() if code and checked.status.get(sha) == "rejected"})
+    late = _late_units(data_dir, period, {
+        checked.unit_code.get(a.sha256) for a in arrivals
+        if checked.status.get(a.sha256) in ACCEPTED and _after_deadline(a.received_at, programme, period)})
     for arrival in arrivals:
         code = checked.unit_code.get(arrival.sha256)
         if code and latest.get(code) != arrival.sha256:
@@ -116,10 +119,45 @@ def write_feedback(
         status = checked.status[arrival.sha256]
         path = out_dir / feedback_name(code, arrival.sha256)
         findings = by_sha.get(arrival.sha256, [])
+        step = _next_step(status, standing.get(code), closed_note, closed_rejected_note, findings)
         jobs.append(feedback_job(path, programme, period, label, arrival, status, findings,
-                                 _next_step(status, standing.get(code), closed_note, closed_rejected_note, findings)))
+                                 _with_lateness(step, status, late.get(code))))
         sources.append((code, arrival.sha256))
     return _place(data_dir, period, jobs, sources, guard, workers)
+
+
+ACCEPTED = ("accepted", "accepted_with_warnings")
+
+
+def _after_deadline(received_at: dt.datetime, programme: Programme, period: Period) -> bool:
+    """Received after the quarter's own deadline day (an extension only moves it later)."""
+    return _aware(received_at).astimezone(LOCAL_TZ).date() > programme.deadlines[period.quarter]
+
+
+def _with_lateness(step: str | None, status: str, late: tuple[dt.datetime, dt.date] | None) -> str | None:
+    """An accepted report's advice, saying when the unit counts as late (as status and the views do)."""
+    if late is None or status not in ACCEPTED:
+        return step
+    first, deadline = late
+    return ((step or NEXT_STEP_VI[status]) + f" Đơn vị được tính là nộp muộn: báo cáo đầu tiên đạt yêu cầu nhận lúc "
+            f"{_aware(first).astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}, sau hạn nộp {deadline:%d/%m/%Y}.")
+
+
+def _late_units(data_dir: Path, period: Period, unit_codes: set[str | None]) -> dict[str, tuple[dt.datetime, dt.date]]:
+    """Of `unit_codes`, those late in the quarter (v_unit_completeness): their first file that
+    passed and their deadline (extended or not)."""
+    codes = sorted(c for c in unit_codes if c)
+    if not codes:
+        return {}
+    query = text(
+        "SELECT unit_code, first_passed_at, deadline FROM v_unit_completeness "
+        "WHERE year = :year AND quarter = :quarter AND state = 'late' AND unit_code IN :codes"
+    ).bindparams(bindparam("codes", expanding=True)).columns(
+        unit_code=String, first_passed_at=DateTime(timezone=True), deadline=Date)
+    with engine_for(data_dir).connect() as conn:
+        rows = [row for at in range(0, len(codes), CODES_PER_QUERY) for row in conn.execute(
+            query, {"year": period.year, "quarter": period.quarter, "codes": codes[at:at + CODES_PER_QUERY]})]
+    return {code: (first, deadline) for code, first, deadline in rows}
 
 
 MISNAMED_STEP_VI = (
@@ -238,6 +276,8 @@ def rewrite_missing_feedback(
             due.append(s)
     findings = findings_of(engine, [s.submission_id for s in due])
     standing = _accepted_reports(data_dir, period, {s.unit_code for s in due if s.unit_code and s.status == "rejected"})
+    late = _late_units(data_dir, period, {
+        s.unit_code for s in due if s.status in ACCEPTED and _after_deadline(s.received_at, programme, period)})
     jobs, sources = [], []
     units = _versions_on(registry, period, {s.unit_code for s in due if s.unit_code})
     for s in due:
@@ -245,9 +285,10 @@ def rewrite_missing_feedback(
         label = f"{s.unit_code} - {unit.name_vi}" if unit else (s.unit_code or "(không đọc được mã đơn vị)")
         arrival = Arrival(s.file_sha256, s.original_name, s.size_bytes, s.archive_path, _aware(s.received_at))
         path = out_dir / feedback_name(s.unit_code, s.file_sha256)
-        jobs.append(feedback_job(path, programme, period, label, arrival, s.status,
-                                 [Finding(s.file_sha256, *f) for f in findings[s.submission_id]],
-                                 _next_step(s.status, standing.get(s.unit_code), closed_note, closed_rejected_note)))
+        found = [Finding(s.file_sha256, *f) for f in findings[s.submission_id]]
+        step = _next_step(s.status, standing.get(s.unit_code), closed_note, closed_rejected_note, found)
+        jobs.append(feedback_job(path, programme, period, label, arrival, s.status, found,
+                                 _with_lateness(step, s.status, late.get(s.unit_code))))
         sources.append((s.unit_code, s.file_sha256))
     return _place(data_dir, period, jobs, sources, guard, workers)
 

@@ -117,6 +117,16 @@ def test_completeness_counts_each_unit_once_with_rates_by_group(warehouse):
     status = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
     assert "Được gia hạn nộp (1): CQ003 đến 20/04/2023." in " ".join(status.output.split()), status.output
 
+    # The clerk of a late unit is told so, as status counts it; a unit within its extension is not.
+    feedback = warehouse.data_dir / "feedback" / Q1.key
+    late = ("Đơn vị được tính là nộp muộn: báo cáo đầu tiên đạt yêu cầu nhận lúc 09:00 ngày 15/04/2023, "
+            "sau hạn nộp 10/04/2023.")
+    assert late in _feedback_text(feedback / "CQ002.xlsx")
+    assert "nộp muộn" not in _feedback_text(feedback / "CQ003.xlsx")
+    (feedback / "CQ002.xlsx").unlink()
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    assert late in _feedback_text(feedback / "CQ002.xlsx"), "the same words when written again"
+
     with warehouse.engine.connect() as conn:
         on_time = conn.execute(text(
             "SELECT unit_code, CAST(deadline AS VARCHAR(10)), is_on_time, is_extended FROM v_submission_status "
