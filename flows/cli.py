@@ -207,6 +207,14 @@ class _Stopped(SystemExit):
     """The command was told to stop (SIGTERM): it exits, running what is registered to run at exit."""
 
 
+def _swallows_exceptions(frame) -> bool:
+    """Interrupted inside code whose exceptions Python prints and ignores: a finaliser, or the
+    import system's module-lock callback (seen when SIGTERM came while the flow's modules loaded)."""
+    code = frame.f_code if frame is not None else None
+    return code is not None and (code.co_name == "__del__" or (
+        code.co_name == "cb" and code.co_filename.startswith("<frozen importlib")))
+
+
 def _stop_cleanly_on_sigterm() -> None:
     """A SIGTERM (`kill`, systemd, a scheduler's timeout) ends the command as Ctrl-C does.
 
@@ -217,6 +225,12 @@ def _stop_cleanly_on_sigterm() -> None:
     A second SIGTERM kills at once.
     """
     def stopped(signum, frame) -> None:
+        if _swallows_exceptions(frame):
+            # Raised there, the exit would be printed as "Exception ignored" and the command would
+            # go on: raise it a moment later, outside the callback.
+            signal.signal(signal.SIGALRM, lambda _signum, later: stopped(signum, later))
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            return
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         errors.print(
             "[red]Lỗi:[/red] lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
