@@ -207,6 +207,36 @@ class _Stopped(SystemExit):
     """The command was told to stop (SIGTERM): it exits, running what is registered to run at exit."""
 
 
+def _stop(signum: int = signal.SIGTERM) -> _Stopped:
+    """Say in Vietnamese that the command was stopped; the exit to raise."""
+    errors.print(
+        "[red]Lỗi:[/red] lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
+        "phần chưa xong được làm khi chạy lại lệnh.", soft_wrap=True, highlight=False,
+    )
+    return _Stopped(128 + signum)
+
+
+def _from_termination(exc: BaseException | None) -> bool:
+    """`exc` is Prefect's TerminationSignal, or came while handling one (a SIGTERM that landed
+    while a task run was being created fails the flow with "Task run is not set" instead)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if type(exc).__name__ == "TerminationSignal":
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _exception_of(state) -> BaseException | None:
+    """The exception a failed run ended with, if its state holds one."""
+    try:
+        found = state.result(raise_on_failure=False)
+    except Exception:  # no result kept: nothing to tell from it
+        return None
+    return found if isinstance(found, BaseException) else None
+
+
 def _swallows_exceptions(frame) -> bool:
     """Interrupted inside code whose exceptions Python prints and ignores: a finaliser, or the
     import system's module-lock callback (seen when SIGTERM came while the flow's modules loaded)."""
@@ -232,11 +262,7 @@ def _stop_cleanly_on_sigterm() -> None:
             signal.setitimer(signal.ITIMER_REAL, 0.05)
             return
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        errors.print(
-            "[red]Lỗi:[/red] lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
-            "phần chưa xong được làm khi chạy lại lệnh.", soft_wrap=True, highlight=False,
-        )
-        raise _Stopped(128 + signum)
+        raise _stop(signum)
 
     with suppress(ValueError):  # only the main thread may set a handler; a command always runs there
         signal.signal(signal.SIGTERM, stopped)
@@ -307,7 +333,8 @@ class _ToldInVietnamese(logging.Filter):
     handler says in Vietnamese that it was stopped); the run's log in the Prefect UI keeps them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("prefect") and "termination signal" in record.getMessage():
+        if record.name.startswith("prefect") and ("termination signal" in record.getMessage() or (
+                record.exc_info and _from_termination(record.exc_info[1]))):
             return False
         return not getattr(record, "p135_per_file", False)
 
@@ -513,6 +540,9 @@ def _run(flow_fn, **params):
             "giây (máy có thể đang quá tải); chưa có gì được chạy. Hãy chạy lại lệnh, hoặc đặt "
             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS lớn hơn.", 1) from None
     if not state.is_completed():
+        if _from_termination(_exception_of(state)):
+            # Prefect's own handler caught the SIGTERM and the run failed of it, before ours ran.
+            raise _stop()
         message = state.message or ""
         if message.startswith("Flow run encountered an exception"):
             message = "lần chạy không thành công: " + message.split(": ", 1)[-1]

@@ -4,6 +4,7 @@ with one Vietnamese line and leaves no Prefect server running behind it."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import sqlite3
@@ -234,3 +235,30 @@ def test_a_stop_arriving_inside_the_import_systems_callback_is_raised_just_after
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGTERM, before[0])
         signal.signal(signal.SIGALRM, before[1])
+
+
+def test_a_run_failed_by_a_sigterm_prefect_caught_first_ends_as_stopped(capsys):
+    """A SIGTERM landing while Prefect creates a task run is caught by Prefect's handler, which then
+    fails the flow with "Task run is not set" and never passes the signal on: the command still
+    says it was stopped, exits 143, and shows no engine traceback."""
+    from prefect.exceptions import TerminationSignal
+    from prefect.states import Failed
+
+    from flows import cli
+
+    try:
+        try:
+            raise TerminationSignal(signal=signal.SIGTERM)
+        except TerminationSignal:
+            raise ValueError("Task run is not set")
+    except ValueError as exc:
+        failed = Failed(data=exc, message="Flow run encountered an exception: ValueError: Task run is not set")
+
+    with pytest.raises(cli._Stopped) as stopped:
+        cli._run(lambda return_state: failed)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert STOPPED_VI in " ".join(capsys.readouterr().err.split())
+    record = logging.LogRecord("prefect.flow_runs", logging.ERROR, __file__, 1,
+                               "Encountered exception during execution: %r", (failed.data,),
+                               (ValueError, failed.data, failed.data.__traceback__))
+    assert not cli._ToldInVietnamese().filter(record), "the engine's traceback stays off the terminal"
