@@ -208,7 +208,10 @@ class _Stopped(SystemExit):
 
 
 def _stop(signum: int = signal.SIGTERM) -> _Stopped:
-    """Say in Vietnamese that the command was stopped; the exit to raise."""
+    """Say in Vietnamese that the command was stopped (once); the exit to raise."""
+    if _STOPPING.is_set():
+        return _Stopped(128 + signum)
+    _STOPPING.set()
     errors.print(
         "[red]Lỗi:[/red] lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
         "phần chưa xong được làm khi chạy lại lệnh.", soft_wrap=True, highlight=False,
@@ -266,6 +269,41 @@ def _stop_cleanly_on_sigterm() -> None:
 
     with suppress(ValueError):  # only the main thread may set a handler; a command always runs there
         signal.signal(signal.SIGTERM, stopped)
+        _watch_for_a_lost_stop()
+
+
+# Seconds after a SIGTERM by which a command has begun to stop (4 s measured mid-collect).
+LOST_STOP_SECONDS = 10.0
+_STOPPING = threading.Event()
+
+
+def _watch_for_a_lost_stop() -> None:
+    """Deliver a SIGTERM again if no one acted on it.
+
+    A handler that raises while the garbage collector runs a weakref callback has its exception
+    printed as "Exception ignored" and dropped: seen with Prefect's own handler, whose
+    TerminationSignal was lost that way and the collect ran on to the end. Python writes every
+    signal to the wakeup fd whatever its handler does; a thread reading it runs the SIGTERM handler
+    in the main thread again (`interrupt_main`, a no-op once the command restored SIG_DFL to stop)
+    if the command has not begun to stop after LOST_STOP_SECONDS.
+    """
+    import _thread
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read_end)
+        os.close(write_end)
+        return
+
+    def watch() -> None:
+        while True:
+            if signal.SIGTERM in os.read(read_end, 64) and not _STOPPING.wait(LOST_STOP_SECONDS):
+                _thread.interrupt_main(signal.SIGTERM)
+
+    threading.Thread(target=watch, name="p135-lost-stop", daemon=True).start()
 
 
 @contextmanager

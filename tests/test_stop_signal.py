@@ -215,11 +215,47 @@ def test_a_server_that_does_not_start_in_time_is_one_line_and_is_stopped(tmp_pat
     assert _prefect_servers_of(data) == [], "no server left running"
 
 
-def test_a_stop_arriving_inside_the_import_systems_callback_is_raised_just_after():
-    """Python ignores an exception raised in the import system's module-lock callback (it prints
-    "Exception ignored"), so a SIGTERM landing there once let a collect run on to the end."""
+@pytest.fixture
+def handlers():
+    """The process's SIGTERM and SIGALRM handlers and wakeup fd as they were, and p135 not yet stopping."""
     from flows import cli
 
+    cli._STOPPING.clear()
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGALRM)
+    try:
+        yield cli
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGALRM, before[1])
+        signal.set_wakeup_fd(-1)
+        cli._STOPPING.clear()
+
+
+def test_a_stop_a_handler_lost_is_delivered_again(handlers, monkeypatch):
+    """Prefect's handler once raised its TerminationSignal inside a weakref callback, where Python
+    drops it, and the collect ran to the end: the SIGTERM is run again in the main thread."""
+    cli = handlers
+    monkeypatch.setattr(cli, "LOST_STOP_SECONDS", 0.2)
+    cli._stop_cleanly_on_sigterm()
+    ours, calls = signal.getsignal(signal.SIGTERM), []
+
+    def loses_the_first(signum, frame) -> None:
+        calls.append(signum)
+        if len(calls) > 1:
+            ours(signum, frame)
+
+    signal.signal(signal.SIGTERM, loses_the_first)
+    os.kill(os.getpid(), signal.SIGTERM)
+    with pytest.raises(cli._Stopped) as stopped:
+        time.sleep(5)
+    assert stopped.value.code == 128 + signal.SIGTERM and calls == [signal.SIGTERM, signal.SIGTERM]
+
+
+def test_a_stop_arriving_inside_the_import_systems_callback_is_raised_just_after(handlers):
+    """Python ignores an exception raised in the import system's module-lock callback (it prints
+    "Exception ignored"), so a SIGTERM landing there once let a collect run on to the end."""
+    cli = handlers
     found: dict = {}
     exec(compile("import sys\ndef cb():\n    return sys._getframe()\n", "<frozen importlib._bootstrap>", "exec"), found)
     frame = found["cb"]()
@@ -237,15 +273,14 @@ def test_a_stop_arriving_inside_the_import_systems_callback_is_raised_just_after
         signal.signal(signal.SIGALRM, before[1])
 
 
-def test_a_run_failed_by_a_sigterm_prefect_caught_first_ends_as_stopped(capsys):
+def test_a_run_failed_by_a_sigterm_prefect_caught_first_ends_as_stopped(handlers, capsys):
     """A SIGTERM landing while Prefect creates a task run is caught by Prefect's handler, which then
     fails the flow with "Task run is not set" and never passes the signal on: the command still
     says it was stopped, exits 143, and shows no engine traceback."""
     from prefect.exceptions import TerminationSignal
     from prefect.states import Failed
 
-    from flows import cli
-
+    cli = handlers
     try:
         try:
             raise TerminationSignal(signal=signal.SIGTERM)
