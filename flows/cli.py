@@ -492,12 +492,16 @@ def _warehouse_errors(command):
     return run
 
 
-def _warehouse(data: Path):
-    """The warehouse, migrated and with the programmes and units loaded: plain functions, no Prefect run."""
-    from tasks.prepare import bring_up_to_date
+def _warehouse(data: Path, year: int | None = None):
+    """The warehouse, migrated and with the programmes and units loaded: plain functions, no Prefect
+    run. Refuses (one line, exit 1) when the programme of `year` contradicts the warehouse."""
+    from tasks.prepare import ProgrammeRefused, bring_up_to_date
     from warehouse.engine import engine_for
 
-    bring_up_to_date(data)
+    try:
+        bring_up_to_date(data, year=year)
+    except ProgrammeRefused as exc:
+        raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}.") from None
     return engine_for(data)
 
 
@@ -1164,7 +1168,7 @@ def status(
     from warehouse.approval import approval_of
     from warehouse.completeness import held_corrections
 
-    engine = _warehouse(data)
+    engine = _warehouse(data, period.year)
     completeness = read_completeness(data, period)
     _print_completeness(completeness, programme, approval_of(engine, period.year, period.quarter))
     _print_unattributed(completeness)
@@ -1240,7 +1244,7 @@ def approve(
     url = make_url(warehouse_url(data))
     path = sqlite_file(url)
     # A mistyped --data-dir would otherwise approve the quarter in a new, empty warehouse.
-    engine = None if path is not None and not path.is_file() else _warehouse(data)
+    engine = None if path is not None and not path.is_file() else _warehouse(data, period.year)
     if engine is None or not ever_collected(engine):
         raise _fail(
             f"kho dữ liệu {url.render_as_string(hide_password=True)} chưa có lần thu nhận nào (kho mới, hoặc nhầm "
@@ -1298,7 +1302,7 @@ def reopen(
     from warehouse.approval import approval_of
     from warehouse.approval import reopen as reopen_quarter
 
-    engine = _warehouse(data)
+    engine = _warehouse(data, period.year)
     if not reopen_quarter(engine, period.year, period.quarter, _actor(by), reason.strip()):
         console.print(f"{period.label_vi} đang mở (không ở trạng thái đã phê duyệt) nên không cần mở lại; không thay đổi gì.",
                       highlight=False)
@@ -1350,7 +1354,7 @@ def extend(
     data = _prepare(data_dir)
     from warehouse.approval import extend as extend_deadline
 
-    if not extend_deadline(_warehouse(data), period.year, period.quarter, code, day, _actor(by), reason.strip()):
+    if not extend_deadline(_warehouse(data, period.year), period.year, period.quarter, code, day, _actor(by), reason.strip()):
         raise _fail(f"{period.label_vi} đã được phê duyệt và khóa sổ: gia hạn lúc này sẽ đổi số liệu đã duyệt (nộp đúng "
                     f"hạn, nộp muộn) nên không ghi. Nếu cần, hãy mở lại quý (p135 reopen --year {period.year} "
                     f"--quarter {period.quarter} --reason ...), gia hạn, rồi phê duyệt lại.", 1)

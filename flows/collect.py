@@ -128,7 +128,7 @@ def collect_quarter(
         registry = load_registry()
     except RegistryError as exc:
         return Failed(message=registry_failure_vi(exc))
-    if busy := prepare_warehouse(data, quote(registry)):
+    if busy := prepare_warehouse(data, quote(registry), year=period.year):
         return Failed(message=busy)
     clock = StageClock(tuple(COLLECT_STAGES))
 

@@ -27,7 +27,7 @@ def demo_year(year: int = 2023, data_dir: str | None = None, seed: int = DEMO_SE
         registry = load_registry()
     except RegistryError as exc:
         return Failed(message=registry_failure_vi(exc))
-    if busy := prepare_warehouse(data):
+    if busy := prepare_warehouse(data, year=year):
         return Failed(message=busy)
     collected = []
     for quarter in (1, 2, 3, 4):

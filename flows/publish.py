@@ -79,7 +79,7 @@ def publish_year(
     programme = programme_for_year(year)
     if programme.publication is None:
         raise ProgrammeError(f"the programme file of {year} has no [publication] section: no report can be issued")
-    if busy := prepare_warehouse(data):
+    if busy := prepare_warehouse(data, year=year):
         return Failed(message=busy)
     unapproved = fetch_unapproved(data, year)
     if unapproved and ask_approval and _is_deployment_run():

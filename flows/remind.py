@@ -43,7 +43,7 @@ def remind_missing(
             f"Không có tệp chương trình báo cáo dùng được cho năm {period.year} (thư mục {programmes_dir()}): "
             f"không nhắc được {period.label_vi}."
         ))
-    if busy := prepare_warehouse(data):
+    if busy := prepare_warehouse(data, year=period.year):
         return Failed(message=busy)
     completeness = fetch_completeness(data, period)
     states = completeness.units.set_index("unit_code")["state"]

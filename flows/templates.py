@@ -29,7 +29,7 @@ def hand_out_templates(
     period = resolve_period(year, quarter, default=current_period())
     data = resolve_data_dir(data_dir)
     programme = programme_for_year(period.year)
-    if busy := prepare_warehouse(data):
+    if busy := prepare_warehouse(data, year=period.year):
         return Failed(message=busy)
     carry = fetch_carry_over(data, period)
     out = Path(out_dir) if out_dir else data / "templates" / period.key

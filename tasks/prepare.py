@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from reporting.programme import all_programmes
+from reporting.programme import ProgrammeError, all_programmes
 from reporting.units import Registry, RegistryError, load_registry
 from warehouse import locks
 from warehouse.engine import engine_for
@@ -16,14 +16,20 @@ from warehouse.migrate import upgrade
 from warehouse.reference import load_reference
 
 
+class ProgrammeRefused(ProgrammeError):
+    """The year's programme file contradicts what the warehouse already holds (the message is Vietnamese)."""
+
+
 def bring_up_to_date(
-    data_dir: Path, wait_seconds: float | None = None, say: Say | None = None, registry: Registry | None = None
+    data_dir: Path, wait_seconds: float | None = None, say: Say | None = None, registry: Registry | None = None,
+    year: int | None = None,
 ) -> int:
     """Migrate, then load the programmes and the registry (`registry`, or the one on disk); return
     how many rows changed.
 
     Waits at most `wait_seconds` (default SETUP_WAIT_SECONDS) for whoever holds the set-up lock
-    or the tables, then raises SetupBusy naming them.
+    or the tables, then raises SetupBusy naming them. Raises ProgrammeRefused when the programme
+    of `year` could not be loaded; another year's refused file is only said.
     """
     engine = engine_for(data_dir)
     wait_seconds = locks.SETUP_WAIT_SECONDS if wait_seconds is None else wait_seconds
@@ -36,7 +42,19 @@ def bring_up_to_date(
             # Another year's broken file: that year's commands refuse it; this one goes on.
             if say is not None:
                 say(f"Programme file skipped, unusable: {reason}")
-        return load_reference(bounded, programmes, registry or load_registry())
+        refused: list[tuple[int, str]] = []
+        changed = load_reference(bounded, programmes, registry or load_registry(), refused)
+    for refused_year, reason in refused:
+        if refused_year == year:
+            raise ProgrammeRefused(reason)
+        if say is not None:
+            say(f"Programme file of {refused_year} not loaded, it contradicts the warehouse: {reason}")
+    return changed
+
+
+def programme_refused_vi(year: int, exc: ProgrammeRefused) -> str:
+    """A run's one line when the year's programme file contradicts the warehouse."""
+    return f"Tệp chương trình báo cáo năm {year} không dùng được: {exc}. Hãy sửa tệp rồi chạy lại."
 
 
 def registry_failure_vi(exc: RegistryError) -> str:
@@ -45,21 +63,23 @@ def registry_failure_vi(exc: RegistryError) -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def prepare_warehouse(data_dir: Path, registry: Registry | None = None) -> str | None:
+def prepare_warehouse(data_dir: Path, registry: Registry | None = None, year: int | None = None) -> str | None:
     """Apply pending migrations, then load every programme file and the unit registry (`registry`,
     already read by the flow, or the one on disk); None when done.
 
-    When someone holds set-up longer than it waits, or the registry file is unusable, the message
-    saying so, for the flow to fail with: an expected outcome, not a crash (no traceback in the
-    run's log).
+    When someone holds set-up longer than it waits, the registry file is unusable, or the programme
+    of the run's `year` contradicts the warehouse, the message saying so, for the flow to fail with:
+    an expected outcome, not a crash (no traceback in the run's log).
     """
     logger = get_run_logger()
     try:
-        changed = bring_up_to_date(data_dir, say=logger.warning, registry=registry)
+        changed = bring_up_to_date(data_dir, say=logger.warning, registry=registry, year=year)
     except SetupBusy as exc:
         return str(exc)
     except RegistryError as exc:
         return registry_failure_vi(exc)
+    except ProgrammeRefused as exc:
+        return programme_refused_vi(year, exc)
     if changed:
         logger.info("Reference data updated: %d rows changed", changed)
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,72 @@ def test_a_broken_registry_is_one_line_of_configuration_error(tmp_path, monkeypa
     assert len(lines) == 1, result.output
     assert lines[0].startswith(f"Lỗi cấu hình: tệp danh sách đơn vị không dùng được: {programmes / 'units.csv'}: dòng ")
     assert "Traceback" not in result.output and "RegistryError" not in result.output
+
+
+def _programme_folder(folder: Path, text: str) -> Path:
+    from reporting.programme import PROGRAMMES_DIR
+
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.toml"):
+        old.unlink()
+    (folder / "ctr135.toml").write_text(text, encoding="utf-8")
+    (folder / "units.csv").write_bytes((PROGRAMMES_DIR / "units.csv").read_bytes())
+    return folder
+
+
+def _for_2024(text: str) -> str:
+    for old, new in (("year = 2023", "year = 2024"), ("2024-01-10", "2025-01-10"), ("2023-04-10", "2024-04-10"),
+                     ("2023-07-10", "2024-07-10"), ("2023-10-10", "2024-10-10"), ("CTr135-2023.v2", "CTr135-2024.v1")):
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize(("change", "year", "reason"), [
+    (lambda t: t.replace('code = "CTr135-2023"', 'code = "CTr135-2023-b"'), 2023,
+     "kho dữ liệu đã có chương trình năm 2023 với mã 'CTr135-2023'; số liệu, kỳ báo cáo và báo cáo đã phát hành "
+     "của năm gắn với mã này nên không đổi được: hãy để lại code = 'CTr135-2023'"),
+    (_for_2024, 2024,
+     "mã chương trình (code) 'CTr135-2023' đã là mã của chương trình năm 2023 trong kho dữ liệu; "
+     "mỗi năm cần một mã riêng, ví dụ 'CTr135-2024'"),
+], ids=["year-renamed", "code-reused-after-its-file-left"])
+def test_a_programme_file_contradicting_the_warehouse_is_refused_for_its_year_only(tmp_path, monkeypatch, change,
+                                                                                  year, reason):
+    """The folder check needs both files; once the earlier year's file has left the folder, only the
+    warehouse knows its code. Renaming a loaded year's code crashed set-up on programme.year's
+    uniqueness; reusing one moved the earlier year's programme, periods and figures to the new year."""
+    from sqlalchemy import select
+
+    from reporting.programme import PROGRAMMES_DIR
+    from tasks.prepare import ProgrammeRefused, bring_up_to_date
+    from warehouse.engine import engine_for
+    from warehouse.models import Period, Programme
+
+    monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
+    good = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    folder = _programme_folder(tmp_path / "programmes", good)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(folder))
+    data = tmp_path / "data"
+    bring_up_to_date(data)
+    engine = engine_for(data)
+
+    def bound() -> tuple:
+        with engine.connect() as conn:
+            return (conn.execute(select(Programme.programme_code, Programme.year)).all(),
+                    conn.execute(select(Period.year, Period.programme_code).distinct()).all())
+
+    before = bound()
+    assert before == ([("CTr135-2023", 2023)], [(2023, "CTr135-2023")])
+    _programme_folder(folder, change(good))
+    said = []
+    bring_up_to_date(data, say=said.append)
+    assert len(said) == 1 and reason in said[0], "another year's command goes on, and the log says why"
+    with pytest.raises(ProgrammeRefused, match=re.escape(reason)):
+        bring_up_to_date(data, year=year)
+    assert bound() == before
+
+    status = CliRunner().invoke(app, ["status", "--year", str(year), "--quarter", "1", "--data-dir", str(data)])
+    assert status.exit_code == 2, status.output
+    assert f"Lỗi: tệp chương trình báo cáo năm {year} không dùng được: {reason}." in " ".join(status.output.split())
+    assert "Traceback" not in status.output
+    assert bound() == before

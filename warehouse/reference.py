@@ -5,7 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, distinct, func, insert, inspect, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    delete,
+    distinct,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from reporting.periods import Period, deadline_at
 from reporting.programme import Programme
@@ -109,12 +123,25 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def load_reference(engine: Engine, programmes: Iterable[Programme], registry: Registry) -> int:
-    """Load programmes, their periods and the registry in one transaction; return rows changed."""
+def load_reference(
+    engine: Engine, programmes: Iterable[Programme], registry: Registry,
+    refused: list[tuple[int, str]] | None = None,
+) -> int:
+    """Load programmes, their periods and the registry in one transaction; return rows changed.
+
+    A programme whose code or year the warehouse already binds to another year or code is not
+    loaded: its (year, Vietnamese reason) is appended to `refused`.
+    """
     changed = 0
     programmes = list(programmes)
     with engine.begin() as conn:
-        programme_changes = sum(_sync_programme(conn, p) for p in programmes)
+        programme_changes = 0
+        for p in programmes:
+            if reason := bound_elsewhere(conn, p):
+                if refused is not None:
+                    refused.append((p.year, reason))
+                continue
+            programme_changes += _sync_programme(conn, p)
         changed += programme_changes
         unit_changes = sync_rows(conn, m.Unit.__table__, _unit_rows(registry), ("unit_code", "valid_from"))
         changed += unit_changes
@@ -125,6 +152,27 @@ def load_reference(engine: Engine, programmes: Iterable[Programme], registry: Re
         if changed:
             analyze(conn, REFERENCE_TABLES)
     return changed
+
+
+def bound_elsewhere(conn: Connection, p: Programme) -> str | None:
+    """Why `p` cannot be loaded when the warehouse holds its code for another year, or its year under
+    another code: the year's periods, facts and publications hang on the code first loaded for it,
+    so reusing a code would move an earlier year's figures, and renaming one would orphan them."""
+    table = m.Programme.__table__
+    for code, year in conn.execute(
+        select(table.c.programme_code, table.c.year)
+        .where(or_(table.c.programme_code == p.code, table.c.year == p.year))
+        .order_by(table.c.year)
+    ):
+        if code == p.code and year != p.year:
+            hint = p.code.replace(str(year), str(p.year))
+            example = f", ví dụ {hint!r}" if hint != p.code else ""
+            return (f"mã chương trình (code) {p.code!r} đã là mã của chương trình năm {year} trong kho dữ liệu; "
+                    f"mỗi năm cần một mã riêng{example}")
+        if year == p.year and code != p.code:
+            return (f"kho dữ liệu đã có chương trình năm {year} với mã {code!r}; số liệu, kỳ báo cáo và "
+                    f"báo cáo đã phát hành của năm gắn với mã này nên không đổi được: hãy để lại code = {code!r}")
+    return None
 
 
 def rebuild_lineage(conn: Connection) -> None:
