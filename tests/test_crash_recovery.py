@@ -130,6 +130,10 @@ def test_a_kill_while_writing_feedback_costs_no_unit_its_feedback(warehouse):
         assert zipfile.is_zipfile(feedback / name), f"{name} is in place but damaged"
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM submission")).scalar_one() == len(codes)
+        killed = conn.execute(text(
+            "SELECT finished_at, files_new, accepted + accepted_with_warnings + rejected FROM collect_run"
+        )).one()
+    assert tuple(killed) == (None, len(codes), len(codes)), "the killed run's row counts what it loaded"
 
     out = _rerun(data)
 

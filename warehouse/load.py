@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -222,8 +223,19 @@ def load_batch(
             submission_id=task_facts["submission_id"].map(ids),
         ).rename(columns={"content": "content_vi", "note": "note_vi"}))
         _supersede(conn, {unit_code[sha] for sha, s in status.items() if s in m.CURRENT_STATUSES}, year, quarter)
+        _count_in_run(conn, collect_run_id, len(shas), Counter(status[sha] for sha in shas))
         _still_held(guard)
     return ids
+
+
+def _count_in_run(conn: Connection, collect_run_id: int, files: int, statuses: Counter) -> None:
+    """Add a batch to its run's counts, in the batch's transaction: a run killed before its end
+    still shows what it loaded (the end of the run writes the final counts over these)."""
+    run = m.CollectRun.__table__
+    conn.execute(update(run).where(run.c.collect_run_id == collect_run_id).values(
+        files_seen=run.c.files_seen + files, files_new=run.c.files_new + files,
+        **{name: run.c[name] + statuses[name] for name in ("accepted", "accepted_with_warnings", "rejected")},
+    ))
 
 
 def _insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
