@@ -329,3 +329,43 @@ def test_a_programme_file_contradicting_the_warehouse_is_refused_for_its_year_on
     assert f"Lỗi: tệp chương trình báo cáo năm {year} không dùng được: {reason}." in " ".join(status.output.split())
     assert "Traceback" not in status.output
     assert bound() == before
+
+
+def test_editing_one_years_programme_leaves_the_other_years_rows_alone(warehouse, tmp_path, monkeypatch):
+    """Indicator and headline rows were updated and deleted by their code alone: with 2023 and 2024
+    loaded, a label changed in 2024 crashed every command on the (programme, code) key, and an
+    indicator dropped from 2024 would have deleted 2023's row of the same code."""
+    from sqlalchemy import select
+
+    from reporting.programme import PROGRAMMES_DIR
+    from tasks.prepare import bring_up_to_date
+    from warehouse.models import HeadlineMetric, Indicator
+
+    good = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    folder = _programme_folder(tmp_path / "programmes", good)
+    for_2024 = _for_2024(good).replace('code = "CTr135-2023"', 'code = "CTr135-2024"')
+    (folder / "ctr135-2024.toml").write_text(for_2024, encoding="utf-8")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(folder))
+    bring_up_to_date(warehouse.data_dir)
+
+    def rows(code: str) -> tuple:
+        with warehouse.engine.connect() as conn:
+            return (conn.execute(select(Indicator.indicator_code, Indicator.label_vi)
+                                 .where(Indicator.programme_code == code).order_by(Indicator.indicator_code)).all(),
+                    conn.execute(select(HeadlineMetric.metric_code, HeadlineMetric.label_vi)
+                                 .where(HeadlineMetric.programme_code == code).order_by(HeadlineMetric.metric_code)).all())
+
+    before_2023 = rows("CTr135-2023")
+    assert before_2023 == rows("CTr135-2024") and "thematic_supervisions" in dict(before_2023[0])
+    assert 'label_vi = "Số đảng viên cuối quý"' in for_2024
+    edited = for_2024.replace('label_vi = "Số đảng viên cuối quý"', 'label_vi = "Số đảng viên đến cuối quý"')
+    start, end = edited.index('code = "thematic_supervisions"'), edited.index("[[indicators]]", edited.index(
+        'code = "thematic_supervisions"'))
+    edited = edited[:edited.rindex("[[indicators]]", 0, start)] + edited[end:]
+    (folder / "ctr135-2024.toml").write_text(edited, encoding="utf-8")
+
+    assert bring_up_to_date(warehouse.data_dir, year=2024) > 0
+    indicators_2024 = dict(rows("CTr135-2024")[0])
+    assert indicators_2024["party_members_end"] == "Số đảng viên đến cuối quý"
+    assert "thematic_supervisions" not in indicators_2024
+    assert rows("CTr135-2023") == before_2023

@@ -94,8 +94,13 @@ def sync_rows(
     }
     changed = 0
     stale = [k for k in existing if k not in wanted]
+
+    def one_row(k: tuple) -> Any:
+        # Within the scope: another programme's row of the same code is not this one.
+        return and_(*where, *[table.c[c] == v for c, v in zip(key, k)])
+
     for k in stale:
-        conn.execute(delete(table).where(and_(*[table.c[c] == v for c, v in zip(key, k)])))
+        conn.execute(delete(table).where(one_row(k)))
     changed += len(stale)
     new = [r for k, r in wanted.items() if k not in existing]
     if new:
@@ -109,9 +114,7 @@ def sync_rows(
         if found == old:
             continue
         if any(_normal(before) != _normal(after) for before, after in zip(old, found)):
-            conn.execute(
-                update(table).where(and_(*[table.c[c] == v for c, v in zip(key, k)])).values(**row)
-            )
+            conn.execute(update(table).where(one_row(k)).values(**row))
             changed += 1
     return changed
 
