@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -363,9 +364,11 @@ def _merged_before(registry: Registry, period: Period) -> dict[str, str]:
 
 
 def _resolve_numbers(
-    frame: pd.DataFrame, column: str, decimals: pd.Series, signed: pd.Series, units: pd.Series | None = None
+    frame: pd.DataFrame, column: str, decimals: pd.Series, signed: pd.Series, units: pd.Series | None = None,
+    plausible: Callable[[int, float], bool] | None = None,
 ) -> None:
-    """Numbers typed as text: the one reading the indicator allows, else ambiguous or text."""
+    """Numbers typed as text: the one reading the indicator allows, else the one reading that is
+    `plausible` for the row, else ambiguous or text."""
     readings_shown = [""] * len(frame)
     at_value, at_kind = frame.columns.get_loc(column), frame.columns.get_loc(f"{column}_kind")
     # Only cells read as text have readings to weigh; they are few, so they are weighed one by one.
@@ -376,19 +379,37 @@ def _resolve_numbers(
             if signed.iat[i] or r >= 0
         ]
         readings = [r for r in allowed if fits_decimals(r, int(decimals.iat[i]))]
+        weighed = plausible
         if len(readings) == 1 and readings[0] != allowed[0]:
             # The Vietnamese reading (first) has too many decimals and only the English one fits:
             # "10,555" in an income cell is 10,555 to its clerk, not 10.555. Told, never guessed.
-            readings = allowed
+            readings, weighed = allowed, None
         if len(readings) == 1 or (not readings and len(allowed) == 1):
             # A lone reading with too many decimals ("300,5" people) is a number: it is then told
             # apart as such (`flag_fractions`), not as text.
             frame.iat[i, at_value] = (readings or allowed)[0]
             frame.iat[i, at_kind] = "number"
         elif len(readings) > 1:
+            likely = [r for r in readings if weighed(i, r)] if weighed is not None else []
+            if len(likely) == 1:
+                # "69,769" tỷ đồng after 66,447 last quarter is not 69.769: a thousand times the
+                # last quarter and beyond the programme's band. Only a clear case is read so.
+                frame.iat[i, at_value] = likely[0]
+                frame.iat[i, at_kind] = "number"
+                continue
             frame.iat[i, at_kind] = "ambiguous"
-            readings_shown[i] = " hoặc ".join(vn_plain(r) for r in readings)
+            unit = f" {units.iat[i]}" if units is not None and isinstance(units.iat[i], str) else ""
+            readings_shown[i] = " hoặc ".join(f"{vn_plain(r)} ({about_vi(r)}{unit})" for r in readings)
     frame[f"{column}_readings"] = readings_shown
+
+
+def about_vi(value: float) -> str:
+    """A number's size in words, so that 69,769 and 69.769 read apart: "khoảng 70", "khoảng 69,8 nghìn"."""
+    size = abs(value)
+    for scale, word in ((1e9, " tỷ"), (1e6, " triệu"), (1e3, " nghìn")):
+        if size >= scale:
+            return f"khoảng {vn_number(value / scale, 1).removesuffix(',0')}{word}"
+    return f"khoảng {vn_number(value, 0 if size >= 10 else 1).removesuffix(',0')}"
 
 
 def _flag_fractions(frame: pd.DataFrame, column: str, decimals: pd.Series) -> None:
@@ -492,9 +513,11 @@ def _enrich_indicators(
     frame.loc[~frame["has_ytd"], ["ytd", "ytd_kind"]] = [None, "missing"]
     decimals = _per_code(codes, table, "decimals", at).where(is_known, 6)
     units = _per_code(codes, table, "unit_vi", at)
+    before = _previous_values(frame["unit_code"], codes, history)
+    plausible = _plausible_reading(table, codes, at, before)
     for column in ("value", "ytd", "plan"):
         frame[column] = frame[column].astype(object)
-        _resolve_numbers(frame, column, decimals, frame["is_signed"], units)
+        _resolve_numbers(frame, column, decimals, frame["is_signed"], units, plausible if column == "value" else None)
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
         frame[f"{column}_text"] = frame[f"{column}_text"].astype(object)
         _flag_too_large(frame, column)
@@ -510,14 +533,40 @@ def _enrich_indicators(
     for column in ("value", "ytd", "plan"):
         frame[f"{column}_unsigned"] = frame[column].where(~frame["is_signed"])
     frame["ytd_compared"] = frame["ytd"].where(frame["has_ytd"] & ~frame["is_signed"] & (frame["ytd"] >= 0))
-    _plausibility(frame, table, is_known, at, history)
+    _plausibility(frame, table, is_known, at, before, decimals)
     return frame
 
 
+def _plausible_reading(
+    table: pd.DataFrame, codes: pd.Series, at: np.ndarray, before: np.ndarray
+) -> Callable[[int, float], bool]:
+    """Whether a reading of row i's value is within the indicator's band and its change to the
+    unit's last quarter within the indicator's limit (each where the programme and history say one)."""
+    low = pd.to_numeric(_per_code(codes, table, "low", at), errors="coerce").to_numpy(dtype=float)
+    high = pd.to_numeric(_per_code(codes, table, "high", at), errors="coerce").to_numpy(dtype=float)
+    limit = pd.to_numeric(_per_code(codes, table, "limit", at), errors="coerce").to_numpy(dtype=float)
+
+    def plausible(i: int, reading: float) -> bool:
+        if (not np.isnan(low[i]) and reading < low[i]) or (not np.isnan(high[i]) and reading > high[i]):
+            return False
+        if np.isnan(limit[i]) or np.isnan(before[i]) or before[i] <= 0:
+            return True
+        return 1 / limit[i] <= reading / before[i] <= limit[i]
+
+    return plausible
+
+
+# A value about this many times the unit's last quarter, where a thousandth of it would be an
+# ordinary change, is a decimal comma read as a thousands separator (8,998 tỷ entered as 8998 on
+# a computer set to English): an error, since summed over the bloc it swamps every other unit.
+SEPARATOR_SLIP = 1000.0
+
+
 def _plausibility(
-    frame: pd.DataFrame, table: pd.DataFrame, is_known: pd.Series, at: np.ndarray, history: History
+    frame: pd.DataFrame, table: pd.DataFrame, is_known: pd.Series, at: np.ndarray, before: np.ndarray,
+    decimals: pd.Series,
 ) -> None:
-    """Band and change-to-previous-quarter flags, with the words the warnings show."""
+    """Band, change-to-previous-quarter and separator-slip flags, with the words the findings show."""
     codes, value = frame["indicator_code"], frame["value"].to_numpy(dtype=float)
     usable = frame["value_usable"].to_numpy(dtype=bool)
     low = pd.to_numeric(_per_code(codes, table, "low", at), errors="coerce").to_numpy(dtype=float)
@@ -529,13 +578,17 @@ def _plausibility(
     frame["in_band"] = _flags(banded, ~outside)
     frame["band_shown"] = _per_code(codes, table, "band_shown", at).where(is_known, "… – …").tolist()
 
-    before = _previous_values(frame["unit_code"], codes, history)
     limit = pd.to_numeric(_per_code(codes, table, "limit", at), errors="coerce").to_numpy(dtype=float)
+    has_decimals = pd.to_numeric(decimals, errors="coerce").fillna(0).to_numpy(dtype=float) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         compared = ~np.isnan(limit) & usable & ~np.isnan(before) & (before > 0)
         ratio = value / before
         within = (1 / limit <= ratio) & (ratio <= limit)
+        slipped = ~within & (1 / limit <= ratio / SEPARATOR_SLIP) & (ratio / SEPARATOR_SLIP <= limit)
     frame["change_ok"] = _flags(compared, within)
+    frame["separator_slip"] = _flags(compared & has_decimals, slipped)
+    frame["slip_shown"] = [shown(float(v) / SEPARATOR_SLIP) if s else "" for v, s in
+                           zip(value.tolist(), (compared & has_decimals & slipped).tolist())]
     # The words are needed only where the warning is given: a change outside the limit.
     change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
     for i in np.flatnonzero(compared & ~within):

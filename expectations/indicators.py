@@ -13,7 +13,8 @@ from reporting.programme import Programme
 INDEX_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",
     "value_cell", "value_text", "value_readings", "ytd_cell", "ytd_text", "ytd_readings",
-    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "decimals_shown", "unit_vi",
+    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "slip_shown",
+    "decimals_shown", "unit_vi",
 ]
 COMPARISON_INDEX_COLUMNS = [
     "submission_id", "comparison", "left_cell", "left_label", "left_value", "right_label", "right_value",
@@ -44,9 +45,9 @@ def _typed(column: str, what: str) -> list:
                  "Chỉ nhập số, không kèm chữ hay đơn vị tính"
                  + ("; không phát sinh thì nhập 0, không gõ \"-\" hay \"không\"." if column != "plan" else ".")),
                 (["ambiguous"], f"indicator.{what}_ambiguous",
-                 f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có thể hiểu là "
-                 f"{{{column}_readings}}. Nhập lại dưới dạng số: không gõ dấu phân cách hàng nghìn, "
-                 "chỉ gõ dấu thập phân khi số có phần lẻ."),
+                 f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, không phải số, nên không rõ là "
+                 f"{{{column}_readings}}. Hãy nhập lại ô này thành số (ô định dạng số, không phải chữ), "
+                 "không gõ dấu phân cách hàng nghìn."),
                 (["too_large"], f"indicator.{what}_too_large",
                  f"Ô {{cell}} ({label}) có giá trị {{value}}, quá lớn để là số liệu của một đơn vị. "
                  "Kiểm tra lại số chữ số và đơn vị tính ({unit_vi}) rồi nhập lại."),
@@ -98,6 +99,14 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
             severity="warning",
             message_vi="Ô {cell} (\"{label}\") = {value}, ngoài khoảng thường gặp ({band_shown}). "
             "Đề nghị kiểm tra lại; nếu số liệu đúng thì giữ nguyên.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="separator_slip", value_set=[True],
+            rule_id="plausibility.separator_slip", sheet=SHEET, cell_column="value_cell", value_column="value",
+            message_vi="Ô {cell} (\"{label}\") = {value}, gấp khoảng 1.000 lần quý trước ({previous_shown}): "
+            "rất có thể số đúng là {slip_shown} nhưng dấu phẩy thập phân đã bị hiểu là dấu phân cách hàng nghìn "
+            "(máy tính đặt kiểu số tiếng Anh). Hãy nhập lại cho đúng. Nếu số liệu thực sự là {value}, "
+            "hãy liên hệ văn phòng Đảng ủy Khối trước khi gửi lại.",
         ),
         rule(
             gxe.ExpectColumnValuesToNotBeInSet, column="change_ok", value_set=[False],

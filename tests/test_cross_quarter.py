@@ -59,6 +59,14 @@ CASES = {
                                               budget_paid_bn_vnd=1),
                                "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=55.5)},
                      {("plausibility.change_vs_previous", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
+    # 49,000 tỷ typed on a computer set to English, after 50 last quarter: stored as 49000.
+    "revenue-separator-slip": ("DN001", {"values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=49000),
+                                         "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=49050)},
+                               {("plausibility.separator_slip", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
+    # A thousand times the last quarter, beyond the band: "60,125" can only be 60.125 tỷ.
+    "revenue-text-read-by-last-quarter": ("DN001", {
+        "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd="60,125"),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110.125)}, set()),
 }
 
 
@@ -84,6 +92,18 @@ def test_warnings_accept_and_errors_reject(checked):
     assert "gấp 4,0 lần" in jump.message_vi and "(100)" in jump.message_vi
     vanished = next(f for f in checked.findings if f.submission_id == "task-vanished")
     assert vanished.value == "NV02" and "NV02" in vanished.message_vi
+
+
+def test_a_thousand_times_the_last_quarter_is_an_error_naming_the_likely_number(checked):
+    """A wrong figure that swamps the bloc's total must not load with a warning only."""
+    assert checked.status["revenue-separator-slip"] == "rejected"
+    [slip] = [f for f in checked.findings if f.submission_id == "revenue-separator-slip"]
+    assert "= 49000, gấp khoảng 1.000 lần quý trước (50): rất có thể số đúng là 49 " in slip.message_vi, slip.message_vi
+    assert checked.status["revenue-text-read-by-last-quarter"] == "accepted"
+    facts = checked.indicator_facts
+    read = facts[(facts["submission_id"] == "revenue-text-read-by-last-quarter")
+                 & (facts["indicator_code"] == "revenue_bn_vnd")]["value"]
+    assert read.tolist() == [60.125]
 
 
 def test_without_history_the_cross_quarter_rules_are_skipped(tmp_path):

@@ -246,7 +246,8 @@ def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
     assert "không phải là số" in finding.message_vi
     assert 'không phát sinh thì nhập 0, không gõ "-" hay "không"' in finding.message_vi
     ambiguous = next(f for f in checked.findings if f.submission_id == "value-ambiguous")
-    assert "9.899 hoặc 9,899" in ambiguous.message_vi
+    assert ("không rõ là 9.899 (khoảng 9,9 nghìn tỷ đồng) hoặc 9,899 (khoảng 9,9 tỷ đồng)"
+            in ambiguous.message_vi), ambiguous.message_vi
     for case, shown, allowed in (("count-with-a-fraction", "2,5", "chỉ nhận số nguyên"),
                                  ("count-with-a-fraction-as-text", "2,5", "chỉ nhận số nguyên"),
                                  ("income-to-three-decimals", "9,555", "chỉ nhận tối đa 2 chữ số thập phân")):
