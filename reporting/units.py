@@ -46,6 +46,20 @@ class Registry:
         """The units that exist on `day`, one version each, ordered by code."""
         return sorted((v for v in self.versions if v.in_force_on(day)), key=lambda v: v.unit_code)
 
+    def year_sha256(self, year: int) -> str:
+        """A fingerprint of what a year's report reads of the registry: the versions in force at some
+        time in the year, an end or a successor after the year left out (a merger in July 2024 does
+        not change the report of 2023, already issued)."""
+        last = dt.date(year, 12, 31)
+        rows = sorted(
+            (v.unit_code, v.name_vi, v.unit_group, v.unit_type, v.valid_from.isoformat(),
+             *((v.valid_to.isoformat(), v.successor_code or "") if v.valid_to is not None and v.valid_to < last
+               else ("", "")))
+            for v in self.versions
+            if v.valid_from <= last and (v.valid_to is None or v.valid_to >= dt.date(year, 1, 1))
+        )
+        return hashlib.sha256(repr(rows).encode("utf-8")).hexdigest()
+
     def version_on(self, unit_code: str, day: dt.date) -> UnitVersion | None:
         for version in self.versions:
             if version.unit_code == unit_code and version.in_force_on(day):

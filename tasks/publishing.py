@@ -142,7 +142,7 @@ def decide_version(
 ) -> Decision:
     """Same basis as the latest version: keep it; otherwise the next version number."""
     basis = basis_sha256(programme.source_sha256, submissions_used(figures), quarters_not_approved,
-                         load_registry().source_sha256)
+                         load_registry().year_sha256(programme.year))
     previous = latest_publication(engine_for(data_dir), programme.year)
     if previous is not None and previous.basis_sha256 == basis:
         return Decision(basis, previous, previous.version, is_new=False)
@@ -169,8 +169,9 @@ def version_reasons(
     if reopened := sorted(set(quarters_not_approved) - set(previous.draft_quarters)):
         reasons.append("đã mở lại " + ", ".join(Period(programme.year, q).label_vi for q in reopened))
     if not reasons and tuple(sorted(previous.draft_quarters)) == tuple(sorted(quarters_not_approved)):
-        # Nothing else of the basis moved: the unit registry did (a successor, a group, a unit's dates).
-        reasons.append("danh sách đơn vị (units.csv) đã thay đổi")
+        # Nothing else of the basis moved: the unit registry did, for this year (a successor, a group,
+        # a unit's dates or name).
+        reasons.append(f"danh sách đơn vị (units.csv) đã thay đổi đối với năm {programme.year}")
     return reasons
 
 
