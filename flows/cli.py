@@ -438,7 +438,8 @@ def _programme(year: int):
         return programme_for_year(year)
     except ProgrammeError as exc:
         if isinstance(exc, NoProgramme):
-            raise _fail(f"chưa có tệp chương trình báo cáo cho năm {year} (thư mục {programmes_dir()}).") from None
+            present = f"; các tệp có: {exc.present_vi}" if exc.present_vi else ""
+            raise _fail(f"chưa có tệp chương trình báo cáo cho năm {year} (thư mục {programmes_dir()}{present}).") from None
         raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}") from None
 
 

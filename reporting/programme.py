@@ -167,7 +167,12 @@ class Programme:
 
 
 class NoProgramme(ProgrammeError):
-    """No programme file for the year asked about."""
+    """No programme file for the year asked about; `present_vi` names the years the folder's files
+    state (a 2024 file that says `year = 2025`), empty when it has none."""
+
+    def __init__(self, message: str, present_vi: str = "") -> None:
+        super().__init__(message + (f" (các tệp có: {present_vi})" if present_vi else ""))
+        self.present_vi = present_vi
 
 
 def _toml_problem_vi(exc: Exception) -> str:
@@ -283,7 +288,8 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
             f"tệp không đọc được năm báo cáo: " + "; ".join(str(e) for e in unreadable)
         )
     if not found:
-        raise NoProgramme(f"không có tệp chương trình báo cáo cho năm {year} trong {directory}")
+        present = ", ".join(f"{path.name} ghi năm {p.year}" for path, p in loaded)
+        raise NoProgramme(f"không có tệp chương trình báo cáo cho năm {year} trong {directory}", present)
     if len(found) > 1:
         raise ProgrammeError(f"có nhiều hơn một tệp chương trình báo cáo cho năm {year} trong {directory}")
     [(path, programme)] = found
@@ -304,6 +310,12 @@ INDICATOR_KEYS = (
     "code", "label_vi", "unit_vi", "group", "aggregation", "weight", "has_plan", "decimals", "signed",
     "plausible_min", "plausible_max", "max_ratio_to_previous", "year_label_vi",
 )
+TOP_KEYS = (
+    "code", "year", "title_vi", "organisation_vi", "template_version", "accepted_template_versions", "contact_vi",
+    "deadlines", "groups", "unit_types", "task_sources", "task_statuses", "indicators", "comparisons", "headline",
+    "publication",
+)
+PUBLICATION_KEYS = (*PUBLICATION_FIELDS, "recipients", "quarterly_chart_indicator")
 HEADLINE_KEYS = (
     "metric_code", "label_vi", "display_unit_vi", "display_decimals", "indicator", "task_sources", "task_statuses",
     "plan_metric",
@@ -471,7 +483,7 @@ def _build(raw: dict, sha256: str) -> Programme:
             _value(item, "severity", str, where, "warning"),
         ))
     year = _value(raw, "year", int, "")
-    return Programme(
+    programme = Programme(
         code=_value(raw, "code", str, ""),
         year=year,
         title_vi=_value(raw, "title_vi", str, ""),
@@ -496,11 +508,17 @@ def _build(raw: dict, sha256: str) -> Programme:
         contact_vi=str(raw.get("contact_vi", "")),
         source_sha256=sha256,
     )
+    # After the entries, whose own mistakes ([indicators] with one bracket) say more than a key would.
+    _no_unknown_keys(raw, TOP_KEYS, "tệp chương trình")
+    return programme
 
 
 def _publication(raw: dict | None) -> Publication | None:
     if raw is None:
         return None
+    if isinstance(raw, dict):
+        # A misspelt key is named as typed, before the field it leaves missing.
+        _no_unknown_keys(raw, PUBLICATION_KEYS, "mục [publication]")
     missing = [name for name in (*PUBLICATION_FIELDS, "recipients") if name not in raw]
     if missing:
         raise KeyError(f"publication.{missing[0]}")

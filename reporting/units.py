@@ -211,7 +211,17 @@ def _check(registry: Registry, lines: list[int], codes: set[str], problems: list
                     "hãy xóa dòng thừa, hoặc (khi đơn vị đổi tên) ghi valid_to của dòng cũ trước valid_from của dòng mới"
                 )
     for v, line in zip(registry.versions, lines):
-        if v.successor_code and v.successor_code not in codes:
+        if v.successor_code and v.successor_code == v.unit_code:
+            problems.append(
+                f"dòng {line} ({v.unit_code}): đơn vị không thể hợp nhất vào chính nó (successor_code); "
+                "hãy ghi mã của đơn vị tiếp nhận, hoặc để trống nếu đơn vị chỉ đổi tên hay giải thể"
+            )
+        elif v.successor_code and v.valid_to is None:
+            problems.append(
+                f"dòng {line} ({v.unit_code}): có đơn vị tiếp nhận {v.successor_code} nhưng chưa có ngày kết thúc "
+                "(valid_to); hãy ghi ngày cuối cùng đơn vị còn hoạt động, trước ngày hợp nhất"
+            )
+        elif v.successor_code and v.successor_code not in codes:
             problems.append(
                 f"dòng {line} ({v.unit_code}): đơn vị tiếp nhận (successor_code) {v.successor_code} không có trong tệp; "
                 "hãy ghi mã của một đơn vị có trong danh sách"

@@ -49,8 +49,9 @@ def test_the_2023_programme_declares_what_the_year_reports():
     (('unit_vi = "tỷ đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\nplausible_max = 10000.0\n\n[[indicators]]\ncode = "workers"',
       'unit_vi = "triệu đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\nplausible_max = 10000.0\n\n[[indicators]]\ncode = "workers"'),
      r"so sánh budget_paid_bn_vnd <= revenue_bn_vnd: hai chỉ tiêu khác đơn vị tính \('triệu đồng' và 'tỷ đồng'\)"),
+    (('contact_vi = ', 'contact_vn = '), r"tệp chương trình: không có trường 'contact_vn' \(có phải là 'contact_vi'\?\)"),
 ], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "deadline-fifth-quarter",
-        "year-label-blank",
+        "year-label-blank", "top-level-key-misspelt",
         "headline-code-twice", "deadline-year-before", "deadline-before-quarter-end", "deadline-year-after",
         "plausible-band-inverted", "comparison-units-differ"])
 def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
@@ -65,6 +66,17 @@ def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason)
 def test_a_year_without_programme_is_a_clear_error():
     with pytest.raises(ProgrammeError, match="không có tệp chương trình báo cáo cho năm 2031"):
         programme_for_year(2031)
+
+
+def test_a_year_without_programme_names_the_years_the_files_state(tmp_path):
+    """A 2024 file saying `year = 2025` is why 2024 has none: the message shows it."""
+    (tmp_path / "ctr135-2023.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "ctr135-2024.toml").write_text(
+        GOOD.replace("year = 2023", "year = 2025").replace("CTr135-2023", "CTr135-2025")
+        .replace("2024-01-10", "2026-01-10").replace("2023-", "2025-"), encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=re.escape(
+            "(các tệp có: ctr135-2023.toml ghi năm 2023, ctr135-2024.toml ghi năm 2025)")):
+        programme_for_year(2024, tmp_path)
 
 
 def test_the_registry_holds_the_demo_bloc_with_its_history():
@@ -100,11 +112,12 @@ def test_the_publication_section_names_who_issues_and_signs():
 
 
 @pytest.mark.parametrize(("change", "reason"), [
-    (('signer_name = ', 'signer = '), "publication.signer_name"),
+    (('signer_name = ', 'singer_name = '), r"mục \[publication\]: không có trường 'singer_name' \(có phải là 'signer_name'\?\)"),
+    (('quarterly_chart_indicator = ', 'quarterly_chart_indicater = '), "không có trường 'quarterly_chart_indicater'"),
     (('document_number = "125-BC/ĐUK"', 'document_number = ""'), "document_number không được để trống"),
     (('recipients = [', 'recipients = ["", '), "recipients phải có ít nhất một nơi nhận"),
     (('quarterly_chart_indicator = "revenue_bn_vnd"', 'quarterly_chart_indicator = "doanh_thu"'), "không có chỉ tiêu 'doanh_thu'"),
-], ids=["signer-missing", "number-empty", "recipient-empty", "chart-indicator"])
+], ids=["signer-misspelt", "chart-key-misspelt", "number-empty", "recipient-empty", "chart-indicator"])
 def test_a_broken_publication_section_is_refused(tmp_path, change, reason):
     old, new = change
     assert old in GOOD
@@ -228,9 +241,13 @@ REGISTRY = (PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8")
     ((REGISTRY + REGISTRY.splitlines()[5] + "\n").encode(), "dòng 6 và dòng {last} (CQ005): mã đơn vị trùng"),
     ((REGISTRY + REGISTRY.splitlines()[5].replace("CQ005", " cq005 ") + "\n").encode(), "dòng 6 và dòng {last} (CQ005): mã đơn vị trùng"),
     (REGISTRY.replace("2022-12-31,CQ001", "2022-12-31,CQ999").encode(), "(successor_code) CQ999 không có trong tệp"),
+    (REGISTRY.replace("2022-12-31,CQ001", "2022-12-31,CQ049").encode(), "(CQ049): đơn vị không thể hợp nhất vào chính nó"),
+    (REGISTRY.replace("2022-12-31,CQ001", ",CQ001").encode(),
+     "(CQ049): có đơn vị tiếp nhận CQ001 nhưng chưa có ngày kết thúc (valid_to)"),
     ((REGISTRY + "CQ900,Chi bộ mới,agencies\n").encode(), "dòng {last}: có 3 cột, cần đúng 7 cột"),
 ], ids=["utf16", "cp1258", "semicolon", "header-translated", "date-dd-mm-yyyy", "group-in-vietnamese", "type-in-vietnamese",
-        "code-twice", "code-twice-lower-case", "successor-unknown", "row-short"])
+        "code-twice", "code-twice-lower-case", "successor-unknown", "successor-itself", "successor-without-end",
+        "row-short"])
 def test_a_broken_registry_is_refused_in_vietnamese_naming_the_line(tmp_path, data, reason):
     assert "2022-12-31,CQ001" in REGISTRY
     path = tmp_path / "units.csv"
