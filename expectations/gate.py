@@ -21,7 +21,7 @@ from expectations.cross_quarter import (
 from expectations.runner import run_suite, with_nulls_as_value
 from expectations.shifted_rows import below_shift, shifted_from
 from reporting import layout as L
-from reporting.findings import ERROR, FILE_NAME_OTHER_UNIT, WARNING, Finding, shown, status_for
+from reporting.findings import ERROR, FILE_NAME_OTHER_UNIT, WARNING, WRONG_TEMPLATE_RULES, Finding, shown, status_for
 from reporting.frames import ParsedBatch
 from reporting.identity import VALID
 from reporting.periods import LOCAL_TZ, Period
@@ -121,7 +121,7 @@ def check_batch(
     findings += check_tasks_carried(tasks, {s: unit_of.get(s) for s in group_of}, history, programme)
     findings += named_for_another_unit(file_names or {}, {s: unit_of[s] for s in identified if unit_of.get(s)}, view)
 
-    findings = _one_verdict_per_cell(_root_causes(_above_shifted_rows(findings), parsed.problems))
+    findings = _one_verdict_per_cell(_root_causes(_above_shifted_rows(_wrong_template_only(findings)), parsed.problems))
     by_submission: dict[str, list[Finding]] = {sid: [] for sid in submission_ids}
     for f in findings:
         by_submission.setdefault(f.submission_id, []).append(f)
@@ -148,6 +148,16 @@ def check_batch(
             if state == VALID and sid in by_submission
         },
     )
+
+
+def _wrong_template_only(findings: list[Finding]) -> list[Finding]:
+    """A file that is another quarter's or year's template is told that, and what else is wrong
+    with its identity, not each row read against this quarter (a 2023 task's date "out of the
+    quarter", a 2024 indicator's row "deleted"): the clerk enters the figures in the right template."""
+    wrong = {f.submission_id for f in findings if f.rule_id in WRONG_TEMPLATE_RULES}
+    if not wrong:
+        return findings
+    return [f for f in findings if f.submission_id not in wrong or f.rule_id.startswith(("identity.", "file."))]
 
 
 def _root_causes(findings: list[Finding], read_problems: list[Finding]) -> list[Finding]:

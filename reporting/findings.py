@@ -10,6 +10,11 @@ ERROR = "error"
 WARNING = "warning"
 # A file in one unit's template, named for another: refused, counted for neither (see expectations.gate).
 FILE_NAME_OTHER_UNIT = "identity.file_name_other_unit"
+# A file that is not this quarter's template of this programme: whatever its cells hold is read
+# against the wrong quarter's rows and history, so these are all its clerk is told (see expectations.gate).
+WRONG_TEMPLATE_RULES = (
+    "identity.period_year", "identity.period_quarter", "identity.template_version", "identity.programme",
+)
 # A submission's verdict as the clerk reads it.
 STATUS_VI = {
     "accepted": "Chấp nhận",

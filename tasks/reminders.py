@@ -10,7 +10,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from reporting.findings import FILE_NAME_OTHER_UNIT
+from reporting.findings import FILE_NAME_OTHER_UNIT, WRONG_TEMPLATE_RULES
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry
@@ -71,9 +71,11 @@ def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: R
         for e in c.errors.get(unit["unit_code"], []):
             place = f"{e['sheet'] or ''}{'!' + e['cell'] if e['cell'] else ''}"
             lines.append(f"  - {place + ': ' if place else ''}{e['message_vi']}")
+        wrong_template = any(e["rule_id"] in WRONG_TEMPLATE_RULES for e in c.errors.get(unit["unit_code"], []))
         lines.append(
             f"Xem đủ các lỗi trong tệp phản hồi {unit['unit_code']}.xlsx (thư mục phản hồi {period.key}); "
-            "sửa ngay trong tệp đã gửi, lưu lại và gửi lại."
+            + ("tệp đã gửi là mẫu của kỳ khác: hãy nhập số liệu vào mẫu dưới đây rồi gửi lại." if wrong_template
+               else "sửa ngay trong tệp đã gửi, lưu lại và gửi lại.")
         )
     lines += [
         "",

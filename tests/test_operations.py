@@ -389,6 +389,28 @@ def test_a_file_sent_in_another_units_template_is_named_to_its_sender(warehouse,
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_last_quarters_template_sent_again_is_told_to_use_this_quarters(warehouse, notifications):
+    """The file cannot be mended: its feedback and the unit's reminder say to enter the figures in
+    this quarter's template, not "fix the errors in the file you sent"."""
+    q2 = Period(2023, 2)
+    save(submission("CQ003", Q1), _inbox(warehouse, q2) / "CQ003_BaoCao_Quy2.xlsx")
+    collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
+    assert _states(warehouse.engine, q2)["CQ003"] == "rejected"
+    from openpyxl import load_workbook
+
+    feedback = load_workbook(warehouse.data_dir / "feedback" / q2.key / "CQ003.xlsx").active
+    told = " ".join(str(c) for row in feedback.iter_rows(values_only=True) for c in row if c)
+    assert "tệp là mẫu báo cáo của kỳ khác (hoặc mẫu cũ), không phải mẫu của quý này" in told
+    assert "Hãy nhập số liệu vào mẫu báo cáo quý này đã được cấp cho đơn vị rồi gửi lại" in told
+    assert "Sửa các lỗi dưới đây ngay trong tệp đã gửi" not in told
+
+    remind_missing(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
+    letter = (warehouse.data_dir / "reminders" / q2.key / "CQ003.txt").read_text(encoding="utf-8")
+    assert "tệp đã gửi là mẫu của kỳ khác: hãy nhập số liệu vào mẫu dưới đây rồi gửi lại." in letter
+    assert "sửa ngay trong tệp đã gửi" not in letter
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_a_failed_run_tells_the_ops_team_through_the_block(warehouse, notifications, monkeypatch, tmp_path):
     monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path / "no-programmes"))
     (tmp_path / "no-programmes").mkdir()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pandas as pd
 import pytest
 
+from expectations.cross_quarter import History
 from expectations.gate import check_batch
 from reporting import layout as L
 from reporting.identity import SHEET_IDENTITY
@@ -237,6 +239,18 @@ def test_last_quarters_template_typed_over_is_told_to_use_this_quarters(tmp_path
     assert {(f.rule_id, f.cell) for f in checked.findings if f.severity == "error"} == {("identity.period_quarter", "B10")}
     [finding] = [f for f in checked.findings if f.rule_id == "identity.period_quarter"]
     assert finding.message_vi.startswith("Tệp là mẫu báo cáo quý 1 (ô B10), nhưng được nộp cho Quý II/2023.")
+
+
+def test_another_quarters_template_is_told_only_what_makes_it_the_wrong_template(tmp_path):
+    """Q1's template sent for Q2, last quarter's figures in it: its tasks completed in Q1 are not
+    "outside the quarter" nor its year-to-date "inconsistent"; the clerk reads one thing to do."""
+    q2 = Period(2023, 2)
+    path = save(submission("CQ003", Q1), tmp_path / "q1.xlsx")
+    history = History(indicators=pd.DataFrame([("CQ003", 1, "inspections", 7.0, 7.0)],
+                                              columns=["unit_code", "quarter", "indicator_code", "value", "ytd_value"]))
+    checked = check_batch(read_workbooks([("copy", path)]), ["copy"], PROGRAMME, REGISTRY, q2, history)
+
+    assert {(f.rule_id, f.cell) for f in checked.findings} == {("identity.period_quarter", "B10")}
 
 
 def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
