@@ -633,15 +633,16 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
     label = Period(*map(int, summary["period"].split("-Q"))).label_vi
     if not summary["files_new"]:
         console.print("Không có tệp mới.", highlight=False)
-        if states := summary.get("unit_states"):
-            # A run after one that was stopped: what that run decided is in the quarter's standing.
-            year, quarter = summary["period"].split("-Q")
-            parts = [f"{states.get('on_time', 0) + states.get('late', 0)} đơn vị có báo cáo được chấp nhận",
-                     f"{states.get('rejected', 0)} bị từ chối", f"{states.get('missing', 0)} chưa nộp"]
-            if states.get("held"):
-                parts.append(f"{states['held']} đang tạm giữ")
-            console.print(f"Cả {label}: {', '.join(parts)} (chi tiết: p135 status --year {year} --quarter {quarter}).",
-                          soft_wrap=True, highlight=False, markup=False)
+    if states := summary.get("unit_states"):
+        # Where the quarter stands after the run, earlier runs' decisions included (a run after one
+        # that was stopped shows what that run decided).
+        year, quarter = summary["period"].split("-Q")
+        parts = [f"{states.get('on_time', 0) + states.get('late', 0)} đơn vị có báo cáo được chấp nhận",
+                 f"{states.get('rejected', 0)} bị từ chối", f"{states.get('missing', 0)} chưa nộp"]
+        if states.get("held"):
+            parts.append(f"{states['held']} đang tạm giữ")
+        console.print(f"Cả {label}: {', '.join(parts)} (chi tiết: p135 status --year {year} --quarter {quarter}).",
+                      soft_wrap=True, highlight=False, markup=False)
     if summary.get("released"):
         console.print(f"{summary['released']} tệp tạm giữ đã được đưa vào số liệu ({label} đã mở lại).", highlight=False)
     if summary.get("held"):
