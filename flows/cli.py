@@ -1175,6 +1175,7 @@ def status(
     _print_completeness(completeness, programme, approval_of(engine, period.year, period.quarter))
     _print_unattributed(completeness)
     _print_misnamed(completeness)
+    _print_refused(completeness)
     held = held_corrections(engine, period.year, period.quarter)
     if held:
         # Not a state of its own (the accepted report still counts) but a decision waiting: reopen or not.
@@ -1199,6 +1200,23 @@ def _print_unattributed(completeness) -> None:
                       markup=False)
     if len(files) > FILES_LISTED:
         console.print(f"  ... và {len(files) - FILES_LISTED} tệp nữa (xem v_submission_status).", highlight=False)
+
+
+def _print_refused(completeness) -> None:
+    """Inbox entries refused unread by the latest run, and the units not reported whose code their
+    names carry: the unit sent something, and is told what became of it."""
+    entries = completeness.refused
+    if not entries:
+        return
+    not_reported = completeness.units.loc[completeness.units["state"] == "missing", "unit_code"].tolist()
+    console.print(f"Mục trong hộp thư bị từ chối, không thu nhận ({len(entries)}):", highlight=False)
+    for f in entries[:FILES_LISTED]:
+        named = [code for code in not_reported if f in completeness.files_named_for(code)]
+        hint = f" [tên tệp mang mã {', '.join(named)}, đơn vị đó đang ở mục Chưa nộp]" if named else ""
+        name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in f["original_name"])
+        console.print(f"  {name}{hint}: {f['first_error'] or ''}", soft_wrap=True, highlight=False, markup=False)
+    if len(entries) > FILES_LISTED:
+        console.print(f"  ... và {len(entries) - FILES_LISTED} mục nữa (xem bảng inbox_refusal).", highlight=False)
 
 
 def _print_misnamed(completeness) -> None:

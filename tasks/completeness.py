@@ -19,6 +19,7 @@ from warehouse.completeness import (
     group_completeness,
     latest_errors,
     misnamed_files,
+    refused_entries,
     unattributed_files,
     unit_completeness,
 )
@@ -48,12 +49,15 @@ class Completeness:
     unattributed: list[dict] = field(default_factory=list)
     # Files refused for a name carrying another unit's code (see warehouse.completeness.misnamed_files).
     misnamed: list[dict] = field(default_factory=list)
+    # Inbox entries refused unread (see warehouse.completeness.refused_entries).
+    refused: list[dict] = field(default_factory=list)
 
     def files_named_for(self, unit_code: str) -> list[dict]:
         """The files counted for no unit whose name carries `unit_code` (a PDF sent as CQ042_...),
-        and those refused in another unit's template under its code (CQ042_... in CQ001's template)."""
+        those refused in another unit's template under its code (CQ042_... in CQ001's template), and
+        inbox entries under its code refused unread (last quarter's file sent again)."""
         code = unit_code.upper()
-        return [f for f in self.unattributed + self.misnamed
+        return [f for f in self.unattributed + self.misnamed + self.refused
                 if code in codes_in_name(f["original_name"]) and f.get("template_unit_code") != code]
 
     def units_in(self, state: str) -> pd.DataFrame:
@@ -78,6 +82,7 @@ def read_completeness(data_dir: Path, period: Period) -> Completeness:
         latest_errors(engine, period.year, period.quarter),
         unattributed_files(engine, period.year, period.quarter),
         misnamed_files(engine, period.year, period.quarter),
+        refused_entries(engine, period.year, period.quarter),
     )
 
 

@@ -162,7 +162,7 @@ def _late_units(data_dir: Path, period: Period, unit_codes: set[str | None]) -> 
 
 MISNAMED_STEP_VI = (
     "Báo cáo CHƯA được tiếp nhận: tên tệp mang mã của một đơn vị khác với mẫu báo cáo (xem dòng lỗi dưới đây). "
-    "Không phải sửa số liệu: hãy làm theo hướng dẫn ở dòng lỗi (dùng đúng mẫu của đơn vị gửi, hoặc đổi tên tệp) "
+    "Không phải sửa số liệu: hãy làm theo hướng dẫn ở dòng lỗi (dùng đúng mẫu của đơn vị gửi, hoặc đổi tên tệp, mở và lưu lại tệp) "
     "rồi gửi lại trước hạn nộp."
 )
 BEFORE_DEADLINE_VI = "trước hạn nộp."

@@ -52,6 +52,7 @@ def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: R
             received = _instant(f["received_at"])
             when = f" lúc {received.astimezone(LOCAL_TZ):%H:%M ngày %d/%m/%Y}" if received else ""
             why = ("tệp là mẫu báo cáo đã cấp cho đơn vị khác" if f.get("template_unit_code")
+                   else "tệp bị từ chối ngay khi nhận, không được đọc" if f.get("refused")
                    else "tệp không đọc được như báo cáo của đơn vị")
             lines.append(f"Tình trạng: đã nhận tệp {f['original_name']}{when} nhưng {why} nên chưa được tính: "
                          f"{f['first_error'] or ''}")

@@ -349,6 +349,23 @@ def test_last_quarters_file_sent_again_for_this_quarter_is_refused_saying_which_
     with warehouse.engine.connect() as conn:
         periods = conn.execute(text("SELECT year, quarter FROM submission WHERE unit_code = 'CQ003'")).all()
     assert [tuple(p) for p in periods] == [(2023, 1)], "the Q1 report still counts for Q1 alone"
+    # The unit sent something: status names it beside the unit, and its reminder says what became of it.
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.remind import remind_missing
+
+    status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "2",
+                                      "--data-dir", str(warehouse.data_dir)])
+    shown = " ".join(status.output.split())
+    assert "Mục trong hộp thư bị từ chối, không thu nhận (1):" in shown, status.output
+    assert ("BaoCao_CQ003_quy2.xlsx [tên tệp mang mã CQ003, đơn vị đó đang ở mục Chưa nộp]: "
+            "Tệp này trùng nội dung với tệp CQ003.xlsx") in shown
+    remind_missing(year=2023, quarter=2, data_dir=str(warehouse.data_dir))
+    letter = (warehouse.data_dir / "reminders" / q2.key / "CQ003.txt").read_text(encoding="utf-8")
+    assert "Tình trạng: đã nhận tệp BaoCao_CQ003_quy2.xlsx lúc " in letter
+    assert "nhưng tệp bị từ chối ngay khi nhận, không được đọc nên chưa được tính: Tệp này trùng nội dung" in letter
+    assert "chưa nhận được báo cáo" not in letter
     # The same file again in its own quarter's inbox is simply already received.
     assert collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))["files_known"] == 1
 

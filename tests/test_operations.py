@@ -385,6 +385,8 @@ def test_a_file_sent_in_another_units_template_is_named_to_its_sender(warehouse,
     feedback = load_workbook(warehouse.data_dir / "feedback" / Q1.key / "CQ001.xlsx").active
     told = " ".join(str(c) for row in feedback.iter_rows(values_only=True) for c in row if c)
     assert "Không phải sửa số liệu: hãy làm theo hướng dẫn ở dòng lỗi" in told
+    # The same content renamed is a file already received, never checked again: the advice that works.
+    assert "hãy đổi tên tệp (bỏ mã CQ005), mở tệp và lưu lại rồi gửi lại" in told
     assert "Sửa các lỗi dưới đây ngay trong tệp đã gửi" not in told
 
 

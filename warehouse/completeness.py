@@ -110,6 +110,26 @@ def unattributed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
     return rows.astype(object).where(rows.notna(), None).to_dict("records")
 
 
+def refused_entries(engine: Engine, year: int, quarter: int) -> list[dict]:
+    """Inbox entries the quarter's latest finished run refused unread (a copy of another quarter's
+    file, an empty file, a folder): each run reads the whole inbox, so these are the ones still
+    there. They count for no unit; a unit whose code a name carries is told, not that nothing came."""
+    rows = _frame(
+        engine,
+        """
+        SELECT r.name AS original_name, c.started_at AS received_at, r.reason AS first_error
+        FROM inbox_refusal r
+        JOIN collect_run c ON c.collect_run_id = r.collect_run_id
+        WHERE r.collect_run_id = (
+            SELECT MAX(collect_run_id) FROM collect_run
+            WHERE year = :year AND quarter = :quarter AND finished_at IS NOT NULL)
+        ORDER BY r.name
+        """,
+        year=year, quarter=quarter,
+    )
+    return [{**r, "refused": True} for r in rows.astype(object).where(rows.notna(), None).to_dict("records")]
+
+
 def misnamed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
     """Files of the quarter refused because their name carries another unit's code than their
     template's (CQ047_BaoCao.xlsx in CQ001's template): counted for neither, each with the unit
