@@ -169,7 +169,30 @@ def plan_demo_year(programme: Programme, registry: Registry, seed: int = DEMO_SE
     enterprises = [d for d in demo.values() if d.unit.unit_group == "enterprises"]
     _plan_enterprises(rng, enterprises)
     _plan_arrivals(rng, programme, list(demo.values()))
+    _plan_other_indicators(programme, list(demo.values()), seed)
     return demo
+
+
+def _plan_other_indicators(programme: Programme, units: list[DemoUnit], seed: int) -> None:
+    """Plausible figures for the indicators a later year's programme adds (the article's year has
+    none): drawn from a generator of their own, so the article's year is drawn as before."""
+    for d in units:
+        for ind in programme.indicators_for(d.unit.unit_group):
+            if all(ind.code in d.values[q] for q in (1, 2, 3, 4)):
+                continue
+            rng = random.Random(f"{seed}:{d.unit.unit_code}:{ind.code}")
+            low = max(ind.plausible_min or 0.0, 0.0)
+            high = min(ind.plausible_max or 100.0, 100.0)
+            for q in (1, 2, 3, 4):
+                if ind.aggregation == "sum" and not ind.decimals:
+                    value: float = rng.randint(0, 3)
+                elif not ind.decimals:
+                    value = rng.randint(int(max(low, 1)), int(max(min(high, 50), max(low, 1))))
+                else:
+                    value = round(rng.uniform(max(low, 1.0), max(high, 1.0)), ind.decimals)
+                d.values[q].setdefault(ind.code, value)
+                if ind.has_plan:
+                    d.plans[q].setdefault(ind.code, value * 4 if ind.aggregation == "sum" else value)
 
 
 def _allocate(total: int, weights: list[float], minimum: int = 0) -> list[int]:

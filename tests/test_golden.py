@@ -150,3 +150,33 @@ def test_one_changed_cell_changes_the_headline(demo_copy):
     collect_quarter(year=2023, quarter=4, data_dir=str(warehouse.data_dir))
 
     assert year_end_2023(warehouse.engine)["revenue_bn_vnd"][0] == pytest.approx(before + 100)
+
+
+def test_the_demo_fills_an_indicator_a_later_years_programme_adds(tmp_path):
+    """`p135 demo --year 2024` with a 2024 file adding an indicator ended in KeyError: the demo
+    clerks now fill it too, and their files pass the checks."""
+    from expectations.gate import check_batch
+    from reporting.periods import Period
+    from reporting.programme import PROGRAMMES_DIR, load_programme
+    from reporting.units import load_registry
+    from tasks.demo_data import write_demo_quarter
+    from tasks.workbook_reader import read_workbooks
+
+    text = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    for old, new in (("year = 2023", "year = 2024"), ("CTr135-2023", "CTr135-2024"), ("2024-01-10", "2025-01-10"),
+                     ("2023-04-10", "2024-04-10"), ("2023-07-10", "2024-07-10"), ("2023-10-10", "2024-10-10")):
+        text = text.replace(old, new)
+    added = ('[[indicators]]\ncode = "members_commended"\nlabel_vi = "Số đảng viên được khen thưởng"\n'
+             'unit_vi = "đảng viên"\ngroup = "all"\naggregation = "sum"\ndecimals = 0\nhas_plan = true\n\n')
+    at = text.index("[[indicators]]")
+    (tmp_path / "ctr135-2024.toml").write_text(text[:at] + added + text[at:], encoding="utf-8")
+    programme, registry, period = load_programme(tmp_path / "ctr135-2024.toml"), load_registry(), Period(2024, 1)
+
+    files = write_demo_quarter(programme, registry, period, {}, tmp_path / "inbox")
+
+    items = [(str(n), path) for n, path in enumerate(files)]
+    checked = check_batch(read_workbooks(items), [sid for sid, _ in items], programme, registry, period)
+    assert set(checked.status.values()) <= {"accepted", "accepted_with_warnings"}, \
+        [f.message_vi for f in checked.findings if f.severity == "error"][:3]
+    commended = checked.indicator_facts[checked.indicator_facts["indicator_code"] == "members_commended"]
+    assert len(commended) == len(files) and commended["value"].notna().all()
