@@ -49,6 +49,7 @@ class SheetBook:
         self.strings: dict[str, int] = {}
         self.string_count = 0
         self.merged: list[tuple[int, int, int, int]] = []
+        self.heights: dict[int, float] = {}
         self.last_row = self.last_col = 0
 
     def add_format(self, properties: dict) -> tuple:
@@ -75,6 +76,9 @@ class SheetBook:
 
     def repeat_rows(self, *_args) -> None:
         pass
+
+    def set_row_pixels(self, row: int, height: float) -> None:
+        self.heights[row] = height
 
     def _reach(self, row: int, col: int) -> None:
         self.last_row, self.last_col = max(self.last_row, row), max(self.last_col, col)
@@ -131,7 +135,8 @@ def sheet_xml(book: SheetBook, prefix: str, suffix: str) -> str:
     out = [_SHEET_DATA.sub(f'<dimension ref="A1:{xl_col_to_name(book.last_col)}{book.last_row + 1}"/>', prefix)]
     for row in rows:
         r = row + 1
-        out.append(f'<row r="{r}" spans="{spans[row // 16]}">')
+        height = f' ht="{book.heights[row] * 0.75:.16g}" customHeight="1"' if row in book.heights else ""
+        out.append(f'<row r="{r}" spans="{spans[row // 16]}"{height}>')
         cells = book.cells[row]
         for col in sorted(cells):
             kind, value, style = cells[col]

@@ -88,11 +88,12 @@ def xlsxwriter_bytes(job: FeedbackJob) -> bytes:
 
 def _fill(wb: xlsxwriter.Workbook, job: FeedbackJob) -> None:
     title = wb.add_format({"bold": True, "font_size": 13, "font_color": TITLE_BLUE})
-    label = wb.add_format({"bold": True})
+    label = wb.add_format({"bold": True, "valign": "top"})
     verdict = wb.add_format({"bold": True, "font_color": REJECTED_RED if job.is_rejected else ACCEPTED_GREEN})
     box = {"border": 1, "border_color": BORDER_GREY}
     header = wb.add_format({"bold": True, "font_color": "#FFFFFF", "pattern": 1, "bg_color": TITLE_BLUE, **box})
     cell = wb.add_format({"text_wrap": True, "valign": "top", **box})
+    fact = wb.add_format({"text_wrap": True, "valign": "top"})
     ws = wb.add_worksheet(SHEET)
     for col, (_, width) in enumerate(COLUMNS):
         # In pixels, so that the stored width is exactly the character width given (as openpyxl stored it).
@@ -108,20 +109,42 @@ def _fill(wb: xlsxwriter.Workbook, job: FeedbackJob) -> None:
     for row, (name, value) in enumerate(job.facts, start=FIRST_FACT_ROW - 1):
         ws.merge_range(row, 0, row, 1, "", label)
         ws.write_string(row, 0, _text(name), label)
-        style = verdict if name == VERDICT_LABEL else None
+        style = verdict if name == VERDICT_LABEL else fact
         ws.merge_range(row, 2, row, 6, "", style)
         _put(ws, row, 2, value, style)
+        _fit(ws, row, [(value, FACT_WIDTH)])
     for col, (name, _) in enumerate(COLUMNS):
         ws.write_string(HEADER_ROW - 1, col, name, header)
     for row, values in enumerate(job.findings, start=HEADER_ROW):
         for col, value in enumerate(values):
             _put(ws, row, col, value, cell)
+        _fit(ws, row, [(value, width) for value, (_, width) in zip(values, COLUMNS)])
     if not job.findings:
         ws.write_string(HEADER_ROW, 0, NO_FINDINGS_VI)
 
 
 # Looked up when called, so that the sheet is always what `_fill` writes now.
 _FAST = FastWriter(lambda book, job: _fill(book, job), xlsxwriter_bytes)
+
+
+# A row's height for its longest wrapped text: neither Excel nor LibreOffice fits it to a merged
+# cell, and LibreOffice printed two lines of a five-line instruction. Pixels per line of the
+# default 11-point font; a row is at most 409 points high.
+LINE_PIXELS, MAX_ROW_PIXELS = 20, 545
+FACT_WIDTH = sum(width for _, width in COLUMNS[2:])
+
+
+def _fit(ws, row: int, texts: list[tuple[object, int]]) -> None:
+    """Make the row tall enough for its longest text wrapped in its column's width (in characters)."""
+    lines = max((_lines(str(value), width) for value, width in texts if isinstance(value, str)), default=1)
+    if lines > 1:
+        ws.set_row_pixels(row, min(lines * LINE_PIXELS, MAX_ROW_PIXELS))
+
+
+def _lines(text: str, width: int) -> int:
+    # A little narrower than the column: words wrap whole, and some letters are wider than the average.
+    usable = max(width - 4, 1)
+    return sum(max(1, -(-len(part) // usable)) for part in text.split("\n"))
 
 
 def _text(value: str) -> str:

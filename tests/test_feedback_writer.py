@@ -28,8 +28,9 @@ RECEIVED = dt.datetime(2023, 4, 5, 2, 30, tzinfo=dt.timezone.utc)
 
 
 def _openpyxl_reference(programme, period, unit_label, arrival, status, findings, next_step=None) -> Workbook:
-    """The feedback workbook exactly as p135 built it with openpyxl before the fast writer: kept here
-    only as the reference the new writer is compared with."""
+    """The feedback workbook exactly as p135 built it with openpyxl before the fast writer, its facts
+    since wrapped (they were cut off in print): kept here only as the reference the new writer is
+    compared with."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
@@ -50,8 +51,11 @@ def _openpyxl_reference(programme, period, unit_label, arrival, status, findings
     ]
     for row, (label, value) in enumerate(facts, start=4):
         ws.cell(row=row, column=1, value=label).font = Font(bold=True)
+        ws.cell(row=row, column=1).alignment = Alignment(vertical="top")
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
         put(ws, row, 3, value)
+        if label != "Kết quả":
+            ws.cell(row=row, column=3).alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=7)
     ws.cell(row=8, column=3).font = Font(bold=True, color="C00000" if status == "rejected" else "1E7B34")
     thin = Side(style="thin", color="A6A6A6")
@@ -289,6 +293,28 @@ def test_the_direct_serialisation_gives_the_workbook_xlsxwriter_gives(tmp_path, 
         assert all(record in second for record, _ in _members(zip_parts(own)))
         write_workbook(job, tmp_path / "f.xlsx")
         assert same_workbook((tmp_path / "f.xlsx").read_bytes(), expected)
+
+
+def test_long_instructions_get_rows_tall_enough_to_print_whole(tmp_path):
+    """LibreOffice printed two lines of a five-line message, and cut "Việc cần làm" mid-word: the
+    rows are as tall as their longest wrapped text, in the fast writer as in xlsxwriter."""
+    message = "Tên tệp mang mã đơn vị khác với mẫu báo cáo đã cấp, nên tệp chưa được thu nhận. " * 5
+    findings = [_finding("identity.file_name_other_unit", ERROR, None, None, "CQ012.xlsx", message)]
+    step = "Báo cáo CHƯA được tiếp nhận: hãy làm theo hướng dẫn ở dòng lỗi dưới đây rồi gửi lại. " * 3
+    job = feedback_job(tmp_path / "f.xlsx", PROGRAMME, Q1, "CQ011", _arrival("CQ012.xlsx"), "rejected", findings, step)
+    for name, data in (("fast", None), ("xlsxwriter", feedback_writer.xlsxwriter_bytes(job))):
+        path = tmp_path / f"{name}.xlsx"
+        if data is None:
+            write_workbook(job, path)
+            write_workbook(job, path)  # the second of its kind: the direct serialisation
+        else:
+            path.write_bytes(data)
+        ws = load_workbook(path)[SHEET]
+        step_row = next(r for r in range(1, HEADER_ROW) if ws.cell(r, 1).value == "Việc cần làm")
+        assert ws.cell(step_row, 3).alignment.wrap_text
+        assert ws.row_dimensions[step_row].height >= 2 * 15, name
+        assert ws.row_dimensions[HEADER_ROW + 1].height >= 5 * 15, name
+        assert ws.row_dimensions[HEADER_ROW].height is None, "a one-line row keeps the default height"
 
 
 def test_the_feedback_prints_its_findings_width_on_one_a4_page(tmp_path):
