@@ -21,7 +21,16 @@ from expectations.cross_quarter import (
 from expectations.runner import run_suite, with_nulls_as_value
 from expectations.shifted_rows import below_shift, shifted_from
 from reporting import layout as L
-from reporting.findings import ERROR, FILE_NAME_OTHER_UNIT, WARNING, WRONG_TEMPLATE_RULES, Finding, shown, status_for
+from reporting.findings import (
+    ERROR,
+    FILE_NAME_OTHER_UNIT,
+    NO_REPORT_DUE_RULES,
+    WARNING,
+    WRONG_TEMPLATE_RULES,
+    Finding,
+    shown,
+    status_for,
+)
 from reporting.frames import ParsedBatch
 from reporting.identity import VALID
 from reporting.periods import LOCAL_TZ, Period
@@ -98,14 +107,18 @@ def check_batch(
     # it, but it is recorded under no unit, so it never takes that unit's place or feedback.
     identified = {sid for sid, state in zip(info["submission_id"], info["identity"]) if state == VALID}
     info["successor_shown"] = [merged.get(code, "") for code in info["unit_code"]]
+    info["ended_shown"] = [view.ended.get(code, "") for code in info["unit_code"]]
     unknown = {code for code in info["unit_code"].dropna() if code not in units and code not in merged}
+    ended = {code for code in unknown if code in view.ended}
+    unknown -= ended
 
     ind = _enrich_indicators(parsed.indicators, programme, group_of, unit_of, history)
     tasks = _enrich_tasks(parsed.tasks, programme, period)
     findings = list(parsed.problems)
     info = _contact_states(info, period, today)
     findings += run_suite(
-        identity.build_suite(programme, period, list(unknown), list(merged), today), info, identity.INDEX_COLUMNS,
+        identity.build_suite(programme, period, list(unknown), list(merged), today, list(ended)), info,
+        identity.INDEX_COLUMNS,
     )
     findings += run_suite(structure.build_suite(), _locked_cells(parsed, info, programme, units), structure.INDEX_COLUMNS)
     findings += run_suite(indicators.build_suite(programme), ind, indicators.INDEX_COLUMNS)
@@ -154,7 +167,7 @@ def _wrong_template_only(findings: list[Finding]) -> list[Finding]:
     """A file that is another quarter's or year's template is told that, and what else is wrong
     with its identity, not each row read against this quarter (a 2023 task's date "out of the
     quarter", a 2024 indicator's row "deleted"): the clerk enters the figures in the right template."""
-    wrong = {f.submission_id for f in findings if f.rule_id in WRONG_TEMPLATE_RULES}
+    wrong = {f.submission_id for f in findings if f.rule_id in WRONG_TEMPLATE_RULES or f.rule_id in NO_REPORT_DUE_RULES}
     if not wrong:
         return findings
     return [f for f in findings if f.submission_id not in wrong or f.rule_id.startswith(("identity.", "file."))]
@@ -229,6 +242,7 @@ class _RegistryView:
 
     units: dict  # code -> version, of the units in force at the period's end
     merged: dict[str, str]  # see _merged_before
+    ended: dict[str, str]  # code -> its last day, of units ended before the period's end without a successor
     names: dict[str, set[str]]  # each name -> the codes that ever bore it
     latest: dict  # code -> its last version listed
     unit_shown: dict[str, str]  # code -> "code - name" as a clerk reads it
@@ -248,6 +262,11 @@ class _RegistryView:
         return _RegistryView(
             units={u.unit_code: u for u in registry.in_force_on(period.ends_on)},
             merged=_merged_before(registry, period),
+            ended={
+                code: f"{v.valid_to:%d/%m/%Y}" for code, v in latest.items()
+                if v.valid_to is not None and v.valid_to < period.ends_on and not v.successor_code
+                and code not in in_force
+            },
             names=names,
             latest=latest,
             unit_shown=unit_shown,

@@ -14,7 +14,7 @@ from reporting.periods import Period
 from reporting.programme import Programme
 
 INDEX_COLUMNS = [
-    "submission_id", "successor_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
+    "submission_id", "successor_shown", "ended_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
     "name_owner_shown", "code_owner_shown",
 ] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")
@@ -22,7 +22,7 @@ REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter"
 # (runner.with_nulls_as_value); the rules are reported in this order.
 RULE_ORDER = [f"identity.{field}_missing" for field in REQUIRED] + [
     "identity.template_version", "identity.programme", "identity.period_year", "identity.period_quarter",
-    "identity.unit_known", "identity.unit_merged", "identity.template_missing", "identity.unit_code_changed",
+    "identity.unit_known", "identity.unit_ended", "identity.unit_merged", "identity.template_missing", "identity.unit_code_changed",
     "identity.unit_name_other_unit", "info.reported_on_not_date", "info.reported_on_future", "info.reported_on_early",
     "info.phone_invalid",
 ]
@@ -33,13 +33,14 @@ OK = "ok"
 
 def build_suite(
     programme: Programme, period: Period, unknown_codes: list[str], merged_codes: list[str],
-    today: dt.date | None = None,
+    today: dt.date | None = None, ended_codes: list[str] = (),
 ) -> gx.ExpectationSuite:
     """Checks on the info sheet and the template's identity: `unknown_codes` are the unit codes
     typed in the batch that are neither in force at the period's end nor merged away before it
     (the few a batch holds, not every code of a national registry: 60,000 codes in an
     expectation's configuration cost more than the whole check); `merged_codes` were merged
-    into another unit before it; `today` is the day a report date may not be after."""
+    into another unit before it; `ended_codes` ended before it without a successor (dissolved);
+    `today` is the day a report date may not be after."""
     sheet = L.SHEET_INFO
     today = today or dt.date.today()
 
@@ -87,6 +88,10 @@ def build_suite(
                 (sorted(unknown_codes, key=str) or ["-"], "identity.unit_known",
                  "Mã đơn vị \"{value}\" ở ô {cell} không có trong danh sách đơn vị đang "
                  f"hoạt động {period.label_vi}. Hãy dùng đúng tệp mẫu của đơn vị mình."),
+                (sorted(ended_codes) or ["-"], "identity.unit_ended",
+                 "Đơn vị \"{value}\" (ô {cell}) đã thôi hoạt động theo danh sách đơn vị (ngày hoạt động cuối cùng "
+                 f"{{ended_shown}}), nên không phải nộp báo cáo {period.label_vi}; không cần sửa hay gửi lại tệp. "
+                 "Nếu đơn vị vẫn hoạt động, hãy liên hệ văn phòng Đảng ủy Khối để cập nhật danh sách đơn vị."),
                 (sorted(merged_codes) or ["-"], "identity.unit_merged",
                  "Đơn vị \"{value}\" (ô {cell}) đã hợp nhất vào {successor_shown} trước "
                  f"{period.label_vi}. Báo cáo của đơn vị sau hợp nhất dùng mẫu của {{successor_shown}}."),

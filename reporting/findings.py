@@ -15,6 +15,9 @@ FILE_NAME_OTHER_UNIT = "identity.file_name_other_unit"
 WRONG_TEMPLATE_RULES = (
     "identity.period_year", "identity.period_quarter", "identity.template_version", "identity.programme",
 )
+# A unit that no longer reports on its own (dissolved, or merged into another): told that, not
+# what its cells hold, and not to mend the file.
+NO_REPORT_DUE_RULES = ("identity.unit_ended", "identity.unit_merged")
 # A submission's verdict as the clerk reads it.
 STATUS_VI = {
     "accepted": "Chấp nhận",

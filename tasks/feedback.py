@@ -11,7 +11,15 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Date, DateTime, String, bindparam, text
 
 from expectations.gate import CheckedBatch
-from reporting.findings import ERROR, FILE_NAME_OTHER_UNIT, STATUS_VI, WRONG_TEMPLATE_RULES, Finding, reading_order
+from reporting.findings import (
+    ERROR,
+    FILE_NAME_OTHER_UNIT,
+    NO_REPORT_DUE_RULES,
+    STATUS_VI,
+    WRONG_TEMPLATE_RULES,
+    Finding,
+    reading_order,
+)
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry, UnitVersion
@@ -175,6 +183,11 @@ def by_deadline_vi(step: str, deadline: dt.date, today: dt.date) -> str:
     return step.replace(BEFORE_DEADLINE_VI, when, 1)
 
 
+NO_REPORT_DUE_STEP_VI = (
+    "Báo cáo không được tiếp nhận: theo danh sách đơn vị, đơn vị không còn nộp báo cáo riêng cho quý này (xem dòng "
+    "lỗi dưới đây), nên không cần sửa hay gửi lại tệp. Nếu danh sách đơn vị chưa đúng, hãy liên hệ văn phòng Đảng ủy "
+    "Khối."
+)
 WRONG_TEMPLATE_STEP_VI = (
     "Báo cáo CHƯA được tiếp nhận: tệp là mẫu báo cáo của kỳ khác (hoặc mẫu cũ), không phải mẫu của quý này (xem dòng "
     "lỗi dưới đây), nên không sửa được ngay trong tệp đã gửi. Hãy nhập số liệu vào mẫu báo cáo quý này đã được cấp "
@@ -199,8 +212,9 @@ def _next_step(status: str, standing: tuple[str, dt.datetime] | None, closed_not
     unreadable = bool(errors) and all(f.rule_id.startswith("file.") and not f.cell for f in errors)
     misnamed = bool(errors) and all(f.rule_id == FILE_NAME_OTHER_UNIT for f in errors)
     wrong_template = any(f.rule_id in WRONG_TEMPLATE_RULES for f in errors)
+    not_due = any(f.rule_id in NO_REPORT_DUE_RULES for f in errors)
     special = (UNREADABLE_STEP_VI if unreadable else MISNAMED_STEP_VI if misnamed
-               else WRONG_TEMPLATE_STEP_VI if wrong_template else None)
+               else NO_REPORT_DUE_STEP_VI if not_due else WRONG_TEMPLATE_STEP_VI if wrong_template else None)
     if standing is None and closed_rejected_note is None:
         return special
     step = closed_rejected_note or special or NEXT_STEP_VI["rejected"]

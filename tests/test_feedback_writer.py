@@ -335,3 +335,18 @@ def test_the_feedback_prints_its_findings_width_on_one_a4_page(tmp_path):
 def test_a_rejected_file_is_told_the_deadline_or_that_it_has_passed(today, said):
     assert by_deadline_vi(NEXT_STEP_VI["rejected"], dt.date(2023, 4, 10), today).endswith(said)
     assert by_deadline_vi(NEXT_STEP_VI["accepted"], dt.date(2023, 4, 10), today) == NEXT_STEP_VI["accepted"]
+
+
+@pytest.mark.parametrize(("rule", "said"), [
+    ("identity.unit_ended", "đơn vị không còn nộp báo cáo riêng cho quý này"),
+    ("identity.unit_merged", "đơn vị không còn nộp báo cáo riêng cho quý này"),
+    ("identity.period_quarter", "tệp là mẫu báo cáo của kỳ khác (hoặc mẫu cũ)"),
+    ("indicator.value_missing", None),
+], ids=["dissolved", "merged", "another-quarter", "a-cell-to-fix"])
+def test_what_to_do_next_says_when_the_file_is_not_to_be_mended(rule, said):
+    """"Fix the errors in the file you sent" is wrong advice for a unit that reports no more, or a
+    file that is another quarter's template."""
+    from tasks.feedback import _next_step
+
+    step = _next_step("rejected", None, None, None, [_finding(rule, ERROR, "Thông tin", "B5", "x", "…")])
+    assert (step is None) if said is None else (said in step)

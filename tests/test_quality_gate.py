@@ -241,6 +241,21 @@ def test_last_quarters_template_typed_over_is_told_to_use_this_quarters(tmp_path
     assert finding.message_vi.startswith("Tệp là mẫu báo cáo quý 1 (ô B10), nhưng được nộp cho Quý II/2023.")
 
 
+def test_a_dissolved_unit_is_told_it_reports_no_more(tmp_path):
+    """DN023 as if dissolved at the end of 2022 (no later version, no successor): its file is told
+    that, not "not in the list of units in force" and not each row read as if it were due."""
+    dissolved = Registry(tuple(v for v in REGISTRY.versions if not (v.unit_code == "DN023" and v.valid_to is None)),
+                         REGISTRY.source_sha256)
+    path = save(submission("DN023", Q1, registry=dissolved, values={"workers": "nhiều"}), tmp_path / "DN023.xlsx")
+    checked = check_batch(read_workbooks([("d", path)]), ["d"], PROGRAMME, dissolved, Q1)
+
+    assert {(f.rule_id, f.cell) for f in checked.findings} == {("identity.unit_ended", "B5")}
+    [ended] = checked.findings
+    assert ended.message_vi.startswith(
+        'Đơn vị "DN023" (ô B5) đã thôi hoạt động theo danh sách đơn vị (ngày hoạt động cuối cùng 31/12/2022), '
+        "nên không phải nộp báo cáo Quý I/2023; không cần sửa hay gửi lại tệp."), ended.message_vi
+
+
 def test_another_quarters_template_is_told_only_what_makes_it_the_wrong_template(tmp_path):
     """Q1's template sent for Q2, last quarter's figures in it: its tasks completed in Q1 are not
     "outside the quarter" nor its year-to-date "inconsistent"; the clerk reads one thing to do."""
