@@ -106,8 +106,16 @@ def _count(value: float | None) -> str:
     return vn_number(value or 0, 0)
 
 
-def key_task_sentence(programme: Programme, figures: dict[str, Figure]) -> str | None:
-    """The key tasks: how many identified, by source, and how many completed."""
+def so_far_vi(year: int, through_quarter: int | None) -> str:
+    """How far the year's figures reach: "hết năm", or "hết Quý II/2024" in a draft made mid-year."""
+    if through_quarter is None or through_quarter >= 4:
+        return "hết năm"
+    return f"hết {Period(year, through_quarter).label_vi}"
+
+
+def key_task_sentence(programme: Programme, figures: dict[str, Figure], through_quarter: int | None = None) -> str | None:
+    """The key tasks: how many identified, by source, and how many completed (by the last quarter
+    reported, `through_quarter`)."""
     total = next((h for h in programme.headline if not h.indicator and not h.task_sources and not h.task_statuses), None)
     if total is None or total.metric_code not in figures:
         return None
@@ -139,7 +147,7 @@ def key_task_sentence(programme: Programme, figures: dict[str, Figure]) -> str |
     share = vn_number(100.0 * completed / identified, 1)
     left = identified - completed
     return (
-        f"{sentence}; đến hết năm đã hoàn thành {_count(completed)} nhiệm vụ, đạt {share}%, "
+        f"{sentence}; đến {so_far_vi(year, through_quarter)} đã hoàn thành {_count(completed)} nhiệm vụ, đạt {share}%, "
         f"còn {_count(left)} nhiệm vụ chưa hoàn thành."
     )
 
@@ -162,8 +170,9 @@ def indicator_sentence(programme: Programme, figures: dict[str, Figure]) -> str 
     return _upper_first("; ".join(clauses)) + "."
 
 
-def activity_sentence(activities: list[Activity]) -> str | None:
-    """Party building: what the bloc's units held and did during the year."""
+def activity_sentence(activities: list[Activity], through_vi: str | None = None) -> str | None:
+    """Party building: what the bloc's units held and did during the year (or the part of it
+    reported, `through_vi`: "hết Quý II/2024")."""
     clauses = []
     for a in activities:
         if a.value is None:
@@ -173,7 +182,8 @@ def activity_sentence(activities: list[Activity]) -> str | None:
         clauses.append(f"{clause} ({against})" if against else clause)
     if not clauses:
         return None
-    return "Trong năm, các tổ chức cơ sở đảng trong Khối đã báo cáo: " + "; ".join(clauses) + "."
+    when = f"Từ đầu năm đến {through_vi}" if through_vi and through_vi != "hết năm" else "Trong năm"
+    return f"{when}, các tổ chức cơ sở đảng trong Khối đã báo cáo: " + "; ".join(clauses) + "."
 
 
 def narrative(
@@ -182,9 +192,11 @@ def narrative(
     activities: list[Activity] | None = None,
     units_reporting: int | None = None,
     coverage: str | None = None,
+    through_quarter: int | None = None,
 ) -> list[str]:
     """The report's paragraphs, from the headline rows (v_year_end_programme135 with display);
-    `coverage` (coverage_note) follows the opening when the year's figures lack reports."""
+    `coverage` (coverage_note) follows the opening when the year's figures lack reports, and
+    `through_quarter`, the last quarter reported, says how far "so far" reaches in a mid-year draft."""
     figures = {r["metric_code"]: Figure.from_row(r) for r in rows}
     paragraphs = [
         f"Thực hiện {programme.title_vi} về thực hiện các chỉ tiêu, nhiệm vụ năm {programme.year}, "
@@ -195,9 +207,9 @@ def narrative(
     if coverage:
         paragraphs.append(coverage)
     for sentence in (
-        key_task_sentence(programme, figures),
+        key_task_sentence(programme, figures, through_quarter),
         indicator_sentence(programme, figures),
-        activity_sentence(activities or []),
+        activity_sentence(activities or [], so_far_vi(programme.year, through_quarter)),
     ):
         if sentence:
             paragraphs.append(sentence)

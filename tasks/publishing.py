@@ -204,11 +204,18 @@ def year_coverage_note(programme: Programme, figures: YearFigures) -> str | None
     return coverage_note(programme.year, quarter_coverage(figures))
 
 
+def reported_through(figures: YearFigures) -> int | None:
+    """The last quarter of the year any report was accepted for (None when there is none)."""
+    quarters = figures.sources["quarter"].astype(int)
+    return int(quarters.max()) if len(quarters) else None
+
+
 def report_paragraphs(programme: Programme, figures: YearFigures, headline: list[dict]) -> list[str]:
     return narrative(
         programme, headline, party_activities(programme, figures),
         units_reporting=figures.sources["unit_code"].nunique(),
         coverage=year_coverage_note(programme, figures),
+        through_quarter=reported_through(figures),
     )
 
 

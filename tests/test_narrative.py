@@ -97,6 +97,16 @@ def test_a_year_with_tasks_left_never_says_all():
             "hoàn thành 1.900 nhiệm vụ, đạt 96,6%, còn 66 nhiệm vụ chưa hoàn thành.") in text
 
 
+def test_a_draft_made_mid_year_says_how_far_the_figures_reach():
+    """A 2024 draft of Q1–Q2 said "đến hết năm" and "Trong năm": the year had not ended."""
+    activities = [Activity("Số cuộc kiểm tra", 473, None, "cuộc")]
+    mid = " ".join(narrative(PROGRAMME, rows(key_tasks_completed=(1900, 1966, 96.6)), activities, through_quarter=2))
+    assert "đến hết Quý II/2023 đã hoàn thành 1.900 nhiệm vụ" in mid and "hết năm" not in mid
+    assert "Từ đầu năm đến hết Quý II/2023, các tổ chức cơ sở đảng trong Khối đã báo cáo: số cuộc kiểm tra" in mid
+    whole = " ".join(narrative(PROGRAMME, rows(key_tasks_completed=(1900, 1966, 96.6)), activities, through_quarter=4))
+    assert "đến hết năm đã hoàn thành" in whole and "Trong năm, các tổ chức cơ sở đảng" in whole
+
+
 def test_party_building_counts_are_reported_against_their_plans():
     text = " ".join(narrative(PROGRAMME, rows(), [
         Activity("Số đảng viên mới được kết nạp", 222, 246, "đảng viên"),
