@@ -628,6 +628,15 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
     for refused in summary.get("refusals", []):
         name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
         lines.append(f"  {name}: {REFUSED_VI} - {refused['reason']}")
+    if renamed := summary.get("renamed_known"):
+        lines.append(f"{summary.get('renamed_known_count', len(renamed))} tệp trùng nội dung với tệp đã nhận trước "
+                     "đó nhưng mang tên khác, không kiểm tra lại (muốn gửi lại thì mở tệp, lưu lại rồi gửi):")
+        for r in renamed:
+            verdict = STATUS_VI.get(r["status"], r["status"]) if r["status"] else "đã nhận"
+            unit = f"{r['unit_code']}: " if r["unit_code"] else ""
+            lines.append(f"  {r['name']}: trùng với {r['earlier_name']} ({unit}{verdict})")
+        if summary.get("renamed_known_count", 0) > len(renamed):
+            lines.append(f"  ... và {summary['renamed_known_count'] - len(renamed)} tệp khác.")
     if lines:
         console.print("\n".join(lines), soft_wrap=True, highlight=False, markup=False)
     label = Period(*map(int, summary["period"].split("-Q"))).label_vi

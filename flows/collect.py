@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import time
@@ -223,6 +224,8 @@ def collect_quarter(
                 quote(released), str(data / "feedback" / period.key), quote(refused),
                 quote(fetch_run_files(data, run_id)),
             )
+            summary["renamed_known"] = [dataclasses.asdict(r) for r in intake.renamed[:RENAMED_LISTED]]
+            summary["renamed_known_count"] = len(intake.renamed)
             summary["stage_seconds"] = {
                 "archive": clock.seconds["archive"], "guard": guard_seconds, "read": read_seconds,
                 "check": clock.seconds["check"], "load": clock.seconds["load"], "feedback": clock.seconds["feedback"],
@@ -242,6 +245,8 @@ def collect_quarter(
     return summary
 
 
+# Past this many, files received before under another name are counted, not listed.
+RENAMED_LISTED = 500
 # The largest part of the inbox archived at once, in batches, after parts that held nothing new.
 KNOWN_STRETCH = 8
 
@@ -253,6 +258,8 @@ class _Intake:
 
     new: list = field(default_factory=list)
     known: list = field(default_factory=list)
+    # Of `known`, those received before under another name (told, since they are not checked again).
+    renamed: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     taken: set[str] = field(default_factory=set)
     # New contents read and found to be another quarter's reports, also in that quarter's inbox:
@@ -304,9 +311,10 @@ def _arrive_in_batches(
         with clock.stage("archive", len(chunk)):
             arrivals, unreadable = archive_originals(inbox, quote(chunk), data / "archive", data)
         intake.refused += unreadable
-        new, known, elsewhere = split_known(quote(arrivals), data, period, quote(intake.taken))
+        new, known, elsewhere, renamed = split_known(quote(arrivals), data, period, quote(intake.taken))
         intake.new += new
         intake.known += known
+        intake.renamed += renamed
         intake.refused += elsewhere
         intake.taken.update(a.sha256 for a in new)
         size = batch_size if new else min(2 * size, KNOWN_STRETCH * batch_size)

@@ -467,31 +467,45 @@ def _make_dirs(path: Path) -> list[Path]:
     return [directory.parent for directory in missing]
 
 
+@dataclass(frozen=True)
+class Renamed:
+    """A content received before, found again under another name: not checked again."""
+
+    name: str
+    earlier_name: str
+    unit_code: str | None
+    status: str | None
+
+
 @task(cache_policy=NO_CACHE)
 def split_known(
     arrivals: list[Arrival], data_dir: Path, period: Period, taken: set[str] | None = None
-) -> tuple[list[Arrival], list[Arrival], list[Refusal]]:
-    """Split arrivals into new contents, contents received before (or twice in this inbox), and
-    contents received before as another quarter's file than `period`'s.
+) -> tuple[list[Arrival], list[Arrival], list[Refusal], list[Renamed]]:
+    """Split arrivals into new contents, contents received before (or twice in this inbox),
+    contents received before as another quarter's file than `period`'s, and, of the second, those
+    received before under another name (a clerk renaming a rejected file and sending it again).
 
     `taken` holds the contents this run already found new in the inbox's earlier files. A file
     counts for one quarter only: the same file in another quarter's inbox (a clerk sending last
     quarter's report again) is refused, saying which quarter it counted for, not passed over.
     """
     engine = engine_for(data_dir)
-    known, others = received_hashes(engine, [a.sha256 for a in arrivals], period.year, period.quarter)
+    known, others, earlier = received_hashes(engine, [a.sha256 for a in arrivals], period.year, period.quarter)
     elsewhere = received_for_other_quarters(engine, others, period.year, period.quarter) if others else {}
     taken = taken or set()
-    new, seen, refused = [], [], []
+    new, seen, refused, renamed = [], [], [], []
     for arrival in arrivals:
         if arrival.sha256 in elsewhere:
             refused.append(_counted_elsewhere(arrival, elsewhere[arrival.sha256], period))
         elif arrival.sha256 in known or arrival.sha256 in taken:
             seen.append(arrival)
+            name, unit, status = earlier.get(arrival.sha256, (arrival.original_name, None, None))
+            if name != arrival.original_name:
+                renamed.append(Renamed(arrival.original_name, name, unit, status))
         else:
             known.add(arrival.sha256)
             new.append(arrival)
-    return new, seen, refused
+    return new, seen, refused, renamed
 
 
 # Every empty file has this content: one is never "the same report" as another.

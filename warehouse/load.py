@@ -54,23 +54,27 @@ def display_name(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def received_hashes(engine: Engine, hashes: Iterable[str], year: int, quarter: int) -> tuple[set[str], set[str]]:
-    """The hashes among `hashes` already received, and those of them received as another quarter's
-    file (than `year`, `quarter`): one query per 500 hashes."""
+def received_hashes(
+    engine: Engine, hashes: Iterable[str], year: int, quarter: int
+) -> tuple[set[str], set[str], dict[str, tuple[str, str | None, str | None]]]:
+    """The hashes among `hashes` already received, those of them received as another quarter's
+    file (than `year`, `quarter`), and each one's first name, unit and status: one query per 500 hashes."""
     hashes = list(hashes)
     s, f = m.Submission.__table__, m.ReceivedFile.__table__
     known: set[str] = set()
     elsewhere: set[str] = set()
+    earlier: dict[str, tuple[str, str | None, str | None]] = {}
     with engine.connect() as conn:
         for start in range(0, len(hashes), 500):
             rows = conn.execute(
-                select(f.c.file_sha256, s.c.year, s.c.quarter)
+                select(f.c.file_sha256, s.c.year, s.c.quarter, f.c.original_name, s.c.unit_code, s.c.status)
                 .select_from(f.outerjoin(s, s.c.file_sha256 == f.c.file_sha256))
                 .where(f.c.file_sha256.in_(hashes[start:start + 500]))
             ).all()
-            known.update(sha for sha, _, _ in rows)
-            elsewhere.update(sha for sha, y, q in rows if y is not None and (y, q) != (year, quarter))
-    return known, elsewhere
+            known.update(row[0] for row in rows)
+            elsewhere.update(sha for sha, y, q, *_ in rows if y is not None and (y, q) != (year, quarter))
+            earlier.update((sha, (name, unit, status)) for sha, _, _, name, unit, status in rows)
+    return known, elsewhere, earlier
 
 
 def received_for_other_quarters(engine: Engine, hashes: Iterable[str], year: int, quarter: int) -> dict[str, dict]:
