@@ -317,9 +317,18 @@ def _with_identity(info: pd.DataFrame, view: _RegistryView) -> pd.DataFrame:
     valid = (info["identity"] == VALID).to_numpy()
     for key in ("year", "quarter"):
         info[key] = info[key].astype(object).where(~valid, info[f"issued_{key}"].astype(object))
+    # "Quý I/2023", as the clerk reads a quarter elsewhere; "quý 7" for a quarter that is none.
+    info["period_shown"] = [_period_shown(y, q) for y, q in zip(info["year"], info["quarter"])]
     for key in identity.REQUIRED:
         info[f"{key}_or_null"] = with_nulls_as_value(info[key])
     return info
+
+
+def _period_shown(year: object, quarter: object) -> str:
+    try:
+        return Period(int(year), int(quarter)).label_vi
+    except (TypeError, ValueError):
+        return f"quý {shown(quarter)}"
 
 
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")

@@ -14,7 +14,7 @@ from reporting.periods import Period
 from reporting.programme import Programme
 
 INDEX_COLUMNS = [
-    "submission_id", "successor_shown", "ended_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
+    "submission_id", "successor_shown", "ended_shown", "period_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
     "name_owner_shown", "code_owner_shown",
 ] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")
@@ -76,7 +76,7 @@ def build_suite(
         ),
         one_of(
             "quarter", [period.quarter], "identity.period_quarter",
-            "Tệp là mẫu báo cáo quý {value} (ô {cell}), nhưng được nộp cho "
+            "Tệp là mẫu báo cáo {period_shown} (ô {cell}), nhưng được nộp cho "
             f"{period.label_vi}. Hãy nhập số liệu vào mẫu của {period.label_vi}; sửa ô {{cell}} không đổi "
             "được kỳ của mẫu đã cấp.",
         ),

@@ -238,7 +238,7 @@ def test_last_quarters_template_typed_over_is_told_to_use_this_quarters(tmp_path
 
     assert {(f.rule_id, f.cell) for f in checked.findings if f.severity == "error"} == {("identity.period_quarter", "B10")}
     [finding] = [f for f in checked.findings if f.rule_id == "identity.period_quarter"]
-    assert finding.message_vi.startswith("Tệp là mẫu báo cáo quý 1 (ô B10), nhưng được nộp cho Quý II/2023.")
+    assert finding.message_vi.startswith("Tệp là mẫu báo cáo Quý I/2023 (ô B10), nhưng được nộp cho Quý II/2023.")
 
 
 def test_a_dissolved_unit_is_told_it_reports_no_more(tmp_path):
