@@ -152,19 +152,32 @@ def key_task_sentence(programme: Programme, figures: dict[str, Figure], through_
     )
 
 
-def figure_clause(figure: Figure) -> str:
-    """'tổng doanh thu các doanh nghiệp trong Khối đạt trên 9.899 tỷ đồng' (+ the plan, if any)."""
+def figure_clause(figure: Figure, before: float | None = None, year_before: int | None = None) -> str:
+    """'tổng doanh thu các doanh nghiệp trong Khối đạt trên 9.899 tỷ đồng' (+ the plan, if any, and
+    the change from the year before's official figure `before`, if any)."""
     label = _lower_first(figure.label_vi)
     if figure.value is None:
         return f"{label} chưa có số liệu"
     clause = f"{label} đạt {spoken_amount(figure.value, figure.decimals)} {figure.unit_vi}"
     against = plan_phrase(figure.value, figure.plan, figure.pct_of_plan)
-    return f"{clause} ({against})" if against else clause
+    clause = f"{clause} ({against})" if against else clause
+    if before is not None and year_before is not None and before > 0:
+        change = 100.0 * (figure.value - before) / before
+        if round(change, 1) == 0:
+            clause += f", bằng năm {year_before}"
+        else:
+            clause += f", {'tăng' if change > 0 else 'giảm'} {vn_number(abs(change), 1)}% so với năm {year_before}"
+    return clause
 
 
-def indicator_sentence(programme: Programme, figures: dict[str, Figure]) -> str | None:
-    """The enterprises' results, one clause per headline indicator, in the table's order."""
-    clauses = [figure_clause(figures[h.metric_code]) for h in programme.headline if h.indicator and h.metric_code in figures]
+def indicator_sentence(
+    programme: Programme, figures: dict[str, Figure], previous_year: dict[str, float | None] | None = None,
+) -> str | None:
+    """The enterprises' results, one clause per headline indicator, in the table's order, each
+    compared with the year before's official figure where there is one."""
+    previous_year = previous_year or {}
+    clauses = [figure_clause(figures[h.metric_code], previous_year.get(h.metric_code), programme.year - 1)
+               for h in programme.headline if h.indicator and h.metric_code in figures]
     if not clauses:
         return None
     return _upper_first("; ".join(clauses)) + "."
@@ -193,10 +206,12 @@ def narrative(
     units_reporting: int | None = None,
     coverage: str | None = None,
     through_quarter: int | None = None,
+    previous_year: dict[str, float | None] | None = None,
 ) -> list[str]:
     """The report's paragraphs, from the headline rows (v_year_end_programme135 with display);
     `coverage` (coverage_note) follows the opening when the year's figures lack reports, and
-    `through_quarter`, the last quarter reported, says how far "so far" reaches in a mid-year draft."""
+    `through_quarter`, the last quarter reported, says how far "so far" reaches in a mid-year draft;
+    `previous_year` (the year before's official figures by metric) gives each figure its change."""
     figures = {r["metric_code"]: Figure.from_row(r) for r in rows}
     paragraphs = [
         f"Thực hiện {programme.title_vi} về thực hiện các chỉ tiêu, nhiệm vụ năm {programme.year}, "
@@ -208,7 +223,7 @@ def narrative(
         paragraphs.append(coverage)
     for sentence in (
         key_task_sentence(programme, figures, through_quarter),
-        indicator_sentence(programme, figures),
+        indicator_sentence(programme, figures, previous_year if (through_quarter or 4) >= 4 else None),
         activity_sentence(activities or [], so_far_vi(programme.year, through_quarter)),
     ):
         if sentence:

@@ -24,7 +24,7 @@ from tasks.report_chart import ChartData, draw_chart
 from tasks.report_document import DocumentContent, build_document, save_document
 from warehouse import queries
 from warehouse.engine import engine_for
-from warehouse.publications import PublishedVersion, latest_publication, record_publication
+from warehouse.publications import PublishedVersion, latest_publication, official_figures, record_publication
 
 SUFFIXES = (".docx", ".xlsx", ".pdf")
 
@@ -33,6 +33,8 @@ SUFFIXES = (".docx", ".xlsx", ".pdf")
 class YearFigures:
     headline: pd.DataFrame
     workbook: WorkbookFigures
+    # The year before's official headline figures, by metric code (empty when it has none).
+    previous_year: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def sources(self) -> pd.DataFrame:
@@ -112,6 +114,7 @@ def fetch_year_figures(data_dir: Path, year: int, programme: Programme) -> YearF
             findings=queries.open_findings(engine, year),
             quarterly_indicator=chart_code,
         ),
+        previous_year=official_figures(engine, year - 1),
     )
 
 
@@ -216,6 +219,7 @@ def report_paragraphs(programme: Programme, figures: YearFigures, headline: list
         units_reporting=figures.sources["unit_code"].nunique(),
         coverage=year_coverage_note(programme, figures),
         through_quarter=reported_through(figures),
+        previous_year=figures.previous_year,
     )
 
 

@@ -154,3 +154,19 @@ def test_the_coverage_note_follows_the_opening():
     paragraphs = narrative(PROGRAMME, rows(), coverage="Phạm vi số liệu: x.")
     assert paragraphs[1] == "Phạm vi số liệu: x."
     assert "Phạm vi" not in " ".join(narrative(PROGRAMME, rows()))
+
+
+def test_a_figure_is_compared_with_the_year_befores_official_figure():
+    """The 2024 report said nothing of 2023: each headline figure now says how it moved, from the
+    year before's official report; a mid-year draft (half a year's flows) is not compared."""
+    from dataclasses import replace
+
+    programme = replace(PROGRAMME, year=2024)
+    before = {"revenue_bn_vnd": 9000.0, "avg_income_m_vnd": 10.6}
+    text = " ".join(narrative(programme, rows(), previous_year=before, through_quarter=4))
+    assert "so với năm 2023" in text
+    assert ", tăng 10,0% so với năm 2023" in text, text
+    assert "đạt 10,6 triệu đồng/tháng (đạt 106% kế hoạch, vượt kế hoạch đề ra), bằng năm 2023;" in text
+    assert "nộp ngân sách nhà nước đạt 870 tỷ đồng;" in text, "no official figure the year before: no comparison"
+    mid = " ".join(narrative(programme, rows(), previous_year=before, through_quarter=2))
+    assert "so với năm 2023" not in mid and "bằng năm 2023" not in mid

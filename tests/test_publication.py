@@ -664,3 +664,25 @@ def test_a_second_publish_of_the_year_waits_for_the_first_then_finds_its_version
     assert errors == []
     assert sorted((r["version"], r["changed"]) for r in results) == [(2, False), (2, True)]
     assert count_publications(engine, 2023) == 2
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_the_year_before_is_compared_from_its_latest_official_version_only(warehouse):
+    """A draft is not what the Party Committee received: the next year compares with the latest
+    official version, whatever drafts came after it."""
+    from tasks.prepare import bring_up_to_date
+    from warehouse.publications import official_figures, record_publication
+
+    bring_up_to_date(warehouse.data_dir)
+    engine = warehouse.engine
+    assert official_figures(engine, 2023) == {}
+    for version, drafts, revenue in ((1, (3, 4), 5000.0), (2, (), 9899.4), (3, (4,), 1.0)):
+        record_publication(engine, {
+            "year": 2023, "version": version, "programme_code": "CTr135-2023", "programme_sha256": "p" * 64,
+            "published_at": dt.datetime(2024, 1, version, tzinfo=dt.timezone.utc), "basis_sha256": f"{version}" * 64,
+            "draft_quarters": drafts, "file_stem": f"bao-cao-v{version}", "docx_sha256": "d" * 64,
+            "xlsx_sha256": "x" * 64, "pdf_sha256": None,
+        }, [{"metric_code": "revenue_bn_vnd", "label_vi": "Tổng doanh thu", "value": revenue, "plan": None,
+             "pct_of_plan": None, "display_unit_vi": "tỷ đồng", "display_decimals": 1, "position": 1}], [])
+
+    assert official_figures(engine, 2023) == {"revenue_bn_vnd": 9899.4}

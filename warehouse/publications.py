@@ -63,6 +63,23 @@ def latest_publication(engine: Engine, year: int) -> PublishedVersion | None:
     )
 
 
+def official_figures(engine: Engine, year: int) -> dict[str, float | None]:
+    """The headline figures of `year`'s latest official version (a draft is not compared with), by
+    metric code; empty when the year has none."""
+    with engine.connect() as conn:
+        latest = conn.execute(
+            select(Publication.publication_id)
+            .where(Publication.year == year, Publication.draft_quarters.is_(None))
+            .order_by(Publication.version.desc()).limit(1)
+        ).scalar()
+        if latest is None:
+            return {}
+        return dict(conn.execute(
+            select(PublicationFigure.metric_code, PublicationFigure.value)
+            .where(PublicationFigure.publication_id == latest)
+        ).all())
+
+
 def count_publications(engine: Engine, year: int) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(Publication).where(Publication.year == year)).scalar_one()
