@@ -20,7 +20,8 @@ demo: setup
 	$(BIN)/p135 demo
 
 # Test files run side by side in TEST_WORKERS processes (pytest-xdist); TEST_WORKERS=0 runs them in one.
-TEST_WORKERS ?= 2
+# Three on 2 cores: a third of the suite waits on subprocesses (9 min 39 s against 11 min 45 s with two).
+TEST_WORKERS ?= 3
 test: setup
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 

@@ -1198,34 +1198,32 @@ def _print_unattributed(completeness) -> None:
     """Files counted for no unit, and the units not reported whose code their names carry: the ops
     team calls those units rather than remind them that nothing came."""
     files = completeness.unattributed
-    if not files:
-        return
-    not_reported = completeness.units.loc[completeness.units["state"] == "missing", "unit_code"].tolist()
-    console.print(f"Tệp không xác định được đơn vị ({len(files)}), không được tính cho đơn vị nào:", highlight=False)
-    for f in files[:FILES_LISTED]:
-        named = [code for code in not_reported if f in completeness.files_named_for(code)]
-        hint = f" [tên tệp mang mã {', '.join(named)}, đơn vị đó đang ở mục Chưa nộp]" if named else ""
-        console.print(f"  {f['original_name']}{hint}: {f['first_error'] or ''}", soft_wrap=True, highlight=False,
-                      markup=False)
-    if len(files) > FILES_LISTED:
-        console.print(f"  ... và {len(files) - FILES_LISTED} tệp nữa (xem v_submission_status).", highlight=False)
+    _print_named_files(completeness, files, f"Tệp không xác định được đơn vị ({len(files)}), không được tính cho đơn "
+                       "vị nào:", "tệp nữa (xem v_submission_status).")
 
 
 def _print_refused(completeness) -> None:
     """Inbox entries refused unread by the latest run, and the units not reported whose code their
     names carry: the unit sent something, and is told what became of it."""
     entries = completeness.refused
-    if not entries:
+    _print_named_files(completeness, entries, f"Mục trong hộp thư bị từ chối, không thu nhận ({len(entries)}):",
+                       "mục nữa (xem bảng inbox_refusal).")
+
+
+def _print_named_files(completeness, files: list[dict], heading: str, more: str) -> None:
+    """Files counted for no unit under `heading`, each with its first error and the units not
+    reported whose code its name carries."""
+    if not files:
         return
     not_reported = completeness.units.loc[completeness.units["state"] == "missing", "unit_code"].tolist()
-    console.print(f"Mục trong hộp thư bị từ chối, không thu nhận ({len(entries)}):", highlight=False)
-    for f in entries[:FILES_LISTED]:
+    console.print(heading, highlight=False)
+    for f in files[:FILES_LISTED]:
         named = [code for code in not_reported if f in completeness.files_named_for(code)]
         hint = f" [tên tệp mang mã {', '.join(named)}, đơn vị đó đang ở mục Chưa nộp]" if named else ""
         name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in f["original_name"])
         console.print(f"  {name}{hint}: {f['first_error'] or ''}", soft_wrap=True, highlight=False, markup=False)
-    if len(entries) > FILES_LISTED:
-        console.print(f"  ... và {len(entries) - FILES_LISTED} mục nữa (xem bảng inbox_refusal).", highlight=False)
+    if len(files) > FILES_LISTED:
+        console.print(f"  ... và {len(files) - FILES_LISTED} {more}", highlight=False)
 
 
 def _print_misnamed(completeness) -> None:
