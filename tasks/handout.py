@@ -32,6 +32,8 @@ def fetch_carry_over(data_dir: Path, period: Period) -> dict[str, CarryOver]:
                 for t in found["tasks"]
             ),
             plans=dict(found["plans"]),
+            ytd=dict(found.get("ytd", {})),
+            ytd_quarter=found.get("ytd_quarter"),
         )
         for code, found in rows.items()
     }

@@ -17,6 +17,7 @@ from reporting.identity import SHEET_IDENTITY, LockedCell, TemplateIdentity, cel
 from reporting.periods import Period
 from reporting.programme import Programme
 from reporting.units import UnitVersion
+from reporting.vn_format import vn_number
 from tasks.safe_cells import put, put_at
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
@@ -45,6 +46,9 @@ class CarryOver:
 
     tasks: tuple[CarriedTask, ...] = ()
     plans: dict[str, float] = field(default_factory=dict)
+    # Each indicator's year-to-date in that quarter's accepted report, and which quarter it was.
+    ytd: dict[str, float] = field(default_factory=dict)
+    ytd_quarter: int | None = None
 
 
 def number_format(decimals: int) -> str:
@@ -263,14 +267,7 @@ def _indicator_sheet(
     _header(ws, L.INDICATOR_COLUMNS)
     indicators = programme.indicators_for(unit.unit_group)
     first, last = L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + len(indicators) - 1
-    non_negative = _validation(
-        type="decimal", operator="greaterThanOrEqual", formula1="0",
-        error="Nhập một số không âm, không kèm chữ hay đơn vị tính.",
-    )
-    signed = _validation(
-        type="decimal", operator="between", formula1="-1000000000", formula2="1000000000",
-        error="Nhập một số, không kèm chữ hay đơn vị tính.",
-    )
+    non_negative, signed = _validation(**NON_NEGATIVE), _validation(**SIGNED)
     ws.add_data_validation(non_negative)
     ws.add_data_validation(signed)
     for offset, ind in enumerate(indicators):
@@ -290,7 +287,17 @@ def _indicator_sheet(
             cell.fill, cell.protection = INPUT_FILL, UNLOCKED
         if ind.has_ytd:
             ytd.fill, ytd.protection = INPUT_FILL, UNLOCKED
-            (signed if ind.signed else non_negative).add(ytd.coordinate)
+            if (before := carry.ytd.get(ind.code)) is not None and carry.ytd_quarter:
+                # Shown when the clerk selects the cell: what to add the quarter to, without
+                # looking for last quarter's file.
+                hint = _validation(
+                    **(SIGNED if ind.signed else NON_NEGATIVE), showInputMessage=True, promptTitle="Lũy kế từ đầu năm",
+                    prompt=ytd_hint_vi(before, ind, Period(period.year, carry.ytd_quarter)),
+                )
+                ws.add_data_validation(hint)
+                hint.add(ytd.coordinate)
+            else:
+                (signed if ind.signed else non_negative).add(ytd.coordinate)
         else:
             ytd.fill = LOCKED_FILL
         if ind.has_plan:
@@ -376,6 +383,19 @@ def _summary_block(ws: Worksheet, programme: Programme) -> None:
         counts.add(cell.coordinate)
     ws.column_dimensions[L.SUMMARY_LABEL_COLUMN].width = 44
     ws.column_dimensions[L.SUMMARY_VALUE_COLUMN].width = 12
+
+
+NON_NEGATIVE = {"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0",
+                "error": "Nhập một số không âm, không kèm chữ hay đơn vị tính."}
+SIGNED = {"type": "decimal", "operator": "between", "formula1": "-1000000000", "formula2": "1000000000",
+          "error": "Nhập một số, không kèm chữ hay đơn vị tính."}
+
+
+def ytd_hint_vi(before: float, ind, earlier: Period) -> str:
+    """'Lũy kế đến hết Quý II/2023 (báo cáo đã được chấp nhận): 66,447 tỷ đồng. …' (at most 255 characters)."""
+    amount = vn_number(before, ind.decimals)
+    return (f"Lũy kế đến hết {earlier.label_vi} (báo cáo đã được chấp nhận): {amount} {ind.unit_vi}. "
+            "Lũy kế quý này = số đó + số thực hiện trong quý.")[:255]
 
 
 def _validation(*, error: str, **kwargs) -> DataValidation:

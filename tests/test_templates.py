@@ -115,6 +115,21 @@ def test_key_tasks_and_plans_carry_over(tmp_path):
     assert plans["avg_income_m_vnd"] == 12.5 and plans["social_insurance_bn_vnd"] == 3.2
 
 
+def test_a_year_to_date_cell_tells_last_quarters_figure_when_selected(tmp_path):
+    """A clerk had to find last quarter's file to add this quarter to: the cell's input message
+    says it (Excel and LibreOffice show it when the cell is selected), and still takes numbers only."""
+    carry = CarryOver(ytd={"revenue_bn_vnd": 66.447, "inspections": 2.0}, ytd_quarter=1)
+    ind = _template(tmp_path, carry=carry)[L.SHEET_INDICATORS]
+    rows = {ind[f"B{r}"].value: r for r in range(L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + 20) if ind[f"B{r}"].value}
+    prompts = {str(r): dv for dv in ind.data_validations.dataValidation for r in dv.sqref.ranges}
+    revenue = prompts[f"F{rows['revenue_bn_vnd']}"]
+    assert revenue.showInputMessage and revenue.promptTitle == "Lũy kế từ đầu năm"
+    assert revenue.prompt == ("Lũy kế đến hết Quý I/2023 (báo cáo đã được chấp nhận): 66,447 tỷ đồng. "
+                              "Lũy kế quý này = số đó + số thực hiện trong quý.")
+    assert (revenue.type, revenue.operator, revenue.formula1) == ("decimal", "greaterThanOrEqual", "0")
+    assert not prompts[f"F{rows['budget_paid_bn_vnd']}"].prompt, "no figure last quarter: no message"
+
+
 def test_the_templates_command_writes_one_per_unit(tmp_path, monkeypatch):
     monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
     out = tmp_path / "out"
@@ -122,3 +137,19 @@ def test_the_templates_command_writes_one_per_unit(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in out.iterdir())
     assert files == sorted(f"{u.unit_code}_2023-Q1.xlsx" for u in REGISTRY.in_force_on(dt.date(2023, 3, 31)))
+
+
+def test_the_year_to_date_handed_on_is_last_accepted_quarters(warehouse):
+    from flows.collect import collect_quarter
+    from tasks.handout import fetch_carry_over
+    from tests.workbooks import default_values, save, submission
+
+    q1 = Period(2023, 1)
+    values = dict(default_values("enterprises"), revenue_bn_vnd=66.447)
+    save(submission("DN005", q1, values=values), warehouse.data_dir / "inbox" / q1.key / "DN005.xlsx")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    carry = fetch_carry_over(warehouse.data_dir, Q2)["DN005"]
+
+    assert (carry.ytd_quarter, carry.ytd["revenue_bn_vnd"]) == (1, 66.447)
+    assert "avg_income_m_vnd" not in carry.ytd, "a figure without a year-to-date hands none on"

@@ -31,6 +31,10 @@ def carry_over(engine: Engine, year: int, quarter: int) -> dict[str, dict[str, A
         out.setdefault(row["unit_code"], {"tasks": [], "plans": {}})["tasks"].append(row)
     for row in indicators.dropna(subset=["plan_value"]).to_dict("records"):
         out.setdefault(row["unit_code"], {"tasks": [], "plans": {}})["plans"][row["indicator_code"]] = row["plan_value"]
+    for row in indicators.dropna(subset=["ytd_value"]).to_dict("records"):
+        found = out.setdefault(row["unit_code"], {"tasks": [], "plans": {}})
+        found.setdefault("ytd", {})[row["indicator_code"]] = row["ytd_value"]
+        found["ytd_quarter"] = int(row["quarter"])
     return out
 
 
