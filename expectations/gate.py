@@ -164,9 +164,10 @@ def check_batch(
 
 
 def _wrong_template_only(findings: list[Finding]) -> list[Finding]:
-    """A file that is another quarter's or year's template is told that, and what else is wrong
-    with its identity, not each row read against this quarter (a 2023 task's date "out of the
-    quarter", a 2024 indicator's row "deleted"): the clerk enters the figures in the right template."""
+    """A file that is another quarter's or year's template, or a unit's that reports no more, is
+    told that, and what else is wrong with its identity, not each row read against this quarter (a
+    2023 task's date "out of the quarter", a 2024 indicator's row "deleted"): the clerk enters the
+    figures in the right template, or sends nothing."""
     wrong = {f.submission_id for f in findings if f.rule_id in WRONG_TEMPLATE_RULES or f.rule_id in NO_REPORT_DUE_RULES}
     if not wrong:
         return findings
