@@ -24,6 +24,11 @@ class History:
         columns=["unit_code", "quarter", "task_code", "status_code"]))
 
 
+# A year-to-date this many times the previous one plus the quarter is a decimal comma read as a
+# thousands separator, not a mistake in the sum: an error, as for a quarter's value (expectations.gate).
+SEPARATOR_SLIP = 1000.0
+
+
 def check_year_to_date(
     indicators: pd.DataFrame, history: History, programme: Programme, period: Period
 ) -> list[Finding]:
@@ -32,8 +37,11 @@ def check_year_to_date(
         indicators["has_ytd"].astype(bool) & (indicators["ytd_kind"] == "number")
         & (indicators["value_kind"] == "number") & ~indicators["is_signed"].astype(bool)
     ]
-    # A negative value is already an error of its own; a sum with it says nothing more.
+    # A negative value is already an error of its own, and so is a value a thousand times too
+    # large (expectations.gate): a sum with it says nothing more.
     rows = rows[~((rows["value"] < 0) | (rows["ytd"] < 0))]
+    if "separator_slip" in rows:
+        rows = rows[rows["separator_slip"].map(lambda slip: slip is not True)]
     if rows.empty:
         return []
     tolerances = {i.code: 0.5 * 10 ** -i.decimals for i in programme.indicators}
@@ -52,6 +60,8 @@ def check_year_to_date(
             follows = has_before & np.array([q == period.quarter - 1 for q in before_quarter], dtype=bool)
             expected = np.where(follows & ~np.isnan(before_ytd), before_ytd + value, np.nan)
         mismatch = ~decreased & ~np.isnan(expected) & (np.abs(ytd - expected) > tolerance)
+        # 274,304 entered on a computer set to English is 274304: exactly a thousand times the sum.
+        slipped = mismatch & (expected > 0) & (np.abs(ytd - SEPARATOR_SLIP * expected) <= SEPARATOR_SLIP * tolerance)
     findings = []
     # The failing rows' fields are taken from their columns: a row taken whole (iloc) cost a
     # millisecond, and a quarter whose year-to-date was mistyped has one such row per indicator.
@@ -65,6 +75,13 @@ def check_year_to_date(
                 sid, "crossq.ytd_decreased", ERROR, L.SHEET_INDICATORS, cell, ytd,
                 f"Ô {cell}: lũy kế của \"{row['label']}\" ({ytd}) nhỏ hơn lũy kế đã báo cáo "
                 f"quý {before_quarter[i]} ({shown(float(before_ytd[i]))}). Lũy kế từ đầu năm không thể giảm.",
+            ))
+        elif slipped[i]:
+            findings.append(Finding(
+                sid, "crossq.ytd_separator_slip", ERROR, L.SHEET_INDICATORS, cell, ytd,
+                f"Ô {cell}: lũy kế của \"{row['label']}\" là {ytd}, đúng bằng 1.000 lần lũy kế quý trước cộng số "
+                f"trong quý ({shown(round(float(expected[i]), ind.decimals))}): rất có thể dấu phẩy thập phân đã bị "
+                "hiểu là dấu phân cách hàng nghìn (máy tính đặt kiểu số tiếng Anh). Hãy nhập lại cho đúng.",
             ))
         else:
             findings.append(Finding(

@@ -12,6 +12,7 @@ import pandas as pd
 
 from expectations import identity, indicators, key_tasks, structure
 from expectations.cross_quarter import (
+    SEPARATOR_SLIP,
     History,
     check_tasks_carried,
     check_year_to_date,
@@ -557,7 +558,8 @@ def _enrich_indicators(
     plausible = _plausible_reading(table, codes, at, before)
     for column in ("value", "ytd", "plan"):
         frame[column] = frame[column].astype(object)
-        _resolve_numbers(frame, column, decimals, frame["is_signed"], units, plausible if column == "value" else None)
+        weigh = plausible if column == "value" else _expected_ytd(frame, history, decimals) if column == "ytd" else None
+        _resolve_numbers(frame, column, decimals, frame["is_signed"], units, weigh)
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
         frame[f"{column}_text"] = frame[f"{column}_text"].astype(object)
         _flag_too_large(frame, column)
@@ -589,17 +591,51 @@ def _plausible_reading(
     def plausible(i: int, reading: float) -> bool:
         if (not np.isnan(low[i]) and reading < low[i]) or (not np.isnan(high[i]) and reading > high[i]):
             return False
-        if np.isnan(limit[i]) or np.isnan(before[i]) or before[i] <= 0:
+        if np.isnan(before[i]) or before[i] == 0 or (reading < 0) != (before[i] < 0):
             return True
-        return 1 / limit[i] <= reading / before[i] <= limit[i]
+        # Two readings a thousand times apart: the one near last quarter's, within the indicator's
+        # limit, or a generous one where it sets none (a profit has none).
+        most = READING_RATIO if np.isnan(limit[i]) else limit[i]
+        return 1 / most <= reading / before[i] <= most
 
     return plausible
 
 
-# A value about this many times the unit's last quarter, where a thousandth of it would be an
-# ordinary change, is a decimal comma read as a thousands separator (8,998 tỷ entered as 8998 on
-# a computer set to English): an error, since summed over the bloc it swamps every other unit.
-SEPARATOR_SLIP = 1000.0
+# Two readings of one text differ a thousand times; telling them apart by last quarter needs
+# no tighter a limit than this.
+READING_RATIO = 30.0
+
+
+def _expected_ytd(frame: pd.DataFrame, history: History, decimals: pd.Series) -> Callable[[int, float], bool]:
+    """Whether a reading of row i's year-to-date is the unit's last year-to-date plus this quarter
+    (the quarter itself when the unit has none earlier in the year), to its decimals. Looked up
+    at the first question only: a year-to-date typed as ambiguous text is rare, a national
+    history is a million rows."""
+    found: dict[str, np.ndarray | None] = {}
+
+    def expected(i: int, reading: float) -> bool:
+        if not found:
+            previous = latest_earlier(history.indicators, "indicator_code")
+            found["at"] = positions_in(previous, ["unit_code", "indicator_code"],
+                                       [frame["unit_code"], frame["indicator_code"]])
+            found["earlier"] = (pd.to_numeric(previous["ytd_value"], errors="coerce").to_numpy(dtype=float)
+                                if len(previous) else None)
+            found["value"] = pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=float)
+        at, earlier, value = found["at"], found["earlier"], found["value"]
+        before = earlier[at[i]] if earlier is not None and at[i] >= 0 else 0.0
+        if np.isnan(before) or np.isnan(value[i]):
+            return False
+        places = pd.to_numeric(decimals.iat[i], errors="coerce")
+        return abs(reading - (before + value[i])) <= 0.5 * 10 ** -(6 if pd.isna(places) else places)
+
+    return expected
+
+
+# A value about a thousand, a million or a billion times the unit's last quarter, where that
+# fraction of it would be an ordinary change, is a decimal comma read as a thousands separator
+# (8,998 tỷ entered as 8998 on a computer set to English) or a figure in another unit (7.000.000
+# đồng in a triệu-đồng cell): an error, since summed over the bloc it swamps every other unit.
+SLIP_SCALES = (SEPARATOR_SLIP, SEPARATOR_SLIP ** 2, SEPARATOR_SLIP ** 3)
 
 
 def _plausibility(
@@ -624,11 +660,18 @@ def _plausibility(
         compared = ~np.isnan(limit) & usable & ~np.isnan(before) & (before > 0)
         ratio = value / before
         within = (1 / limit <= ratio) & (ratio <= limit)
-        slipped = ~within & (1 / limit <= ratio / SEPARATOR_SLIP) & (ratio / SEPARATOR_SLIP <= limit)
+        scale = np.full(len(frame), np.nan)
+        for times in SLIP_SCALES:
+            hit = np.isnan(scale) & ~within & (1 / limit <= ratio / times) & (ratio / times <= limit)
+            scale[hit] = times
+    slipped = compared & has_decimals & ~np.isnan(scale)
     frame["change_ok"] = _flags(compared, within)
     frame["separator_slip"] = _flags(compared & has_decimals, slipped)
-    frame["slip_shown"] = [shown(float(v) / SEPARATOR_SLIP) if s else "" for v, s in
-                           zip(value.tolist(), (compared & has_decimals & slipped).tolist())]
+    frame["slip_shown"] = [shown(float(v) / s) if hit else "" for v, s, hit in
+                           zip(value.tolist(), scale.tolist(), slipped.tolist())]
+    frame["slip_times"] = [vn_number(s, 0) if hit else "" for s, hit in zip(scale.tolist(), slipped.tolist())]
+    # The year-to-date is not "below the quarter" when it is the quarter's value that is wrong.
+    frame.loc[slipped, "ytd_compared"] = np.nan
     # The words are needed only where the warning is given: a change outside the limit.
     change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
     for i in np.flatnonzero(compared & ~within):

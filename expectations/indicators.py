@@ -13,7 +13,7 @@ from reporting.programme import Programme
 INDEX_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",
     "value_cell", "value_text", "value_readings", "ytd_cell", "ytd_text", "ytd_readings",
-    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "slip_shown",
+    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "slip_shown", "slip_times",
     "decimals_shown", "unit_vi",
 ]
 COMPARISON_INDEX_COLUMNS = [
@@ -103,10 +103,11 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
         rule(
             gxe.ExpectColumnValuesToNotBeInSet, column="separator_slip", value_set=[True],
             rule_id="plausibility.separator_slip", sheet=SHEET, cell_column="value_cell", value_column="value",
-            message_vi="Ô {cell} (\"{label}\") = {value}, gấp khoảng 1.000 lần quý trước ({previous_shown}): "
-            "rất có thể số đúng là {slip_shown} nhưng dấu phẩy thập phân đã bị hiểu là dấu phân cách hàng nghìn "
-            "(máy tính đặt kiểu số tiếng Anh). Hãy nhập lại cho đúng. Nếu số liệu thực sự là {value}, "
-            "hãy liên hệ văn phòng Đảng ủy Khối trước khi gửi lại.",
+            message_vi="Ô {cell} (\"{label}\") = {value}, gấp khoảng {slip_times} lần quý trước ({previous_shown}): "
+            "rất có thể số đúng là {slip_shown} {unit_vi}, nhưng đã nhập theo đơn vị khác (ví dụ đồng thay cho triệu "
+            "đồng) hoặc dấu phẩy thập phân đã bị hiểu là dấu phân cách hàng nghìn (máy tính đặt kiểu số tiếng "
+            "Anh). Hãy nhập lại cho đúng. Nếu số liệu thực sự là {value}, hãy liên hệ văn phòng Đảng ủy Khối "
+            "trước khi gửi lại.",
         ),
         rule(
             gxe.ExpectColumnValuesToNotBeInSet, column="change_ok", value_set=[False],

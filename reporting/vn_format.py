@@ -89,7 +89,7 @@ def number_readings(text: str, unit_vi: str | None = None) -> list[float]:
     """The numbers a clerk may have meant by `text`, in the indicator's unit: Vietnamese first.
 
     `9.899` reads 9899 the Vietnamese way and 9.899 the English way; `1.234,5` only 1234.5;
-    `abc` nothing. Spaces between digit groups are allowed; in a money cell a trailing `tỷ`,
+    `(0,581)` -0.581, as accountants write a negative; `abc` nothing. Spaces between digit groups are allowed; in a money cell a trailing `tỷ`,
     `triệu` or `đồng` converts to the cell's unit (`500 triệu` in a tỷ-đồng cell is 0,5).
     """
     text = unicodedata.normalize("NFC", text)
@@ -109,6 +109,9 @@ def _plain_readings(text: str) -> list[float]:
     t = _SPACES.sub("", text)
     sign = -1.0 if t.startswith("-") else 1.0
     t = t.lstrip("+-")
+    if sign > 0 and len(t) > 2 and t[0] == "(" and t[-1] == ")":
+        # An accountant's negative: "(0,581)" is a loss of 0,581.
+        sign, t = -1.0, t[1:-1]
     readings: list[float] = []
     if t.isdigit():
         readings.append(float(t))

@@ -24,6 +24,8 @@ HISTORY = History(
         ("CQ003", 1, "inspections", 2.0, 2.0),
         ("DN001", 1, "workers", 100.0, None),
         ("DN001", 1, "revenue_bn_vnd", 50.0, 50.0),
+        ("DN001", 1, "avg_income_m_vnd", 6.8, None),
+        ("DN001", 1, "profit_bn_vnd", 6.658, 6.658),
     ], columns=["unit_code", "quarter", "indicator_code", "value", "ytd_value"]),
     tasks=pd.DataFrame([
         ("CQ003", 1, "NV01", "completed"),
@@ -63,6 +65,31 @@ CASES = {
     "revenue-separator-slip": ("DN001", {"values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=49000),
                                          "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=49050)},
                                {("plausibility.separator_slip", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
+    # The quarter's value slipped, its year-to-date right (50 + 60): one error, on the value.
+    "revenue-slip-ytd-right": ("DN001", {
+        "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60000),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110)},
+        {("plausibility.separator_slip", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
+    # 7 triệu typed in đồng, after 6,8 last quarter.
+    "income-in-dong": ("DN001", {
+        "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60, avg_income_m_vnd=7000000),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110)},
+        {("plausibility.separator_slip", IND, indicator_cell("enterprises", "avg_income_m_vnd"))}),
+    # The year-to-date 110 typed on a computer set to English as 110.000.
+    "revenue-ytd-slip": ("DN001", {
+        "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110000)},
+        {("crossq.ytd_separator_slip", IND, indicator_cell("enterprises", "revenue_bn_vnd", "ytd"))}),
+    # Text two readings fit: the year-to-date that is last quarter's plus this one (50 + 151,047);
+    # a profit near last quarter's (no limit of its own); an accountant's negative.
+    "text-read-by-the-sum-and-last-quarter": ("DN001", {
+        "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=151.047, profit_bn_vnd="6,912"),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd="201,047", profit_bn_vnd=13.57)},
+        set()),
+    "accountants-negative": ("DN001", {
+        "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60, profit_bn_vnd="(0,581)"),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110, profit_bn_vnd=6.077)},
+        set()),
     # A thousand times the last quarter, beyond the band: "60,125" can only be 60.125 tỷ.
     "revenue-text-read-by-last-quarter": ("DN001", {
         "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd="60,125"),
@@ -99,7 +126,17 @@ def test_a_thousand_times_the_last_quarter_is_an_error_naming_the_likely_number(
     assert checked.status["revenue-separator-slip"] == "rejected"
     [slip] = [f for f in checked.findings if f.submission_id == "revenue-separator-slip"]
     assert "= 49000, gấp khoảng 1.000 lần quý trước (50): rất có thể số đúng là 49 " in slip.message_vi, slip.message_vi
+    [income] = [f for f in checked.findings if f.submission_id == "income-in-dong"]
+    assert ("= 7000000, gấp khoảng 1.000.000 lần quý trước (6,8): rất có thể số đúng là 7 triệu đồng/người/tháng, "
+            "nhưng đã nhập theo đơn vị khác (ví dụ đồng thay cho triệu đồng)") in income.message_vi, income.message_vi
+    assert {checked.status[c] for c in ("revenue-slip-ytd-right", "income-in-dong", "revenue-ytd-slip")} == {"rejected"}
+    [ytd] = [f for f in checked.findings if f.submission_id == "revenue-ytd-slip"]
+    assert "là 110000, đúng bằng 1.000 lần lũy kế quý trước cộng số trong quý (110)" in ytd.message_vi
     assert checked.status["revenue-text-read-by-last-quarter"] == "accepted"
+    facts = checked.indicator_facts.set_index(["submission_id", "indicator_code"])
+    assert facts.loc[("text-read-by-the-sum-and-last-quarter", "revenue_bn_vnd"), "ytd"] == 201.047
+    assert facts.loc[("text-read-by-the-sum-and-last-quarter", "profit_bn_vnd"), "value"] == 6.912
+    assert facts.loc[("accountants-negative", "profit_bn_vnd"), "value"] == -0.581
     facts = checked.indicator_facts
     read = facts[(facts["submission_id"] == "revenue-text-read-by-last-quarter")
                  & (facts["indicator_code"] == "revenue_bn_vnd")]["value"]
