@@ -1016,7 +1016,9 @@ def remind(
         console.print(
             f"{period.label_vi} đã được phê duyệt và khóa sổ nên không viết thư nhắc ({len(result['missing'])} đơn vị "
             f"chưa nộp, {len(result['rejected'])} bị từ chối). Nếu cần nhận thêm báo cáo, hãy mở lại quý "
-            f"(p135 reopen --year {period.year} --quarter {period.quarter} --reason ...) rồi nhắc.",
+            f"(p135 reopen --year {period.year} --quarter {period.quarter} --reason ...) rồi nhắc."
+            + (f" Đã xóa {result['removed']} thư nhắc viết trước khi phê duyệt trong {result['folder']}/, để không "
+               "gửi nhầm." if result.get("removed") else ""),
             soft_wrap=True, highlight=False, markup=False,
         )
         return

@@ -15,7 +15,7 @@ from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
 from tasks.notify import notify_ops, tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
-from tasks.reminders import ops_message, publish_reminder_artifact, write_reminders
+from tasks.reminders import clear_reminders, ops_message, publish_reminder_artifact, write_reminders
 from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse.engine import data_dir as resolve_data_dir
 
@@ -57,8 +57,9 @@ def remind_missing(
     }
     if fetch_approval(data, period).is_locked:
         # An approved quarter takes no more reports until it is reopened: asking for them misleads.
-        logger.info("Quarter %s is approved: no reminders written", period.key)
-        return {**result, "reminders": 0, "notified": False, "closed": True}
+        removed = clear_reminders(data, period)
+        logger.info("Quarter %s is approved: no reminders written, %d earlier ones removed", period.key, removed)
+        return {**result, "reminders": 0, "notified": False, "closed": True, "removed": removed}
     today = dt.datetime.now(LOCAL_TZ).date()
     letters = write_reminders(completeness, programme, load_registry(), data, today)
     subject, body = ops_message(completeness, programme, folder)

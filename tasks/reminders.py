@@ -108,6 +108,15 @@ def write_reminders(
     return written
 
 
+def clear_reminders(data_dir: Path, period) -> int:
+    """Remove the quarter's letters (it was approved: no unit is to be asked for a report it
+    cannot send, and an old letter left there would be sent by mistake); return how many."""
+    letters = list((data_dir / "reminders" / period.key).glob(f"*{SUFFIX}"))
+    for letter in letters:
+        letter.unlink()
+    return len(letters)
+
+
 def ops_message(c: Completeness, programme: Programme, folder: Path) -> tuple[str, str]:
     """(subject, body) of the one message to the ops team."""
     missing, rejected = unit_lines(c, "missing"), unit_lines(c, "rejected")

@@ -163,6 +163,9 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     inbox = _inbox(warehouse)
     save(submission("CQ001", Q1), inbox / "CQ001.xlsx", _at(DEADLINE - dt.timedelta(days=3)))
     collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    assert list((warehouse.data_dir / "reminders").rglob("*.txt")), "letters written before the approval"
+    notifications.unlink()  # the reminders' message to the ops team; the run below must page no one
     approved = _cli("approve", "--year", 2023, "--quarter", 1, "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
     assert approved.exit_code == 0, approved.output
     # Approved with one unit's report accepted: the person approving is told what the quarter lacks.
@@ -180,6 +183,7 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     assert reminded.exit_code == 0, reminded.output
     assert "Quý I/2023 đã được phê duyệt và khóa sổ nên không viết thư nhắc" in reminded.output
     assert not list((warehouse.data_dir / "reminders").rglob("*.txt")), "no unit is asked for a report it cannot send"
+    assert "Đã xóa " in reminded.output and "thư nhắc viết trước khi phê duyệt" in reminded.output
 
     late = save(submission("CQ002", Q1), inbox / "CQ002.xlsx", _at(DEADLINE + dt.timedelta(days=20)))
     held = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
