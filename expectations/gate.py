@@ -172,7 +172,10 @@ def _wrong_template_only(findings: list[Finding]) -> list[Finding]:
     wrong = {f.submission_id for f in findings if f.rule_id in WRONG_TEMPLATE_RULES or f.rule_id in NO_REPORT_DUE_RULES}
     if not wrong:
         return findings
-    return [f for f in findings if f.submission_id not in wrong or f.rule_id.startswith(("identity.", "file."))]
+    # A unit that reports no more is not told to use this quarter's template either.
+    not_due = {f.submission_id for f in findings if f.rule_id in NO_REPORT_DUE_RULES}
+    return [f for f in findings if f.submission_id not in wrong or (
+        f.rule_id.startswith(("identity.", "file.")) and not (f.submission_id in not_due and f.rule_id in WRONG_TEMPLATE_RULES))]
 
 
 def _root_causes(findings: list[Finding], read_problems: list[Finding]) -> list[Finding]:

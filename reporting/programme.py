@@ -20,9 +20,10 @@ CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 AGGREGATIONS = ("sum", "latest", "weighted_mean")
 
 
-# A quarter's deadline falls after its last day, and not a year later (a deadline typed with the
-# previous or the next year).
-DEADLINE_AT_MOST_AFTER = dt.timedelta(days=366)
+# A quarter's deadline falls after its last day, and within a quarter of it: a deadline typed
+# with the previous or the next year, or with day and month swapped (2024-10-07 for 7 October,
+# meant 10 July), falls outside; on an approved quarter it would quietly move every late unit.
+DEADLINE_AT_MOST_AFTER = dt.timedelta(days=92)
 
 
 class ProgrammeError(ValueError):
@@ -438,6 +439,8 @@ def _headline(item: dict, position: int) -> HeadlineMetric:
 
 def _choice(item: dict, position: int, kind_vi: str, flags: bool) -> Choice:
     where = _where_vi(kind_vi, position, item)
+    # A misspelt "needs_reasons" would switch the stopped task's reason check off without a word.
+    _no_unknown_keys(item, ("code", "label_vi", "is_completed", "needs_reason") if flags else ("code", "label_vi"), where)
     return Choice(
         _value(item, "code", str, where),
         _value(item, "label_vi", str, where),
@@ -478,6 +481,7 @@ def _build(raw: dict, sha256: str) -> Programme:
     comparisons = []
     for position, item in enumerate(_entries(raw, "comparisons", "so sánh", ()), start=1):
         where = f"so sánh thứ {position}"
+        _no_unknown_keys(item, ("indicator", "at_most", "severity"), where)
         comparisons.append(Comparison(
             _value(item, "indicator", str, where), _value(item, "at_most", str, where),
             _value(item, "severity", str, where, "warning"),
@@ -551,7 +555,7 @@ def _check(p: Programme, path: Path) -> None:
         if not ends < deadline <= ends + DEADLINE_AT_MOST_AFTER:
             problems.append(
                 f"deadlines: hạn nộp quý {quarter} ({deadline:%d/%m/%Y}) phải sau ngày cuối quý {quarter}/{p.year} "
-                f"({ends:%d/%m/%Y}) và không quá một năm sau ngày đó (có nhầm năm không?)"
+                f"({ends:%d/%m/%Y}) và không quá 3 tháng sau ngày đó (có nhầm năm, hoặc đảo ngày và tháng không?)"
             )
     if sorted(p.groups) != sorted(GROUPS):
         problems.append(f"groups phải gồm đúng các khối {', '.join(GROUPS)}")

@@ -15,6 +15,7 @@ from reporting.programme import GROUPS, programmes_dir
 
 REGISTRY_FILE_NAME = "units.csv"
 UNIT_TYPES = ("chi_bo_co_so", "dang_bo_co_so")
+ONE_DAY = dt.timedelta(days=1)
 
 
 class RegistryError(ValueError):
@@ -220,6 +221,16 @@ def _check(registry: Registry, lines: list[int], codes: set[str], problems: list
             problems.append(
                 f"dòng {line} ({v.unit_code}): có đơn vị tiếp nhận {v.successor_code} nhưng chưa có ngày kết thúc "
                 "(valid_to); hãy ghi ngày cuối cùng đơn vị còn hoạt động, trước ngày hợp nhất"
+            )
+        elif v.successor_code and v.successor_code in codes and not any(
+                s.unit_code == v.successor_code and (s.in_force_on(v.valid_to) or s.in_force_on(v.valid_to + ONE_DAY))
+                for s in registry.versions):
+            # In force on the merger's last day or the day after: a successor merging on the same day
+            # (a chain) is one, a unit dissolved before it is none.
+            problems.append(
+                f"dòng {line} ({v.unit_code}): đơn vị tiếp nhận {v.successor_code} không còn hoạt động (hoặc chưa "
+                f"thành lập) vào ngày {v.valid_to + ONE_DAY:%d/%m/%Y}, ngày sau khi {v.unit_code} thôi "
+                "hoạt động; hãy kiểm tra successor_code và các ngày hiệu lực"
             )
         elif v.successor_code and v.successor_code not in codes:
             problems.append(

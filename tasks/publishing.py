@@ -188,7 +188,9 @@ def party_activities(programme: Programme, figures: YearFigures) -> list[Activit
         r = bloc[ind.code]
         value = None if pd.isna(r["value"]) else float(r["value"])
         plan = None if r["plan_value"] is None or pd.isna(r["plan_value"]) else float(r["plan_value"])
-        out.append(Activity(ind.year_label, value, plan, ind.unit_vi, programme.display_decimals(ind.code)))
+        # Before the year has ended, a stock is the last quarter's: "cuối quý", not "cuối năm".
+        label = ind.year_label if reported_through(figures) in (None, 4) else ind.label_vi
+        out.append(Activity(label, value, plan, ind.unit_vi, programme.display_decimals(ind.code)))
     return out
 
 

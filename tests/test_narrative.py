@@ -170,3 +170,18 @@ def test_a_figure_is_compared_with_the_year_befores_official_figure():
     assert "nộp ngân sách nhà nước đạt 870 tỷ đồng;" in text, "no official figure the year before: no comparison"
     mid = " ".join(narrative(programme, rows(), previous_year=before, through_quarter=2))
     assert "so với năm 2023" not in mid and "bằng năm 2023" not in mid
+
+
+def test_a_stock_is_named_for_the_quarter_until_the_year_has_ended():
+    """A Q1–Q2 draft said "số đảng viên cuối năm": before the year ends it is the quarter's."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from tasks.publishing import party_activities
+
+    bloc = pd.DataFrame([{"indicator_code": "party_members_end", "value": 5578.0, "plan_value": None}])
+    for quarters, label in (([1, 2], "Số đảng viên cuối quý"), ([1, 2, 3, 4], "Số đảng viên cuối năm")):
+        figures = SimpleNamespace(workbook=SimpleNamespace(bloc=bloc), sources=pd.DataFrame({"quarter": quarters}))
+        [members] = party_activities(PROGRAMME, figures)
+        assert members.label_vi == label

@@ -43,16 +43,20 @@ def test_the_2023_programme_declares_what_the_year_reports():
      r"mã chỉ tiêu chính \(metric_code\) 'key_tasks_ctr135' bị trùng"),
     (('1 = 2023-04-10', '1 = 2022-04-10'), r"hạn nộp quý 1 \(10/04/2022\) phải sau ngày cuối quý 1/2023 \(31/03/2023\)"),
     (('2 = 2023-07-10', '2 = 2023-06-30'), r"hạn nộp quý 2 \(30/06/2023\) phải sau ngày cuối quý 2/2023"),
-    (('4 = 2024-01-10', '4 = 2025-01-10'), r"hạn nộp quý 4 \(10/01/2025\) phải sau ngày cuối quý 4/2023 \(31/12/2023\) và không quá một năm"),
+    (('4 = 2024-01-10', '4 = 2025-01-10'), r"hạn nộp quý 4 \(10/01/2025\) phải sau ngày cuối quý 4/2023 \(31/12/2023\) và không quá 3 tháng"),
+    (('2 = 2023-07-10', '2 = 2023-10-07'), r"hạn nộp quý 2 \(07/10/2023\) .* \(có nhầm năm, hoặc đảo ngày và tháng không\?\)"),
     (('plausible_min = 3.0\nplausible_max = 60.0', 'plausible_min = 60.0\nplausible_max = 3.0'),
      r"chỉ tiêu avg_income_m_vnd: plausible_min \(60\) lớn hơn plausible_max \(3\)"),
     (('unit_vi = "tỷ đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\nplausible_max = 10000.0\n\n[[indicators]]\ncode = "workers"',
       'unit_vi = "triệu đồng"\ngroup = "enterprises"\naggregation = "sum"\ndecimals = 3\nmax_ratio_to_previous = 5.0\nplausible_max = 10000.0\n\n[[indicators]]\ncode = "workers"'),
      r"so sánh budget_paid_bn_vnd <= revenue_bn_vnd: hai chỉ tiêu khác đơn vị tính \('triệu đồng' và 'tỷ đồng'\)"),
+    (('needs_reason = true', 'needs_reasons = true'),
+     r"trạng thái nhiệm vụ thứ \d+ \(stopped\): không có trường 'needs_reasons' \(có phải là 'needs_reason'\?\)"),
     (('contact_vi = ', 'contact_vn = '), r"tệp chương trình: không có trường 'contact_vn' \(có phải là 'contact_vi'\?\)"),
 ], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "deadline-fifth-quarter",
-        "year-label-blank", "top-level-key-misspelt",
+        "year-label-blank", "status-key-misspelt", "top-level-key-misspelt",
         "headline-code-twice", "deadline-year-before", "deadline-before-quarter-end", "deadline-year-after",
+        "deadline-day-and-month-swapped",
         "plausible-band-inverted", "comparison-units-differ"])
 def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
     old, new = change
@@ -242,11 +246,13 @@ REGISTRY = (PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8")
     ((REGISTRY + REGISTRY.splitlines()[5].replace("CQ005", " cq005 ") + "\n").encode(), "dòng 6 và dòng {last} (CQ005): mã đơn vị trùng"),
     (REGISTRY.replace("2022-12-31,CQ001", "2022-12-31,CQ999").encode(), "(successor_code) CQ999 không có trong tệp"),
     (REGISTRY.replace("2022-12-31,CQ001", "2022-12-31,CQ049").encode(), "(CQ049): đơn vị không thể hợp nhất vào chính nó"),
+    (REGISTRY.replace("2022-12-31,CQ001", "2022-12-31,CQ050").replace("2022-12-31,CQ007", "2022-06-30,CQ007").encode(),
+     "(CQ049): đơn vị tiếp nhận CQ050 không còn hoạt động (hoặc chưa thành lập) vào ngày 01/01/2023"),
     (REGISTRY.replace("2022-12-31,CQ001", ",CQ001").encode(),
      "(CQ049): có đơn vị tiếp nhận CQ001 nhưng chưa có ngày kết thúc (valid_to)"),
     ((REGISTRY + "CQ900,Chi bộ mới,agencies\n").encode(), "dòng {last}: có 3 cột, cần đúng 7 cột"),
 ], ids=["utf16", "cp1258", "semicolon", "header-translated", "date-dd-mm-yyyy", "group-in-vietnamese", "type-in-vietnamese",
-        "code-twice", "code-twice-lower-case", "successor-unknown", "successor-itself", "successor-without-end",
+        "code-twice", "code-twice-lower-case", "successor-unknown", "successor-itself", "successor-ended", "successor-without-end",
         "row-short"])
 def test_a_broken_registry_is_refused_in_vietnamese_naming_the_line(tmp_path, data, reason):
     assert "2022-12-31,CQ001" in REGISTRY

@@ -247,13 +247,14 @@ def test_a_dissolved_unit_is_told_it_reports_no_more(tmp_path):
     dissolved = Registry(tuple(v for v in REGISTRY.versions if not (v.unit_code == "DN023" and v.valid_to is None)),
                          REGISTRY.source_sha256)
     path = save(submission("DN023", Q1, registry=dissolved, values={"workers": "nhiều"}), tmp_path / "DN023.xlsx")
-    checked = check_batch(read_workbooks([("d", path)]), ["d"], PROGRAMME, dissolved, Q1)
+    # Its last template, sent for the next quarter: not also told to use that quarter's template.
+    checked = check_batch(read_workbooks([("d", path)]), ["d"], PROGRAMME, dissolved, Period(2023, 2))
 
     assert {(f.rule_id, f.cell) for f in checked.findings} == {("identity.unit_ended", "B5")}
     [ended] = checked.findings
     assert ended.message_vi.startswith(
         'Đơn vị "DN023" (ô B5) đã thôi hoạt động theo danh sách đơn vị (ngày hoạt động cuối cùng 31/12/2022), '
-        "nên không phải nộp báo cáo Quý I/2023; không cần sửa hay gửi lại tệp."), ended.message_vi
+        "nên không phải nộp báo cáo Quý II/2023; không cần sửa hay gửi lại tệp."), ended.message_vi
 
 
 def test_another_quarters_template_is_told_only_what_makes_it_the_wrong_template(tmp_path):
