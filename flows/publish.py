@@ -31,6 +31,7 @@ from tasks.publishing import (
     fetch_year_figures,
     headline_records,
     latest_files,
+    latest_official,
     promote_latest,
     record_version,
     report_paragraphs,
@@ -103,9 +104,15 @@ def publish_year(
                 changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
                 change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous, not_approved))
                 # The official document that follows drafts is the first issued: what moved since a
-                # draft is for the ops team (the command, the run), not for the Committee's copy.
+                # draft is for the ops team (the command, the run), not for the Committee's copy. One
+                # that replaces an official version already issued says what moved since that one.
                 issued_before = decision.previous is not None and not decision.previous.draft_quarters
                 in_document = change_lines if not_approved or issued_before else []
+                if not not_approved and not issued_before and decision.previous is not None:
+                    official = latest_official(data, year)
+                    if official and (moved := figure_changes(official.figures, headline)):
+                        in_document = changes_summary_vi(decision.version, moved, against=official.version)
+                        change_lines += in_document
                 files = write_report_files(programme, figures, headline, decision, in_document, reports, not_approved)
                 files = convert_report_to_pdf(files)
                 record_version(data, programme, decision, files, headline, figures, not_approved)

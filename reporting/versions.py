@@ -60,18 +60,27 @@ def figure_changes(previous: list[dict[str, Any]], current: list[dict[str, Any]]
             changes.append(Change(
                 r["metric_code"], r["label_vi"], r["display_unit_vi"], int(r["display_decimals"]), old, new,
             ))
+    # A figure the new version no longer has (its indicator renamed or dropped) is a change too.
+    now = {r["metric_code"] for r in current}
+    for code, r in before.items():
+        if code not in now and _number(r["value"]) is not None:
+            changes.append(Change(code, r["label_vi"], r["display_unit_vi"], int(r["display_decimals"]),
+                                  _number(r["value"]), None))
     return changes
 
 
-def changes_summary_vi(version: int, changes: list[Change], reasons: list[str] | None = None) -> list[str]:
-    """The lines a reader sees about version n against n-1; `reasons` say why there is a new
-    version when no headline figure moved (e.g. 'tệp chương trình đã thay đổi')."""
+def changes_summary_vi(
+    version: int, changes: list[Change], reasons: list[str] | None = None, against: int | None = None,
+) -> list[str]:
+    """The lines a reader sees about version n against `against` (default n-1); `reasons` say why
+    there is a new version when no headline figure moved (e.g. 'tệp chương trình đã thay đổi')."""
     if version <= 1:
         return []
+    against = version - 1 if against is None else against
     if not changes:
         why = f" ({'; '.join(reasons)})" if reasons else ""
-        return [f"So với phiên bản {version - 1}: các số liệu chính không thay đổi{why}."]
-    return [f"So với phiên bản {version - 1}, các số liệu sau đã thay đổi:"] + [f"– {c.text_vi()}" for c in changes]
+        return [f"So với phiên bản {against}: các số liệu chính không thay đổi{why}."]
+    return [f"So với phiên bản {against}, các số liệu sau đã thay đổi:"] + [f"– {c.text_vi()}" for c in changes]
 
 
 def basis_sha256(

@@ -152,6 +152,11 @@ def decide_version(
     return Decision(basis, previous, (previous.version + 1) if previous else 1, is_new=True)
 
 
+def latest_official(data_dir: Path, year: int) -> PublishedVersion | None:
+    """The year's latest official version (the one issued), with its figures; None if none."""
+    return latest_publication(engine_for(data_dir), year, official=True)
+
+
 def version_reasons(
     programme: Programme, figures: YearFigures, previous: PublishedVersion | None, quarters_not_approved: tuple[int, ...] = (),
 ) -> list[str]:

@@ -185,3 +185,15 @@ def test_a_stock_is_named_for_the_quarter_until_the_year_has_ended():
         figures = SimpleNamespace(workbook=SimpleNamespace(bloc=bloc), sources=pd.DataFrame({"quarter": quarters}))
         [members] = party_activities(PROGRAMME, figures)
         assert members.label_vi == label
+
+
+def test_a_figure_the_new_version_no_longer_has_is_a_change():
+    """A headline indicator renamed in the programme file left its figure out of the new version,
+    which said "các số liệu chính không thay đổi"."""
+    from reporting.versions import changes_summary_vi, figure_changes
+
+    before = [{"metric_code": "members_commended", "label_vi": "Số đảng viên được khen thưởng", "value": 402.0,
+               "display_unit_vi": "đảng viên", "display_decimals": 0}]
+    [gone] = figure_changes(before, [])
+    assert gone.text_vi() == "Số đảng viên được khen thưởng: 402 → (không còn) đảng viên"
+    assert changes_summary_vi(5, [gone], against=3)[0] == "So với phiên bản 3, các số liệu sau đã thay đổi:"

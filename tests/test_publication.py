@@ -686,3 +686,43 @@ def test_the_year_before_is_compared_from_its_latest_official_version_only(wareh
              "pct_of_plan": None, "display_unit_vi": "tỷ đồng", "display_decimals": 1, "position": 1}], [])
 
     assert official_figures(engine, 2023) == {"revenue_bn_vnd": 9899.4}
+
+
+@pytest.mark.parametrize("demo_session", ["sqlite"], indirect=True)
+def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(demo_copy):
+    """v2 official is issued; Q4 is reopened, corrected (v3 draft) and approved again: the v4
+    document said "So với phiên bản 3" (the draft) had nothing of what moved since v2, the issued one."""
+    data = str(demo_copy.warehouse.data_dir)
+    reports = demo_copy.warehouse.data_dir / REPORTS
+
+    def cli(*args: str):
+        result = CliRunner().invoke(app, [*args, "--data-dir", data])
+        assert result.exit_code == 0, result.output
+        return result
+
+    for quarter in (1, 2, 3, 4):
+        cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
+    assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023").output
+    cli("reopen", "--year", "2023", "--quarter", "4", "--reason", "DN005 sửa doanh thu", "--by", "Lê Thị Duyệt")
+    inbox = demo_copy.warehouse.data_dir / "inbox" / "2023-Q4"
+    wb = load_workbook(inbox / "BaoCao_2023-Q4_DN005.xlsx")
+    sheet = wb[L.SHEET_INDICATORS]
+    row = next(r for r in range(L.FIRST_DATA_ROW, 40) if sheet[f"B{r}"].value == "revenue_bn_vnd")
+    sheet[f"E{row}"] = sheet[f"E{row}"].value + 100
+    if sheet[f"F{row}"].value is not None:
+        sheet[f"F{row}"] = sheet[f"F{row}"].value + 100
+    corrected = inbox / "BaoCao_2023-Q4_DN005_bosung.xlsx"
+    wb.save(corrected)
+    later = (inbox / "BaoCao_2023-Q4_DN005.xlsx").stat().st_mtime + 86400
+    os.utime(corrected, (later, later))
+    collect_quarter(year=2023, quarter=4, data_dir=data)
+    assert "Phiên bản 3 (dự thảo)" in cli("publish", "--year", "2023").output
+    cli("approve", "--year", "2023", "--quarter", "4", "--by", "Lê Thị Duyệt")
+
+    official = cli("publish", "--year", "2023").output
+
+    assert "Phiên bản 4 (bản chính thức)" in official
+    paragraphs, _ = docx_text(reports / "bao-cao-ctr135-2023.docx")
+    assert "So với phiên bản 2, các số liệu sau đã thay đổi:" in paragraphs
+    assert "– Tổng doanh thu các doanh nghiệp trong Khối: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)" in paragraphs
+    assert not any("phiên bản 3" in p for p in paragraphs), "the draft between them is the ops team's, not the Committee's"

@@ -33,12 +33,14 @@ def _quarters(text: str | None) -> tuple[int, ...]:
     return tuple(int(q) for q in text.split(",")) if text else ()
 
 
-def latest_publication(engine: Engine, year: int) -> PublishedVersion | None:
-    """The highest version published for `year`, with its headline figures; None if never published."""
+def latest_publication(engine: Engine, year: int, official: bool = False) -> PublishedVersion | None:
+    """The highest version published for `year` (the highest official one, not a draft, when
+    `official`), with its headline figures; None if there is none."""
+    chosen = select(Publication).where(Publication.year == year)
+    if official:
+        chosen = chosen.where(Publication.draft_quarters.is_(None))
     with engine.connect() as conn:
-        row = conn.execute(
-            select(Publication).where(Publication.year == year).order_by(Publication.version.desc()).limit(1)
-        ).mappings().first()
+        row = conn.execute(chosen.order_by(Publication.version.desc()).limit(1)).mappings().first()
         if row is None:
             return None
         figures = conn.execute(
