@@ -85,11 +85,12 @@ def changes_summary_vi(
 
 def basis_sha256(
     programme_sha256: str, submissions: list[tuple[str, int, str]], quarters_not_approved: tuple[int, ...] = (),
-    registry_sha256: str | None = None,
+    registry_sha256: str | None = None, compared_with: str | None = None,
 ) -> str:
     """A publication's basis: the programme file, the submissions used (unit, quarter, file
-    sha256), the quarters not approved and the unit registry (a successor or a group changed in it
-    moves the figures of the same submissions). The same basis gives the same version."""
+    sha256), the quarters not approved, the unit registry (a successor or a group changed in it
+    moves the figures of the same submissions) and the year before's official version its text
+    compares with ("2023:v2"). The same basis gives the same version."""
     payload = {
         "programme": programme_sha256,
         "submissions": sorted([u, int(q), s] for u, q, s in submissions),
@@ -97,4 +98,6 @@ def basis_sha256(
     }
     if registry_sha256 is not None:
         payload["registry"] = registry_sha256
+    if compared_with is not None:
+        payload["compared_with"] = compared_with
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -24,7 +24,13 @@ from tasks.report_chart import ChartData, draw_chart
 from tasks.report_document import DocumentContent, build_document, save_document
 from warehouse import queries
 from warehouse.engine import engine_for
-from warehouse.publications import PublishedVersion, latest_publication, official_figures, record_publication
+from warehouse.publications import (
+    OfficialFigures,
+    PublishedVersion,
+    latest_publication,
+    official_figures,
+    record_publication,
+)
 
 SUFFIXES = (".docx", ".xlsx", ".pdf")
 
@@ -33,8 +39,8 @@ SUFFIXES = (".docx", ".xlsx", ".pdf")
 class YearFigures:
     headline: pd.DataFrame
     workbook: WorkbookFigures
-    # The year before's official headline figures, by metric code (empty when it has none).
-    previous_year: dict[str, float | None] = field(default_factory=dict)
+    # The year before's latest official version, which the report compares with (None when none).
+    previous_year: OfficialFigures | None = None
 
     @property
     def sources(self) -> pd.DataFrame:
@@ -144,12 +150,21 @@ def decide_version(
     data_dir: Path, programme: Programme, figures: YearFigures, quarters_not_approved: tuple[int, ...] = (),
 ) -> Decision:
     """Same basis as the latest version: keep it; otherwise the next version number."""
+    compared = compared_with(figures)
     basis = basis_sha256(programme.source_sha256, submissions_used(figures), quarters_not_approved,
-                         load_registry().year_sha256(programme.year))
+                         load_registry().year_sha256(programme.year),
+                         f"{compared.year}:v{compared.version}" if compared else None)
     previous = latest_publication(engine_for(data_dir), programme.year)
     if previous is not None and previous.basis_sha256 == basis:
         return Decision(basis, previous, previous.version, is_new=False)
     return Decision(basis, previous, (previous.version + 1) if previous else 1, is_new=True)
+
+
+def compared_with(figures: YearFigures) -> OfficialFigures | None:
+    """The year before's official version a report of the whole year compares with (a mid-year
+    draft compares nothing): part of the version's basis, so a new official figure for the year
+    before makes a new version, not a report with a stale "so với năm …"."""
+    return figures.previous_year if reported_through(figures) in (None, 4) else None
 
 
 def latest_official(data_dir: Path, year: int) -> PublishedVersion | None:
@@ -176,6 +191,9 @@ def version_reasons(
         reasons.append(f"đã phê duyệt {labels}" + ("" if quarters_not_approved else ": đây là bản chính thức"))
     if reopened := sorted(set(quarters_not_approved) - set(previous.draft_quarters)):
         reasons.append("đã mở lại " + ", ".join(Period(programme.year, q).label_vi for q in reopened))
+    if (compared := compared_with(figures)) and compared.published_at > previous.published_at:
+        reasons.append(f"báo cáo chính thức năm {compared.year} có phiên bản mới (phiên bản {compared.version}), "
+                       "số liệu so sánh thay đổi theo")
     if not reasons and tuple(sorted(previous.draft_quarters)) == tuple(sorted(quarters_not_approved)):
         # Nothing else of the basis moved: the unit registry did, for this year (a successor, a group,
         # a unit's dates or name).
@@ -226,7 +244,7 @@ def report_paragraphs(programme: Programme, figures: YearFigures, headline: list
         units_reporting=figures.sources["unit_code"].nunique(),
         coverage=year_coverage_note(programme, figures),
         through_quarter=reported_through(figures),
-        previous_year=figures.previous_year,
+        previous_year=compared.values if (compared := compared_with(figures)) else None,
     )
 
 

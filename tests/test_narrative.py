@@ -197,3 +197,13 @@ def test_a_figure_the_new_version_no_longer_has_is_a_change():
     [gone] = figure_changes(before, [])
     assert gone.text_vi() == "Số đảng viên được khen thưởng: 402 → (không còn) đảng viên"
     assert changes_summary_vi(5, [gone], against=3)[0] == "So với phiên bản 3, các số liệu sau đã thay đổi:"
+
+
+def test_a_new_official_figure_for_the_year_before_makes_a_new_version():
+    """The 2024 report kept "tăng 3,0% so với năm 2023" after 2023's official figure changed: the
+    year before's version it compares with is part of the basis."""
+    from reporting.versions import basis_sha256
+
+    used = [("DN001", 1, "a" * 64)]
+    assert basis_sha256("p", used, (), "r") == basis_sha256("p", used, (), "r", None), "nothing to compare: as before"
+    assert basis_sha256("p", used, (), "r", "2023:v2") != basis_sha256("p", used, (), "r", "2023:v5")

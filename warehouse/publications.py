@@ -65,21 +65,35 @@ def latest_publication(engine: Engine, year: int, official: bool = False) -> Pub
     )
 
 
-def official_figures(engine: Engine, year: int) -> dict[str, float | None]:
+@dataclass(frozen=True)
+class OfficialFigures:
+    """A year's latest official version, as the next year's report compares with it."""
+
+    year: int
+    version: int
+    published_at: dt.datetime
+    values: dict[str, float | None]
+
+
+def official_figures(engine: Engine, year: int) -> OfficialFigures | None:
     """The headline figures of `year`'s latest official version (a draft is not compared with), by
-    metric code; empty when the year has none."""
+    metric code; None when the year has none."""
     with engine.connect() as conn:
         latest = conn.execute(
-            select(Publication.publication_id)
+            select(Publication.publication_id, Publication.version, Publication.published_at)
             .where(Publication.year == year, Publication.draft_quarters.is_(None))
             .order_by(Publication.version.desc()).limit(1)
-        ).scalar()
+        ).first()
         if latest is None:
-            return {}
-        return dict(conn.execute(
+            return None
+        values = dict(conn.execute(
             select(PublicationFigure.metric_code, PublicationFigure.value)
-            .where(PublicationFigure.publication_id == latest)
+            .where(PublicationFigure.publication_id == latest.publication_id)
         ).all())
+    published_at = latest.published_at
+    if published_at.tzinfo is None:
+        published_at = published_at.replace(tzinfo=dt.timezone.utc)
+    return OfficialFigures(year, latest.version, published_at, values)
 
 
 def count_publications(engine: Engine, year: int) -> int:
