@@ -369,3 +369,31 @@ def test_editing_one_years_programme_leaves_the_other_years_rows_alone(warehouse
     assert indicators_2024["party_members_end"] == "Số đảng viên đến cuối quý"
     assert "thematic_supervisions" not in indicators_2024
     assert rows("CTr135-2023") == before_2023
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_an_indicator_the_years_reports_hold_cannot_be_dropped_or_renamed(warehouse, tmp_path, monkeypatch):
+    """Renaming `members_commended` in a year with reports blanked its headline figure in the next
+    version: the file is refused for its year, naming the indicator; other edits still load."""
+    from flows.collect import collect_quarter
+    from reporting.periods import Period
+    from reporting.programme import PROGRAMMES_DIR
+    from tasks.prepare import ProgrammeRefused, bring_up_to_date
+    from tests.workbooks import save, submission
+
+    good = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    folder = _programme_folder(tmp_path / "programmes", good)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(folder))
+    q1 = Period(2023, 1)
+    save(submission("CQ003", q1), warehouse.data_dir / "inbox" / q1.key / "CQ003.xlsx")
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    _programme_folder(folder, good.replace('code = "thematic_supervisions"', 'code = "thematic_inspections"'))
+    reason = "chỉ tiêu 'thematic_supervisions' đã có số liệu trong các báo cáo năm 2023 nên không bỏ hay đổi mã được"
+    with pytest.raises(ProgrammeRefused, match=re.escape(reason)):
+        bring_up_to_date(warehouse.data_dir, year=2023)
+    status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "1", "--data-dir", str(warehouse.data_dir)])
+    assert status.exit_code == 2 and reason in " ".join(status.output.split()), status.output
+
+    _programme_folder(folder, good.replace('label_vi = "Số cuộc giám sát chuyên đề"', 'label_vi = "Số cuộc giám sát"'))
+    assert bring_up_to_date(warehouse.data_dir, year=2023) > 0, "a label may change"

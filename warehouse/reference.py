@@ -175,7 +175,34 @@ def bound_elsewhere(conn: Connection, p: Programme) -> str | None:
         if year == p.year and code != p.code:
             return (f"kho dữ liệu đã có chương trình năm {year} với mã {code!r}; số liệu, kỳ báo cáo và "
                     f"báo cáo đã phát hành của năm gắn với mã này nên không đổi được: hãy để lại code = {code!r}")
-    return None
+    return _indicator_with_figures_dropped(conn, p)
+
+
+def _indicator_with_figures_dropped(conn: Connection, p: Programme) -> str | None:
+    """Why `p` cannot replace its loaded version when it leaves out (or renames) an indicator the
+    year's reports already hold figures for: they would drop out of every view and report. Asked
+    only when the file changed since it was loaded."""
+    table = m.Programme.__table__
+    loaded = conn.execute(select(table.c.source_sha256).where(table.c.programme_code == p.code)).scalar()
+    if loaded is None or loaded == p.source_sha256:
+        return None
+    indicators = m.Indicator.__table__
+    dropped = set(conn.execute(
+        select(indicators.c.indicator_code).where(indicators.c.programme_code == p.code)).scalars()
+    ) - {i.code for i in p.indicators}
+    if not dropped:
+        return None
+    facts, submissions = m.SubmissionIndicator.__table__, m.Submission.__table__
+    held = conn.execute(
+        select(facts.c.indicator_code).join(submissions, submissions.c.submission_id == facts.c.submission_id)
+        .where(submissions.c.year == p.year, facts.c.indicator_code.in_(sorted(dropped)))
+        .order_by(facts.c.indicator_code).limit(1)
+    ).scalar()
+    if held is None:
+        return None
+    return (f"chỉ tiêu {held!r} đã có số liệu trong các báo cáo năm {p.year} nên không bỏ hay đổi mã được (số liệu "
+            f"đã nộp sẽ mất khỏi mọi bảng tổng hợp và báo cáo); hãy giữ chỉ tiêu với mã {held!r}, chỉ sửa tên "
+            "hoặc các trường khác")
 
 
 def rebuild_lineage(conn: Connection) -> None:
