@@ -43,7 +43,8 @@ def _typed(column: str, what: str) -> list:
                 (["text"], f"indicator.{what}_not_number",
                  f"Ô {{cell}} ({label}) có giá trị \"{{value}}\", không phải là số. "
                  "Chỉ nhập số, không kèm chữ hay đơn vị tính"
-                 + ("; không phát sinh thì nhập 0, không gõ \"-\" hay \"không\"." if column != "plan" else ".")),
+                 + ("; không phát sinh thì nhập 0 (không gõ \"-\" hay \"không\" thay cho số 0)." if column != "plan"
+                    else ".")),
                 (["ambiguous"], f"indicator.{what}_ambiguous",
                  f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, không phải số, nên không rõ là "
                  f"{{{column}_readings}}. Hãy nhập lại ô này thành số (ô định dạng số, không phải chữ), "

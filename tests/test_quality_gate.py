@@ -274,7 +274,7 @@ def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
     assert finding.value == "2 cuộc"
     assert finding.cell in finding.message_vi and "2 cuộc" in finding.message_vi
     assert "không phải là số" in finding.message_vi
-    assert 'không phát sinh thì nhập 0, không gõ "-" hay "không"' in finding.message_vi
+    assert 'không phát sinh thì nhập 0 (không gõ "-" hay "không" thay cho số 0).' in finding.message_vi
     ambiguous = next(f for f in checked.findings if f.submission_id == "value-ambiguous")
     assert ("không rõ là 9.899 (khoảng 9,9 nghìn tỷ đồng) hoặc 9,899 (khoảng 9,9 tỷ đồng)"
             in ambiguous.message_vi), ambiguous.message_vi
