@@ -632,7 +632,7 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
         lines.append(f"{summary.get('renamed_known_count', len(renamed))} tệp trùng nội dung với tệp đã nhận trước "
                      "đó nhưng mang tên khác, không kiểm tra lại (muốn gửi lại thì mở tệp, lưu lại rồi gửi):")
         for r in renamed:
-            verdict = STATUS_VI.get(r["status"], r["status"]) if r["status"] else "đã nhận"
+            verdict = STATUS_VI.get(r["status"], r["status"]) if r["status"] else "nhận trong lần thu nhận này"
             unit = f"{r['unit_code']}: " if r["unit_code"] else ""
             lines.append(f"  {r['name']}: trùng với {r['earlier_name']} ({unit}{verdict})")
         if summary.get("renamed_known_count", 0) > len(renamed):

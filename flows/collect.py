@@ -224,8 +224,11 @@ def collect_quarter(
                 quote(released), str(data / "feedback" / period.key), quote(refused),
                 quote(fetch_run_files(data, run_id)),
             )
-            summary["renamed_known"] = [dataclasses.asdict(r) for r in intake.renamed[:RENAMED_LISTED]]
-            summary["renamed_known_count"] = len(intake.renamed)
+            # A unit whose report was accepted since needs no word about an old copy still in the inbox.
+            settled = set(completeness.units.loc[completeness.units["state"].isin(("on_time", "late")), "unit_code"])
+            renamed = [r for r in intake.renamed if r.this_run or r.unit_code not in settled]
+            summary["renamed_known"] = [dataclasses.asdict(r) for r in renamed[:RENAMED_LISTED]]
+            summary["renamed_known_count"] = len(renamed)
             summary["stage_seconds"] = {
                 "archive": clock.seconds["archive"], "guard": guard_seconds, "read": read_seconds,
                 "check": clock.seconds["check"], "load": clock.seconds["load"], "feedback": clock.seconds["feedback"],
@@ -261,7 +264,8 @@ class _Intake:
     # Of `known`, those received before under another name (told, since they are not checked again).
     renamed: list = field(default_factory=list)
     refused: list = field(default_factory=list)
-    taken: set[str] = field(default_factory=set)
+    # Contents found new in this run so far, with the name each came under first.
+    taken: dict[str, str] = field(default_factory=dict)
     # New contents read and found to be another quarter's reports, also in that quarter's inbox:
     # refused, not taken in.
     set_aside: set[str] = field(default_factory=set)
@@ -316,7 +320,7 @@ def _arrive_in_batches(
         intake.known += known
         intake.renamed += renamed
         intake.refused += elsewhere
-        intake.taken.update(a.sha256 for a in new)
+        intake.taken.update((a.sha256, a.original_name) for a in new)
         size = batch_size if new else min(2 * size, KNOWN_STRETCH * batch_size)
         pending += new
         while len(pending) >= batch_size:

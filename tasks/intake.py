@@ -475,35 +475,39 @@ class Renamed:
     earlier_name: str
     unit_code: str | None
     status: str | None
+    # Received first in this same run (two copies under two names): always worth naming.
+    this_run: bool = False
 
 
 @task(cache_policy=NO_CACHE)
 def split_known(
-    arrivals: list[Arrival], data_dir: Path, period: Period, taken: set[str] | None = None
+    arrivals: list[Arrival], data_dir: Path, period: Period, taken: dict[str, str] | None = None
 ) -> tuple[list[Arrival], list[Arrival], list[Refusal], list[Renamed]]:
     """Split arrivals into new contents, contents received before (or twice in this inbox),
     contents received before as another quarter's file than `period`'s, and, of the second, those
     received before under another name (a clerk renaming a rejected file and sending it again).
 
-    `taken` holds the contents this run already found new in the inbox's earlier files. A file
+    `taken` holds the contents this run already found new in the inbox's earlier files, with the
+    name each came under (a copy under another name in the same run is named too). A file
     counts for one quarter only: the same file in another quarter's inbox (a clerk sending last
     quarter's report again) is refused, saying which quarter it counted for, not passed over.
     """
     engine = engine_for(data_dir)
     known, others, earlier = received_hashes(engine, [a.sha256 for a in arrivals], period.year, period.quarter)
     elsewhere = received_for_other_quarters(engine, others, period.year, period.quarter) if others else {}
-    taken = taken or set()
+    taken = dict(taken or {})
     new, seen, refused, renamed = [], [], [], []
     for arrival in arrivals:
         if arrival.sha256 in elsewhere:
             refused.append(_counted_elsewhere(arrival, elsewhere[arrival.sha256], period))
         elif arrival.sha256 in known or arrival.sha256 in taken:
             seen.append(arrival)
-            name, unit, status = earlier.get(arrival.sha256, (arrival.original_name, None, None))
+            name, unit, status = earlier.get(arrival.sha256) or (taken.get(arrival.sha256, arrival.original_name), None, None)
             if name != arrival.original_name:
-                renamed.append(Renamed(arrival.original_name, name, unit, status))
+                renamed.append(Renamed(arrival.original_name, name, unit, status, arrival.sha256 in taken))
         else:
             known.add(arrival.sha256)
+            taken[arrival.sha256] = arrival.original_name
             new.append(arrival)
     return new, seen, refused, renamed
 

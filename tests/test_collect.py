@@ -237,6 +237,9 @@ def test_a_content_sent_twice_is_received_once_wherever_the_copy_lies_in_the_inb
     # Of two identical files, the first listed is the one received.
     received = min(copy, "CQ003.xlsx")
     assert sorted(f["file"] for f in summary["files"]) == sorted([received, "CQ004.xlsx", "DN001.xlsx", "ghi-chu.txt"])
+    # The copy is named, in whichever batch it came: not only counted as "1 tệp đã nhận".
+    [named] = summary["renamed_known"]
+    assert (named["name"], named["earlier_name"]) == (max(copy, "CQ003.xlsx"), received)
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM received_file")).scalar_one() == 4
 

@@ -102,11 +102,13 @@ def test_collect_prints_the_contract_line_first_then_the_rejected_units_and_thei
     # Run again with nothing new (as after a run that was stopped): the quarter's standing is said.
     # The rejected file renamed by its clerk and sent again is the same content: said, not checked.
     (inbox / "CQ004.xlsx").rename(inbox / "CQ004_da_sua.xlsx")
+    (inbox / "CQ001.xlsx").rename(inbox / "CQ001_ban_sao.xlsx")  # accepted already: nothing to say
     again = _cli("collect", "--year", 2023, "--quarter", 2, "--data-dir", warehouse.data_dir)
     assert again.exit_code == 0, again.output
     said = " ".join(again.output.split())
     assert ("1 tệp trùng nội dung với tệp đã nhận trước đó nhưng mang tên khác, không kiểm tra lại (muốn gửi lại "
             "thì mở tệp, lưu lại rồi gửi): CQ004_da_sua.xlsx: trùng với CQ004.xlsx (CQ004: Từ chối)") in said, said
+    assert "CQ001_ban_sao" not in said
     assert standing in " ".join(again.output.split())
 
 
