@@ -204,9 +204,11 @@ def version_reasons(
 def party_activities(programme: Programme, figures: YearFigures) -> list[Activity]:
     """The bloc's year figure of each indicator every unit reports (party building)."""
     bloc = {r["indicator_code"]: r for r in figures.workbook.bloc.to_dict("records")}
+    # One the headline already states is not said again among the activities.
+    headline = {h.indicator for h in programme.headline if h.indicator}
     out = []
     for ind in programme.indicators:
-        if ind.group != "all" or ind.code not in bloc:
+        if ind.group != "all" or ind.code not in bloc or ind.code in headline:
             continue
         r = bloc[ind.code]
         value = None if pd.isna(r["value"]) else float(r["value"])

@@ -185,6 +185,11 @@ def test_a_stock_is_named_for_the_quarter_until_the_year_has_ended():
         figures = SimpleNamespace(workbook=SimpleNamespace(bloc=bloc), sources=pd.DataFrame({"quarter": quarters}))
         [members] = party_activities(PROGRAMME, figures)
         assert members.label_vi == label
+    # A programme whose headline states the count already: the text does not say it twice.
+    from dataclasses import replace
+
+    headline = replace(PROGRAMME.headline[0], metric_code="party_members_end", indicator="party_members_end")
+    assert party_activities(replace(PROGRAMME, headline=(*PROGRAMME.headline, headline)), figures) == []
 
 
 def test_a_figure_the_new_version_no_longer_has_is_a_change():
