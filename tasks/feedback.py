@@ -316,9 +316,14 @@ def rewrite_missing_feedback(
 
 def _versions_on(registry: Registry, period: Period, codes: set[str]) -> dict[str, UnitVersion]:
     """Each of `codes`' version at the period's end, as `Registry.version_on` finds it (the first one
-    listed)."""
+    listed); a unit merged or dissolved before it, as it was last listed (its feedback names it)."""
     in_force = _in_force_by_code(registry, period)
-    return {code: in_force[code] for code in codes if code in in_force}
+    found = {code: in_force[code] for code in codes if code in in_force}
+    if gone := codes - found.keys():
+        for version in registry.versions:
+            if version.unit_code in gone:
+                found[version.unit_code] = version
+    return found
 
 
 # The last registry and period asked about, with each code's version then: built in one pass and

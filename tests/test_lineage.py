@@ -110,6 +110,11 @@ def test_lineage_names_the_successor_and_a_merged_unit_cannot_report_after(merge
     assert lineage == {"CQ901": ("CQ903", True), "CQ902": ("CQ903", True), "CQ903": ("CQ903", False),
                        "CQ904": ("CQ904", False)}
     assert late == ["identity.unit_merged"]
+    from openpyxl import load_workbook
+
+    feedback = load_workbook(merged_bloc.data_dir / "feedback" / "2023-Q3" / "CQ901.xlsx").active
+    unit = next(row[2] for row in feedback.iter_rows(values_only=True) if row[0] == "Đơn vị")
+    assert unit == "CQ901 - Chi bộ Hội Văn học Nghệ thuật", "a merged unit's feedback names it, not its code alone"
 
 
 def test_a_registry_change_makes_a_new_version_saying_why(merged_bloc, monkeypatch):
