@@ -105,9 +105,9 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
             gxe.ExpectColumnValuesToNotBeInSet, column="separator_slip", value_set=[True],
             rule_id="plausibility.separator_slip", sheet=SHEET, cell_column="value_cell", value_column="value",
             message_vi="Ô {cell} (\"{label}\") = {value}, gấp khoảng {slip_times} lần quý trước ({previous_shown}): "
-            "rất có thể số đúng là {slip_shown} {unit_vi}, nhưng đã nhập theo đơn vị khác (ví dụ đồng thay cho triệu "
-            "đồng) hoặc dấu phẩy thập phân đã bị hiểu là dấu phân cách hàng nghìn (máy tính đặt kiểu số tiếng "
-            "Anh). Hãy nhập lại cho đúng. Nếu số liệu thực sự là {value}, hãy liên hệ văn phòng Đảng ủy Khối "
+            "rất có thể số đúng là {slip_shown} {unit_vi}, nhưng đã nhập theo một đơn vị nhỏ hơn đơn vị tính của ô (ví dụ "
+            "triệu đồng thay cho tỷ đồng, đồng thay cho triệu đồng) hoặc dấu phẩy thập phân đã bị hiểu là dấu phân cách "
+            "hàng nghìn (máy tính đặt kiểu số tiếng Anh). Hãy nhập lại cho đúng. Nếu số liệu thực sự là {value}, hãy liên hệ văn phòng Đảng ủy Khối "
             "trước khi gửi lại.",
         ),
         rule(

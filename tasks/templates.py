@@ -292,7 +292,7 @@ def _indicator_sheet(
                 # looking for last quarter's file.
                 hint = _validation(
                     **(SIGNED if ind.signed else NON_NEGATIVE), showInputMessage=True, promptTitle="Lũy kế từ đầu năm",
-                    prompt=ytd_hint_vi(before, ind, Period(period.year, carry.ytd_quarter)),
+                    prompt=ytd_hint_vi(before, ind, Period(period.year, carry.ytd_quarter), period),
                 )
                 ws.add_data_validation(hint)
                 hint.add(ytd.coordinate)
@@ -391,11 +391,18 @@ SIGNED = {"type": "decimal", "operator": "between", "formula1": "-1000000000", "
           "error": "Nhập một số, không kèm chữ hay đơn vị tính."}
 
 
-def ytd_hint_vi(before: float, ind, earlier: Period) -> str:
-    """'Lũy kế đến hết Quý II/2023 (báo cáo đã được chấp nhận): 66,447 tỷ đồng. …' (at most 255 characters)."""
+def ytd_hint_vi(before: float, ind, earlier: Period, period: Period) -> str:
+    """'Lũy kế đến hết Quý II/2023 (báo cáo đã được chấp nhận): 66,447 tỷ đồng. …' (at most 255
+    characters); when a quarter between has no accepted report, it says its figures belong in too."""
     amount = vn_number(before, ind.decimals)
-    return (f"Lũy kế đến hết {earlier.label_vi} (báo cáo đã được chấp nhận): {amount} {ind.unit_vi}. "
-            "Lũy kế quý này = số đó + số thực hiện trong quý.")[:255]
+    hint = f"Lũy kế đến hết {earlier.label_vi} (báo cáo đã được chấp nhận): {amount} {ind.unit_vi}. "
+    if earlier.quarter < period.quarter - 1:
+        between = Period(period.year, period.quarter - 1).label_vi if earlier.quarter == period.quarter - 2 else \
+            f"các quý từ Quý {earlier.quarter + 1} đến Quý {period.quarter - 1}"
+        hint += f"{between} chưa có báo cáo được chấp nhận: lũy kế quý này phải cộng cả số của quý đó và số trong quý."
+    else:
+        hint += "Lũy kế quý này = số đó + số thực hiện trong quý."
+    return hint[:255]
 
 
 def _validation(*, error: str, **kwargs) -> DataValidation:

@@ -128,7 +128,8 @@ def test_a_thousand_times_the_last_quarter_is_an_error_naming_the_likely_number(
     assert "= 49000, gấp khoảng 1.000 lần quý trước (50): rất có thể số đúng là 49 " in slip.message_vi, slip.message_vi
     [income] = [f for f in checked.findings if f.submission_id == "income-in-dong"]
     assert ("= 7000000, gấp khoảng 1.000.000 lần quý trước (6,8): rất có thể số đúng là 7 triệu đồng/người/tháng, "
-            "nhưng đã nhập theo đơn vị khác (ví dụ đồng thay cho triệu đồng)") in income.message_vi, income.message_vi
+            "nhưng đã nhập theo một đơn vị nhỏ hơn đơn vị tính của ô (ví dụ triệu đồng thay cho tỷ đồng, đồng thay cho "
+            "triệu đồng)") in income.message_vi, income.message_vi
     assert {checked.status[c] for c in ("revenue-slip-ytd-right", "income-in-dong", "revenue-ytd-slip")} == {"rejected"}
     [ytd] = [f for f in checked.findings if f.submission_id == "revenue-ytd-slip"]
     assert "là 110000, đúng bằng 1.000 lần lũy kế quý trước cộng số trong quý (110)" in ytd.message_vi

@@ -128,6 +128,14 @@ def test_a_year_to_date_cell_tells_last_quarters_figure_when_selected(tmp_path):
                               "Lũy kế quý này = số đó + số thực hiện trong quý.")
     assert (revenue.type, revenue.operator, revenue.formula1) == ("decimal", "greaterThanOrEqual", "0")
     assert not prompts[f"F{rows['budget_paid_bn_vnd']}"].prompt, "no figure last quarter: no message"
+    # Q1 accepted, Q2 not: the Q3 template says Q2's figures belong in too.
+    from tasks.templates import ytd_hint_vi
+    from tests.workbooks import PROGRAMME as P
+
+    hint = ytd_hint_vi(14.445, P.indicator("revenue_bn_vnd"), Period(2023, 1), Period(2023, 3))
+    assert hint == ("Lũy kế đến hết Quý I/2023 (báo cáo đã được chấp nhận): 14,445 tỷ đồng. Quý II/2023 chưa có báo "
+                    "cáo được chấp nhận: lũy kế quý này phải cộng cả số của quý đó và số trong quý."), hint
+    assert len(hint) <= 255
 
 
 def test_the_templates_command_writes_one_per_unit(tmp_path, monkeypatch):
