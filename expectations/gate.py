@@ -414,6 +414,8 @@ def _resolve_numbers(
     """Numbers typed as text: the one reading the indicator allows, else the one reading that is
     `plausible` for the row, else ambiguous or text."""
     readings_shown = [""] * len(frame)
+    # Where one of two readings was chosen by the figures around it: the clerk is told how it was read.
+    read_as: list = [None] * len(frame)
     at_value, at_kind = frame.columns.get_loc(column), frame.columns.get_loc(f"{column}_kind")
     # Only cells read as text have readings to weigh; they are few, so they are weighed one by one.
     for i in np.flatnonzero((frame[f"{column}_kind"] == "text").to_numpy()):
@@ -440,11 +442,14 @@ def _resolve_numbers(
                 # last quarter and beyond the programme's band. Only a clear case is read so.
                 frame.iat[i, at_value] = likely[0]
                 frame.iat[i, at_kind] = "number"
+                unit = f" {units.iat[i]}" if units is not None and isinstance(units.iat[i], str) else ""
+                read_as[i] = f"{vn_plain(likely[0])}{unit} ({about_vi(likely[0])}{unit})"
                 continue
             frame.iat[i, at_kind] = "ambiguous"
             unit = f" {units.iat[i]}" if units is not None and isinstance(units.iat[i], str) else ""
             readings_shown[i] = " hoặc ".join(f"{vn_plain(r)} ({about_vi(r)}{unit})" for r in readings)
     frame[f"{column}_readings"] = readings_shown
+    frame[f"{column}_read_as"] = read_as
 
 
 def about_vi(value: float) -> str:

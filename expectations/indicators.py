@@ -13,7 +13,7 @@ from reporting.programme import Programme
 INDEX_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",
     "value_cell", "value_text", "value_readings", "ytd_cell", "ytd_text", "ytd_readings",
-    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "slip_shown", "slip_times",
+    "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "slip_shown", "slip_times", "value_read_as", "ytd_read_as",
     "decimals_shown", "unit_vi",
 ]
 COMPARISON_INDEX_COLUMNS = [
@@ -101,6 +101,16 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
             message_vi="Ô {cell} (\"{label}\") = {value}, ngoài khoảng thường gặp ({band_shown}). "
             "Đề nghị kiểm tra lại; nếu số liệu đúng thì giữ nguyên.",
         ),
+        *(rule(
+            gxe.ExpectColumnValuesToBeNull, column=f"{column}_read_as",
+            rule_id=f"indicator.{column}_read_by_context", sheet=SHEET, cell_column=f"{column}_cell",
+            value_column=f"{column}_text", severity="warning",
+            message_vi=f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, có hai cách hiểu; đã được đọc là "
+            f"{{{column}_read_as}}, cách hiểu duy nhất hợp với {why}. Nếu không đúng, hãy sửa thành số rồi gửi lại.",
+        ) for column, label, why in (
+            ("value", '"{label}"', "quý trước và khoảng thường gặp"),
+            ("ytd", 'lũy kế của "{label}"', "lũy kế quý trước cộng số trong quý"),
+        )),
         rule(
             gxe.ExpectColumnValuesToNotBeInSet, column="separator_slip", value_set=[True],
             rule_id="plausibility.separator_slip", sheet=SHEET, cell_column="value_cell", value_column="value",

@@ -85,7 +85,8 @@ CASES = {
     "text-read-by-the-sum-and-last-quarter": ("DN001", {
         "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=151.047, profit_bn_vnd="6,912"),
         "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd="201,047", profit_bn_vnd=13.57)},
-        set()),
+        {("indicator.ytd_read_by_context", IND, indicator_cell("enterprises", "revenue_bn_vnd", "ytd")),
+         ("indicator.value_read_by_context", IND, indicator_cell("enterprises", "profit_bn_vnd"))}),
     "accountants-negative": ("DN001", {
         "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60, profit_bn_vnd="(0,581)"),
         "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110, profit_bn_vnd=6.077)},
@@ -93,7 +94,8 @@ CASES = {
     # A thousand times the last quarter, beyond the band: "60,125" can only be 60.125 tỷ.
     "revenue-text-read-by-last-quarter": ("DN001", {
         "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd="60,125"),
-        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110.125)}, set()),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110.125)},
+        {("indicator.value_read_by_context", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
 }
 
 
@@ -133,7 +135,11 @@ def test_a_thousand_times_the_last_quarter_is_an_error_naming_the_likely_number(
     assert {checked.status[c] for c in ("revenue-slip-ytd-right", "income-in-dong", "revenue-ytd-slip")} == {"rejected"}
     [ytd] = [f for f in checked.findings if f.submission_id == "revenue-ytd-slip"]
     assert "là 110000, đúng bằng 1.000 lần lũy kế quý trước cộng số trong quý (110)" in ytd.message_vi
-    assert checked.status["revenue-text-read-by-last-quarter"] == "accepted"
+    assert checked.status["revenue-text-read-by-last-quarter"] == "accepted_with_warnings"
+    [told] = [f for f in checked.findings if f.submission_id == "revenue-text-read-by-last-quarter"]
+    assert told.value == "60,125" and ('ghi "60,125" dạng chữ, có hai cách hiểu; đã được đọc là 60,125 tỷ đồng '
+                                       "(khoảng 60 tỷ đồng), cách hiểu duy nhất hợp với quý trước") in told.message_vi, \
+        told.message_vi
     facts = checked.indicator_facts.set_index(["submission_id", "indicator_code"])
     assert facts.loc[("text-read-by-the-sum-and-last-quarter", "revenue_bn_vnd"), "ytd"] == 201.047
     assert facts.loc[("text-read-by-the-sum-and-last-quarter", "profit_bn_vnd"), "value"] == 6.912
