@@ -420,10 +420,13 @@ def _resolve_numbers(
     # Only cells read as text have readings to weigh; they are few, so they are weighed one by one.
     for i in np.flatnonzero((frame[f"{column}_kind"] == "text").to_numpy()):
         unit = units.iat[i] if units is not None else None
-        allowed = [
-            r for r in number_readings(str(frame.iat[i, frame.columns.get_loc(f"{column}_text")]), unit)
-            if signed.iat[i] or r >= 0
-        ]
+        every = number_readings(str(frame.iat[i, frame.columns.get_loc(f"{column}_text")]), unit)
+        allowed = [r for r in every if signed.iat[i] or r >= 0]
+        if every and not allowed and len(every) == 1:
+            # "(0,581)" or "-5" where the figure cannot be negative: told it is negative, not "not a number".
+            frame.iat[i, at_value] = every[0]
+            frame.iat[i, at_kind] = "number"
+            continue
         readings = [r for r in allowed if fits_decimals(r, int(decimals.iat[i]))]
         weighed = plausible
         if len(readings) == 1 and readings[0] != allowed[0]:

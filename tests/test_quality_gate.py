@@ -122,6 +122,9 @@ CASES = {
     "ytd-with-too-many-decimals": ("DN001", _enterprise(ytd={"revenue_bn_vnd": 1.2345}),
                                    {("indicator.ytd_too_many_decimals", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
     "value-negative": ("CQ003", _agency(inspections=-1), {("indicator.value_negative", IND, _cell("agencies", "inspections"))}),
+    # An accountant's negative typed as text where the figure cannot be negative: told so, not "not a number".
+    "revenue-negative-as-text": ("DN001", _enterprise(revenue_bn_vnd="(0,581)"),
+                                 {("indicator.value_negative", IND, _cell("enterprises", "revenue_bn_vnd"))}),
     "ytd-missing": ("DN001", _enterprise(ytd={"revenue_bn_vnd": None}),
                     {("indicator.ytd_missing", IND, _cell("enterprises", "revenue_bn_vnd", "ytd"))}),
     "ytd-not-number": ("DN001", _enterprise(ytd={"revenue_bn_vnd": "cả năm"}),
