@@ -211,6 +211,9 @@ def _check(registry: Registry, lines: list[int], codes: set[str], problems: list
                     f"dòng {first} và dòng {second} ({code}): mã đơn vị trùng, thời gian hiệu lực chồng nhau; "
                     "hãy xóa dòng thừa, hoặc (khi đơn vị đổi tên) ghi valid_to của dòng cũ trước valid_from của dòng mới"
                 )
+    versions_of: dict[str, list[UnitVersion]] = {}
+    for v in registry.versions:
+        versions_of.setdefault(v.unit_code, []).append(v)
     for v, line in zip(registry.versions, lines):
         if v.successor_code and v.successor_code == v.unit_code:
             problems.append(
@@ -223,8 +226,8 @@ def _check(registry: Registry, lines: list[int], codes: set[str], problems: list
                 "(valid_to); hãy ghi ngày cuối cùng đơn vị còn hoạt động, trước ngày hợp nhất"
             )
         elif v.successor_code and v.successor_code in codes and not any(
-                s.unit_code == v.successor_code and (s.in_force_on(v.valid_to) or s.in_force_on(v.valid_to + ONE_DAY))
-                for s in registry.versions):
+                s.in_force_on(v.valid_to) or s.in_force_on(v.valid_to + ONE_DAY)
+                for s in versions_of.get(v.successor_code, ())):
             # In force on the merger's last day or the day after: a successor merging on the same day
             # (a chain) is one, a unit dissolved before it is none.
             problems.append(
