@@ -115,7 +115,7 @@ def fetch_year_figures(data_dir: Path, year: int, programme: Programme) -> YearF
             enterprises=year_figures["enterprises"],
             quarterly=queries.quarter_totals(engine, year, chart_code) if chart_code else pd.DataFrame(),
             sources=queries.sources_used(engine, year),
-            lineage=queries.unit_lineage(engine),
+            lineage=queries.unit_year(engine, year),
             in_force=queries.units_in_force(engine, year),
             findings=queries.open_findings(engine, year),
             quarterly_indicator=chart_code,

@@ -156,3 +156,89 @@ def test_explain_gives_a_dissolved_unit_no_share_of_a_stock(merged_bloc):
     assert sum(r.contribution for r in rows) == 31.0
     shares = {(r.unit_code, r.quarter): (r.contribution, r.ended_on) for r in rows if r.unit_code == "CQ904"}
     assert shares == {("CQ904", 1): (0.0, dt.date(2023, 6, 30)), ("CQ904", 2): (0.0, dt.date(2023, 6, 30))}
+
+
+# 2023's views and published figures, every row (what an analyst or the report reads of the year).
+_YEAR_READS = {
+    "unit": "SELECT unit_code, unit_name, unit_group, current_unit_code, indicator_code, value "
+            "FROM v_unit_year_indicator WHERE year = 2023",
+    "rollup": "SELECT unit_code, unit_name, unit_group, units_reporting, indicator_code, value "
+              "FROM v_unit_year_indicator_rollup WHERE year = 2023",
+    "group": "SELECT unit_group, indicator_code, units_reporting, value FROM v_year_group_indicator WHERE year = 2023",
+    "bloc": "SELECT indicator_code, units_reporting, value FROM v_year_indicator WHERE year = 2023",
+    "tasks": "SELECT unit_group, source, identified, completed FROM v_key_tasks_by_source WHERE year = 2023",
+}
+
+
+def _year_2023(engine):
+    from warehouse import queries
+    from warehouse.explain import _INDICATOR_ROWS
+
+    with engine.connect() as conn:
+        found = {name: sorted(tuple(map(str, r)) for r in conn.execute(text(sql))) for name, sql in _YEAR_READS.items()}
+        found["explain"] = sorted(
+            tuple(map(str, r)) for r in conn.execute(text(_INDICATOR_ROWS), {"year": 2023, "code": "party_members_end"}))
+    for name, frame in queries.year_aggregates(engine, 2023).items():
+        found[f"publish {name}"] = sorted(tuple(map(str, r)) for r in frame.itertuples(index=False))
+    found["annex"] = sorted(tuple(map(str, r)) for r in queries.unit_year(engine, 2023).itertuples(index=False))
+    return found
+
+
+def test_a_later_years_registry_leaves_the_year_as_it_was(merged_bloc):
+    """CQ903 renamed and moved to the enterprises in 2024, then merged into a new cell in July
+    2024: 2023's views, published figures and annex still show CQ903 as it stood at the end of
+    2023, its own unit, an agency, under its 2023 name."""
+    from tasks.prepare import bring_up_to_date
+
+    before = _year_2023(merged_bloc.engine)
+    assert ("CQ903", "Chi bộ Liên hiệp các hội đặc thù", "agencies", "2", "party_members_end", "31.0") in before["rollup"]
+    registry_file = merged_bloc.data_dir.parent / "programmes" / "units.csv"
+    registry_file.write_text(UNITS.replace(
+        "CQ903,Chi bộ Liên hiệp các hội đặc thù,agencies,chi_bo_co_so,2023-07-01,,",
+        "CQ903,Chi bộ Liên hiệp các hội đặc thù,agencies,chi_bo_co_so,2023-07-01,2023-12-31,\n"
+        "CQ903,Đảng bộ Công ty Văn hóa Nghệ thuật,enterprises,dang_bo_co_so,2024-01-01,2024-06-30,CQ905",
+    ) + "CQ905,Chi bộ Văn học Nghệ thuật và Báo chí,agencies,chi_bo_co_so,2024-04-01,,\n", encoding="utf-8")
+    bring_up_to_date(merged_bloc.data_dir)
+    with merged_bloc.engine.connect() as conn:
+        assert conn.execute(text("SELECT unit_name, unit_group FROM v_unit_lineage WHERE unit_code = 'CQ903'")).one() \
+            == ("Đảng bộ Công ty Văn hóa Nghệ thuật", "enterprises"), "the registry change was loaded"
+
+    after = _year_2023(merged_bloc.engine)
+
+    assert {name: rows for name, rows in after.items() if rows != before[name]} == {}
+
+
+def test_a_unit_counts_in_a_year_under_its_group_at_the_years_end(merged_bloc):
+    """CQ903 moved to the enterprises on 1 October 2023: its year (indicators and key tasks) is an
+    enterprise's, in the views and in what is published, alike. Its key tasks were last reported
+    in the third quarter, when it was still an agency."""
+    from tasks.prepare import bring_up_to_date
+    from warehouse import queries
+
+    q3 = Period(2023, 3)
+    inbox = merged_bloc.data_dir / "inbox" / q3.key
+    values = {**default_values("agencies", 0), "inspections": 5, "party_members_end": 30}
+    tasks = [("NV01", "Sắp xếp tổ chức bộ máy", "ctr135", "completed", dt.date(2023, 9, 15)),
+             ("NV02", "Chuyển đổi số", "unit", "in_progress", None)]
+    arrived = dt.datetime.combine(q3.ends_on + dt.timedelta(days=3), dt.time(9), tzinfo=LOCAL_TZ)
+    save(submission("CQ903", q3, values=values, tasks=tasks, registry=load_registry()), inbox / "CQ903_sua.xlsx", arrived)
+    collect_quarter(year=2023, quarter=3, data_dir=str(merged_bloc.data_dir))
+    registry_file = merged_bloc.data_dir.parent / "programmes" / "units.csv"
+    registry_file.write_text(UNITS.replace(
+        "CQ903,Chi bộ Liên hiệp các hội đặc thù,agencies,chi_bo_co_so,2023-07-01,,",
+        "CQ903,Chi bộ Liên hiệp các hội đặc thù,agencies,chi_bo_co_so,2023-07-01,2023-09-30,\n"
+        "CQ903,Đảng bộ Công ty Văn hóa Nghệ thuật,enterprises,dang_bo_co_so,2023-10-01,,",
+    ), encoding="utf-8")
+    bring_up_to_date(merged_bloc.data_dir)
+    engine = merged_bloc.engine
+    with engine.connect() as conn:
+        groups = dict(conn.execute(text(
+            "SELECT unit_code, unit_group FROM v_unit_year_indicator WHERE year = 2023 AND indicator_code = 'inspections'")).all())
+        tasks = {r.unit_group: int(r.identified) for r in conn.execute(text(
+            "SELECT unit_group, SUM(identified) AS identified FROM v_key_tasks_by_source WHERE year = 2023 GROUP BY unit_group"))}
+        cq903_tasks = conn.execute(text(
+            "SELECT COUNT(*) FROM v_key_task_latest WHERE year = 2023 AND unit_code = 'CQ903'")).scalar_one()
+    assert groups["CQ903"] == "enterprises" and groups["CQ901"] == "agencies"
+    assert cq903_tasks == 2 and tasks == {"enterprises": 2}
+    published = queries.year_aggregates(engine, 2023)["group_tasks"]
+    assert {r.unit_group: int(r.identified) for r in published.itertuples()} == tasks

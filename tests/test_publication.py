@@ -293,18 +293,23 @@ def _written(programme, figures, path, **options):
 def test_the_annex_puts_a_merged_unit_under_its_successor_with_a_note(demo, tmp_path):
     programme = programme_for_year(2023)
     figures = _workbook_figures(demo)
-    lineage = figures.lineage.copy()
-    # DN021 was merged into DN022 at the end of 2022; give it a 2023 file to see where it lands.
+    # As if DN021 had been merged into DN022 on 1 July 2023 (it was, at the end of 2022), with a
+    # first-quarter file: see where it lands.
+    successor = figures.lineage[figures.lineage["unit_code"] == "DN022"].iloc[0]
+    merged = {"unit_code": "DN021", "unit_name": "Chi bộ Công ty Cổ phần Giống cây trồng", "unit_group": "enterprises",
+              "valid_to": dt.date(2023, 6, 30), "current_unit_code": "DN022",
+              "current_unit_name": successor["unit_name"], "is_merged": True}
+    figures.lineage = pd.concat([figures.lineage, pd.DataFrame([merged])], ignore_index=True)
     extra = figures.sources[figures.sources["unit_code"] == "DN022"].head(1).copy()
     extra["unit_code"], extra["unit_name"] = "DN021", "Chi bộ Công ty Cổ phần Giống cây trồng"
     figures.sources = pd.concat([figures.sources, extra])
-    figures.lineage = lineage
     ws = _written(programme, figures, tmp_path / "r.xlsx")[R.SHEET_ANNEX]
     codes = [ws.cell(row=r, column=9).value for r in range(R.HEADER_ROW + 1, ws.max_row + 1)]
     at = codes.index("DN021")
     assert codes[at - 1] == "DN022"
     assert ws.cell(row=R.HEADER_ROW + 1 + at, column=2).value.startswith("↳ ")
-    assert "Đã hợp nhất vào" in ws.cell(row=R.HEADER_ROW + 1 + at, column=8).value
+    assert ws.cell(row=R.HEADER_ROW + 1 + at, column=8).value == \
+        f"Đã hợp nhất vào {successor['unit_name']} (DN022) từ 01/07/2023"
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)

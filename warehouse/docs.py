@@ -76,11 +76,14 @@ VIEWS: dict[str, str] = {
     "v_unit_year_indicator": (
         "One row per unit, year and indicator: the year's figure by the indicator's own rule "
         "(sum, latest quarter or weighted mean), the year's plan (the latest one entered) and, "
-        "for weighted means, the total weight."
+        "for weighted means, the total weight. The unit is named and grouped as it stood at the "
+        "year's end (`unit_year`), and `current_unit_code` is the unit it belonged to then: a "
+        "rename, move or merger in a later year leaves a past year as it was."
     ),
     "v_unit_year_indicator_rollup": (
-        "One row per current unit, year and indicator, like `v_unit_year_indicator` but with the "
-        "figures of merged units added to their successor (`units_reporting` counts them)."
+        "One row per unit at the year's end, year and indicator, like `v_unit_year_indicator` but "
+        "with the figures of the units merged by then added to their successor (`units_reporting` "
+        "counts them); a merger in a later year does not reach this year."
     ),
     "v_year_group_indicator": (
         "One row per year, group (agencies or enterprises) and indicator: flows are the units' "
@@ -99,7 +102,7 @@ VIEWS: dict[str, str] = {
     ),
     "v_key_tasks_by_source": (
         "One row per year, group and key-task source: how many tasks were identified and how "
-        "many completed."
+        "many completed, each under the group its unit had at the year's end."
     ),
     "v_year_end_programme135": (
         "One row per year and headline metric, in the report's order: the year-end table of "

@@ -85,15 +85,14 @@ ORDER BY h.position
 """
 
 _INDICATOR_ROWS = """
-SELECT c.unit_code, c.unit_name, c.current_unit_code, c.quarter, s.version, f.original_name AS file_name,
-       c.submission_id, c.value, w.value AS weight,
-       CASE WHEN cl.valid_to < ye.ends_on THEN cl.valid_to END AS ended_on
+SELECT c.unit_code, c.unit_name, yu.year_end_unit_code AS current_unit_code, c.quarter, s.version,
+       f.original_name AS file_name, c.submission_id, c.value, w.value AS weight, cl.ended_on
 FROM v_unit_quarter_indicator c
 JOIN v_submission_status s ON s.submission_id = c.submission_id
 JOIN received_file f ON f.file_sha256 = s.file_sha256
 JOIN period p ON p.year = c.year AND p.quarter = c.quarter
-LEFT JOIN unit_lineage cl ON cl.unit_code = c.current_unit_code
-LEFT JOIN period ye ON ye.year = c.year AND ye.quarter = 4
+JOIN unit_year yu ON yu.unit_code = c.unit_code AND yu.year = c.year
+LEFT JOIN unit_year cl ON cl.unit_code = yu.year_end_unit_code AND cl.year = c.year
 JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
 LEFT JOIN submission_indicator w ON w.submission_id = c.submission_id
                                 AND w.indicator_code = i.weight_indicator_code

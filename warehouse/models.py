@@ -193,6 +193,30 @@ class UnitLineage(Base):
     is_merged: Mapped[bool] = mapped_column(Boolean, comment="current_unit_code is another unit")
 
 
+class UnitYear(Base):
+    """One row per unit and reporting year: the unit as it stood at the year's end."""
+
+    __tablename__ = "unit_year"
+    __table_args__ = (
+        Index("ix_unit_year_year_end_unit_code", "year", "year_end_unit_code"),
+        {"comment": "One row per unit and reporting year (a year with a programme) in which the unit was in force: "
+                    "its last version of the year and the unit it belonged to at the year's end, after the "
+                    "mergers of that year and before (derived from unit and period; rebuilt whenever either "
+                    "is loaded). A year's figures read units from here, so a later rename, move or merger "
+                    "leaves a past year as it was."},
+    )
+
+    unit_code: Mapped[str] = mapped_column(String(20), primary_key=True, comment="Unit code")
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Reporting year")
+    unit_name: Mapped[str] = mapped_column(String(300), comment="Name in its last version in force in the year")
+    unit_group: Mapped[str] = mapped_column(String(20), comment="Group in its last version in force in the year")
+    unit_type: Mapped[str] = mapped_column(String(20), comment="Type in its last version in force in the year")
+    ended_on: Mapped[dt.date | None] = mapped_column(Date, comment="Last day in force, when it ended before the year's last day; null when it existed at the year's end")
+    successor_unit_code: Mapped[str | None] = mapped_column(String(20), comment="Unit it was merged into during the year (null otherwise)")
+    year_end_unit_code: Mapped[str] = mapped_column(String(20), comment="Unit it belonged to at the year's end, after the mergers up to then (itself when not merged)")
+    is_merged: Mapped[bool] = mapped_column(Boolean, comment="year_end_unit_code is another unit")
+
+
 class CollectRun(Base):
     """One row per collect run (the run log)."""
 

@@ -100,15 +100,20 @@ def quarter_totals(engine: Engine, year: int, indicator_code: str) -> pd.DataFra
     )
 
 
-def unit_lineage(engine: Engine) -> pd.DataFrame:
-    """v_unit_lineage: each unit code, its latest name, and the unit it belongs to after mergers."""
+def unit_year(engine: Engine, year: int) -> pd.DataFrame:
+    """Each unit of the year as it stood at the year's end: name, group, the day it ended within
+    the year, and the unit it belonged to after the mergers up to then (named as it was then)."""
     return _frame(
         engine,
         """
-        SELECT unit_code, unit_name, unit_group, valid_to, current_unit_code, current_unit_name, is_merged
-        FROM v_unit_lineage
-        ORDER BY unit_code
+        SELECT u.unit_code, u.unit_name, u.unit_group, u.ended_on AS valid_to,
+               u.year_end_unit_code AS current_unit_code, c.unit_name AS current_unit_name, u.is_merged
+        FROM unit_year u
+        JOIN unit_year c ON c.unit_code = u.year_end_unit_code AND c.year = u.year
+        WHERE u.year = :year
+        ORDER BY u.unit_code
         """,
+        year=year,
     )
 
 
@@ -158,12 +163,14 @@ UNIT_YEAR_TABLE = "publish_unit_year"
 ROLLUP_TABLE = "publish_unit_year_rollup"
 TASK_STATE_TABLE = "publish_task_state"
 
-# The year's current rows: one per unit, quarter and indicator reported, with the unit as it is
-# today, the indicator's aggregation and the weight of a weighted mean (as the views join them).
+# The year's current rows: one per unit, quarter and indicator reported, with the unit it belonged
+# to at the year's end, the indicator's aggregation and the weight of a weighted mean (as the
+# views join them).
 _ROWS = """
-    SELECT c.unit_code, c.current_unit_code, c.year, c.quarter, c.indicator_code, i.aggregation,
-           c.value, c.plan_value, w.value AS w
+    SELECT c.unit_code, yu.year_end_unit_code AS current_unit_code, c.year, c.quarter, c.indicator_code,
+           i.aggregation, c.value, c.plan_value, w.value AS w
     FROM v_unit_quarter_indicator c
+    JOIN unit_year yu ON yu.unit_code = c.unit_code AND yu.year = c.year
     JOIN period p ON p.year = c.year AND p.quarter = c.quarter
     JOIN indicator i ON i.programme_code = p.programme_code AND i.indicator_code = c.indicator_code
     LEFT JOIN (
@@ -227,7 +234,7 @@ def _unit_years() -> str:
 
 
 def _merged_years() -> str:
-    """Each unit as it is today (merged units inside their successor): each quarter's members
+    """Each unit as it stood at the year's end (units merged by then inside their successor): each quarter's members
     counted and their rows added up in one grouping, then the year as the roll-up view makes it.
     Only what publishing reads of it: the stocks, and every indicator of the group listed unit
     by unit (the enterprises)."""
@@ -256,7 +263,7 @@ def _merged_years() -> str:
                    SUM(CASE WHEN plan_value IS NOT NULL THEN w END) AS plan_weight
             FROM ({_ROWS}) r
             WHERE aggregation = 'latest'
-               OR current_unit_code IN (SELECT unit_code FROM unit_lineage WHERE unit_group = :unit_group)
+               OR current_unit_code IN (SELECT unit_code FROM unit_year WHERE year = :year AND unit_group = :unit_group)
             GROUP BY current_unit_code, year, quarter, indicator_code, aggregation
         ) q
         GROUP BY unit_code, year, indicator_code, aggregation
@@ -268,25 +275,28 @@ _TEMPORARY = {
     UNIT_YEAR_TABLE: f"""
         SELECT y.unit_code, l.unit_group, y.year, y.indicator_code, y.aggregation, y.value, y.plan_value, y.weight
         FROM ({_unit_years()}) y
-        JOIN unit_lineage l ON l.unit_code = y.unit_code
+        JOIN unit_year l ON l.unit_code = y.unit_code AND l.year = y.year
     """,
     ROLLUP_TABLE: f"""
         SELECT y.unit_code, l.unit_name, l.unit_group, y.members AS units_reporting, y.year, y.indicator_code,
                y.aggregation, y.value, y.plan_value
         FROM ({_merged_years()}) y
-        JOIN unit_lineage l ON l.unit_code = y.unit_code
+        JOIN unit_year l ON l.unit_code = y.unit_code AND l.year = y.year
     """,
+    # A task counts under the group its unit had at the year's end, as the unit's indicators do.
     TASK_STATE_TABLE: """
-        SELECT year, unit_group, source_code, status_code, is_completed, COUNT(*) AS n
-        FROM v_key_task_latest WHERE year = :year
-        GROUP BY year, unit_group, source_code, status_code, is_completed
+        SELECT t.year, u.unit_group, t.source_code, t.status_code, t.is_completed, COUNT(*) AS n
+        FROM v_key_task_latest t
+        JOIN unit_year u ON u.unit_code = t.unit_code AND u.year = t.year
+        WHERE t.year = :year
+        GROUP BY t.year, u.unit_group, t.source_code, t.status_code, t.is_completed
     """,
 }
 
 
 def _across_units(keys: str) -> str:
     """The aggregation over units of v_year_indicator / v_year_group_indicator, on the temporary tables
-    (a stock only from the units that still exist at year end, as revision 0012 made them)."""
+    (a stock only from the units that still exist at year end, as revisions 0012 and 0013 made them)."""
     return f"""
         SELECT {keys}, indicator_code, aggregation,
                COUNT(value) AS units_reporting,
@@ -309,9 +319,8 @@ def _across_units(keys: str) -> str:
         FROM {ROLLUP_TABLE} r
         WHERE aggregation = 'latest'
           AND NOT EXISTS (
-              SELECT 1 FROM unit_lineage l
-              JOIN period p ON p.quarter = 4
-              WHERE l.unit_code = r.unit_code AND p.year = r.year AND l.valid_to < p.ends_on)
+              SELECT 1 FROM unit_year l
+              WHERE l.unit_code = r.unit_code AND l.year = r.year AND l.ended_on IS NOT NULL)
         GROUP BY {keys}, indicator_code, aggregation
     """
 

@@ -30,7 +30,7 @@ from warehouse.load import analyze
 WIDE_VIEW = "v_unit_quarter_indicators"
 REFERENCE_TABLES = (
     "programme", "indicator", "task_source", "task_status", "headline_metric", "headline_task_member",
-    "period", "unit", "unit_lineage",
+    "period", "unit", "unit_lineage", "unit_year",
 )
 
 # unit_lineage from unit: each code's latest version, and where its chain of mergers ends (at
@@ -69,6 +69,51 @@ SELECT l.unit_code, l.name_vi, l.unit_group, l.unit_type, l.first_valid_from,
 FROM latest l
 JOIN deepest d ON d.unit_code = l.unit_code AND d.depth_rank = 1
 JOIN latest c ON c.unit_code = d.current_unit_code
+"""
+
+
+# unit_year from unit and period: for each year with a programme, each unit in force at some time
+# in it, its last version of the year, and where the year's mergers (a unit ended before the
+# year's last day, with a successor in force that year) lead it by the year's end.
+UNIT_YEAR = """
+WITH RECURSIVE span AS (
+    SELECT year, MIN(starts_on) AS first_day, MAX(ends_on) AS last_day FROM period GROUP BY year
+),
+version AS (
+    SELECT s.year, s.last_day, u.unit_code, u.name_vi, u.unit_group, u.unit_type, u.valid_to,
+           u.successor_unit_code,
+           ROW_NUMBER() OVER (PARTITION BY s.year, u.unit_code ORDER BY u.valid_from DESC) AS version_rank
+    FROM span s
+    JOIN unit u ON u.valid_from <= s.last_day AND (u.valid_to IS NULL OR u.valid_to >= s.first_day)
+),
+at_end AS (
+    SELECT year, unit_code, name_vi, unit_group, unit_type,
+           CASE WHEN valid_to < last_day THEN valid_to END AS ended_on,
+           CASE WHEN valid_to < last_day THEN successor_unit_code END AS successor_unit_code
+    FROM version
+    WHERE version_rank = 1
+),
+chain (year, unit_code, year_end_unit_code, depth) AS (
+    SELECT year, unit_code, unit_code, 0 FROM at_end
+    UNION ALL
+    SELECT c.year, c.unit_code, CAST(a.successor_unit_code AS VARCHAR(20)), c.depth + 1
+    FROM chain c
+    JOIN at_end a ON a.year = c.year AND a.unit_code = c.year_end_unit_code
+    WHERE a.successor_unit_code IS NOT NULL
+      AND a.successor_unit_code IN (SELECT unit_code FROM at_end WHERE year = a.year)
+      AND c.depth < 50
+),
+deepest AS (
+    SELECT year, unit_code, year_end_unit_code,
+           ROW_NUMBER() OVER (PARTITION BY year, unit_code ORDER BY depth DESC) AS depth_rank
+    FROM chain
+)
+INSERT INTO unit_year (unit_code, year, unit_name, unit_group, unit_type, ended_on, successor_unit_code,
+                       year_end_unit_code, is_merged)
+SELECT a.unit_code, a.year, a.name_vi, a.unit_group, a.unit_type, a.ended_on, a.successor_unit_code,
+       d.year_end_unit_code, (d.year_end_unit_code <> a.unit_code)
+FROM at_end a
+JOIN deepest d ON d.year = a.year AND d.unit_code = a.unit_code AND d.depth_rank = 1
 """
 
 
@@ -150,6 +195,8 @@ def load_reference(
         changed += unit_changes
         if unit_changes or not _lineage_is_complete(conn):
             rebuild_lineage(conn)
+        if unit_changes or programme_changes or not _has_unit_years(conn):
+            rebuild_unit_year(conn)
         if programme_changes or WIDE_VIEW not in inspect(conn).get_view_names():
             _recreate_wide_view(conn)
         if changed:
@@ -209,6 +256,20 @@ def rebuild_lineage(conn: Connection) -> None:
     """Make unit_lineage say what unit says now: every code's latest version and current unit."""
     conn.execute(delete(m.UnitLineage.__table__))
     conn.execute(text(LINEAGE))
+
+
+def rebuild_unit_year(conn: Connection) -> None:
+    """Make unit_year say, for every year with a programme, how each unit stood at the year's end."""
+    conn.execute(delete(m.UnitYear.__table__))
+    conn.execute(text(UNIT_YEAR))
+
+
+def _has_unit_years(conn: Connection) -> bool:
+    """unit_year has rows, or there is nothing to make them from."""
+    if conn.execute(select(m.UnitYear.unit_code).limit(1)).first() is not None:
+        return True
+    return conn.execute(select(m.Period.year).limit(1)).first() is None or \
+        conn.execute(select(m.Unit.unit_code).limit(1)).first() is None
 
 
 def _lineage_is_complete(conn: Connection) -> bool:
