@@ -28,6 +28,7 @@ from tasks.prepare import prepare_warehouse
 from tasks.publishing import (
     convert_report_to_pdf,
     decide_version,
+    check_publish_rights,
     fetch_year_figures,
     headline_records,
     latest_files,
@@ -82,6 +83,8 @@ def publish_year(
         raise ProgrammeError(f"the programme file of {year} has no [publication] section: no report can be issued")
     if busy := prepare_warehouse(data, year=year):
         return Failed(message=busy)
+    if refused := check_publish_rights(data):
+        return Failed(message=refused)
     unapproved = fetch_unapproved(data, year)
     if unapproved and ask_approval and _is_deployment_run():
         unapproved = wait_for_approval(data, programme, unapproved, approval_timeout_seconds)

@@ -24,6 +24,7 @@ from tasks.report_chart import ChartData, draw_chart
 from tasks.report_document import DocumentContent, build_document, save_document
 from warehouse import queries
 from warehouse.engine import engine_for
+from warehouse.roles import missing_temporary_privilege
 from warehouse.publications import (
     OfficialFigures,
     PublishedVersion,
@@ -95,6 +96,18 @@ def quarterly_indicator(programme: Programme) -> str | None:
         if h.indicator and programme.indicator(h.indicator).aggregation == "sum":
             return h.indicator
     return None
+
+
+@task(cache_policy=NO_CACHE)
+def check_publish_rights(data_dir: Path) -> str | None:
+    """Why p135's login cannot publish from this warehouse, in Vietnamese; None when it can."""
+    missing = missing_temporary_privilege(engine_for(data_dir))
+    if missing is None:
+        return None
+    user, database = missing
+    return (f"Tài khoản PostgreSQL «{user}» của p135 không được tạo bảng tạm trong cơ sở dữ liệu «{database}» "
+            "(quyền TEMPORARY), mà công bố cần bảng tạm để tổng hợp số liệu cả năm. Người quản trị cơ sở dữ liệu "
+            f"cấp quyền bằng: GRANT TEMPORARY ON DATABASE \"{database}\" TO \"{user}\"; rồi chạy lại.")
 
 
 @task(cache_policy=NO_CACHE)

@@ -386,3 +386,30 @@ def test_a_superusers_name_is_refused_saying_why(warehouse, monkeypatch):
     assert result.exit_code == 2, result.output
     assert f"vai trò {role} đã có và là superuser: p135 không hạ quyền một quản trị viên" in " ".join(result.output.split())
     assert "chỉ gồm 1-63 chữ thường" not in result.output
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_a_service_account_without_temporary_is_told_what_to_grant(warehouse, analyst):
+    """After grant-analyst took TEMPORARY from PUBLIC, a second service account granted CONNECT
+    and the tables (not the database's owner) cannot publish: one Vietnamese line naming the
+    grant, not a traceback ending in "current transaction is aborted"."""
+    service = f"p135_test_service_{uuid.uuid4().hex[:8]}"
+    database = make_url(warehouse.url).database
+    with warehouse.engine.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{service}" LOGIN'))
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{service}"'))
+        conn.execute(text(f'GRANT USAGE, CREATE ON SCHEMA public TO "{service}"'))
+        conn.execute(text(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{service}"'))
+    url = make_url(warehouse.url).set(username=service, password=None)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("P135_WAREHOUSE_URL", url.render_as_string(hide_password=False))
+            publish = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", str(warehouse.data_dir)])
+    finally:
+        drop_roles(warehouse.engine, service)
+
+    output = " ".join(publish.output.split())
+    assert publish.exit_code == 1, publish.output
+    assert f"Tài khoản PostgreSQL «{service}» của p135 không được tạo bảng tạm trong cơ sở dữ liệu «{database}»" in output
+    assert f'GRANT TEMPORARY ON DATABASE "{database}" TO "{service}"' in output
+    assert "Traceback" not in publish.output and "InFailedSqlTransaction" not in publish.output

@@ -437,6 +437,11 @@ def year_aggregates(engine: Engine, year: int, enterprise_group: str = "enterpri
                 "bloc": read(_BLOC),
                 "enterprises": read(_ENTERPRISES, unit_group=enterprise_group),
             }
+        except Exception:
+            # A failed statement aborts PostgreSQL's transaction: the drops below would fail in it
+            # and hide the first error behind "current transaction is aborted".
+            conn.rollback()
+            raise
         finally:
             _drop_temporary(conn)
             conn.commit()

@@ -89,6 +89,19 @@ def require_postgres(engine: Engine) -> None:
     )
 
 
+def missing_temporary_privilege(engine: Engine) -> tuple[str, str] | None:
+    """(user, database) when p135's own login may not create temporary tables in the warehouse
+    (publishing reads the year through them): after `grant-analyst` revoked TEMPORARY from PUBLIC,
+    a service account that neither owns the database nor was granted it directly has lost it."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        user, database, allowed = conn.execute(text(
+            "SELECT current_user, current_database(), has_database_privilege(current_database(), 'TEMPORARY')"
+        )).one()
+    return None if allowed else (user, database)
+
+
 def check_grant(engine: Engine, role: str, password: str | None) -> None:
     """Refuse, before touching the database, what grant_analyst would refuse."""
     check_role_name(role)
