@@ -26,9 +26,9 @@ from tasks.disk_full import stops_when_disk_full
 from tasks.notify import tell_ops_of_failure
 from tasks.prepare import prepare_warehouse
 from tasks.publishing import (
+    check_publish_rights,
     convert_report_to_pdf,
     decide_version,
-    check_publish_rights,
     fetch_year_figures,
     headline_records,
     latest_files,

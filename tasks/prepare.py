@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -33,17 +34,33 @@ def bring_up_to_date(
     """
     engine = engine_for(data_dir)
     wait_seconds = locks.SETUP_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    # Two runs starting on a new warehouse would otherwise both create and load it.
-    with setup_session(engine, wait_seconds=wait_seconds, say=say) as bounded:
-        upgrade(bounded)
-        skipped: list[str] = []
-        programmes = all_programmes(skipped)
-        for reason in skipped:
-            # Another year's broken file: that year's commands refuse it; this one goes on.
-            if say is not None:
-                say(f"Programme file skipped, unusable: {reason}")
-        refused: list[tuple[int, str]] = []
-        changed = load_reference(bounded, programmes, registry or load_registry(), refused)
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            # Two runs starting on a new warehouse would otherwise both create and load it.
+            with setup_session(engine, wait_seconds=wait_seconds, say=say,
+                               lock_try_seconds=locks.SETUP_LOCK_TRY_SECONDS) as bounded:
+                upgrade(bounded)
+                skipped: list[str] = []
+                programmes = all_programmes(skipped)
+                for reason in skipped:
+                    # Another year's broken file: that year's commands refuse it; this one goes on.
+                    if say is not None:
+                        say(f"Programme file skipped, unusable: {reason}")
+                refused: list[tuple[int, str]] = []
+                changed = load_reference(bounded, programmes, registry or load_registry(), refused)
+            break
+        except locks.TablesBusy as busy:
+            # Each try is one transaction, rolled back whole: try again until the wait runs out.
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            if say is not None and not told:
+                say(f"Đang chờ {busy.holders} kết thúc giao dịch trên các bảng cần nâng cấp "
+                    f"(chờ tối đa {wait_seconds:.0f} giây).")
+                told = True
+            time.sleep(min(1.0, left))
     for refused_year, reason in refused:
         if refused_year == year:
             raise ProgrammeRefused(reason)

@@ -24,7 +24,6 @@ from tasks.report_chart import ChartData, draw_chart
 from tasks.report_document import DocumentContent, build_document, save_document
 from warehouse import queries
 from warehouse.engine import engine_for
-from warehouse.roles import missing_temporary_privilege
 from warehouse.publications import (
     OfficialFigures,
     PublishedVersion,
@@ -32,6 +31,7 @@ from warehouse.publications import (
     official_figures,
     record_publication,
 )
+from warehouse.roles import missing_temporary_privilege
 
 SUFFIXES = (".docx", ".xlsx", ".pdf")
 

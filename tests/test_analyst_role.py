@@ -413,3 +413,61 @@ def test_a_service_account_without_temporary_is_told_what_to_grant(warehouse, an
     assert f"Tài khoản PostgreSQL «{service}» của p135 không được tạo bảng tạm trong cơ sở dữ liệu «{database}»" in output
     assert f'GRANT TEMPORARY ON DATABASE "{database}" TO "{service}"' in output
     assert "Traceback" not in publish.output and "InFailedSqlTransaction" not in publish.output
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_set_up_waiting_for_one_analyst_lets_the_others_read(warehouse, analyst, monkeypatch):
+    """A programme load recreates v_unit_quarter_indicators; one analyst's open transaction holds
+    it. Set-up tries in short steps, so a second analyst's query of the view is answered while
+    set-up still waits (one statement waiting the whole wait queued every reader behind it), and
+    set-up finishes once the transaction ends."""
+    import threading
+
+    from tasks.prepare import bring_up_to_date
+    from warehouse.locks import SETUP_LOCK_TRY_SECONDS
+    from warehouse.reference import WIDE_VIEW
+
+    programmes = warehouse.data_dir.parent / "programmes"
+    programmes.mkdir(exist_ok=True)
+    from reporting.programme import PROGRAMMES_DIR
+
+    source = (PROGRAMMES_DIR / "ctr135-2023.toml").read_text(encoding="utf-8")
+    (programmes / "ctr135-2023.toml").write_text(
+        source.replace('label_vi = "Số buổi sinh hoạt chi bộ định kỳ"', 'label_vi = "Số buổi sinh hoạt chi bộ"', 1),
+        encoding="utf-8")
+    (programmes / "units.csv").write_text((PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    holder, reader = connect_as(warehouse, analyst), connect_as(warehouse, analyst)
+    outcome: dict[str, object] = {}
+    with holder.connect() as held:
+        held.execute(text(f"SELECT count(*) FROM {WIDE_VIEW}"))
+        setup = threading.Thread(target=lambda: outcome.update(changed=bring_up_to_date(warehouse.data_dir, wait_seconds=60)))
+        setup.start()
+        try:
+            with reader.connect() as conn:
+                for _ in range(3):
+                    _wait_for_a_queued_lock(warehouse.engine, WIDE_VIEW)
+                    # Longer than one try of set-up, far shorter than its whole wait.
+                    conn.execute(text(f"SET statement_timeout = '{int(SETUP_LOCK_TRY_SECONDS * 4)}s'"))
+                    assert conn.execute(text(f"SELECT count(*) FROM {WIDE_VIEW}")).scalar_one() >= 0
+                    conn.rollback()
+            assert setup.is_alive(), "set-up still waits for the first analyst"
+        finally:
+            held.rollback()
+        setup.join(60)
+    assert not setup.is_alive() and outcome.get("changed", 0) > 0, outcome
+
+
+def _wait_for_a_queued_lock(engine: Engine, relation: str) -> None:
+    """Until some session waits for a lock on `relation` (set-up's DROP VIEW, queued)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(text("SELECT 1 FROM pg_locks WHERE NOT granted AND relation = CAST(:r AS regclass)"),
+                            {"r": relation}).first():
+                return
+            conn.rollback()
+            time.sleep(0.05)
+    raise AssertionError(f"no session queued for a lock on {relation}")

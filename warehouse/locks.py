@@ -58,6 +58,17 @@ class SetupBusy(RuntimeError):
     """Someone held the set-up lock for longer than set-up waits."""
 
 
+class TablesBusy(SetupBusy):
+    """A try of set-up met a table or view that another session holds in an open transaction."""
+
+    def __init__(self, holders: str, waited_seconds: float):
+        super().__init__(
+            f"Không chuẩn bị được kho dữ liệu: {holders} đang mở giao dịch trên các bảng "
+            f"cần nâng cấp, đã chờ {waited_seconds:.0f} giây. Hãy chạy lại sau khi phiên đó kết thúc."
+        )
+        self.holders = holders
+
+
 def holder_name(run_id: str | None) -> str:
     return f"{run_id or 'no-flow-run'} on {socket.gethostname()} pid {os.getpid()}"
 
@@ -469,31 +480,37 @@ def publish_lock(engine: Engine, year: int, holder: str, *, wait_seconds: float 
 
 
 LOCK_NOT_AVAILABLE = "55P03"
+# How long one statement of set-up waits for a table another session holds. A statement waiting
+# for a view's exclusive lock queues every reader behind it: short tries, retried until the
+# set-up's own wait runs out, let the other analysts' queries through in between.
+SETUP_LOCK_TRY_SECONDS = 2.0
 
 
 @contextmanager
-def setup_session(engine: Engine, *, wait_seconds: float = SETUP_WAIT_SECONDS, say: Say | None = None) -> Iterator[Engine]:
+def setup_session(
+    engine: Engine, *, wait_seconds: float = SETUP_WAIT_SECONDS, say: Say | None = None,
+    lock_try_seconds: float | None = None,
+) -> Iterator[Engine]:
     """Hold the set-up lock and give an engine for the set-up itself whose waits are bounded too.
 
     On PostgreSQL a migration or a view recreated by a programme load needs tables no one is
     reading in an open transaction; an analyst's idle transaction would otherwise stall it for
-    ever. Its statements give up after `wait_seconds` (lock_timeout), naming who holds the tables.
+    ever. Its statements give up after `lock_try_seconds` (default `wait_seconds`; lock_timeout),
+    raising TablesBusy, which names who holds the tables.
     """
     with schema_lock(engine, wait_seconds=wait_seconds, say=say):
         if engine.dialect.name != "postgresql":
             yield engine
             return
+        timeout = min(wait_seconds, lock_try_seconds or wait_seconds)
         bounded = create_engine(engine.url, poolclass=NullPool,
-                                connect_args={"options": f"-c lock_timeout={int(wait_seconds * 1000)}"})
+                                connect_args={"options": f"-c lock_timeout={max(1, int(timeout * 1000))}"})
         try:
             yield bounded
         except Exception as exc:
             if getattr(getattr(exc, "orig", None), "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
-            raise SetupBusy(
-                f"Không chuẩn bị được kho dữ liệu: {_table_holders(engine)} đang mở giao dịch trên các bảng "
-                f"cần nâng cấp, đã chờ {wait_seconds:.0f} giây. Hãy chạy lại sau khi phiên đó kết thúc."
-            ) from exc
+            raise TablesBusy(_table_holders(engine), wait_seconds) from exc
         finally:
             bounded.dispose()
 
