@@ -1416,8 +1416,29 @@ def _role_error_vi(exc: Exception, role: str, engine=None) -> str:
             "không bắt đầu bằng chữ số, và không phải tên dành riêng (postgres, public, p135_analyst, pg_...)."
         )
     if isinstance(exc, RoleNotReadOnly):
-        return f"sau khi cấp quyền, {role} vẫn có thể ghi hoặc tạo đối tượng nên p135 đã hủy thay đổi: {exc}"
+        return _still_writes_vi(exc, role)
     return str(exc)
+
+
+def _still_writes_vi(exc, role: str) -> str:
+    """What the role could still do after the grants, and what to do about it, in Vietnamese."""
+    rights = []
+    for item in exc.found:
+        kind, _, where = item.partition(" on ")
+        if where.startswith("database "):
+            rights.append(f"quyền {kind} trên cơ sở dữ liệu {where.removeprefix('database ')}")
+        elif where:
+            rights.append(f"quyền {kind} trên {where}")
+        else:
+            rights.append(f"ghi vào bảng {item}")
+    shown = ", ".join(rights[:5]) + (f" và {len(rights) - 5} quyền khác" if len(rights) > 5 else "")
+    line = (f"sau khi cấp quyền, {role} vẫn có thể ghi hoặc tạo đối tượng ({shown}), do sở hữu đối tượng, là thành "
+            "viên một vai trò khác hoặc do quyền cấp cho PUBLIC, nên p135 đã hủy mọi thay đổi.")
+    if exc.user != exc.owner and any(i.startswith(("TEMPORARY on", "CREATE on database")) for i in exc.found):
+        line += (f" Quyền trên cơ sở dữ liệu mà PostgreSQL cấp sẵn cho PUBLIC chỉ chủ sở hữu cơ sở dữ liệu "
+                 f"(«{exc.owner}») hoặc superuser thu hồi được, mà lệnh đang chạy bằng «{exc.user}»: hãy chạy lại "
+                 f"với P135_WAREHOUSE_URL đăng nhập bằng «{exc.owner}» hoặc một superuser.")
+    return line
 
 
 @db_app.command("upgrade")

@@ -190,6 +190,8 @@ def test_role_that_could_still_write_is_refused_and_nothing_changes(warehouse, a
     result = grant(warehouse, analyst)
     assert result.exit_code == 2, result.output
     assert "analyst_owned" in result.output and "Traceback" not in result.output
+    assert "would still" not in result.output, "the refusal is Vietnamese"
+    assert "vẫn có thể ghi hoặc tạo đối tượng (ghi vào bảng analyst_owned)" in " ".join(result.output.split())
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT rolcreatedb FROM pg_roles WHERE rolname = :r"), {"r": analyst}).scalar()
 

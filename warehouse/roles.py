@@ -50,6 +50,12 @@ class InvalidRoleName(AnalystRoleError):
 class RoleNotReadOnly(AnalystRoleError):
     """After the grants the role could still write or create (ownership, other memberships, PUBLIC)."""
 
+    def __init__(self, message: str, found: list[str], owner: str, user: str):
+        super().__init__(message)
+        # Each right still held: a table's name, or "CREATE on schema public", "CREATE on database
+        # X", "TEMPORARY on database X"; and who owns the database, who ran the grant.
+        self.found, self.owner, self.user = found, owner, user
+
 
 def check_role_name(role: str) -> None:
     """Refuse names that are not plain lower-case identifiers or that belong to PostgreSQL or p135."""
@@ -273,7 +279,11 @@ def _check_read_only(conn: Connection, role: str) -> None:
     """), {"role": role}).scalars().all()
     if found:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        user, owner = conn.execute(text(
+            "SELECT current_user, pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        )).one()
         raise RoleNotReadOnly(
             f"role {role} would still be able to write or create ({shown}), through ownership, "
-            "another role's membership or a grant to PUBLIC; nothing was changed"
+            "another role's membership or a grant to PUBLIC; nothing was changed",
+            list(found), owner, user,
         )
