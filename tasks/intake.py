@@ -105,7 +105,10 @@ def unreadable(name_raw: bytes) -> Refusal:
 def discover_workbooks(inbox: Path) -> tuple[list[InboxEntry], list[Refusal]]:
     """List the regular files waiting in the inbox; give every other entry its verdict, unopened.
 
-    What is a regular file but not a workbook is rejected later, not skipped.
+    What is a regular file but not a workbook is rejected later, not skipped. Files are listed in
+    the order they arrived (modification time, then name): of two copies of one content, the
+    earlier is the one received, so a copy saved again after the deadline ("did you get it?")
+    does not make an on-time report late.
     """
     if not inbox.is_dir():
         return [], []
@@ -116,17 +119,18 @@ def discover_workbooks(inbox: Path) -> tuple[list[InboxEntry], list[Refusal]]:
             if name_raw.startswith(IGNORED_PREFIXES):
                 continue
             try:
-                mode = os.stat(name_raw, dir_fd=dir_fd, follow_symlinks=False).st_mode
+                found = os.stat(name_raw, dir_fd=dir_fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue  # gone between listing and looking: nothing was received
-            kind = kind_of(mode)
+            kind = kind_of(found.st_mode)
             if kind == "file":
-                files.append(InboxEntry(name_raw))
+                files.append((found.st_mtime_ns, InboxEntry(name_raw)))
             else:
                 refused.append(refusal(name_raw, kind))
     finally:
         os.close(dir_fd)
-    return files, refused
+    files.sort(key=lambda f: (f[0], f[1].name_raw))
+    return [entry for _, entry in files], refused
 
 
 def _open_regular(dir_fd: int, entry: InboxEntry) -> int | Refusal | None:
@@ -381,7 +385,7 @@ def _receive(
     futures = [pool.submit(_receive_run, dir_fd, run, archive_dir, data_dir) for run in runs]
     wait(futures)
     received, failure = [], None
-    # In inbox order: of two identical files, the first listed is the one received.
+    # In inbox order (arrival): of two identical files, the first listed is the one received.
     for future in futures:
         try:
             received.extend(future.result())

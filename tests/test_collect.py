@@ -419,3 +419,29 @@ def test_a_file_named_for_another_unit_is_refused_and_leaves_that_units_figures(
         )).scalar_one()
     assert [tuple(r) for r in found] == [("CQ001", "identity.file_name_other_unit")]
     assert members != 99, "CQ047's figures never replace CQ001's"
+
+
+def test_a_copy_saved_again_after_the_deadline_leaves_the_report_on_time(warehouse):
+    """The office saves a unit's file on 8 April and, when the clerk asks "did you get it?" after
+    the deadline, the same file again as "... (1).xlsx", a name listed first: the report arrived
+    on 8 April, on time, and the copy is told as the same content."""
+    inbox = warehouse.data_dir / "inbox" / Q1.key
+    first = inbox / "BaoCao_CQ001_Quy1.xlsx"
+    save(submission("CQ001", Q1), first, dt.datetime(2023, 4, 8, 9, tzinfo=LOCAL_TZ))
+    again = inbox / "BaoCao_CQ001_Quy1 (1).xlsx"
+    again.write_bytes(first.read_bytes())
+    later = dt.datetime(2023, 4, 20, 9, tzinfo=LOCAL_TZ).timestamp()
+    import os
+
+    os.utime(again, (later, later))
+    assert sorted(p.name for p in inbox.iterdir())[0] == again.name
+
+    summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert (summary["files_seen"], summary["files_new"]) == (2, 1)
+    with warehouse.engine.connect() as conn:
+        name, received, on_time = conn.execute(text(
+            "SELECT f.original_name, s.received_at, s.is_on_time FROM v_submission_status s "
+            "JOIN received_file f ON f.file_sha256 = s.file_sha256 WHERE s.unit_code = 'CQ001'")).one()
+    assert name == first.name and bool(on_time)
+    assert str(received).startswith("2023-04-08 02:00:00")
