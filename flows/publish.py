@@ -50,8 +50,11 @@ from warehouse.locks import PublishBusy, holder_name, publish_lock
 class YearApproval(RunInput):
     """What the bloc office answers when a publish run pauses for approval."""
 
-    approve: bool = Field(True, title="Phê duyệt số liệu các quý chưa phê duyệt")
-    approved_by: str = Field("", title="Người phê duyệt (họ tên, chức vụ)")
+    # Unticked and nameless at first: resuming without reading publishes a draft, and an answer
+    # without a name is refused by the server (the audit records who approved, or declined).
+    approve: bool = Field(False, title="Phê duyệt số liệu các quý chưa phê duyệt")
+    approved_by: str = Field(
+        ..., min_length=1, pattern=r"\S", title="Người phê duyệt hoặc từ chối (họ tên, chức vụ; bắt buộc)")
     note: str = Field("", title="Ghi chú")
 
 
@@ -193,7 +196,7 @@ def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int
     if not answer.approve:
         logger.warning("Approval of %s declined by %s: publishing a draft", year, answer.approved_by or "the approver")
         return unapproved
-    who = answer.approved_by.strip() or "(không ghi tên, phê duyệt trên Prefect)"
+    who = answer.approved_by.strip()
     for quarter in unapproved:
         approve_quarter(data_dir, Period(year, quarter), who, answer.note.strip() or None)
     logger.info("Quarters %s of %s approved by %s", unapproved, year, who)
