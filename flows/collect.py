@@ -37,7 +37,7 @@ from tasks.intake import archive_originals, contents_of, discover_workbooks, iss
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
 from tasks.memory import fix_mmap_threshold, long_lived_kept_still, release_freed_memory
 from tasks.notify import tell_ops_of_failure
-from tasks.prepare import prepare_warehouse, registry_failure_vi
+from tasks.prepare import check_settings, prepare_warehouse, registry_failure_vi
 from tasks.progress import COLLECT_STAGES, StageClock
 from tasks.quality import check_submissions, fetch_history, read_batch
 from tasks.run_log import drop_expected_failure_tracebacks
@@ -102,6 +102,8 @@ def collect_quarter(
     period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
     inbox_dir = Path(inbox) if inbox else data / "inbox" / period.key
+    if problem := check_settings(data, data_dir is not None):
+        return Failed(message=problem)
     try:
         programme = programme_for_year(period.year)
     except ProgrammeError:

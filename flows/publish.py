@@ -24,7 +24,7 @@ from tasks.artifacts import publish_headline_artifact
 from tasks.completeness import read_completeness, year_summary_markdown
 from tasks.disk_full import stops_when_disk_full
 from tasks.notify import tell_ops_of_failure
-from tasks.prepare import prepare_warehouse
+from tasks.prepare import check_settings, prepare_warehouse
 from tasks.publishing import (
     check_publish_rights,
     convert_report_to_pdf,
@@ -80,6 +80,8 @@ def publish_year(
     year = year or period_just_ended().year
     drop_expected_failure_tracebacks()
     data = resolve_data_dir(data_dir)
+    if problem := check_settings(data, data_dir is not None):
+        return Failed(message=problem)
     reports = Path(out_dir) if out_dir else data / "reports"
     programme = programme_for_year(year)
     if programme.publication is None:

@@ -14,7 +14,7 @@ from tasks.approval import fetch_approval
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
 from tasks.notify import notify_ops, tell_ops_of_failure
-from tasks.prepare import prepare_warehouse
+from tasks.prepare import check_settings, prepare_warehouse
 from tasks.reminders import clear_reminders, ops_message, publish_reminder_artifact, write_reminders
 from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse.engine import data_dir as resolve_data_dir
@@ -36,6 +36,8 @@ def remind_missing(
     drop_expected_failure_tracebacks()
     period = resolve_period(year, quarter, default=period_just_ended())
     data = resolve_data_dir(data_dir)
+    if problem := check_settings(data, data_dir is not None):
+        return Failed(message=problem)
     try:
         programme = programme_for_year(period.year)
     except ProgrammeError:

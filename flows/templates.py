@@ -12,7 +12,7 @@ from reporting.programme import programme_for_year
 from reporting.units import load_registry
 from tasks.disk_full import stops_when_disk_full
 from tasks.handout import fetch_carry_over, write_templates
-from tasks.prepare import prepare_warehouse
+from tasks.prepare import check_settings, prepare_warehouse
 from warehouse.engine import data_dir as resolve_data_dir
 
 
@@ -28,6 +28,8 @@ def hand_out_templates(
     """
     period = resolve_period(year, quarter, default=current_period())
     data = resolve_data_dir(data_dir)
+    if problem := check_settings(data, data_dir is not None):
+        return Failed(message=problem)
     programme = programme_for_year(period.year)
     if busy := prepare_warehouse(data, year=period.year):
         return Failed(message=busy)

@@ -80,6 +80,22 @@ def registry_failure_vi(exc: RegistryError) -> str:
 
 
 @task(cache_policy=NO_CACHE)
+def check_settings(data_dir: Path, data_dir_given: bool = False) -> str | None:
+    """The first wrong setting of a run, as `p135` would say it (a deployment's run passes no
+    command-line check): the data folder, the warehouse URL and login, the runner, batch and
+    notification settings. None when all hold."""
+    from tasks.preflight import SettingError, check_data_dir, check_run_settings, check_warehouse
+
+    try:
+        check_data_dir(data_dir, "tham số data_dir" if data_dir_given else "P135_DATA_DIR")
+        check_warehouse(data_dir)
+        check_run_settings()
+    except SettingError as exc:
+        return f"Lỗi cấu hình: {exc}"
+    return None
+
+
+@task(cache_policy=NO_CACHE)
 def prepare_warehouse(data_dir: Path, registry: Registry | None = None, year: int | None = None) -> str | None:
     """Apply pending migrations, then load every programme file and the unit registry (`registry`,
     already read by the flow, or the one on disk); None when done.

@@ -305,3 +305,28 @@ def test_the_counts_line_adds_held_files_only_when_there_are_some():
     assert counts_line(base) == "2023-Q1: 14 tệp, 1 tệp mới (13 tệp đã nhận), 0 chấp nhận, 0 có cảnh báo, 0 từ chối"
     assert counts_line({**base, "held": 1}) == (
         "2023-Q1: 14 tệp, 1 tệp mới (13 tệp đã nhận), 0 chấp nhận, 0 có cảnh báo, 0 từ chối, 1 tạm giữ")
+
+
+@pytest.mark.parametrize(("flow_name", "variable", "value", "cause"), [
+    ("collect", "P135_WAREHOUSE_URL", "sqlite-ish://garbage", "không phải là địa chỉ kết nối hợp lệ"),
+    ("collect", "P135_WAREHOUSE_URL", "postgresql+psycopg://postgres@127.0.0.1:1/p135", "không nhận kết nối"),
+    ("collect", "P135_NOTIFY_BLOCK", "khong-hop-le", "không phải tên một khối thông báo Prefect"),
+    ("publish", "P135_WAREHOUSE_URL", "sqlite-ish://garbage", "không phải là địa chỉ kết nối hợp lệ"),
+    ("remind", "P135_WAREHOUSE_URL", "sqlite-ish://garbage", "không phải là địa chỉ kết nối hợp lệ"),
+    ("templates", "P135_NOTIFY_BLOCK", "khong-hop-le", "không phải tên một khối thông báo Prefect"),
+], ids=["collect-url", "collect-no-server", "collect-notify-block", "publish-url", "remind-url", "templates-notify-block"])
+def test_a_deployment_run_with_a_wrong_setting_fails_in_one_vietnamese_line(tmp_path, monkeypatch, flow_name, variable,
+                                                                          value, cause):
+    """A deployment's run passes no command-line check: the flow makes the same one, so the ops
+    team reads the setting's name in Vietnamese, not "ArgumentError" and a traceback."""
+    from flows.publish import publish_year
+    from flows.remind import remind_missing
+    from flows.templates import hand_out_templates
+
+    flows = {"collect": collect_quarter, "publish": publish_year, "remind": remind_missing, "templates": hand_out_templates}
+    monkeypatch.setenv(variable, value)
+    state = flows[flow_name](year=2023, quarter=1, data_dir=str(tmp_path / "data"), return_state=True) \
+        if flow_name != "publish" else publish_year(year=2023, data_dir=str(tmp_path / "data"), return_state=True)
+
+    assert state.is_failed()
+    assert state.message.startswith(f"Lỗi cấu hình: {variable}") and cause in state.message, state.message
