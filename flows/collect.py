@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.utilities.annotations import quote
 
+from flows.run_names import collect_run_name
 from reporting.periods import Period, period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import RegistryError, load_registry
@@ -59,7 +60,7 @@ from warehouse.engine import engine_for
 from warehouse.locks import QuarterBusy, QuarterLost, holder_name, take_quarter
 
 
-@flow(name="collect-quarter", on_failure=[tell_ops_of_failure])
+@flow(name="collect-quarter", flow_run_name=collect_run_name, on_failure=[tell_ops_of_failure])
 @stops_when_disk_full(
     "Không mất tệp nào: các tệp vẫn còn nguyên trong thư mục nhận, và lần chạy lại không tính tệp nào hai lần. "
     "Hãy giải phóng dung lượng rồi thu nhận lại."

@@ -7,6 +7,7 @@ from prefect.states import Failed
 
 from flows.collect import collect_quarter
 from flows.publish import publish_year
+from flows.run_names import demo_run_name
 from reporting.periods import Period
 from reporting.programme import programme_for_year
 from reporting.units import RegistryError, load_registry
@@ -17,7 +18,7 @@ from tasks.prepare import prepare_warehouse, registry_failure_vi
 from warehouse.engine import data_dir as resolve_data_dir
 
 
-@flow(name="demo-year")
+@flow(name="demo-year", flow_run_name=demo_run_name)
 @stops_when_disk_full("Hãy giải phóng dung lượng rồi chạy lại bản trình diễn.")
 def demo_year(year: int = 2023, data_dir: str | None = None, seed: int = DEMO_SEED) -> dict:
     """Write each quarter's demo submissions where absent, collect Q1 to Q4, publish the year."""

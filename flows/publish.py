@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 from pydantic import Field
 
+from flows.run_names import publish_run_name
 from reporting.narrative import report_markdown
 from reporting.periods import LOCAL_TZ, Period, period_just_ended
 from reporting.programme import Programme, ProgrammeError, programme_for_year
@@ -58,7 +59,7 @@ class YearApproval(RunInput):
     note: str = Field("", title="Ghi chú")
 
 
-@flow(name="publish-year", on_failure=[tell_ops_of_failure])
+@flow(name="publish-year", flow_run_name=publish_run_name, on_failure=[tell_ops_of_failure])
 @stops_when_disk_full("Hãy giải phóng dung lượng rồi công bố lại.")
 def publish_year(
     year: int | None = None,

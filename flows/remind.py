@@ -7,6 +7,7 @@ import datetime as dt
 from prefect import flow, get_run_logger
 from prefect.states import Failed
 
+from flows.run_names import remind_run_name
 from reporting.periods import LOCAL_TZ, period_just_ended, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
@@ -20,7 +21,7 @@ from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse.engine import data_dir as resolve_data_dir
 
 
-@flow(name="remind-missing", on_failure=[tell_ops_of_failure])
+@flow(name="remind-missing", flow_run_name=remind_run_name, on_failure=[tell_ops_of_failure])
 @stops_when_disk_full("Hãy giải phóng dung lượng rồi chạy lại lệnh nhắc nộp.")
 def remind_missing(
     year: int | None = None,

@@ -7,6 +7,7 @@ from pathlib import Path
 from prefect import flow
 from prefect.states import Failed
 
+from flows.run_names import templates_run_name
 from reporting.periods import current_period, resolve_period
 from reporting.programme import programme_for_year
 from reporting.units import load_registry
@@ -16,7 +17,7 @@ from tasks.prepare import check_settings, prepare_warehouse
 from warehouse.engine import data_dir as resolve_data_dir
 
 
-@flow(name="hand-out-templates")
+@flow(name="hand-out-templates", flow_run_name=templates_run_name)
 @stops_when_disk_full("Hãy giải phóng dung lượng rồi phát lại mẫu báo cáo.")
 def hand_out_templates(
     year: int | None = None, quarter: int | None = None, out_dir: str | None = None, data_dir: str | None = None

@@ -330,3 +330,10 @@ def test_a_deployment_run_with_a_wrong_setting_fails_in_one_vietnamese_line(tmp_
 
     assert state.is_failed()
     assert state.message.startswith(f"Lỗi cấu hình: {variable}") and cause in state.message, state.message
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        name = client.read_flow_run(state.state_details.flow_run_id).name
+    # What the ops team reads in the list of runs, instead of a random "giga-sturgeon".
+    assert name == {"collect": "Thu nhận Quý I/2023", "publish": "Công bố năm 2023", "remind": "Nhắc nộp Quý I/2023",
+                    "templates": "Phát mẫu Quý I/2023"}[flow_name]
