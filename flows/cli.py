@@ -604,7 +604,7 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
     from reporting.findings import STATUS_VI
     from reporting.periods import Period
     from reporting.vn_format import vn_number
-    from tasks.artifacts import REFUSED_VI, counts_line
+    from tasks.artifacts import REFUSED_VI, counts_line, renamed_text_vi
 
     console.print(counts_line(summary), soft_wrap=True, markup=False, highlight=False)
     # What became of each new file, then each inbox entry refused unread: one print for all (a
@@ -632,9 +632,7 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
         lines.append(f"{summary.get('renamed_known_count', len(renamed))} tệp trùng nội dung với tệp đã nhận trước "
                      "đó nhưng mang tên khác, không kiểm tra lại (muốn gửi lại thì mở tệp, lưu lại rồi gửi):")
         for r in renamed:
-            verdict = STATUS_VI.get(r["status"], r["status"]) if r["status"] else "nhận trong lần thu nhận này"
-            unit = f"{r['unit_code']}: " if r["unit_code"] else ""
-            lines.append(f"  {r['name']}: trùng với {r['earlier_name']} ({unit}{verdict})")
+            lines.append(f"  {r['name']}: {renamed_text_vi(r)}")
         if summary.get("renamed_known_count", 0) > len(renamed):
             lines.append(f"  ... và {summary['renamed_known_count'] - len(renamed)} tệp khác.")
     if lines:

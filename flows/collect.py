@@ -222,16 +222,15 @@ def collect_quarter(
                 run_id=run_id,
             )
             completeness = fetch_completeness(data, period)
+            # A unit whose report was accepted since needs no word about an old copy still in the inbox.
+            settled = set(completeness.units.loc[completeness.units["state"].isin(("on_time", "late")), "unit_code"])
+            renamed = [r for r in intake.renamed if r.this_run or r.unit_code not in settled]
             summary = summarise_collect(
                 period, quote(new), quote(known), quote(checked), quote(completeness), quote(programme), approval,
                 quote(released), str(data / "feedback" / period.key), quote(refused),
                 quote(fetch_run_files(data, run_id)),
+                [dataclasses.asdict(r) for r in renamed[:RENAMED_LISTED]], len(renamed),
             )
-            # A unit whose report was accepted since needs no word about an old copy still in the inbox.
-            settled = set(completeness.units.loc[completeness.units["state"].isin(("on_time", "late")), "unit_code"])
-            renamed = [r for r in intake.renamed if r.this_run or r.unit_code not in settled]
-            summary["renamed_known"] = [dataclasses.asdict(r) for r in renamed[:RENAMED_LISTED]]
-            summary["renamed_known_count"] = len(renamed)
             summary["stage_seconds"] = {
                 "archive": clock.seconds["archive"], "guard": guard_seconds, "read": read_seconds,
                 "check": clock.seconds["check"], "load": clock.seconds["load"], "feedback": clock.seconds["feedback"],

@@ -18,6 +18,7 @@ from warehouse.load import Arrival, Refusal
 
 SEVERITY_VI = {"error": "lỗi", "warning": "cảnh báo"}
 KNOWN_VI = "Đã nhận trước đây"
+RENAMED_VI = "Trùng tệp đã nhận, tên khác"
 REFUSED_VI = "Từ chối, không thu nhận"
 # Table artifact columns: unit, file, verdict, findings, the first one.
 COL_UNIT, COL_FILE, COL_STATUS, COL_COUNT, COL_FIRST = (
@@ -65,9 +66,12 @@ def summarise_collect(
     feedback_dir: str,
     refused: list[Refusal] = (),
     files: list[dict] | None = None,
+    renamed: list[dict] = (),
+    renamed_count: int = 0,
 ) -> dict:
-    """Publish the run's verdicts (a table, with the reason of each inbox entry refused unread) and
-    its summary with the completeness table (markdown); return the counts, with what became of each
+    """Publish the run's verdicts (a table, with the reason of each inbox entry refused unread and
+    each content received before under another name, `renamed`, of `renamed_count` in all) and its
+    summary with the completeness table (markdown); return the counts, with what became of each
     new file (`files`: its unit and status after supersession)."""
     rows, counts, rules, severities, rejected_files = [], Counter(), Counter(), Counter(), []
     by_sha = {a.sha256: a for a in arrivals}
@@ -98,6 +102,8 @@ def summarise_collect(
                      COL_FIRST: "Nội dung trùng với một tệp đã nhận (trước đây hoặc trong lần này): không đọc lại."})
     rows += [{COL_UNIT: "", COL_FILE: r.name, COL_STATUS: REFUSED_VI, COL_COUNT: "", COL_FIRST: r.reason_vi}
              for r in refused]
+    rows += [{COL_UNIT: r["unit_code"] or "", COL_FILE: r["name"], COL_STATUS: RENAMED_VI, COL_COUNT: "",
+              COL_FIRST: renamed_text_vi(r)} for r in renamed]
     summary = {
         "period": period.key,
         "files_seen": len(arrivals) + len(known),
@@ -112,6 +118,8 @@ def summarise_collect(
         "feedback_dir": feedback_dir,
         "refused": len(refused),
         "refusals": [{"name": r.name, "kind": r.kind, "reason": r.reason_vi} for r in refused],
+        "renamed_known": list(renamed),
+        "renamed_known_count": renamed_count,
         "files": [
             {
                 "file": f["original_name"], "unit_code": f["unit_code"], "status": f["status"],
@@ -135,6 +143,13 @@ def summarise_collect(
         description=card,
     )
     return summary
+
+
+def renamed_text_vi(r: dict) -> str:
+    """A content received before under another name: which, and what became of it."""
+    verdict = STATUS_VI.get(r["status"], r["status"]) if r["status"] else "nhận trong lần thu nhận này"
+    unit = f"{r['unit_code']}: " if r["unit_code"] else ""
+    return f"trùng với {r['earlier_name']} ({unit}{verdict})"
 
 
 def card_line(summary: dict) -> str:
@@ -190,6 +205,13 @@ def _summary_markdown(
     if summary["refusals"]:
         lines += [f"## Mục trong hộp thư không được đọc ({len(summary['refusals'])})", ""]
         lines += [f"- `{r['name']}`: {r['reason']}" for r in summary["refusals"]]
+        lines.append("")
+    if summary["renamed_known"]:
+        lines += [f"## Tệp trùng nội dung với tệp đã nhận, mang tên khác ({summary['renamed_known_count']})", "",
+                  "Không kiểm tra lại: muốn gửi lại thì mở tệp, lưu lại rồi gửi.", ""]
+        lines += [f"- `{r['name']}`: {renamed_text_vi(r)}" for r in summary["renamed_known"]]
+        if summary["renamed_known_count"] > len(summary["renamed_known"]):
+            lines.append(f"- ... và {summary['renamed_known_count'] - len(summary['renamed_known'])} tệp khác.")
         lines.append("")
     if rules:
         lines += ["## Lỗi và cảnh báo hay gặp", "", "| Mã quy tắc | Mức độ | Số lần |", "|---|---|---:|"]

@@ -228,18 +228,30 @@ def test_the_ops_team_sees_each_verdict_in_an_artifact(warehouse):
     ("CQ003-ban-sao.xlsx", 1), ("zz-CQ003-ban-sao.xlsx", 1), ("zz-CQ003-ban-sao.xlsx", 1000),
 ], ids=["copy-in-the-batch-before", "copy-after-the-original-is-loaded", "copy-in-the-same-batch"])
 def test_a_content_sent_twice_is_received_once_wherever_the_copy_lies_in_the_inbox(warehouse, copy, batch_size):
+    import os
+
     inbox = _inbox(warehouse)
     (inbox / copy).write_bytes((inbox / "CQ003.xlsx").read_bytes())
+    original = (inbox / "CQ003.xlsx").stat()
+    os.utime(inbox / copy, ns=(original.st_atime_ns, original.st_mtime_ns))
 
     summary = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir), batch_size=batch_size)
 
     assert (summary["files_seen"], summary["files_new"], summary["files_known"]) == (5, 4, 1)
-    # Of two identical files, the first listed is the one received.
+    # Of two identical files that arrived at once, the first listed is the one received.
     received = min(copy, "CQ003.xlsx")
     assert sorted(f["file"] for f in summary["files"]) == sorted([received, "CQ004.xlsx", "DN001.xlsx", "ghi-chu.txt"])
     # The copy is named, in whichever batch it came: not only counted as "1 tệp đã nhận".
     [named] = summary["renamed_known"]
     assert (named["name"], named["earlier_name"]) == (max(copy, "CQ003.xlsx"), received)
+    # So is it in the run's table and summary, which the ops team reads in the Prefect UI.
+    from prefect.artifacts import Artifact
+
+    table = Artifact.get("collect-2023-q1")
+    rows = table.data if isinstance(table.data, list) else __import__("json").loads(table.data)
+    assert {"Tệp": max(copy, "CQ003.xlsx"), "Kết quả": "Trùng tệp đã nhận, tên khác"}.items() <= \
+        next(r for r in rows if r["Tệp"] == max(copy, "CQ003.xlsx")).items()
+    assert f"`{max(copy, 'CQ003.xlsx')}`: trùng với {received}" in Artifact.get("collect-2023-q1-tong-hop").data
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM received_file")).scalar_one() == 4
 
