@@ -473,3 +473,27 @@ def _wait_for_a_queued_lock(engine: Engine, relation: str) -> None:
             conn.rollback()
             time.sleep(0.05)
     raise AssertionError(f"no session queued for a lock on {relation}")
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_every_view_carries_its_description_for_the_analyst(warehouse, analyst):
+    """psql's \\dv+ (or a client's object browser) shows each view's grain, as the data dictionary
+    says it; the wide view, made again by a programme load, gets its comment back."""
+    from warehouse.reference import WIDE_VIEW, _recreate_wide_view, load_reference
+    from warehouse.view_docs import VIEWS
+
+    def comments() -> dict[str, str | None]:
+        with connect_as(warehouse, analyst).connect() as conn:
+            return dict(conn.execute(text(
+                "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'v'")).all())
+
+    assert comments() == VIEWS
+    with warehouse.engine.begin() as conn:
+        _recreate_wide_view(conn)
+    assert comments()[WIDE_VIEW] is None
+    from reporting.programme import programme_for_year
+    from reporting.units import load_registry
+
+    load_reference(warehouse.engine, [programme_for_year(2023)], load_registry())
+    assert comments() == VIEWS

@@ -16,7 +16,8 @@ from reporting.units import load_registry
 from warehouse.engine import make_engine
 from warehouse.migrate import upgrade
 from warehouse.models import Base
-from warehouse.reference import WIDE_VIEW, load_reference
+from warehouse.reference import load_reference
+from warehouse.view_docs import VIEWS
 
 DOCS_FILE = Path(__file__).resolve().parent.parent / "docs" / "warehouse.md"
 DEMO_YEAR = 2023
@@ -45,7 +46,7 @@ with any client, e.g. `psql "postgresql://ROLE@host/p135"`, or pandas/SQLAlchemy
 `postgresql+psycopg://ROLE@host/p135`.
 
 **Grain first.** Every table says its grain (what one row is) in its comment, repeated below;
-so does every view. Query the `v_` views rather than the tables where you can: the figure
+so does every view (on PostgreSQL also as the view's comment: `\\dv+` in psql). Query the `v_` views rather than the tables where you can: the figure
 views keep only the versions that count (the accepted submission of a unit and quarter) and
 aggregate a year by each indicator's own rule (a sum, the latest quarter, or a worker-weighted
 mean); the submission and findings views show every version with its status. Every
@@ -53,94 +54,6 @@ SQL example below runs unchanged on SQLite and PostgreSQL, and a test runs it ag
 year 2023.
 """
 
-VIEWS: dict[str, str] = {
-    "v_unit_lineage": (
-        "One row per unit code, in its latest version: its name, group and the unit it ended up "
-        "in after mergers (`current_unit_code`, the unit itself when never merged; `is_merged`). "
-        "Read from the table `unit_lineage`, rebuilt whenever the registry is loaded."
-    ),
-    "v_current_submission": (
-        "One row per submission that counts (status `accepted` or `accepted_with_warnings`; a "
-        "corrected file turns the earlier one `superseded`), with the unit as named that "
-        "quarter and its `current_unit_code`."
-    ),
-    "v_unit_quarter_indicator": (
-        "One row per unit, quarter and indicator, from the current submissions only: the "
-        "quarter's value and the year's plan as the unit reported them."
-    ),
-    WIDE_VIEW: (
-        "One row per unit and quarter (current submissions), one column per indicator code of "
-        "the programmes loaded. Recreated whenever a programme is loaded, so its columns follow "
-        "the programme files; convenient for spreadsheets and pandas."
-    ),
-    "v_unit_year_indicator": (
-        "One row per unit, year and indicator: the year's figure by the indicator's own rule "
-        "(sum, latest quarter or weighted mean), the year's plan (the latest one entered) and, "
-        "for weighted means, the total weight. The unit is named and grouped as it stood at the "
-        "year's end (`unit_year`), and `current_unit_code` is the unit it belonged to then: a "
-        "rename, move or merger in a later year leaves a past year as it was."
-    ),
-    "v_unit_year_indicator_rollup": (
-        "One row per unit at the year's end, year and indicator, like `v_unit_year_indicator` but "
-        "with the figures of the units merged by then added to their successor (`units_reporting` "
-        "counts them); a merger in a later year does not reach this year."
-    ),
-    "v_year_group_indicator": (
-        "One row per year, group (agencies or enterprises) and indicator: flows are the units' "
-        "year figures added up, weighted means are weighted, and stocks (members, workers) are "
-        "the sum of the `v_unit_year_indicator_rollup` rows, so a unit merged during the year "
-        "is counted once, in its successor, and a unit closed during the year without a successor "
-        "adds no stock (`units_reporting` counts the units behind the figure)."
-    ),
-    "v_year_indicator": (
-        "One row per year and indicator: the figure and plan of the whole bloc, aggregated like "
-        "`v_year_group_indicator` (stocks counted once across mergers, only units existing at year end)."
-    ),
-    "v_key_task_latest": (
-        "One row per unit, year and key task (nhiệm vụ trọng tâm), in the state of the unit's "
-        "latest current submission that year; a task counts once a year."
-    ),
-    "v_key_tasks_by_source": (
-        "One row per year, group and key-task source: how many tasks were identified and how "
-        "many completed, each under the group its unit had at the year's end."
-    ),
-    "v_year_end_programme135": (
-        "One row per year and headline metric, in the report's order: the year-end table of "
-        "Programme 135 with value, plan and percentage of plan."
-    ),
-    "v_submission_status": (
-        "One row per submission version, whatever its status: when it arrived against its unit's "
-        "`deadline` (the quarter's, or the unit's extension when `is_extended`; `is_on_time`, from "
-        "`received_at`, the file's time capped at when p135 first saw it), its `version` number and whether it `is_latest`. Versions follow "
-        "p135's own arrival order: the collect run that first saw the file, then `received_at`, "
-        "then id. A file is counted for the unit its template was handed out to; a merged "
-        "unit's rows keep its name."
-    ),
-    "v_unit_completeness": (
-        "One row per year, quarter and unit expected to report (in force on the quarter's last "
-        "day): its `deadline` (the programme's, or the unit's extension when `is_extended`), the "
-        "files received and its `state`: `missing` (nothing received), `rejected` (files, none "
-        "passed), `held` (passed while the quarter was approved; loaded when it is reopened), "
-        "`on_time` or `late` (accepted; on time when its first passing file arrived by the deadline)."
-    ),
-    "v_completeness": (
-        "One row per year, quarter and unit group (no total row): DHIS2's completeness and "
-        "timeliness. `expected` units in force on the quarter's last day, `received` (sent "
-        "anything), `accepted`, `on_time`, `late`, `missing`, `rejected`; `reporting_rate` = "
-        "accepted / expected and `on_time_rate` = on time / expected, in percent (0-100, one "
-        "decimal, never null). Units whose passing file is held are received but neither accepted "
-        "nor rejected."
-    ),
-    "v_period_approval": (
-        "One row per year and quarter: `state` (`open`, `approved`: locked, or `reopened`), who "
-        "approved it and when, who reopened it, when and why, and how many files are `held` "
-        "waiting for a reopen. Every decision is in the table `period_audit`."
-    ),
-    "v_validation_findings": (
-        "One row per finding of the quality checks, with its submission, file, unit, cell and "
-        "the Vietnamese message the clerk saw."
-    ),
-}
 
 QUESTIONS: list[tuple[str, str, str]] = [
     (

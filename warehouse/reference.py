@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Iterable
 
 from sqlalchemy import (
     Connection,
     Engine,
+    String,
     Table,
     and_,
     delete,
@@ -26,8 +28,9 @@ from reporting.programme import Programme
 from reporting.units import Registry
 from warehouse import models as m
 from warehouse.load import analyze
+from warehouse.view_docs import VIEWS as VIEW_DOCS
+from warehouse.view_docs import WIDE_VIEW
 
-WIDE_VIEW = "v_unit_quarter_indicators"
 REFERENCE_TABLES = (
     "programme", "indicator", "task_source", "task_status", "headline_metric", "headline_task_member",
     "period", "unit", "unit_lineage", "unit_year",
@@ -199,6 +202,7 @@ def load_reference(
             rebuild_unit_year(conn)
         if programme_changes or WIDE_VIEW not in inspect(conn).get_view_names():
             _recreate_wide_view(conn)
+        _comment_views(conn)
         if changed:
             analyze(conn, REFERENCE_TABLES)
     return changed
@@ -262,6 +266,25 @@ def rebuild_unit_year(conn: Connection) -> None:
     """Make unit_year say, for every year with a programme, how each unit stood at the year's end."""
     conn.execute(delete(m.UnitYear.__table__))
     conn.execute(text(UNIT_YEAR))
+
+
+def _comment_views(conn: Connection) -> None:
+    """On PostgreSQL, give each view p135 owns its description as its comment, where it differs (a
+    view made again by a migration or a programme load has lost it; an unchanged one is not written,
+    so an analyst's login gets past set-up)."""
+    if conn.dialect.name != "postgresql":
+        return
+    found = dict(conn.execute(text(
+        "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind = 'v' AND pg_has_role(c.relowner, 'MEMBER')"
+    )).all())
+    for name, comment in VIEW_DOCS.items():
+        if name in found and found[name] != comment:
+            quoted = String().literal_processor(dialect=conn.dialect)(comment)
+            # A colon before a word would be taken by text() for a bind parameter.
+            escaped = re.sub(r":(?=\w)", r"\\:", quoted)
+            conn.execute(text(f"COMMENT ON VIEW {name} IS {escaped}"))
 
 
 def _has_unit_years(conn: Connection) -> bool:
