@@ -37,8 +37,8 @@ class SettingError(Exception):
     """A setting that stops p135 before it starts; the message is for the person who set it."""
 
 
-def check_data_dir(data: Path, setting: str) -> None:
-    """The data directory exists or can be made, takes a write, and has room."""
+def check_data_dir(data: Path, setting: str, need_room: bool = True) -> None:
+    """The data directory exists or can be made, takes a write, and (with `need_room`) has room."""
     where = f"{setting} ({data})"
     try:
         data.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def check_data_dir(data: Path, setting: str) -> None:
         except OSError as exc:
             raise SettingError(f"{where}: không ghi được vào thư mục {folder}: {os_reason(exc)}.") from None
     free = shutil.disk_usage(data).free
-    if free < MIN_FREE_BYTES:
+    if need_room and free < MIN_FREE_BYTES:
         raise SettingError(
             f"{where}: thư mục dữ liệu gần đầy (chỉ còn {free // 1024} KB trống); "
             "hãy giải phóng dung lượng hoặc chọn thư mục khác."

@@ -83,11 +83,13 @@ def registry_failure_vi(exc: RegistryError) -> str:
 def check_settings(data_dir: Path, data_dir_given: bool = False) -> str | None:
     """The first wrong setting of a run, as `p135` would say it (a deployment's run passes no
     command-line check): the data folder, the warehouse URL and login, the runner, batch and
-    notification settings. None when all hold."""
+    notification settings. None when all hold. The room left on the disk is the command's check:
+    a run already started has used some (its Prefect server's files), and stops cleanly when the
+    disk fills."""
     from tasks.preflight import SettingError, check_data_dir, check_run_settings, check_warehouse
 
     try:
-        check_data_dir(data_dir, "tham số data_dir" if data_dir_given else "P135_DATA_DIR")
+        check_data_dir(data_dir, "tham số data_dir" if data_dir_given else "P135_DATA_DIR", need_room=False)
         check_warehouse(data_dir)
         check_run_settings()
     except SettingError as exc:
