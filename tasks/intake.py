@@ -531,11 +531,24 @@ def _counted_elsewhere(arrival: Arrival, earlier: dict, period: Period) -> Refus
     if received.tzinfo is None:
         received = received.replace(tzinfo=dt.timezone.utc)
     unit = f" của đơn vị {earlier['unit_code']}" if earlier["unit_code"] else ""
+    said = (f"Tệp này trùng nội dung với tệp {earlier['original_name']}{unit} đã nhận cho {then.label_vi} "
+            f"(lúc {received.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}); một tệp chỉ được tính cho một quý nên không "
+            f"được tính cho {period.label_vi}. ")
+    if ended := earlier.get("ended"):
+        # The unit reports no more: filling this quarter's template is advice it cannot follow.
+        since = f"từ {ended['valid_to'] + dt.timedelta(days=1):%d/%m/%Y}"
+        if ended["successor"]:
+            who = f"{ended['successor']}" + (f" ({ended['successor_name']})" if ended["successor_name"] else "")
+            advice = (f"Đơn vị {earlier['unit_code']} đã hợp nhất vào {who} {since}: báo cáo {period.label_vi} do "
+                      f"{ended['successor']} nộp theo mẫu của {ended['successor']}; không cần gửi lại tệp này.")
+        else:
+            advice = (f"Đơn vị {earlier['unit_code']} đã thôi hoạt động {since} nên không phải báo cáo "
+                      f"{period.label_vi}; không cần gửi lại tệp này.")
+        return Refusal(arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
+                       said + advice)
     return Refusal(
         arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
-        f"Tệp này trùng nội dung với tệp {earlier['original_name']}{unit} đã nhận cho {then.label_vi} "
-        f"(lúc {received.astimezone(LOCAL_TZ):%d/%m/%Y %H:%M}); một tệp chỉ được tính cho một quý nên không "
-        f"được tính cho {period.label_vi}. Hãy điền mẫu báo cáo {period.label_vi} rồi gửi; nếu đây đúng là "
+        said + f"Hãy điền mẫu báo cáo {period.label_vi} rồi gửi; nếu đây đúng là "
         f"báo cáo {period.label_vi} (trước đây gửi nhầm kỳ), hãy mở tệp, lưu lại rồi gửi lại.",
     )
 

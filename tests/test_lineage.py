@@ -242,3 +242,23 @@ def test_a_unit_counts_in_a_year_under_its_group_at_the_years_end(merged_bloc):
     assert cq903_tasks == 2 and tasks == {"enterprises": 2}
     published = queries.year_aggregates(engine, 2023)["group_tasks"]
     assert {r.unit_group: int(r.identified) for r in published.itertuples()} == tasks
+
+
+def test_last_quarters_file_of_a_merged_or_dissolved_unit_is_told_not_to_be_sent_again(merged_bloc):
+    """CQ901 (merged into CQ903 on 1 July) and CQ904 (dissolved on 30 June) send their second
+    quarter's file again in the third quarter: refused as counted for Q2, with advice they can
+    follow (filling the third quarter's template is not theirs to do)."""
+    data = merged_bloc.data_dir
+    q2, q3 = data / "inbox" / "2023-Q2", data / "inbox" / "2023-Q3"
+    for code in ("CQ901", "CQ904"):
+        (q3 / f"{code}_gui_lai.xlsx").write_bytes((q2 / f"{code}.xlsx").read_bytes())
+
+    summary = collect_quarter(year=2023, quarter=3, data_dir=str(data))
+
+    reasons = {r["name"]: r["reason"] for r in summary["refusals"]}
+    assert reasons["CQ901_gui_lai.xlsx"].endswith(
+        "Đơn vị CQ901 đã hợp nhất vào CQ903 (Chi bộ Liên hiệp các hội đặc thù) từ 01/07/2023: báo cáo Quý III/2023 do "
+        "CQ903 nộp theo mẫu của CQ903; không cần gửi lại tệp này.")
+    assert reasons["CQ904_gui_lai.xlsx"].endswith(
+        "Đơn vị CQ904 đã thôi hoạt động từ 01/07/2023 nên không phải báo cáo Quý III/2023; không cần gửi lại tệp này.")
+    assert all("Hãy điền mẫu báo cáo" not in r for r in reasons.values())

@@ -91,7 +91,37 @@ def received_for_other_quarters(engine: Engine, hashes: Iterable[str], year: int
                 .where(s.c.file_sha256.in_(hashes[start:start + 500]), (s.c.year != year) | (s.c.quarter != quarter))
             ).mappings()
             found.update({row["file_sha256"]: dict(row) for row in rows})
+        codes = sorted({row["unit_code"] for row in found.values() if row["unit_code"]})
+        ended = _ended_by(conn, codes, year, quarter)
+    for row in found.values():
+        row["ended"] = ended.get(row["unit_code"])
     return found
+
+
+def _ended_by(conn, codes: list[str], year: int, quarter: int) -> dict[str, dict]:
+    """Of `codes`, the units not in force on the last day of (`year`, `quarter`): the day their
+    last version ended, and the unit they were merged into with its name then (None: dissolved)."""
+    u, p = m.Unit.__table__, m.Period.__table__
+    ends_on = conn.execute(select(p.c.ends_on).where(p.c.year == year, p.c.quarter == quarter)).scalar()
+    if ends_on is None or not codes:
+        return {}
+    versions: dict[str, list] = {}
+    for row in conn.execute(select(u).where(u.c.unit_code.in_(codes))).mappings():
+        versions.setdefault(row["unit_code"], []).append(row)
+    ended = {}
+    for code, rows in versions.items():
+        if any(r["valid_from"] <= ends_on and (r["valid_to"] is None or r["valid_to"] >= ends_on) for r in rows):
+            continue
+        last = max(rows, key=lambda r: r["valid_from"])
+        if last["valid_to"] is None or last["valid_to"] >= ends_on:
+            continue  # not yet in force then: not a unit that ended
+        successor = last["successor_unit_code"]
+        name = conn.execute(
+            select(u.c.name_vi).where(u.c.unit_code == successor, u.c.valid_from <= ends_on,
+                                      (u.c.valid_to.is_(None)) | (u.c.valid_to >= ends_on))
+        ).scalar() if successor else None
+        ended[code] = {"valid_to": last["valid_to"], "successor": successor, "successor_name": name}
+    return ended
 
 
 def open_collect_run(
