@@ -693,6 +693,8 @@ def _print_headline(result: dict) -> None:
 
 def _print_publication(result: dict) -> None:
     """Which version, what changed, and where the files are."""
+    from reporting.periods import Period
+
     for line in result.get("status", []):
         console.print(line, soft_wrap=True)
     if result.get("document"):
@@ -710,12 +712,19 @@ def _print_publication(result: dict) -> None:
         )
     if result.get("coverage_note"):
         console.print(f"[yellow]Lưu ý:[/yellow] {escape(result['coverage_note'])}", soft_wrap=True, highlight=False)
-    if result.get("held"):
-        held = ", ".join(f"{label} ({n} tệp)" for label, n in result["held"].items())
+    reopened = {Period(result["year"], q).label_vi: q for q in result.get("held_reopened") or ()}
+    if locked := {label: n for label, n in (result.get("held") or {}).items() if label not in reopened}:
+        held = ", ".join(f"{label} ({n} tệp)" for label, n in locked.items())
         console.print(
             f"[yellow]Lưu ý:[/yellow] tệp đang tạm giữ (gửi đến sau khi kỳ đã phê duyệt) chưa được đưa vào số liệu: {held}. "
             f"Nếu cần đưa vào, hãy mở lại kỳ (p135 reopen --year {result['year']} --quarter N --reason ...), "
             "thu nhận lại rồi công bố lại.", soft_wrap=True, highlight=False,
+        )
+    for label, quarter in reopened.items():
+        console.print(
+            f"[yellow]Lưu ý:[/yellow] {label} đã mở lại nhưng {result['held'][label]} tệp tạm giữ chưa được đưa vào số "
+            f"liệu của bản này: sẽ được đưa vào ở lần thu nhận tới (p135 collect --year {result['year']} --quarter "
+            f"{quarter}); thu nhận rồi công bố lại.", soft_wrap=True, highlight=False,
         )
 
 

@@ -137,6 +137,7 @@ def publish_year(
                 pdf_note = None
             if labels:
                 get_run_logger().info("Publishing %s as a draft: quarters %s not approved", year, list(not_approved))
+            held = fetch_held_files(data, year)
             markdown = report_markdown(year, headline, report_paragraphs(programme, figures, headline), status, not_approved)
             publish_headline_artifact(year, markdown, labels)
             return {
@@ -152,7 +153,9 @@ def publish_year(
                 "headline": headline,
                 "unapproved": labels,
                 "coverage_note": year_coverage_note(programme, figures),
-                "held": {Period(year, q).label_vi: n for q, n in fetch_held_files(data, year).items()},
+                "held": {Period(year, q).label_vi: n for q, n in held.items()},
+                # Of those, the quarters reopened since: their held files come in at the next collect.
+                "held_reopened": [q for q in held if q in not_approved],
             }
     except PublishBusy as exc:
         return Failed(message=str(exc))

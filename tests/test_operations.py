@@ -215,6 +215,12 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
                     "--by", "Lê Thị Duyệt", "--data-dir", warehouse.data_dir)
     assert reopened.exit_code == 0, reopened.output
     assert "1 tệp đang tạm giữ" in reopened.output
+    # Published between the reopening and the collect: the note says the file comes in at the next
+    # collect, not to reopen the quarter already reopened.
+    draft = " ".join(_cli("publish", "--year", 2023, "--data-dir", warehouse.data_dir).output.split())
+    assert ("Lưu ý: Quý I/2023 đã mở lại nhưng 1 tệp tạm giữ chưa được đưa vào số liệu của bản này: sẽ được đưa vào "
+            "ở lần thu nhận tới (p135 collect --year 2023 --quarter 1)") in draft, draft
+    assert "hãy mở lại kỳ" not in draft
     loaded = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
     assert (loaded["files_new"], loaded["released"]) == (0, 1)
