@@ -826,6 +826,9 @@ def collect(
 @app.command()
 def publish(
     year: Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm; mặc định: năm của quý vừa kết thúc.", show_default=False)] = None,
+    reissue: Annotated[bool, typer.Option(
+        "--reissue", help="Phát hành lại bản chính thức đã gửi khi căn cứ lập báo cáo đã thay đổi (tệp chương trình, "
+                          "danh sách đơn vị, số liệu chính thức năm trước); không có tùy chọn này thì chỉ báo thay đổi.")] = False,
     data_dir: DataDir = None,
     verbose: Verbose = False,
 ) -> None:
@@ -839,7 +842,7 @@ def publish(
     with _server_starting():
         from flows.publish import publish_year
 
-    result = _run(publish_year, year=year, data_dir=str(data), ask_approval=False)
+    result = _run(publish_year, year=year, data_dir=str(data), ask_approval=False, reissue=reissue)
     if not result["headline"]:
         raise _fail(f"chưa có báo cáo nào được chấp nhận trong năm {year}; chưa công bố gì.", 1)
     _print_headline(result)

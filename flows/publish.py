@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -68,6 +69,7 @@ def publish_year(
     ask_approval: bool = True,
     approval_timeout_seconds: int = 3600,
     lock_wait_seconds: int = 600,
+    reissue: bool = False,
 ) -> dict:
     """Publish version n+1 of the year when its basis changed; otherwise keep version n as it is.
 
@@ -76,7 +78,10 @@ def publish_year(
     (p135 publish, the demo) does not pause. Quarters still not approved make the report a
     draft (DỰ THẢO) that names them; approving them later makes the next version official.
     Two runs of the same year never interleave: the second waits up to `lock_wait_seconds`,
-    saying who publishes, then fails with one message.
+    saying who publishes, then fails with one message. A year whose latest version is official
+    (issued to the Committee) and still approved gets a new official version only with `reissue`:
+    what changed since (the programme file, the registry, the year before's figures) is said, and
+    the issued version stays the latest until someone asks for the new one.
     """
     year = year or period_just_ended().year
     drop_expected_failure_tracebacks()
@@ -109,7 +114,22 @@ def publish_year(
                 return {"year": year, "report": None, "headline": [], "unapproved": []}
             headline = headline_records(figures)
             decision = decide_version(data, programme, figures, not_approved)
-            if decision.is_new:
+            issued = decision.previous if decision.previous is not None and not decision.previous.draft_quarters else None
+            held_back = decision.is_new and issued is not None and not not_approved and not reissue
+            if held_back:
+                changes = figure_changes(issued.figures, headline)
+                change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, issued))
+                latest = latest_files(reports, year, issued.version)
+                status = [
+                    f"Năm {year} đã có bản chính thức (phiên bản {issued.version}, lập ngày "
+                    f"{issued.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}); từ đó căn cứ lập báo cáo đã thay đổi. "
+                    f"Chưa phát hành lại: bản chính thức vẫn là phiên bản {issued.version}. Muốn phát hành phiên "
+                    f"bản {decision.version}, chạy: p135 publish --year {year} --reissue.",
+                    *change_lines,
+                ]
+                pdf_note = None
+                decision = dataclasses.replace(decision, version=issued.version, is_new=False)
+            elif decision.is_new:
                 changes = figure_changes(decision.previous.figures, headline) if decision.previous else []
                 change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous, not_approved))
                 # The official document that follows drafts is the first issued: what moved since a

@@ -727,3 +727,45 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
     assert "So với phiên bản 2, các số liệu sau đã thay đổi:" in paragraphs
     assert "– Tổng doanh thu các doanh nghiệp trong Khối: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)" in paragraphs
     assert not any("phiên bản 3" in p for p in paragraphs), "the draft between them is the ops team's, not the Committee's"
+
+
+def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeypatch):
+    """v2 is issued to the Committee; a label typo in the closed year's programme file is mended.
+    `p135 publish` says the basis changed and keeps v2 (the document sent stays the latest);
+    `--reissue` makes v3, official, saying why."""
+    import shutil
+
+    from reporting.programme import PROGRAMMES_DIR
+
+    data = str(demo_copy.warehouse.data_dir)
+    reports = demo_copy.warehouse.data_dir / REPORTS
+    programmes = tmp_path / "programmes"
+    shutil.copytree(PROGRAMMES_DIR, programmes)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+
+    def cli(*args: str):
+        result = CliRunner().invoke(app, [*args, "--data-dir", data])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    for quarter in (1, 2, 3, 4):
+        cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
+    assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023")
+    issued = (reports / "bao-cao-ctr135-2023.docx").read_bytes()
+    toml = programmes / "ctr135-2023.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'label_vi = "Số buổi sinh hoạt chi bộ định kỳ"', 'label_vi = "Số buổi sinh hoạt chi bộ thường kỳ"', 1),
+        encoding="utf-8")
+
+    kept = cli("publish", "--year", "2023")
+
+    assert ("Năm 2023 đã có bản chính thức (phiên bản 2, lập ngày" in kept
+            and "Chưa phát hành lại: bản chính thức vẫn là phiên bản 2. Muốn phát hành phiên bản 3, chạy: "
+                "p135 publish --year 2023 --reissue." in kept), kept
+    assert "tệp chương trình đã thay đổi" in kept
+    assert not list(reports.glob("*-v3.*")) and (reports / "bao-cao-ctr135-2023.docx").read_bytes() == issued
+
+    reissued = cli("publish", "--year", "2023", "--reissue")
+
+    assert "Phiên bản 3 (bản chính thức)" in reissued and "tệp chương trình đã thay đổi" in reissued
+    assert list(reports.glob("*-v3.docx"))
