@@ -496,6 +496,7 @@ def _warehouse_errors(command):
 def _warehouse(data: Path, year: int | None = None):
     """The warehouse, migrated and with the programmes and units loaded: plain functions, no Prefect
     run. Refuses (one line, exit 1) when the programme of `year` contradicts the warehouse."""
+    from reporting.units import RegistryError
     from tasks.prepare import ProgrammeRefused, bring_up_to_date
     from warehouse.engine import engine_for
 
@@ -503,6 +504,9 @@ def _warehouse(data: Path, year: int | None = None):
         bring_up_to_date(data, year=year)
     except ProgrammeRefused as exc:
         raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}.") from None
+    except RegistryError as exc:
+        # Readable alone, it contradicts the warehouse (a unit with reports dropped or ended early).
+        raise _fail(f"{registry_problem_vi(exc)}.") from None
     return engine_for(data)
 
 

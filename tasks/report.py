@@ -493,7 +493,7 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, gro
     widths.append(11)
     _title(
         ws, ctx, f"KẾT QUẢ SẢN XUẤT, KINH DOANH NĂM {p.year} CỦA CÁC DOANH NGHIỆP TRONG KHỐI",
-        "Mỗi doanh nghiệp như hiện nay (số liệu của đơn vị đã hợp nhất tính vào đơn vị tiếp nhận); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
+        "Mỗi doanh nghiệp như đến cuối năm (số liệu của đơn vị đã hợp nhất trong năm tính vào đơn vị tiếp nhận); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, widths)

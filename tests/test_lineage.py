@@ -262,3 +262,36 @@ def test_last_quarters_file_of_a_merged_or_dissolved_unit_is_told_not_to_be_sent
     assert reasons["CQ904_gui_lai.xlsx"].endswith(
         "Đơn vị CQ904 đã thôi hoạt động từ 01/07/2023 nên không phải báo cáo Quý III/2023; không cần gửi lại tệp này.")
     assert all("Hãy điền mẫu báo cáo" not in r for r in reasons.values())
+
+
+@pytest.mark.parametrize("edit", ["deleted", "ended-before-its-last-report"])
+def test_a_registry_that_would_drop_counted_reports_is_refused(merged_bloc, edit):
+    """CQ904's first- and second-quarter reports are accepted (it was dissolved on 30 June). A
+    registry without CQ904 (someone "closing" it by deleting its line), or ending it on 31 March,
+    would drop them from every figure without a word: refused, naming the unit and the quarters,
+    and the warehouse keeps the registry it had."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    line = "CQ904,Chi bộ Ban Quản lý dự án giải thể,agencies,chi_bo_co_so,2020-01-01,2023-06-30,"
+    edited = {"deleted": UNITS.replace(line + "\n", ""),
+              "ended-before-its-last-report": UNITS.replace(line, line.replace("2023-06-30", "2023-03-31"))}[edit]
+    registry_file = merged_bloc.data_dir.parent / "programmes" / "units.csv"
+    registry_file.write_text(edited, encoding="utf-8")
+    lost = {"deleted": "CQ904: Quý I/2023, Quý II/2023", "ended-before-its-last-report": "CQ904: Quý II/2023"}[edit]
+
+    status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "4", "--data-dir", str(merged_bloc.data_dir)])
+    state = collect_quarter(year=2023, quarter=4, data_dir=str(merged_bloc.data_dir), return_state=True)
+
+    said = " ".join(status.output.split())
+    assert status.exit_code == 2 and "Traceback" not in status.output, status.output
+    assert "tệp danh sách đơn vị không dùng được: các đơn vị sau đã có báo cáo được chấp nhận" in said, said
+    assert lost in said and "Các báo cáo ấy sẽ mất khỏi mọi số liệu" in said
+    assert state.is_failed() and lost in state.message
+    with merged_bloc.engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT valid_to FROM unit WHERE unit_code = 'CQ904'")).scalar_one() in (dt.date(2023, 6, 30), "2023-06-30"), \
+            "the registry loaded before stays"
+        assert conn.execute(text(
+            "SELECT COUNT(*) FROM v_current_submission WHERE unit_code = 'CQ904'")).scalar_one() == 2

@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from reporting.periods import Period, deadline_at
 from reporting.programme import Programme
-from reporting.units import Registry
+from reporting.units import Registry, RegistryError
 from warehouse import models as m
 from warehouse.load import analyze
 from warehouse.view_docs import VIEWS as VIEW_DOCS
@@ -196,6 +196,9 @@ def load_reference(
         changed += programme_changes
         unit_changes = sync_rows(conn, m.Unit.__table__, _unit_rows(registry), ("unit_code", "valid_from"))
         changed += unit_changes
+        if unit_changes and (lost := _reports_left_without_unit(conn)):
+            # Raised inside the transaction: the registry's rows are rolled back with it.
+            raise RegistryError(lost)
         if unit_changes or not _lineage_is_complete(conn):
             rebuild_lineage(conn)
         if unit_changes or programme_changes or not _has_unit_years(conn):
@@ -285,6 +288,38 @@ def _comment_views(conn: Connection) -> None:
             # A colon before a word would be taken by text() for a bind parameter.
             escaped = re.sub(r":(?=\w)", r"\\:", quoted)
             conn.execute(text(f"COMMENT ON VIEW {name} IS {escaped}"))
+
+
+# Reports that count (or wait, held) for a unit and quarter whose unit the registry no longer has
+# in force on the quarter's last day: the views would silently drop them from every figure.
+_UNIT_GONE = """
+SELECT s.unit_code, s.year, s.quarter
+FROM submission s
+JOIN period p ON p.year = s.year AND p.quarter = s.quarter
+WHERE s.status IN ('accepted', 'accepted_with_warnings', 'held')
+  AND NOT EXISTS (
+      SELECT 1 FROM unit u
+      WHERE u.unit_code = s.unit_code AND u.valid_from <= p.ends_on
+        AND (u.valid_to IS NULL OR u.valid_to >= p.ends_on))
+ORDER BY s.unit_code, s.year, s.quarter
+"""
+
+
+def _reports_left_without_unit(conn: Connection) -> str | None:
+    """Why the registry just loaded cannot be used, in Vietnamese, when it drops units (or ends them
+    before quarters) that have reports counted; None when it keeps every one."""
+    rows = conn.execute(text(_UNIT_GONE)).all()
+    if not rows:
+        return None
+    by_unit: dict[str, list[str]] = {}
+    for code, year, quarter in rows:
+        by_unit.setdefault(code, []).append(Period(year, quarter).label_vi)
+    shown = "; ".join(f"{code}: {', '.join(labels)}" for code, labels in list(by_unit.items())[:5])
+    more = f" và {len(by_unit) - 5} đơn vị khác" if len(by_unit) > 5 else ""
+    return (f"các đơn vị sau đã có báo cáo được chấp nhận (hoặc đang tạm giữ) cho các quý kể ra, nhưng tệp không còn "
+            f"ghi đơn vị còn hoạt động vào ngày cuối quý đó: {shown}{more}. Các báo cáo ấy sẽ mất khỏi mọi số liệu. "
+            "Hãy giữ các dòng của đơn vị; đơn vị đã hợp nhất hay thôi hoạt động thì ghi ngày kết thúc ở cột valid_to, "
+            "sau ngày cuối của quý cuối cùng đơn vị đã báo cáo")
 
 
 def _has_unit_years(conn: Connection) -> bool:
