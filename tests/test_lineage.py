@@ -167,6 +167,8 @@ _YEAR_READS = {
     "group": "SELECT unit_group, indicator_code, units_reporting, value FROM v_year_group_indicator WHERE year = 2023",
     "bloc": "SELECT indicator_code, units_reporting, value FROM v_year_indicator WHERE year = 2023",
     "tasks": "SELECT unit_group, source, identified, completed FROM v_key_tasks_by_source WHERE year = 2023",
+    "task rows": "SELECT unit_code, unit_name, unit_group, current_unit_code, task_code, status_code "
+                 "FROM v_key_task_latest WHERE year = 2023",
 }
 
 
@@ -237,7 +239,8 @@ def test_a_unit_counts_in_a_year_under_its_group_at_the_years_end(merged_bloc):
         tasks = {r.unit_group: int(r.identified) for r in conn.execute(text(
             "SELECT unit_group, SUM(identified) AS identified FROM v_key_tasks_by_source WHERE year = 2023 GROUP BY unit_group"))}
         cq903_tasks = conn.execute(text(
-            "SELECT COUNT(*) FROM v_key_task_latest WHERE year = 2023 AND unit_code = 'CQ903'")).scalar_one()
+            "SELECT COUNT(*) FROM v_key_task_latest WHERE year = 2023 AND unit_code = 'CQ903' "
+            "AND unit_group = 'enterprises' AND unit_name = 'Đảng bộ Công ty Văn hóa Nghệ thuật'")).scalar_one()
     assert groups["CQ903"] == "enterprises" and groups["CQ901"] == "agencies"
     assert cq903_tasks == 2 and tasks == {"enterprises": 2}
     published = queries.year_aggregates(engine, 2023)["group_tasks"]

@@ -283,13 +283,11 @@ _TEMPORARY = {
         FROM ({_merged_years()}) y
         JOIN unit_year l ON l.unit_code = y.unit_code AND l.year = y.year
     """,
-    # A task counts under the group its unit had at the year's end, as the unit's indicators do.
+    # v_key_task_latest groups each task under its unit's group at the year's end.
     TASK_STATE_TABLE: """
-        SELECT t.year, u.unit_group, t.source_code, t.status_code, t.is_completed, COUNT(*) AS n
-        FROM v_key_task_latest t
-        JOIN unit_year u ON u.unit_code = t.unit_code AND u.year = t.year
-        WHERE t.year = :year
-        GROUP BY t.year, u.unit_group, t.source_code, t.status_code, t.is_completed
+        SELECT year, unit_group, source_code, status_code, is_completed, COUNT(*) AS n
+        FROM v_key_task_latest WHERE year = :year
+        GROUP BY year, unit_group, source_code, status_code, is_completed
     """,
 }
 

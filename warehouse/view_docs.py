@@ -52,11 +52,12 @@ VIEWS: dict[str, str] = {
     ),
     "v_key_task_latest": (
         "One row per unit, year and key task (nhiệm vụ trọng tâm), in the state of the unit's "
-        "latest current submission that year; a task counts once a year."
+        "latest current submission that year; a task counts once a year. The unit is named and "
+        "grouped as it stood at the year's end, and `current_unit_code` is the unit it belonged to then."
     ),
     "v_key_tasks_by_source": (
         "One row per year, group and key-task source: how many tasks were identified and how "
-        "many completed, each under the group its unit had at the year's end."
+        "many completed, each under the group its unit had at the year's end (`v_key_task_latest`)."
     ),
     "v_year_end_programme135": (
         "One row per year and headline metric, in the report's order: the year-end table of "

@@ -7,8 +7,9 @@ group views said of 2023, which had been reported and issued, and a unit that mo
 a year had its key tasks counted under another group than its indicators. The table `unit_year`
 (one row per unit and year with a programme, rebuilt whenever the registry or a programme is
 loaded) holds each unit's last version of the year and the unit it belonged to at the year's
-end; the year views read it. Columns are unchanged; `current_unit_code` of
-v_unit_year_indicator is now the unit at the year's end. Quarter views keep the version in force
+end; the year views read it, v_key_task_latest too (one row per unit, year and task). Columns are
+unchanged; `current_unit_code` of v_unit_year_indicator and v_key_task_latest is now the unit at
+the year's end. Quarter views keep the version in force
 on the quarter's last day, as before.
 
 Revision ID: 0013
@@ -207,25 +208,47 @@ GROUP BY {keys}, indicator_code, aggregation
 """
 
 
-# A task counts under the group its unit had at the year's end, as the unit's indicators do.
+# A key task's year, like a unit's indicators: the unit named, grouped and rolled up as it stood
+# at the year's end (it took the name and group of the task's last quarter, and the unit the task's
+# unit belongs to today).
+KEY_TASK_LATEST = """
+CREATE VIEW v_key_task_latest AS
+SELECT t.unit_code, t.year, t.quarter AS last_quarter, u.unit_name, u.unit_group,
+       u.year_end_unit_code AS current_unit_code, t.task_code, t.content_vi, t.source_code, t.status_code,
+       t.completed_on, st.is_completed
+FROM (
+    SELECT c.unit_code, c.year, c.quarter,
+           k.task_code, k.content_vi, k.source_code, k.status_code, k.completed_on,
+           ROW_NUMBER() OVER (PARTITION BY c.unit_code, c.year, k.task_code
+                              ORDER BY c.quarter DESC) AS state_rank
+    FROM v_current_submission c
+    JOIN submission_key_task k ON k.submission_id = c.submission_id
+) t
+JOIN unit_year u ON u.unit_code = t.unit_code AND u.year = t.year
+JOIN programme p ON p.year = t.year
+LEFT JOIN task_status st ON st.programme_code = p.programme_code AND st.status_code = t.status_code
+WHERE t.state_rank = 1
+"""
+
 KEY_TASKS_BY_SOURCE = """
 CREATE VIEW v_key_tasks_by_source AS
-SELECT t.year, u.unit_group, t.source_code AS source, s.label_vi AS source_label_vi,
+SELECT t.year, t.unit_group, t.source_code AS source, s.label_vi AS source_label_vi,
        COUNT(*) AS identified,
        SUM(CASE WHEN t.is_completed THEN 1 ELSE 0 END) AS completed
 FROM v_key_task_latest t
-JOIN unit_year u ON u.unit_code = t.unit_code AND u.year = t.year
 JOIN programme p ON p.year = t.year
 LEFT JOIN task_source s ON s.programme_code = p.programme_code AND s.source_code = t.source_code
-GROUP BY t.year, u.unit_group, t.source_code, s.label_vi
+GROUP BY t.year, t.unit_group, t.source_code, s.label_vi
 """
 
-# In the order they are created; dropped in reverse (v_year_end_programme135 reads v_year_indicator).
+# In the order they are created; dropped in reverse (v_year_end_programme135 reads v_year_indicator
+# and v_key_task_latest).
 VIEWS = (
     ("v_unit_year_indicator", _year_by("v_unit_year_indicator", rollup=False)),
     ("v_unit_year_indicator_rollup", _year_by("v_unit_year_indicator_rollup", rollup=True)),
     ("v_year_group_indicator", _across_units("v_year_group_indicator", "year, unit_group")),
     ("v_year_indicator", _across_units("v_year_indicator", "year")),
+    ("v_key_task_latest", KEY_TASK_LATEST),
     ("v_key_tasks_by_source", KEY_TASKS_BY_SOURCE),
 )
 YEAR_END = "v_year_end_programme135"
