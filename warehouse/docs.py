@@ -173,8 +173,8 @@ ORDER BY indicator_code, unit_group""",
         "`plan_value` is set only where units enter a plan.",
     ),
     (
-        "Which units were merged into which (sáp nhập), and what do their successors report "
-        "once the merged units are rolled up?",
+        "Which units were merged into which (sáp nhập) by the end of 2023, and what do their "
+        "successors report for 2023 once the merged units are rolled up?",
         """\
 SELECT l.unit_code AS merged_unit_code, l.unit_name AS merged_unit_name,
        l.valid_to AS last_day, l.current_unit_code, l.current_unit_name,
@@ -187,10 +187,12 @@ LEFT JOIN v_unit_year_indicator_rollup r
 LEFT JOIN v_unit_year_indicator u
        ON u.unit_code = l.current_unit_code AND u.year = 2023
       AND u.indicator_code = 'party_members_end'
-WHERE l.unit_code <> l.current_unit_code
+WHERE l.unit_code <> l.current_unit_code AND l.valid_to <= '2023-12-31'
 ORDER BY l.current_unit_code, l.unit_code""",
         "The rolled-up figure exceeds the successor's own only while a merged unit still "
-        "reported during the year; `units_reporting` counts the units behind it.",
+        "reported during the year; `units_reporting` counts the units behind it. `v_unit_lineage` "
+        "is the registry as it is today: the date keeps out mergers of later years, which do not "
+        "reach 2023's figures.",
     ),
 ]
 
