@@ -20,7 +20,7 @@ from prefect.states import Failed
 from prefect.utilities.annotations import quote
 
 from flows.run_names import collect_run_name
-from reporting.periods import Period, period_just_ended, resolve_period
+from reporting.periods import Period, period_just_ended, period_problem_vi, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import RegistryError, load_registry
 from tasks.approval import (
@@ -101,7 +101,10 @@ def collect_quarter(
     """
     logger = get_run_logger()
     drop_expected_failure_tracebacks()
-    period = resolve_period(year, quarter, default=period_just_ended())
+    try:
+        period = resolve_period(year, quarter, default=period_just_ended())
+    except ValueError:
+        return Failed(message=period_problem_vi(year, quarter))
     data = resolve_data_dir(data_dir)
     inbox_dir = Path(inbox) if inbox else data / "inbox" / period.key
     if problem := check_settings(data, data_dir is not None):

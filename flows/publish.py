@@ -19,7 +19,7 @@ from pydantic import Field
 from flows.run_names import publish_run_name
 from reporting.narrative import report_markdown
 from reporting.periods import LOCAL_TZ, Period, period_just_ended
-from reporting.programme import Programme, ProgrammeError, programme_for_year
+from reporting.programme import Programme, ProgrammeError, programme_for_year, programmes_dir
 from reporting.versions import changes_summary_vi, figure_changes
 from tasks.approval import approve_quarter
 from tasks.artifacts import publish_headline_artifact
@@ -53,10 +53,11 @@ class YearApproval(RunInput):
     """What the bloc office answers when a publish run pauses for approval."""
 
     # Unticked and nameless at first: resuming without reading publishes a draft, and an answer
-    # without a name is refused by the server (the audit records who approved, or declined).
+    # without a name (at least one letter or digit: blanks and invisible characters are no name)
+    # is refused by the server, which checks the pattern with Python's Unicode-aware `re`.
     approve: bool = Field(False, title="Phê duyệt số liệu các quý chưa phê duyệt")
     approved_by: str = Field(
-        ..., min_length=1, pattern=r"\S", title="Người phê duyệt hoặc từ chối (họ tên, chức vụ; bắt buộc)")
+        ..., min_length=1, pattern=r"[^\W_]", title="Người phê duyệt hoặc từ chối (họ tên, chức vụ; bắt buộc)")
     note: str = Field("", title="Ghi chú")
 
 
@@ -89,9 +90,18 @@ def publish_year(
     if problem := check_settings(data, data_dir is not None):
         return Failed(message=problem)
     reports = Path(out_dir) if out_dir else data / "reports"
-    programme = programme_for_year(year)
+    try:
+        programme = programme_for_year(year)
+    except ProgrammeError:
+        return Failed(message=(
+            f"Không có tệp chương trình báo cáo dùng được cho năm {year} (thư mục {programmes_dir()}): "
+            f"chưa công bố được năm {year}. Hãy thêm tệp chương trình của năm rồi chạy lại."
+        ))
     if programme.publication is None:
-        raise ProgrammeError(f"the programme file of {year} has no [publication] section: no report can be issued")
+        return Failed(message=(
+            f"Tệp chương trình năm {year} chưa có mục [publication] (cơ quan ban hành, số, nơi ban hành, người ký, "
+            "nơi nhận) nên chưa lập được báo cáo."
+        ))
     if busy := prepare_warehouse(data, year=year):
         return Failed(message=busy)
     if refused := check_publish_rights(data):

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.states import Failed
 
 from flows.run_names import remind_run_name
-from reporting.periods import LOCAL_TZ, period_just_ended, resolve_period
+from reporting.periods import LOCAL_TZ, period_just_ended, period_problem_vi, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
 from tasks.approval import fetch_approval
@@ -35,7 +35,10 @@ def remind_missing(
     An approved quarter gets no reminders (`closed` in the result): it takes no more reports."""
     logger = get_run_logger()
     drop_expected_failure_tracebacks()
-    period = resolve_period(year, quarter, default=period_just_ended())
+    try:
+        period = resolve_period(year, quarter, default=period_just_ended())
+    except ValueError:
+        return Failed(message=period_problem_vi(year, quarter))
     data = resolve_data_dir(data_dir)
     if problem := check_settings(data, data_dir is not None):
         return Failed(message=problem)

@@ -8,8 +8,8 @@ from prefect import flow
 from prefect.states import Failed
 
 from flows.run_names import templates_run_name
-from reporting.periods import current_period, resolve_period
-from reporting.programme import programme_for_year
+from reporting.periods import current_period, period_problem_vi, resolve_period
+from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
 from tasks.disk_full import stops_when_disk_full
 from tasks.handout import fetch_carry_over, write_templates
@@ -27,11 +27,20 @@ def hand_out_templates(
     They land in <data_dir>/templates/<year>-Q<q>/ (or out_dir), each carrying over the unit's
     key tasks and plans from its latest accepted quarter of the year.
     """
-    period = resolve_period(year, quarter, default=current_period())
+    try:
+        period = resolve_period(year, quarter, default=current_period())
+    except ValueError:
+        return Failed(message=period_problem_vi(year, quarter))
     data = resolve_data_dir(data_dir)
     if problem := check_settings(data, data_dir is not None):
         return Failed(message=problem)
-    programme = programme_for_year(period.year)
+    try:
+        programme = programme_for_year(period.year)
+    except ProgrammeError:
+        return Failed(message=(
+            f"Không có tệp chương trình báo cáo dùng được cho năm {period.year} (thư mục {programmes_dir()}): "
+            f"chưa phát mẫu báo cáo {period.label_vi}. Hãy thêm tệp chương trình của năm rồi chạy lại."
+        ))
     if busy := prepare_warehouse(data, year=period.year):
         return Failed(message=busy)
     carry = fetch_carry_over(data, period)

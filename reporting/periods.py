@@ -62,6 +62,16 @@ def period_just_ended(now: dt.datetime | None = None) -> Period:
     return Period(current.year, current.quarter - 1) if current.quarter > 1 else Period(current.year - 1, 4)
 
 
+def period_problem_vi(year: int | None, quarter: int | None) -> str:
+    """Why a run's year and quarter name no quarter, as the ops team reads it on the run's page."""
+    if quarter is None:
+        return (f"Tham số không hợp lệ: có năm ({year}) nhưng không có quý. Hãy cho cả quý (1, 2, 3 hoặc 4), "
+                "hoặc bỏ cả năm và quý để lấy quý mặc định.")
+    if quarter not in ROMAN:
+        return f"Tham số không hợp lệ: quý {quarter} không có; quý là 1, 2, 3 hoặc 4."
+    return f"Tham số không hợp lệ: năm {year} nằm ngoài khoảng p135 nhận (2000 đến 2100)."
+
+
 def resolve_period(year: int | None, quarter: int | None, default: Period) -> Period:
     """The period asked for; with neither year nor quarter given, `default`."""
     if year is None and quarter is None:

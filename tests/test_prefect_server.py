@@ -156,8 +156,9 @@ def test_deploy_collect_and_approve_on_a_real_server(tmp_path, processes):
                       lambda: _input_or_none(client, publish.id, keys["description"]), RUN_TIMEOUT, worker_log)
         assert "Tình hình nộp báo cáo năm 2023" in shown and "Quý I/2023" in shown
         # Resumed without a name: the server refuses the answer and the run stays paused.
-        nameless = client.resume_flow_run(publish.id, run_input={"approve": True, "approved_by": " ", "note": ""})
-        assert nameless.status.value == "REJECT" and client.read_flow_run(publish.id).state.is_paused()
+        for blank in (" ", "\u200b"):  # a space, a zero-width space: no name
+            nameless = client.resume_flow_run(publish.id, run_input={"approve": True, "approved_by": blank, "note": ""})
+            assert nameless.status.value == "REJECT" and client.read_flow_run(publish.id).state.is_paused(), blank
         client.resume_flow_run(publish.id, run_input={"approve": True, "approved_by": "Lê Thị Duyệt", "note": "Đủ số liệu"})
         assert _final(client, publish, worker_log).type.value == "COMPLETED"
         with engine.connect() as conn:

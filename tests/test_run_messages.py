@@ -337,3 +337,26 @@ def test_a_deployment_run_with_a_wrong_setting_fails_in_one_vietnamese_line(tmp_
     # What the ops team reads in the list of runs, instead of a random "giga-sturgeon".
     assert name == {"collect": "Thu nhận Quý I/2023", "publish": "Công bố năm 2023", "remind": "Nhắc nộp Quý I/2023",
                     "templates": "Phát mẫu Quý I/2023"}[flow_name]
+
+
+@pytest.mark.parametrize(("flow_name", "params", "said"), [
+    ("collect", {"year": 2023, "quarter": 7}, "Tham số không hợp lệ: quý 7 không có; quý là 1, 2, 3 hoặc 4."),
+    ("collect", {"year": 2023}, "Tham số không hợp lệ: có năm (2023) nhưng không có quý."),
+    ("remind", {"year": 2023, "quarter": 0}, "Tham số không hợp lệ: quý 0 không có"),
+    ("templates", {"year": 2023, "quarter": 5}, "Tham số không hợp lệ: quý 5 không có"),
+    ("templates", {"year": 1800, "quarter": 1}, "Tham số không hợp lệ: năm 1800 nằm ngoài khoảng p135 nhận"),
+    ("templates", {"year": 2031, "quarter": 1}, "Không có tệp chương trình báo cáo dùng được cho năm 2031"),
+    ("publish", {"year": 2031}, "Không có tệp chương trình báo cáo dùng được cho năm 2031"),
+], ids=["quarter-7", "year-without-quarter", "remind-quarter-0", "templates-quarter-5", "templates-year-1800",
+        "templates-no-programme", "publish-no-programme"])
+def test_a_deployment_run_with_wrong_parameters_fails_in_one_vietnamese_line(tmp_path, flow_name, params, said):
+    """What an operator types into a deployment run's parameters: refused on the run's page in
+    Vietnamese, not "ValueError: quarter must be 1 to 4" with two tracebacks in its log."""
+    from flows.publish import publish_year
+    from flows.remind import remind_missing
+    from flows.templates import hand_out_templates
+
+    flows = {"collect": collect_quarter, "publish": publish_year, "remind": remind_missing, "templates": hand_out_templates}
+    state = flows[flow_name](**params, data_dir=str(tmp_path / "data"), return_state=True)
+
+    assert state.is_failed() and said in state.message, state.message
