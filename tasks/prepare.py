@@ -34,6 +34,13 @@ def bring_up_to_date(
     """
     engine = engine_for(data_dir)
     wait_seconds = locks.SETUP_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    skipped: list[str] = []
+    programmes = all_programmes(skipped)
+    for reason in skipped:
+        # Another year's broken file: that year's commands refuse it; this one goes on.
+        if say is not None:
+            say(f"Programme file skipped, unusable: {reason}")
+    registry = registry or load_registry()
     deadline = time.monotonic() + wait_seconds
     told = False
     while True:
@@ -42,14 +49,8 @@ def bring_up_to_date(
             with setup_session(engine, wait_seconds=wait_seconds, say=say,
                                lock_try_seconds=locks.SETUP_LOCK_TRY_SECONDS) as bounded:
                 upgrade(bounded)
-                skipped: list[str] = []
-                programmes = all_programmes(skipped)
-                for reason in skipped:
-                    # Another year's broken file: that year's commands refuse it; this one goes on.
-                    if say is not None:
-                        say(f"Programme file skipped, unusable: {reason}")
                 refused: list[tuple[int, str]] = []
-                changed = load_reference(bounded, programmes, registry or load_registry(), refused)
+                changed = load_reference(bounded, programmes, registry, refused)
             break
         except locks.TablesBusy as busy:
             # Each try is one transaction, rolled back whole: try again until the wait runs out.
