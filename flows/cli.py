@@ -961,7 +961,7 @@ def _published_figure(engine, year: int, metric: str, found) -> str | None:
 
     The trace reads the warehouse as it is now; the report people hold is the version published."""
     from reporting.periods import LOCAL_TZ
-    from reporting.vn_format import vn_number
+    from reporting.vn_format import round_half_up, vn_number
     from warehouse.publications import latest_publication
 
     latest = latest_publication(engine, year)
@@ -969,8 +969,8 @@ def _published_figure(engine, year: int, metric: str, found) -> str | None:
     if figure is None:
         return None
     places = figure["display_decimals"]
-    then = None if figure["value"] is None else round(figure["value"], places)
-    now = None if found.view_value is None else round(found.view_value, places)
+    then = None if figure["value"] is None else round_half_up(figure["value"], places)
+    now = None if found.view_value is None else round_half_up(found.view_value, places)
     shown = "không có" if then is None else f"{vn_number(then, places)} {figure['display_unit_vi']}"
     version = f"phiên bản {latest.version}, lập ngày {latest.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}"
     if then == now:

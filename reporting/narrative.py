@@ -13,7 +13,7 @@ from typing import Any
 
 from reporting.periods import Period
 from reporting.programme import Programme
-from reporting.vn_format import vn_number
+from reporting.vn_format import round_half_up, vn_number
 
 # A figure of 100 or more is spoken in whole units ("9.899 tỷ đồng"), a smaller one with the
 # decimals the headline prints ("60,8 tỷ đồng"), as the bloc's reports write them.
@@ -74,7 +74,7 @@ def spoken_amount(value: float, decimals: int) -> str:
 
 def percent_text(pct: float, value: float, plan: float) -> str:
     """106.0 -> '106%'; a share that rounds to 100% while short of (or over) plan keeps a decimal."""
-    whole = round(pct)
+    whole = round_half_up(pct)
     if whole == 100 and (value < plan or value > plan) and abs(pct - 100) > EPSILON:
         return f"{vn_number(pct, 1)}%"
     return f"{vn_number(pct, 0)}%"
@@ -163,7 +163,7 @@ def figure_clause(figure: Figure, before: float | None = None, year_before: int 
     clause = f"{clause} ({against})" if against else clause
     if before is not None and year_before is not None and before > 0:
         change = 100.0 * (figure.value - before) / before
-        if round(change, 1) == 0:
+        if round_half_up(change, 1) == 0:
             clause += f", bằng năm {year_before}"
         else:
             clause += f", {'tăng' if change > 0 else 'giảm'} {vn_number(abs(change), 1)}% so với năm {year_before}"

@@ -5,14 +5,28 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
+def round_half_up(value: float, decimals: int = 0) -> float:
+    """`value` rounded as Excel and LibreOffice show it: a half away from zero, read to 15 significant
+    digits (211.25 -> 211.3, where Python's round() gives 211.2), so the report's figures and its data
+    workbook's cells never differ in the last digit."""
+    return float(_half_up(value, decimals))
+
+
+def _half_up(value: float, decimals: int) -> Decimal:
+    return Decimal(f"{float(value):.15g}").quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
 def vn_number(value: float | int | None, decimals: int = 0) -> str:
-    """9899.4 -> '9.899,4'; None -> ''."""
+    """9899.4 -> '9.899,4'; 211.25 -> '211,3' (as a spreadsheet shows it); None -> ''."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = f"{float(value):,.{decimals}f}"
+    if isinstance(value, float) and math.isinf(value):
+        return f"{value:,.{decimals}f}"
+    text = f"{_half_up(value, decimals) + 0:,.{decimals}f}"
     return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
 
 

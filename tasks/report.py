@@ -18,7 +18,7 @@ from reporting.findings import STATUS_VI
 from reporting.narrative import DRAFT_MARK, draft_note
 from reporting.periods import LOCAL_TZ, ROMAN
 from reporting.programme import Programme
-from reporting.vn_format import upper_keeping_symbols
+from reporting.vn_format import round_half_up, upper_keeping_symbols
 from tasks.safe_cells import safe_text
 from tasks.templates import number_format as _plain_format
 
@@ -163,7 +163,7 @@ class _Context:
     def rounded(self, code: str, value) -> float | None:
         """A value as written: rounded to the indicator's decimals, no float noise."""
         v = _num(value)
-        return None if v is None else _clean(round(v, self.programme.indicator(code).decimals))
+        return None if v is None else _clean(round_half_up(v, self.programme.indicator(code).decimals))
 
 
 class _Sheet:
@@ -331,7 +331,7 @@ def _clean(value: float) -> float | int:
 def _fraction(value, plan) -> float | None:
     """Value over plan as a fraction for a 0% cell, rounded to a tenth of a percent."""
     v, p = _num(value), _num(plan)
-    return None if v is None or not p else _clean(round(v / p, 3))
+    return None if v is None or not p else _clean(round_half_up(v / p, 3))
 
 
 def _title(ws: _Sheet, ctx: _Context, title: str, subtitle: str, last_col: int) -> None:
@@ -406,13 +406,13 @@ def _headline_sheet(ws: _Sheet, ctx: _Context, headline: pd.DataFrame, units_cou
         else:
             fmt = number_format(0)
             value, plan = _num(r["value"]), _num(r["plan"])
-            value, plan = (None if v is None else int(round(v)) for v in (value, plan))
+            value, plan = (None if v is None else int(round_half_up(v)) for v in (value, plan))
         pct = _num(r["pct_of_plan"])
         for col, v in enumerate((n, r["label_vi"], r["display_unit_vi"]), start=1):
             _put(ws, row, col, v, wrap=col == 2)
         _put(ws, row, 4, value, fmt)
         _put(ws, row, 5, plan, fmt)
-        _put(ws, row, 6, None if pct is None else _clean(round(pct / 100, 3)), PERCENT)
+        _put(ws, row, 6, None if pct is None else _clean(round_half_up(pct / 100, 3)), PERCENT)
         _put(ws, row, 7, r["metric_code"])
     _print_setup(ws, HEADER_ROW, landscape=True, one_page=True)
 
@@ -666,7 +666,7 @@ def _charts_sheet(ws: _Sheet, ctx: _Context, figures: WorkbookFigures) -> None:
         _put(ws, row, 2, "% kế hoạch", bold=True)
         for n, r in enumerate(planned, start=1):
             _put(ws, row + n, 1, r["label_vi"], wrap=True)
-            _put(ws, row + n, 2, _clean(round(float(r["pct_of_plan"]) / 100, 3)), PERCENT)
+            _put(ws, row + n, 2, _clean(round_half_up(float(r["pct_of_plan"]) / 100, 3)), PERCENT)
         last = row + len(planned)
         chart = _bar(ws, f"Mức thực hiện so với kế hoạch năm {p.year}", "% kế hoạch", horizontal=True, num_format=PERCENT,
                      legend=False)

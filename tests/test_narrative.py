@@ -133,7 +133,7 @@ def test_a_new_version_without_moved_figures_says_why():
     assert changes_summary_vi(3, [], ["tệp chương trình đã thay đổi"]) == [
         "So với phiên bản 2: các số liệu chính không thay đổi (tệp chương trình đã thay đổi)."]
     moved = Change("budget_paid_bn_vnd", "Nộp ngân sách nhà nước", "tỷ đồng", 1, 870.0, 865.25)
-    assert changes_summary_vi(2, [moved])[1] == "– Nộp ngân sách nhà nước: 870,0 → 865,2 tỷ đồng (giảm 4,8 tỷ đồng)"
+    assert changes_summary_vi(2, [moved])[1] == "– Nộp ngân sách nhà nước: 870,0 → 865,3 tỷ đồng (giảm 4,8 tỷ đồng)"
 
 
 @pytest.mark.parametrize(("coverage", "expected"), [

@@ -42,7 +42,11 @@ def test_resolve_period_needs_a_quarter_with_a_year():
 @pytest.mark.parametrize(("value", "decimals", "text"), [
     (9899.4, 1, "9.899,4"), (10.6, 1, "10,6"), (1966, 0, "1.966"), (870, 1, "870,0"),
     (60.82, 1, "60,8"), (-1234.5, 2, "-1.234,50"), (None, 1, ""),
-], ids=["revenue", "income", "tasks", "budget", "insurance", "negative", "none"])
+    # As the data workbook's cell shows it in Excel and LibreOffice: a half rounds away from zero.
+    (211.25, 1, "211,3"), (45.25 + 50 + 48 + 60 + 0.5 + 0.6 + 0.7 + 0.8 + 1.2 + 1.3 + 1.4 + 1.5, 1, "211,3"),
+    (-2.5, 0, "-3"), (0.125, 2, "0,13"), (-0.04, 1, "0,0"),
+], ids=["revenue", "income", "tasks", "budget", "insurance", "negative", "none",
+        "half-up", "half-up-summed", "half-away-from-zero", "half-up-small", "no-negative-zero"])
 def test_vietnamese_numbers(value, decimals, text):
     assert vn_number(value, decimals) == text
 
