@@ -519,10 +519,11 @@ def _indicator_table(programme: Programme) -> pd.DataFrame:
         [(i.code, i.label_vi, bool(i.has_plan), bool(i.has_ytd), bool(i.signed), i.decimals, i.unit_vi,
           i.plausible_min, i.plausible_max, i.max_ratio_to_previous or None, band(i.plausible_min, i.plausible_max),
           0.5 * 10 ** -i.decimals,
-          "chỉ nhận số nguyên" if not i.decimals else f"chỉ nhận tối đa {i.decimals} chữ số thập phân")
+          "chỉ nhận số nguyên" if not i.decimals else f"chỉ nhận tối đa {i.decimals} chữ số thập phân",
+          i.aggregation != "sum")
          for i in programme.indicators],
         columns=["code", "label_vi", "has_plan", "has_ytd", "signed", "decimals", "unit_vi", "low", "high",
-                 "limit", "band_shown", "tolerance", "decimals_shown"],
+                 "limit", "band_shown", "tolerance", "decimals_shown", "is_level"],
     ).drop_duplicates("code", keep="last").set_index("code")
 
 
@@ -587,6 +588,7 @@ def _enrich_indicators(
         frame[f"{column}_unsigned"] = frame[column].where(~frame["is_signed"])
     frame["ytd_compared"] = frame["ytd"].where(frame["has_ytd"] & ~frame["is_signed"] & (frame["ytd"] >= 0))
     _plausibility(frame, table, is_known, at, before, decimals)
+    _plan_plausibility(frame, table, is_known, at, history)
     return frame
 
 
@@ -693,11 +695,48 @@ def _plausibility(
     frame["change_shown"], frame["previous_shown"] = change_shown, previous_shown
 
 
-def _previous_values(units: pd.Series, codes: pd.Series, history: History) -> np.ndarray:
-    """Each row's value in the unit's earlier quarter, NaN where it has none."""
+# A year's plan revised between quarters by more than this factor is worth a second look: a plan
+# typed as a percentage (105% is stored as 1,05) or in another unit is this far off.
+PLAN_CHANGE_LIMIT = 2.0
+
+
+def _plan_plausibility(
+    frame: pd.DataFrame, table: pd.DataFrame, is_known: pd.Series, at: np.ndarray, history: History
+) -> None:
+    """The plan's flags: outside the indicator's band where the plan is on the value's scale (an
+    average or a level, not a year's total of quarterly flows), or far from the plan the unit
+    reported in its last quarter."""
+    codes, plan = frame["indicator_code"], frame["plan"].to_numpy(dtype=float)
+    usable = (frame["has_plan"] & (frame["plan_kind"] == "number")).to_numpy(dtype=bool) & ~np.isnan(plan)
+    usable &= plan >= 0
+    level = _per_code(codes, table, "is_level", at).where(is_known, False).to_numpy(dtype=bool)
+    low = pd.to_numeric(_per_code(codes, table, "low", at), errors="coerce").to_numpy(dtype=float)
+    high = pd.to_numeric(_per_code(codes, table, "high", at), errors="coerce").to_numpy(dtype=float)
+    has_low, has_high = ~np.isnan(low), ~np.isnan(high)
+    with np.errstate(invalid="ignore"):
+        outside = (has_low & (plan < low)) | (has_high & (plan > high))
+    frame["plan_in_band"] = _flags(usable & level & (has_low | has_high), ~outside)
+    before = _previous_values(frame["unit_code"], codes, history, "plan_value")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        compared = usable & ~np.isnan(before) & (before > 0)
+        ratio = plan / before
+        within = (1 / PLAN_CHANGE_LIMIT <= ratio) & (ratio <= PLAN_CHANGE_LIMIT)
+    frame["plan_change_ok"] = _flags(compared, within)
+    change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
+    for i in np.flatnonzero(compared & ~within):
+        r = float(ratio[i])
+        change_shown[i] = f"gấp {vn_number(r, 1)} lần" if r >= 1 else f"chỉ bằng {vn_number(100 * r, 0)}%"
+        previous_shown[i] = shown(float(before[i]))
+    frame["plan_change_shown"], frame["plan_previous_shown"] = change_shown, previous_shown
+
+
+def _previous_values(units: pd.Series, codes: pd.Series, history: History, column: str = "value") -> np.ndarray:
+    """Each row's `column` in the unit's earlier quarter, NaN where it has none."""
+    if column not in history.indicators.columns:
+        return np.full(len(units), np.nan)
     previous = latest_earlier(history.indicators, "indicator_code")
     at = positions_in(previous, ["unit_code", "indicator_code"], [units, codes])
-    values = pd.to_numeric(previous["value"], errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(previous[column], errors="coerce").to_numpy(dtype=float)
     return np.where(at >= 0, values[np.where(at >= 0, at, 0)], np.nan) if len(values) else np.full(len(units), np.nan)
 
 

@@ -14,6 +14,7 @@ INDEX_COLUMNS = [
     "submission_id", "row", "indicator_code", "indicator_code_cell", "label", "value", "ytd",
     "value_cell", "value_text", "value_readings", "ytd_cell", "ytd_text", "ytd_readings",
     "plan_cell", "plan_text", "plan_readings", "band_shown", "previous_shown", "change_shown", "slip_shown", "slip_times", "value_read_as", "ytd_read_as",
+    "plan", "plan_change_shown", "plan_previous_shown",
     "decimals_shown", "unit_vi",
 ]
 COMPARISON_INDEX_COLUMNS = [
@@ -100,6 +101,22 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
             severity="warning",
             message_vi="Ô {cell} (\"{label}\") = {value}, ngoài khoảng thường gặp ({band_shown}). "
             "Đề nghị kiểm tra lại; nếu số liệu đúng thì giữ nguyên.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="plan_in_band", value_set=[False],
+            rule_id="plausibility.plan_out_of_band", sheet=SHEET, cell_column="plan_cell", value_column="plan",
+            severity="warning",
+            message_vi="Ô {cell} (kế hoạch của \"{label}\") = {value}, ngoài khoảng thường gặp ({band_shown}). "
+            "Kế hoạch nhập theo đơn vị tính của chỉ tiêu ({unit_vi}), không nhập dạng phần trăm. "
+            "Đề nghị kiểm tra lại; nếu số liệu đúng thì giữ nguyên.",
+        ),
+        rule(
+            gxe.ExpectColumnValuesToNotBeInSet, column="plan_change_ok", value_set=[False],
+            rule_id="plausibility.plan_change_vs_previous", sheet=SHEET, cell_column="plan_cell", value_column="plan",
+            severity="warning",
+            message_vi="Ô {cell} (kế hoạch của \"{label}\") = {value}, {plan_change_shown} kế hoạch năm đã báo cáo "
+            "quý trước ({plan_previous_shown}). Kế hoạch nhập theo đơn vị tính của chỉ tiêu ({unit_vi}), không nhập "
+            "dạng phần trăm. Đề nghị kiểm tra lại; nếu đơn vị đã điều chỉnh kế hoạch thì giữ nguyên.",
         ),
         *(rule(
             gxe.ExpectColumnValuesToBeNull, column=f"{column}_read_as",

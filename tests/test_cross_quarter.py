@@ -12,7 +12,7 @@ from expectations.gate import check_batch
 from reporting import layout as L
 from reporting.periods import Period
 from tasks.workbook_reader import read_workbooks
-from tests.workbooks import PROGRAMME, REGISTRY, default_values, indicator_cell, save, submission
+from tests.workbooks import PROGRAMME, REGISTRY, default_plans, default_values, indicator_cell, save, submission
 
 Q2 = Period(2023, 2)
 NV01 = ("NV01", "Học tập nghị quyết", "ctr135", "completed", dt.date(2023, 2, 1))
@@ -21,12 +21,13 @@ IND, TSK = L.SHEET_INDICATORS, L.SHEET_TASKS
 
 HISTORY = History(
     indicators=pd.DataFrame([
-        ("CQ003", 1, "inspections", 2.0, 2.0),
-        ("DN001", 1, "workers", 100.0, None),
-        ("DN001", 1, "revenue_bn_vnd", 50.0, 50.0),
-        ("DN001", 1, "avg_income_m_vnd", 6.8, None),
-        ("DN001", 1, "profit_bn_vnd", 6.658, 6.658),
-    ], columns=["unit_code", "quarter", "indicator_code", "value", "ytd_value"]),
+        ("CQ003", 1, "inspections", 2.0, 2.0, None),
+        ("DN001", 1, "workers", 100.0, None, None),
+        ("DN001", 1, "revenue_bn_vnd", 50.0, 50.0, None),
+        ("DN001", 1, "avg_income_m_vnd", 6.8, None, 10.0),
+        ("DN001", 1, "profit_bn_vnd", 6.658, 6.658, None),
+        ("DN001", 1, "social_insurance_bn_vnd", 0.0, 0.0, 10.0),
+    ], columns=["unit_code", "quarter", "indicator_code", "value", "ytd_value", "plan_value"]),
     tasks=pd.DataFrame([
         ("CQ003", 1, "NV01", "completed"),
         ("CQ003", 1, "NV02", "in_progress"),
@@ -96,6 +97,17 @@ CASES = {
         "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd="60,125"),
         "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110.125)},
         {("indicator.value_read_by_context", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
+    # "105%" typed in the income plan cell (10 last quarter): a spreadsheet stores 1,05.
+    "plan-typed-as-percent": ("DN001", {**_enterprise(110), "plans": dict(default_plans("enterprises"), avg_income_m_vnd=1.05)},
+                              {("plausibility.plan_out_of_band", IND, indicator_cell("enterprises", "avg_income_m_vnd", "plan")),
+                               ("plausibility.plan_change_vs_previous", IND,
+                                indicator_cell("enterprises", "avg_income_m_vnd", "plan"))}),
+    # A year's total (no band of its own for a plan) typed ten times last quarter's plan.
+    "plan-tenfold": ("DN001", {**_enterprise(110), "plans": dict(default_plans("enterprises"), social_insurance_bn_vnd=100)},
+                     {("plausibility.plan_change_vs_previous", IND,
+                       indicator_cell("enterprises", "social_insurance_bn_vnd", "plan"))}),
+    "plan-revised-a-little": ("DN001", {**_enterprise(110), "plans": dict(default_plans("enterprises"), avg_income_m_vnd=12)},
+                              set()),
 }
 
 
@@ -121,6 +133,16 @@ def test_warnings_accept_and_errors_reject(checked):
     assert "gấp 4,0 lần" in jump.message_vi and "(100)" in jump.message_vi
     vanished = next(f for f in checked.findings if f.submission_id == "task-vanished")
     assert vanished.value == "NV02" and "NV02" in vanished.message_vi
+
+
+def test_a_plan_typed_as_a_percentage_is_told_and_still_loaded(checked):
+    assert checked.status["plan-typed-as-percent"] == "accepted_with_warnings"
+    told = {f.rule_id: f for f in checked.findings if f.submission_id == "plan-typed-as-percent"}
+    band = told["plausibility.plan_out_of_band"]
+    assert band.value == "1,05" and "= 1,05, ngoài khoảng thường gặp (3,0 – 60,0)" in band.message_vi, band.message_vi
+    assert "không nhập dạng phần trăm" in band.message_vi
+    change = told["plausibility.plan_change_vs_previous"]
+    assert "chỉ bằng 11% kế hoạch năm đã báo cáo quý trước (10)" in change.message_vi, change.message_vi
 
 
 def test_a_thousand_times_the_last_quarter_is_an_error_naming_the_likely_number(checked):

@@ -159,6 +159,8 @@ CASES = {
                      {("indicator.plan_missing", IND, _cell("enterprises", "avg_income_m_vnd", "plan"))}),
     "plan-text": ("DN001", {"plans": _plans(avg_income_m_vnd="mười triệu")},
                   {("indicator.plan_not_number", IND, _cell("enterprises", "avg_income_m_vnd", "plan"))}),
+    "income-plan-out-of-band": ("DN001", {"plans": _plans(avg_income_m_vnd=1.05)},
+                                {("plausibility.plan_out_of_band", IND, _cell("enterprises", "avg_income_m_vnd", "plan"))}),
     "income-out-of-band": ("DN001", _enterprise(avg_income_m_vnd=95),
                            {("plausibility.out_of_band", IND, _cell("enterprises", "avg_income_m_vnd"))}),
     "budget-above-revenue": ("DN001", _enterprise(ytd={"budget_paid_bn_vnd": 5}, budget_paid_bn_vnd=5),
@@ -191,7 +193,7 @@ CASES = {
     "totals-missing": ("CQ003", {"tasks": [TASK], "cells": {(TSK, "J9"): None}}, {("task.totals_missing", TSK, "J9")}),
 }
 WARNINGS = {
-    "unit-renamed-since-handout", "income-out-of-band", "budget-above-revenue", "report-date-in-the-future",
+    "unit-renamed-since-handout", "income-out-of-band", "income-plan-out-of-band", "budget-above-revenue", "report-date-in-the-future",
     "report-date-before-the-quarter", "report-date-not-a-date", "report-date-no-such-day", "phone-not-a-number",
     "phone-too-short", "note-on-a-row-without-task", "revenue-typed-in-millions",
 }
