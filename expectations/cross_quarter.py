@@ -130,7 +130,10 @@ def check_tasks_carried(
             findings.append(Finding(
                 sid, "crossq.task_uncompleted", ERROR, L.SHEET_TASKS, cell, label,
                 f"Ô {cell}: nhiệm vụ \"{code}\" đã báo cáo \"{labels[status]}\" ở quý {quarter}, "
-                f"nay ghi \"{label}\". Nhiệm vụ đã hoàn thành không chuyển lại trạng thái khác.",
+                f"nay ghi \"{label}\". Nhiệm vụ đã hoàn thành không chuyển lại trạng thái khác. Nếu báo cáo "
+                f"quý {quarter} ghi nhầm là đã hoàn thành: sửa tệp đã gửi quý {quarter}, lưu và gửi lại tệp đó trước "
+                "(nếu quý đó đã được phê duyệt, hãy báo văn phòng Đảng ủy Khối mở lại quý), sau đó lưu lại và gửi lại "
+                "báo cáo này.",
             ))
     return findings
 

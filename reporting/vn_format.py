@@ -104,10 +104,15 @@ def number_readings(text: str, unit_vi: str | None = None) -> list[float]:
 
     `9.899` reads 9899 the Vietnamese way and 9.899 the English way; `1.234,5` only 1234.5;
     `(0,581)` -0.581, as accountants write a negative; `abc` nothing. Spaces between digit groups are allowed; in a money cell a trailing `tỷ`,
-    `triệu` or `đồng` converts to the cell's unit (`500 triệu` in a tỷ-đồng cell is 0,5).
+    `triệu` or `đồng` converts to the cell's unit (`500 triệu` in a tỷ-đồng cell is 0,5); the cell's own unit
+    typed after the number is dropped (`1.280 người` of workers is 1280, `2 tỷ` of inspections is nothing).
     """
     text = unicodedata.normalize("NFC", text)
     factor = 1.0
+    own = unicodedata.normalize("NFC", unit_vi or "").strip().lower()
+    if own and text.rstrip().lower().endswith(own) and text.rstrip()[: -len(own)].rstrip()[-1:].isdigit():
+        # The cell's own unit typed after the number ("1.280 người" of workers): the number itself.
+        return [round(r, 9) for r in _plain_readings(text.rstrip()[: -len(own)])]
     suffix = _MONEY_SUFFIX.search(text)
     if suffix and suffix.group(0).strip():
         cell_scale = _money_scale(unit_vi)

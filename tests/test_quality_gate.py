@@ -61,6 +61,7 @@ CASES = {
     "vietnamese-number-text": ("DN001", _enterprise(revenue_bn_vnd="1.234,5", ytd={"revenue_bn_vnd": "1.234,5"}), set()),
     "money-with-unit-words": ("DN001", _enterprise(revenue_bn_vnd="500 triệu", budget_paid_bn_vnd=0.1,
                                                    ytd={"revenue_bn_vnd": "0,5 tỷ đồng", "budget_paid_bn_vnd": 0.1}), set()),
+    "count-with-its-own-unit": ("DN001", _enterprise(workers="1.280 người"), set()),
     "unit-word-in-a-count": ("CQ003", _agency(inspections="2 tỷ"), {("indicator.value_not_number", IND, _cell("agencies", "inspections"))}),
     "template-version": ("CQ003", {"info": {"template_version": "CTr135-2023.v1"}},
                          {("identity.template_version", INFO, "B3")}),
@@ -92,7 +93,7 @@ CASES = {
     "header-changed": ("CQ003", {"cells": {(IND, "E4"): "Số liệu"}}, {("structure.header_changed", IND, "E4")}),
     "label-changed": ("CQ003", {"cells": {(IND, "C5"): "Đảng viên"}}, {("structure.locked_cell_changed", IND, "C5")}),
     "value-missing": ("CQ003", _agency(inspections=None), {("indicator.value_missing", IND, _cell("agencies", "inspections"))}),
-    "value-text": ("CQ003", _agency(inspections="2 cuộc"), {("indicator.value_not_number", IND, _cell("agencies", "inspections"))}),
+    "value-text": ("CQ003", _agency(inspections="hai cuộc"), {("indicator.value_not_number", IND, _cell("agencies", "inspections"))}),
     "value-ambiguous": ("DN001", _enterprise(revenue_bn_vnd="9.899"),
                         {("indicator.value_ambiguous", IND, _cell("enterprises", "revenue_bn_vnd"))}),
     "income-with-a-decimal-comma-too-many": ("DN001", _enterprise(avg_income_m_vnd="10,555"),
@@ -276,8 +277,8 @@ def test_another_quarters_template_is_told_only_what_makes_it_the_wrong_template
 
 def test_messages_are_vietnamese_and_name_the_cell_and_value(checked):
     finding = next(f for f in checked.findings if f.submission_id == "value-text")
-    assert finding.value == "2 cuộc"
-    assert finding.cell in finding.message_vi and "2 cuộc" in finding.message_vi
+    assert finding.value == "hai cuộc"
+    assert finding.cell in finding.message_vi and "hai cuộc" in finding.message_vi
     assert "không phải là số" in finding.message_vi
     assert 'không phát sinh thì nhập 0 (không gõ "-" hay "không" thay cho số 0).' in finding.message_vi
     ambiguous = next(f for f in checked.findings if f.submission_id == "value-ambiguous")
@@ -316,6 +317,9 @@ def test_only_passing_submissions_have_facts_and_text_numbers_are_read(checked):
     words = checked.indicator_facts.set_index(["submission_id", "indicator_code"]).loc[
         ("money-with-unit-words", "revenue_bn_vnd")]
     assert (words["value"], words["ytd"]) == (0.5, 0.5)
+    counted = checked.indicator_facts.set_index(["submission_id", "indicator_code"]).loc[
+        ("count-with-its-own-unit", "workers")]
+    assert counted["value"] == 1280
 
 
 def test_values_and_messages_carry_no_english_word(checked):
