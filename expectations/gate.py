@@ -668,18 +668,23 @@ def _plausibility(
     frame["band_shown"] = _per_code(codes, table, "band_shown", at).where(is_known, "… – …").tolist()
 
     limit = pd.to_numeric(_per_code(codes, table, "limit", at), errors="coerce").to_numpy(dtype=float)
+    # A slip is looked for in an indicator without a limit of its own too (a profit of 6,658 tỷ
+    # typed on a computer set to English is 6658), within the generous ratio its readings take.
+    slip_limit = np.where(np.isnan(limit), READING_RATIO, limit)
     has_decimals = pd.to_numeric(decimals, errors="coerce").fillna(0).to_numpy(dtype=float) > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        compared = ~np.isnan(limit) & usable & ~np.isnan(before) & (before > 0)
+        previous = usable & ~np.isnan(before) & (before > 0)
+        compared = ~np.isnan(limit) & previous
         ratio = value / before
         within = (1 / limit <= ratio) & (ratio <= limit)
+        near = (1 / slip_limit <= ratio) & (ratio <= slip_limit)
         scale = np.full(len(frame), np.nan)
         for times in SLIP_SCALES:
-            hit = np.isnan(scale) & ~within & (1 / limit <= ratio / times) & (ratio / times <= limit)
+            hit = np.isnan(scale) & ~near & (1 / slip_limit <= ratio / times) & (ratio / times <= slip_limit)
             scale[hit] = times
-    slipped = compared & has_decimals & ~np.isnan(scale)
+    slipped = previous & has_decimals & ~np.isnan(scale)
     frame["change_ok"] = _flags(compared, within)
-    frame["separator_slip"] = _flags(compared & has_decimals, slipped)
+    frame["separator_slip"] = _flags(previous & has_decimals, slipped)
     frame["slip_shown"] = [shown(float(v) / s) if hit else "" for v, s, hit in
                            zip(value.tolist(), scale.tolist(), slipped.tolist())]
     frame["slip_times"] = [vn_number(s, 0) if hit else "" for s, hit in zip(scale.tolist(), slipped.tolist())]

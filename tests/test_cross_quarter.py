@@ -76,6 +76,11 @@ CASES = {
         "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60, avg_income_m_vnd=7000000),
         "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110)},
         {("plausibility.separator_slip", IND, indicator_cell("enterprises", "avg_income_m_vnd"))}),
+    # A profit (no change limit of its own) of 6,658 tỷ after 6,658, typed on a computer set to English.
+    "profit-separator-slip": ("DN001", {
+        "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60, profit_bn_vnd=6658),
+        "ytd": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=110, profit_bn_vnd=6664.658)},
+        {("plausibility.separator_slip", IND, indicator_cell("enterprises", "profit_bn_vnd"))}),
     # The year-to-date 110 typed on a computer set to English as 110.000.
     "revenue-ytd-slip": ("DN001", {
         "values": dict(default_values("enterprises", 10), workers=110, revenue_bn_vnd=60),
@@ -154,7 +159,8 @@ def test_a_thousand_times_the_last_quarter_is_an_error_naming_the_likely_number(
     assert ("= 7000000, gấp khoảng 1.000.000 lần quý trước (6,8): rất có thể số đúng là 7 triệu đồng/người/tháng, "
             "nhưng đã nhập theo một đơn vị nhỏ hơn đơn vị tính của ô (ví dụ triệu đồng thay cho tỷ đồng, đồng thay cho "
             "triệu đồng)") in income.message_vi, income.message_vi
-    assert {checked.status[c] for c in ("revenue-slip-ytd-right", "income-in-dong", "revenue-ytd-slip")} == {"rejected"}
+    assert {checked.status[c] for c in ("revenue-slip-ytd-right", "income-in-dong", "revenue-ytd-slip",
+                                        "profit-separator-slip")} == {"rejected"}
     [ytd] = [f for f in checked.findings if f.submission_id == "revenue-ytd-slip"]
     assert "là 110000, đúng bằng 1.000 lần lũy kế quý trước cộng số trong quý (110)" in ytd.message_vi
     assert checked.status["revenue-text-read-by-last-quarter"] == "accepted_with_warnings"
