@@ -148,7 +148,7 @@ class Correction:
 # A clerk types text into a number cell (rejected, then fixed); another types an average income
 # ten times too large (accepted with warnings, then superseded by the corrected file).
 CORRECTIONS = (
-    Correction("CQ017", 2, "regular_cell_meetings", "3 buổi", 2),
+    Correction("CQ017", 2, "regular_cell_meetings", "ba buổi", 2),
     Correction("DN016", 3, "avg_income_m_vnd", None, 1),
 )
 # An enterprise that revises its income plan in Q3 (Q1-Q2 carry the first plan).
