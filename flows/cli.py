@@ -203,6 +203,17 @@ def _prepare(data_dir: Path | None, verbose: bool = False, read_only_ok: bool = 
     return data
 
 
+def _cluster() -> None:
+    """The Dask cluster a collect is told to read on answers and can (one Vietnamese line and exit 2)."""
+    from tasks.preflight import SettingError, check_cluster
+
+    try:
+        check_cluster()
+    except SettingError as exc:
+        errors.print(f"[red]Lỗi cấu hình:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
 class _Stopped(SystemExit):
     """The command was told to stop (SIGTERM): it exits, running what is registered to run at exit."""
 
@@ -401,6 +412,8 @@ def _quiet_prefect(verbose: bool) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # Read when Prefect is first imported, which the commands do only after this.
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO" if verbose else "WARNING"
+    # Dask's own lines (a local cluster starting its scheduler and workers), read when it is imported.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if verbose else "warning")
     server_logger = logging.getLogger("prefect")
     if not any(isinstance(f, _NoServerNotices) for f in server_logger.filters):
         server_logger.addFilter(_NoServerNotices())
@@ -819,6 +832,7 @@ def collect(
     _programme(period.year)
     _registry()
     data = _prepare(data_dir, verbose)
+    _cluster()
     with _server_starting():
         from flows.collect import collect_quarter
 

@@ -39,20 +39,23 @@ from tasks.intake import archive_originals, contents_of, discover_workbooks, iss
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
 from tasks.memory import fix_mmap_threshold, long_lived_kept_still, release_freed_memory
 from tasks.notify import tell_ops_of_failure
-from tasks.prepare import check_settings, prepare_warehouse, registry_failure_vi
+from tasks.prepare import check_cluster, check_settings, prepare_warehouse, registry_failure_vi
 from tasks.progress import COLLECT_STAGES, StageClock
 from tasks.quality import check_submissions, fetch_history, read_batch
 from tasks.run_log import drop_expected_failure_tracebacks
 from tasks.runners import (
     BATCH_SIZE_ENV,
+    DASK,
     DASK_ADDRESS_ENV,
     LOCAL,
     PARALLEL_BATCHES_ENV,
     READ_WORKERS_ENV,
+    ClusterLost,
     SettingValueError,
     batch_runner,
     checked_runner,
     int_from_env,
+    result_on_cluster,
     runner_from_env,
 )
 from tasks.workbook_reader import close_parsing_pools
@@ -132,6 +135,8 @@ def collect_quarter(
     except SettingValueError as exc:
         return Failed(message=str(exc))
     dask_address = dask_address or os.environ.get(DASK_ADDRESS_ENV) or None
+    if runner_kind == DASK and dask_address and (problem := check_cluster(dask_address)):
+        return Failed(message=problem)
     try:
         registry = load_registry()
     except RegistryError as exc:
@@ -187,7 +192,8 @@ def collect_quarter(
                         read_started = time.perf_counter()
                         for batch, future in reads:
                             with clock.stage("read", len(batch)):
-                                parsed, seconds = future.result()
+                                parsed, seconds = (future.result() if runner_kind == LOCAL else
+                                                   result_on_cluster(future, dask_address or "máy này (cụm cục bộ)"))
                             del future  # its final state holds the batch's frames too
                             guard_seconds += seconds
                             read_seconds = time.perf_counter() - read_started
@@ -247,6 +253,11 @@ def collect_quarter(
             )}, lock.ensure_held)
     except QuarterLost as exc:
         # Nothing more was committed (each commit checks the lock first): say so once, no traceback.
+        return Failed(message=str(exc))
+    except ClusterLost as exc:
+        # The command prints the run's message, in Vietnamese: its terminal leaves this line out.
+        logger.error("Reading on the Dask cluster stopped: %s", exc.__cause__ or "see the run's message",
+                     extra=PER_FILE)
         return Failed(message=str(exc))
     logger.info(
         "Collected %s: %d files, %d new, %d accepted, %d with warnings, %d rejected, %d held, %d refused unread",

@@ -22,6 +22,7 @@ from tasks.runners import (
     PARALLEL_BATCHES_ENV,
     READ_WORKERS_ENV,
     SettingValueError,
+    dask_cluster_problem,
     int_from_env,
     runner_from_env,
 )
@@ -134,6 +135,16 @@ def check_run_settings() -> str:
     if block and (problem := block_ref_problem(block, NOTIFY_ENV)):
         raise SettingError(problem)
     return kind
+
+
+def check_cluster() -> None:
+    """With P135_TASK_RUNNER=dask and a scheduler address: the cluster answers, has a worker, and
+    its workers may start the parsing processes (only the collect reads on the cluster)."""
+    if runner_from_env() != DASK:
+        return
+    address = os.environ.get(DASK_ADDRESS_ENV, "").strip()
+    if address and (problem := dask_cluster_problem(address)):
+        raise SettingError(problem)
 
 
 def check_warehouse(data: Path, *, connect: bool = True, writes: bool = True, read_only_ok: bool = False) -> str:

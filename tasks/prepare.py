@@ -81,6 +81,15 @@ def registry_failure_vi(exc: RegistryError) -> str:
 
 
 @task(cache_policy=NO_CACHE)
+def check_cluster(address: str) -> str | None:
+    """What keeps the Dask cluster at `address` from reading the quarter, as `p135` says it; None when it can."""
+    from tasks.runners import dask_cluster_problem
+
+    problem = dask_cluster_problem(address)
+    return f"Lỗi cấu hình: {problem}" if problem else None
+
+
+@task(cache_policy=NO_CACHE)
 def check_settings(data_dir: Path, data_dir_given: bool = False) -> str | None:
     """The first wrong setting of a run, as `p135` would say it (a deployment's run passes no
     command-line check): the data folder, the warehouse URL and login, the runner, batch and

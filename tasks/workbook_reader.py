@@ -69,7 +69,9 @@ def read_workbooks_measured(
     next batch of that run, without starting new ones, until `close_parsing_pools(name)`; a pool
     that failed is never reused.
     """
-    workers = max(1, workers)
+    # Parsing is all processor: more processes than this machine has cores only add their memory
+    # (P135_READ_WORKERS=100 started a hundred on 2 cores, 9 GB, and took longer).
+    workers = max(1, min(workers, os.cpu_count() or 1))
     size = max(1, min(CHUNK_FILES, -(-len(items) // workers)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     parts: list[ParsedBatch] = []

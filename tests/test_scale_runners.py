@@ -8,6 +8,7 @@ rejected, some units send two versions, two files are not workbooks.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -267,3 +268,160 @@ def test_preflight_takes_the_runners_it_has(monkeypatch):
     monkeypatch.setenv("P135_TASK_RUNNER", "Dask")
     monkeypatch.setenv("P135_DASK_ADDRESS", "tcp://10.0.0.5:8786")
     assert check_run_settings() == "dask"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("case", ["unreachable", "no-workers", "daemonic-worker"])
+def test_a_cluster_that_cannot_read_is_refused_before_the_run(monkeypatch, case):
+    """Each of these hung the run for ever, or failed it with a traceback in English, after Prefect started."""
+    from distributed import LocalCluster
+
+    from tasks import runners
+
+    monkeypatch.setattr(runners, "DASK_CONNECT_SECONDS", 2)
+    if case == "unreachable":
+        problem = runners.dask_cluster_problem(f"tcp://127.0.0.1:{_free_port()}", worker_wait=1)
+        assert "không kết nối được tới bộ lập lịch Dask sau 2 giây" in problem, problem
+        return
+    workers = 0 if case == "no-workers" else 1
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=bool(workers), dashboard_address=None) as cluster:
+        problem = runners.dask_cluster_problem(cluster.scheduler_address, worker_wait=1)
+    expected = "chưa có worker nào (đã chờ 1 giây)" if case == "no-workers" else "chạy ở chế độ daemon"
+    assert expected in problem and "DASK_DISTRIBUTED__WORKER__DAEMON=False" in problem, problem
+
+
+def test_the_command_refuses_a_cluster_it_cannot_reach_as_a_setting(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from tasks import runners
+
+    _clear(monkeypatch)
+    monkeypatch.setattr(runners, "DASK_CONNECT_SECONDS", 2)
+    monkeypatch.setenv("P135_TASK_RUNNER", "dask")
+    monkeypatch.setenv("P135_DASK_ADDRESS", f"tcp://127.0.0.1:{_free_port()}")
+    result = CliRunner().invoke(app, ["collect", "--year", "2023", "--quarter", "1", "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 2, result.output
+    assert "Lỗi cấu hình: P135_DASK_ADDRESS=tcp://127.0.0.1:" in result.output and "Traceback" not in result.output
+
+
+class _Inner:
+    def __init__(self, info):
+        self.client = self
+        self._info = info
+
+    def add_done_callback(self, _):
+        pass  # never done
+
+    def scheduler_info(self):
+        if isinstance(self._info, Exception):
+            raise self._info
+        return self._info
+
+
+class _Future:
+    def __init__(self, info):
+        self.wrapped_future = _Inner(info)
+
+
+@pytest.mark.parametrize(("info", "said"), [
+    ({"workers": {}}, "cụm không còn worker nào trong 1 giây"),
+    (OSError("Connection refused"), "mất kết nối tới bộ lập lịch (OSError)"),
+], ids=["workers-gone", "scheduler-gone"])
+def test_a_cluster_lost_while_reading_stops_the_wait_with_one_vietnamese_line(monkeypatch, info, said):
+    from tasks import runners
+
+    monkeypatch.setattr(runners, "DASK_POLL_SECONDS", 0.05)
+    with pytest.raises(runners.ClusterLost) as lost:
+        runners.result_on_cluster(_Future(info), "tcp://10.0.0.5:8786", worker_wait=1)
+    assert said in str(lost.value) and "Không mất tệp nào" in str(lost.value)
+
+
+def test_a_run_whose_cluster_is_lost_fails_in_one_line_and_the_rerun_loads_the_same_rows(small_quarter, monkeypatch):
+    import flows.collect
+    from tasks.runners import ClusterLost
+
+    root, inbox, _ = small_quarter
+    _programmes(monkeypatch, root)
+    reference, _ = _collect(root, "reference", inbox, batch_size=8)
+
+    def lost(future, address):
+        raise ClusterLost(f"Thu nhận dừng giữa chừng: cụm Dask ở {address} mất kết nối tới bộ lập lịch.")
+
+    monkeypatch.setattr(flows.collect, "result_on_cluster", lost)
+    data = root / "lost"
+    state = collect_quarter(year=2023, quarter=1, inbox=str(inbox), data_dir=str(data), batch_size=8,
+                            task_runner="dask", return_state=True)
+    assert state.is_failed() and state.message.startswith("Thu nhận dừng giữa chừng: cụm Dask ở máy này"), state.message
+    monkeypatch.undo()
+    _programmes(monkeypatch, root)
+    again, _ = _collect(root, "lost", inbox, batch_size=8)
+    _same(again, reference, files=23, feedback=22)
+
+
+def test_the_command_on_a_cluster_of_this_machine_records_its_reads_on_its_own_server(small_quarter, tmp_path):
+    """Each Dask worker started a temporary Prefect server of its own (15 s, left running beside the
+    worker) and recorded the read tasks there, not on the run's."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    root, inbox, _ = small_quarter
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "P135_", "DASK_"))}
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    worker_home = tmp_path / "worker-prefect"
+    started = [
+        subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
+    ]
+    try:
+        time.sleep(2)
+        started.append(subprocess.Popen(
+            [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard"],
+            env={**env, "DASK_DISTRIBUTED__WORKER__DAEMON": "False", "PREFECT_HOME": str(worker_home)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        runs = []
+        for name in ("first", "second"):
+            runs.append((tmp_path / name, subprocess.run(
+                [str(bin_dir / "p135"), "collect", "--year", "2023", "--quarter", "1", "--inbox", str(inbox),
+                 "--data-dir", str(tmp_path / name)],
+                env={**env, "P135_PROGRAMMES_DIR": str(root / "programmes"), "P135_TASK_RUNNER": "dask",
+                     "P135_DASK_ADDRESS": address, "P135_BATCH_SIZE": "8"},
+                capture_output=True, text=True, timeout=600)))
+        servers = subprocess.run(["pgrep", "-f", "-P", str(started[1].pid), "uvicorn"], capture_output=True, text=True)
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    for data, run in runs:
+        output = run.stdout + run.stderr
+        assert run.returncode == 0, output
+        assert "Traceback" not in output and "distributed." not in output, output
+        with sqlite3.connect(data / "prefect" / "prefect.db") as db:
+            reads = db.execute("SELECT COUNT(*) FROM task_run WHERE name LIKE 'read-batch-%'").fetchone()[0]
+        assert reads == 3, f"{data.name}: the read tasks were recorded elsewhere"
+    assert not servers.stdout.strip(), "the worker started a Prefect server of its own"
+
+
+def test_no_more_parsing_processes_than_cores(small_quarter, monkeypatch):
+    """P135_READ_WORKERS=100 started a hundred parsing processes on 2 cores (9 GB, and slower)."""
+    from tasks import workbook_reader
+
+    root, inbox, _ = small_quarter
+    started = []
+    real_pool = workbook_reader._pool
+    monkeypatch.setattr(workbook_reader, "_pool", lambda workers: started.append(workers) or real_pool(workers))
+    items = [(path.name, path) for path in sorted(inbox.glob("*.xlsx"))]
+    workbook_reader.read_workbooks_measured(items, workers=100)
+    assert started and max(started) <= (os.cpu_count() or 1)
