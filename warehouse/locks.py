@@ -105,7 +105,7 @@ def _now() -> dt.datetime:
 
 def _local(moment: dt.datetime) -> str:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-    return f"{moment.astimezone(LOCAL_TZ):%H:%M:%S ngày %d/%m/%Y}"
+    return f"{moment.astimezone(LOCAL_TZ):%H:%M:%S giờ Việt Nam ngày %d/%m/%Y}"
 
 
 class _AdvisoryLock:
