@@ -265,6 +265,8 @@ def _indicator_sheet(
 ) -> None:
     _title(ws, "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", f"{unit.name_vi} - {period.label_vi}", "H")
     _header(ws, L.INDICATOR_COLUMNS)
+    # The codes (revenue_bn_vnd) are how the file is read, not words for the clerk: kept, not shown.
+    ws.column_dimensions[L.IND["indicator_code"].letter].hidden = True
     indicators = programme.indicators_for(unit.unit_group)
     first, last = L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + len(indicators) - 1
     non_negative, signed = _validation(**NON_NEGATIVE), _validation(**SIGNED)
