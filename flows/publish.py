@@ -144,14 +144,18 @@ def publish_year(
                 change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, decision.previous, not_approved))
                 # The official document that follows drafts is the first issued: what moved since a
                 # draft is for the ops team (the command, the run), not for the Committee's copy. One
-                # that replaces an official version already issued says what moved since that one.
-                issued_before = decision.previous is not None and not decision.previous.draft_quarters
-                in_document = change_lines if not_approved or issued_before else []
-                if not not_approved and not issued_before and decision.previous is not None:
-                    official = latest_official(data, year)
-                    if official and (moved := figure_changes(official.figures, headline)):
-                        in_document = changes_summary_vi(decision.version, moved, against=official.version)
-                        change_lines += in_document
+                # that replaces an official version already issued names it, under a number of its own,
+                # and says what moved since it.
+                replaced = None if not_approved else latest_official(data, year)
+                number = programme.publication.document_number
+                if replaced is not None and replaced.document_number == number:
+                    return Failed(message=same_number_vi(replaced, year, reissue))
+                in_document = change_lines if not_approved else []
+                if replaced is not None:
+                    moved = figure_changes(replaced.figures, headline)
+                    in_document = replacement_lines_vi(replaced, moved)
+                    if decision.previous is not None and decision.previous.draft_quarters and moved:
+                        change_lines += changes_summary_vi(decision.version, moved, against=replaced.version)
                 files = write_report_files(programme, figures, headline, decision, in_document, reports, not_approved)
                 files = convert_report_to_pdf(files)
                 record_version(data, programme, decision, files, headline, figures, not_approved)
@@ -159,6 +163,13 @@ def publish_year(
                 kind = "dự thảo" if not_approved else "bản chính thức"
                 status = [f"Phiên bản {decision.version} ({kind}), lập ngày "
                           f"{decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
+                # The draft now has the usual file names: the issued version is named, and where it lies.
+                if not_approved and (in_force := latest_official(data, year)) is not None:
+                    number = f" (Báo cáo số {in_force.document_number})" if in_force.document_number else ""
+                    status.append(
+                        f"Bản chính thức đang có hiệu lực vẫn là phiên bản {in_force.version}{number}: "
+                        f"{reports / (in_force.file_stem + '.docx')}; bản dự thảo này chỉ thay thế bản đó khi các quý "
+                        "được phê duyệt lại và báo cáo được phát hành.")
                 pdf_note = files.pdf_note
             else:
                 changes, change_lines = [], []
@@ -189,6 +200,26 @@ def publish_year(
             }
     except PublishBusy as exc:
         return Failed(message=str(exc))
+
+
+def same_number_vi(replaced, year: int, reissue: bool) -> str:
+    """Why an official version cannot be issued under the number of the one it replaces."""
+    return (
+        f"Bản chính thức mới sẽ thay thế Báo cáo số {replaced.document_number} ngày "
+        f"{replaced.published_at.astimezone(LOCAL_TZ):%d/%m/%Y} (phiên bản {replaced.version}) nên cần số văn bản "
+        f"mới: hãy lấy số mới, ghi vào document_number ở mục [publication] của tệp chương trình năm {year}, rồi "
+        f"chạy lại p135 publish --year {year}{' --reissue' if reissue else ''}. Chưa phát hành gì."
+    )
+
+
+def replacement_lines_vi(replaced, moved: list) -> list[str]:
+    """What an official document replacing an issued one says of it: which one, and the figures adjusted."""
+    when = f"{replaced.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}"
+    which = (f"Báo cáo số {replaced.document_number} ngày {when}" if replaced.document_number
+             else f"báo cáo đã ban hành ngày {when}")
+    if not moved:
+        return [f"Báo cáo này thay thế {which}."]
+    return [f"Báo cáo này thay thế {which}; các số liệu sau đã được điều chỉnh:"] + [f"– {c.text_vi()}" for c in moved]
 
 
 def _is_deployment_run() -> bool:

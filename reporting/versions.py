@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from reporting.vn_format import vn_number
+from reporting.vn_format import round_half_up, vn_number
 
 # The view rounds figures to 3 decimals: anything smaller is not a change.
 TOLERANCE = 0.0005
@@ -33,8 +33,11 @@ class Change:
         new = vn_number(self.new, self.decimals) if self.new is not None else "(không còn)"
         line = f"{self.label_vi.lstrip('–- ').strip()}: {old} → {new} {self.unit_vi}"
         if self.delta is not None:
+            # The difference of the figures as shown, so that a reader's subtraction agrees
+            # (9.999,4 → 9.999,2 is "giảm 0,2", though 9.999,40 - 9.999,15 rounds to 0,3).
+            shown = round_half_up(self.new, self.decimals) - round_half_up(self.old, self.decimals)
             direction = "tăng" if self.delta > 0 else "giảm"
-            line += f" ({direction} {vn_number(abs(self.delta), self.decimals)} {self.unit_vi})"
+            line += f" ({direction} {vn_number(abs(shown), self.decimals)} {self.unit_vi})"
         return line
 
 

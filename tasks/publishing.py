@@ -339,6 +339,7 @@ def record_version(
         "basis_sha256": decision.basis_sha256,
         "draft_quarters": tuple(quarters_not_approved),
         "file_stem": files.docx.stem,
+        "document_number": None if quarters_not_approved else programme.publication.document_number,
         **files.sha256(),
     }
     keep = ("metric_code", "label_vi", "value", "plan", "pct_of_plan", "display_unit_vi", "display_decimals", "position")

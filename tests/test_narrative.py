@@ -133,7 +133,10 @@ def test_a_new_version_without_moved_figures_says_why():
     assert changes_summary_vi(3, [], ["tệp chương trình đã thay đổi"]) == [
         "So với phiên bản 2: các số liệu chính không thay đổi (tệp chương trình đã thay đổi)."]
     moved = Change("budget_paid_bn_vnd", "Nộp ngân sách nhà nước", "tỷ đồng", 1, 870.0, 865.25)
-    assert changes_summary_vi(2, [moved])[1] == "– Nộp ngân sách nhà nước: 870,0 → 865,3 tỷ đồng (giảm 4,8 tỷ đồng)"
+    assert changes_summary_vi(2, [moved])[1] == "– Nộp ngân sách nhà nước: 870,0 → 865,3 tỷ đồng (giảm 4,7 tỷ đồng)"
+    # The difference a reader gets by subtracting the figures shown, not the unrounded one (0,25 → 0,3).
+    small = Change("revenue_bn_vnd", "Tổng doanh thu", "tỷ đồng", 1, 9999.4, 9999.15)
+    assert small.text_vi() == "Tổng doanh thu: 9.999,4 → 9.999,2 tỷ đồng (giảm 0,2 tỷ đồng)"
 
 
 @pytest.mark.parametrize(("coverage", "expected"), [

@@ -699,16 +699,36 @@ def test_the_year_before_is_compared_from_its_latest_official_version_only(wareh
     assert (official.version, official.values) == (2, {"revenue_bn_vnd": 9899.4})
 
 
+def _own_programmes(tmp_path, monkeypatch) -> Path:
+    """A copy of the programme files the office may edit, in force for the test."""
+    import shutil
+
+    from reporting.programme import PROGRAMMES_DIR
+
+    programmes = tmp_path / "programmes"
+    shutil.copytree(PROGRAMMES_DIR, programmes)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    return programmes / "ctr135-2023.toml"
+
+
+def _renumber(toml: Path, number: str) -> None:
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(re.sub(r'(?m)^document_number = ".*"$', f'document_number = "{number}"', text, count=1),
+                    encoding="utf-8")
+
+
 @pytest.mark.parametrize("demo_session", ["sqlite"], indirect=True)
-def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(demo_copy):
+def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(demo_copy, tmp_path, monkeypatch):
     """v2 official is issued; Q4 is reopened, corrected (v3 draft) and approved again: the v4
-    document said "So với phiên bản 3" (the draft) had nothing of what moved since v2, the issued one."""
+    document said "So với phiên bản 3" (the draft) had nothing of what moved since v2, the issued one;
+    then it said "So với phiên bản 2" (a word of the system, not of the Committee) under v2's number."""
     data = str(demo_copy.warehouse.data_dir)
     reports = demo_copy.warehouse.data_dir / REPORTS
+    toml = _own_programmes(tmp_path, monkeypatch)
 
-    def cli(*args: str):
+    def cli(*args: str, code: int = 0):
         result = CliRunner().invoke(app, [*args, "--data-dir", data])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == code, result.output
         return result
 
     for quarter in (1, 2, 3, 4):
@@ -717,31 +737,39 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
     cli("reopen", "--year", "2023", "--quarter", "4", "--reason", "DN005 sửa doanh thu", "--by", "Lê Thị Duyệt")
     _send_dn005_correction(demo_copy.warehouse.data_dir)
     collect_quarter(year=2023, quarter=4, data_dir=data)
-    assert "Phiên bản 3 (dự thảo)" in cli("publish", "--year", "2023").output
+    draft = " ".join(cli("publish", "--year", "2023").output.split())
+    assert "Phiên bản 3 (dự thảo)" in draft
+    assert ("Bản chính thức đang có hiệu lực vẫn là phiên bản 2 (Báo cáo số 125-BC/ĐUK): " in draft
+            and "bao-cao-ctr135-2023-v2.docx" in draft), draft
     cli("approve", "--year", "2023", "--quarter", "4", "--by", "Lê Thị Duyệt")
+    issued = (reports / "bao-cao-ctr135-2023.docx").read_bytes()
+
+    same_number = " ".join(cli("publish", "--year", "2023", code=1).output.split())
+
+    assert "Bản chính thức mới sẽ thay thế Báo cáo số 125-BC/ĐUK ngày" in same_number, same_number
+    assert "cần số văn bản mới" in same_number and "Chưa phát hành gì." in same_number
+    assert not list(reports.glob("*-v4.*")) and (reports / "bao-cao-ctr135-2023.docx").read_bytes() == issued
+    _renumber(toml, "131-BC/ĐUK")
 
     official = cli("publish", "--year", "2023").output
 
     assert "Phiên bản 4 (bản chính thức)" in official
-    paragraphs, _ = docx_text(reports / "bao-cao-ctr135-2023.docx")
-    assert "So với phiên bản 2, các số liệu sau đã thay đổi:" in paragraphs
+    paragraphs, tables = docx_text(reports / "bao-cao-ctr135-2023.docx")
+    assert "Số 131-BC/ĐUK" in " ".join(cell for row in tables[0] for cell in row), tables[0]
+    replaces = next(p for p in paragraphs if p.startswith("Báo cáo này thay thế"))
+    assert re.fullmatch(r"Báo cáo này thay thế Báo cáo số 125-BC/ĐUK ngày \d\d/\d\d/\d{4}; các số liệu sau đã được "
+                        r"điều chỉnh:", replaces), replaces
     assert "– Tổng doanh thu các doanh nghiệp trong Khối: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)" in paragraphs
-    assert not any("phiên bản 3" in p for p in paragraphs), "the draft between them is the ops team's, not the Committee's"
+    assert not any("So với phiên bản" in p for p in paragraphs), "versions are the ops team's words, not the Committee's"
 
 
 def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeypatch):
     """v2 is issued to the Committee; a label typo in the closed year's programme file is mended.
     `p135 publish` says the basis changed and keeps v2 (the document sent stays the latest);
     `--reissue` makes v3, official, saying why."""
-    import shutil
-
-    from reporting.programme import PROGRAMMES_DIR
-
     data = str(demo_copy.warehouse.data_dir)
     reports = demo_copy.warehouse.data_dir / REPORTS
-    programmes = tmp_path / "programmes"
-    shutil.copytree(PROGRAMMES_DIR, programmes)
-    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    toml = _own_programmes(tmp_path, monkeypatch)
 
     def cli(*args: str):
         result = CliRunner().invoke(app, [*args, "--data-dir", data])
@@ -752,7 +780,6 @@ def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeyp
         cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
     assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023")
     issued = (reports / "bao-cao-ctr135-2023.docx").read_bytes()
-    toml = programmes / "ctr135-2023.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace(
         'label_vi = "Số buổi sinh hoạt chi bộ định kỳ"', 'label_vi = "Số buổi sinh hoạt chi bộ thường kỳ"', 1),
         encoding="utf-8")
@@ -765,7 +792,11 @@ def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeyp
     assert "tệp chương trình đã thay đổi" in kept
     assert not list(reports.glob("*-v3.*")) and (reports / "bao-cao-ctr135-2023.docx").read_bytes() == issued
 
+    _renumber(toml, "131-BC/ĐUK")
     reissued = cli("publish", "--year", "2023", "--reissue")
 
     assert "Phiên bản 3 (bản chính thức)" in reissued and "tệp chương trình đã thay đổi" in reissued
     assert list(reports.glob("*-v3.docx"))
+    paragraphs, _ = docx_text(reports / "bao-cao-ctr135-2023.docx")
+    assert any(re.fullmatch(r"Báo cáo này thay thế Báo cáo số 125-BC/ĐUK ngày \d\d/\d\d/\d{4}\.", p) for p in paragraphs)
+    assert not any("tệp chương trình" in p for p in paragraphs), "the system's reasons are not the Committee's"

@@ -393,6 +393,7 @@ class Publication(Base):
     docx_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of the report document (.docx)")
     xlsx_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of the data workbook (.xlsx)")
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), comment="sha256 of the PDF; null when LibreOffice could not make it")
+    document_number: Mapped[str | None] = mapped_column(String(50), comment="Number it was issued under (e.g. 125-BC/ĐUK); null for a draft and before revision 0014")
 
 
 class PublicationFigure(Base):

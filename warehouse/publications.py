@@ -27,6 +27,8 @@ class PublishedVersion:
     pdf_sha256: str | None
     figures: list[dict[str, Any]] = field(default_factory=list)
     submissions: list[tuple[str, int, str]] = field(default_factory=list)
+    # The number it was issued under (an official version since revision 0014), else None.
+    document_number: str | None = None
 
 
 def _quarters(text: str | None) -> tuple[int, ...]:
@@ -62,6 +64,7 @@ def latest_publication(engine: Engine, year: int, official: bool = False) -> Pub
         docx_sha256=row["docx_sha256"], xlsx_sha256=row["xlsx_sha256"], pdf_sha256=row["pdf_sha256"],
         figures=[dict(f) for f in figures],
         submissions=[tuple(u) for u in used],
+        document_number=row.get("document_number"),
     )
 
 
