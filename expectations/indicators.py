@@ -104,11 +104,11 @@ def build_suite(programme: Programme) -> gx.ExpectationSuite:
         ),
         rule(
             gxe.ExpectColumnValuesToNotBeInSet, column="plan_in_band", value_set=[False],
+            # An error, not a warning: one unit's plan moves the bloc's plan and every % of plan.
             rule_id="plausibility.plan_out_of_band", sheet=SHEET, cell_column="plan_cell", value_column="plan",
-            severity="warning",
             message_vi="Ô {cell} (kế hoạch của \"{label}\") = {value}, ngoài khoảng thường gặp ({band_shown}). "
-            "Kế hoạch nhập theo đơn vị tính của chỉ tiêu ({unit_vi}), không nhập dạng phần trăm. "
-            "Đề nghị kiểm tra lại; nếu số liệu đúng thì giữ nguyên.",
+            "Kế hoạch nhập theo đơn vị tính của chỉ tiêu ({unit_vi}), không nhập dạng phần trăm (105% là 1,05). "
+            "Hãy nhập lại cho đúng. Nếu kế hoạch thực sự là {value}, hãy liên hệ văn phòng Đảng ủy Khối trước khi gửi lại.",
         ),
         rule(
             gxe.ExpectColumnValuesToNotBeInSet, column="plan_change_ok", value_set=[False],

@@ -104,9 +104,7 @@ CASES = {
         {("indicator.value_read_by_context", IND, indicator_cell("enterprises", "revenue_bn_vnd"))}),
     # "105%" typed in the income plan cell (10 last quarter): a spreadsheet stores 1,05.
     "plan-typed-as-percent": ("DN001", {**_enterprise(110), "plans": dict(default_plans("enterprises"), avg_income_m_vnd=1.05)},
-                              {("plausibility.plan_out_of_band", IND, indicator_cell("enterprises", "avg_income_m_vnd", "plan")),
-                               ("plausibility.plan_change_vs_previous", IND,
-                                indicator_cell("enterprises", "avg_income_m_vnd", "plan"))}),
+                              {("plausibility.plan_out_of_band", IND, indicator_cell("enterprises", "avg_income_m_vnd", "plan"))}),
     # A year's total (no band of its own for a plan) typed ten times last quarter's plan.
     "plan-tenfold": ("DN001", {**_enterprise(110), "plans": dict(default_plans("enterprises"), social_insurance_bn_vnd=100)},
                      {("plausibility.plan_change_vs_previous", IND,
@@ -140,14 +138,16 @@ def test_warnings_accept_and_errors_reject(checked):
     assert vanished.value == "NV02" and "NV02" in vanished.message_vi
 
 
-def test_a_plan_typed_as_a_percentage_is_told_and_still_loaded(checked):
-    assert checked.status["plan-typed-as-percent"] == "accepted_with_warnings"
+def test_a_plan_typed_as_a_percentage_is_an_error_and_a_plan_revised_a_warning(checked):
+    """1,05 loaded as DN003's income plan moved the bloc's plan and made 97% of plan read 126%."""
+    assert checked.status["plan-typed-as-percent"] == "rejected"
+    assert checked.status["plan-tenfold"] == "accepted_with_warnings"
     told = {f.rule_id: f for f in checked.findings if f.submission_id == "plan-typed-as-percent"}
     band = told["plausibility.plan_out_of_band"]
     assert band.value == "1,05" and "= 1,05, ngoài khoảng thường gặp (3,0 – 60,0)" in band.message_vi, band.message_vi
     assert "không nhập dạng phần trăm" in band.message_vi
-    change = told["plausibility.plan_change_vs_previous"]
-    assert "chỉ bằng 11% kế hoạch năm đã báo cáo quý trước (10)" in change.message_vi, change.message_vi
+    [change] = [f for f in checked.findings if f.submission_id == "plan-tenfold"]
+    assert "= 100, gấp 10,0 lần kế hoạch năm đã báo cáo quý trước (10)" in change.message_vi, change.message_vi
 
 
 def test_a_thousand_times_the_last_quarter_is_an_error_naming_the_likely_number(checked):

@@ -194,7 +194,7 @@ CASES = {
     "totals-missing": ("CQ003", {"tasks": [TASK], "cells": {(TSK, "J9"): None}}, {("task.totals_missing", TSK, "J9")}),
 }
 WARNINGS = {
-    "unit-renamed-since-handout", "income-out-of-band", "income-plan-out-of-band", "budget-above-revenue", "report-date-in-the-future",
+    "unit-renamed-since-handout", "income-out-of-band", "budget-above-revenue", "report-date-in-the-future",
     "report-date-before-the-quarter", "report-date-not-a-date", "report-date-no-such-day", "phone-not-a-number",
     "phone-too-short", "note-on-a-row-without-task", "revenue-typed-in-millions",
 }
