@@ -173,11 +173,23 @@ def decide_version(
     return Decision(basis, previous, (previous.version + 1) if previous else 1, is_new=True)
 
 
+# A year whose every quarter has reports from at least this share of the units due is compared
+# with the year before; one with a quarter further short is not (7 units against 72 read
+# "giảm 83,0% so với năm 2023").
+COMPARABLE_SHARE = 0.9
+
+
 def compared_with(figures: YearFigures) -> OfficialFigures | None:
     """The year before's official version a report of the whole year compares with (a mid-year
-    draft compares nothing): part of the version's basis, so a new official figure for the year
-    before makes a new version, not a report with a stale "so với năm …"."""
-    return figures.previous_year if reported_through(figures) in (None, 4) else None
+    draft, or a year with a quarter short of reports, compares nothing): part of the version's
+    basis, so a new official figure for the year before makes a new version, not a report with a
+    stale "so với năm …"."""
+    if reported_through(figures) not in (None, 4):
+        return None
+    coverage = quarter_coverage(figures)
+    if any(reported < COMPARABLE_SHARE * due for reported, due in coverage.values()):
+        return None
+    return figures.previous_year
 
 
 def latest_official(data_dir: Path, year: int) -> PublishedVersion | None:

@@ -215,3 +215,25 @@ def test_a_new_official_figure_for_the_year_before_makes_a_new_version():
     used = [("DN001", 1, "a" * 64)]
     assert basis_sha256("p", used, (), "r") == basis_sha256("p", used, (), "r", None), "nothing to compare: as before"
     assert basis_sha256("p", used, (), "r", "2023:v2") != basis_sha256("p", used, (), "r", "2023:v5")
+
+
+@pytest.mark.parametrize(("reported", "compared"), [
+    ({1: 72, 2: 72, 3: 72, 4: 72}, True),
+    ({1: 72, 2: 70, 3: 66, 4: 72}, True),
+    ({1: 7, 2: 0, 3: 0, 4: 2}, False),
+    ({1: 72, 2: 72, 3: 72, 4: 40}, False),
+], ids=["whole-year", "a-few-missing", "nearly-empty", "q4-half-reported"])
+def test_a_year_short_of_reports_is_not_compared_with_the_year_before(reported, compared):
+    """2024 with 7 units in Q1 and 2 in Q4 read "giảm 83,0% so với năm 2023" against 72 units."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from tasks.publishing import compared_with
+
+    units = [f"U{n:02d}" for n in range(72)]
+    in_force = pd.DataFrame([(u, q) for q in (1, 2, 3, 4) for u in units], columns=["unit_code", "quarter"])
+    sources = pd.DataFrame([(u, q) for q, n in reported.items() for u in units[:n]], columns=["unit_code", "quarter"])
+    previous = object()
+    figures = SimpleNamespace(sources=sources, workbook=SimpleNamespace(in_force=in_force), previous_year=previous)
+    assert (compared_with(figures) is previous) is compared
