@@ -240,3 +240,29 @@ def _check(registry: Registry, lines: list[int], codes: set[str], problems: list
                 f"dòng {line} ({v.unit_code}): đơn vị tiếp nhận (successor_code) {v.successor_code} không có trong tệp; "
                 "hãy ghi mã của một đơn vị có trong danh sách"
             )
+    problems.extend(_merger_cycles(registry, lines))
+
+
+def _merger_cycles(registry: Registry, lines: list[int]) -> list[str]:
+    """Units that merge into each other in a ring (CQ003 into CQ048 and CQ048 into CQ003): no unit
+    is left to report for them, and each would vanish from the units due."""
+    into: dict[str, tuple[str, int]] = {}
+    for v, line in zip(registry.versions, lines):
+        if v.successor_code and v.successor_code != v.unit_code:
+            into[v.unit_code] = (v.successor_code, line)
+    problems, reported = [], set()
+    for start in sorted(into):
+        path: list[str] = []
+        code = start
+        while code in into and code not in path:
+            path.append(code)
+            code = into[code][0]
+        if code in path and code not in reported:
+            ring = path[path.index(code):]
+            reported.update(ring)
+            where = f"dòng {', '.join(str(into[c][1]) for c in ring)} ({' → '.join([*ring, ring[0]])})"
+            problems.append(
+                f"{where}: các đơn vị hợp nhất vòng tròn vào nhau nên không còn đơn vị nào báo cáo thay; "
+                "hãy sửa successor_code cho đúng đơn vị tiếp nhận"
+            )
+    return problems

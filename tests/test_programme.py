@@ -251,9 +251,13 @@ REGISTRY = (PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8")
     (REGISTRY.replace("2022-12-31,CQ001", ",CQ001").encode(),
      "(CQ049): có đơn vị tiếp nhận CQ001 nhưng chưa có ngày kết thúc (valid_to)"),
     ((REGISTRY + "CQ900,Chi bộ mới,agencies\n").encode(), "dòng {last}: có 3 cột, cần đúng 7 cột"),
+    (REGISTRY.replace("dang_bo_co_so,2020-01-01,,\nCQ004", "dang_bo_co_so,2020-01-01,2024-02-29,CQ048\nCQ004", 1)
+     .replace("Quỹ Đầu tư phát triển tỉnh,agencies,chi_bo_co_so,2020-01-01,,", 
+              "Quỹ Đầu tư phát triển tỉnh,agencies,chi_bo_co_so,2020-01-01,2024-02-29,CQ003", 1).encode(),
+     "dòng 4, 49 (CQ003 → CQ048 → CQ003): các đơn vị hợp nhất vòng tròn vào nhau"),
 ], ids=["utf16", "cp1258", "semicolon", "header-translated", "date-dd-mm-yyyy", "group-in-vietnamese", "type-in-vietnamese",
         "code-twice", "code-twice-lower-case", "successor-unknown", "successor-itself", "successor-ended", "successor-without-end",
-        "row-short"])
+        "row-short", "merger-ring"])
 def test_a_broken_registry_is_refused_in_vietnamese_naming_the_line(tmp_path, data, reason):
     assert "2022-12-31,CQ001" in REGISTRY
     path = tmp_path / "units.csv"
