@@ -292,7 +292,11 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
         present = ", ".join(f"{path.name} ghi năm {p.year}" for path, p in loaded)
         raise NoProgramme(f"không có tệp chương trình báo cáo cho năm {year} trong {directory}", present)
     if len(found) > 1:
-        raise ProgrammeError(f"có nhiều hơn một tệp chương trình báo cáo cho năm {year} trong {directory}")
+        names = ", ".join(sorted(path.name for path, _ in found))
+        raise ProgrammeError(
+            f"có nhiều hơn một tệp chương trình báo cáo cho năm {year} trong {directory} ({names}); "
+            "hãy giữ một tệp và chuyển các tệp kia ra khỏi thư mục"
+        )
     [(path, programme)] = found
     if reason := _taken(path, programme, loaded):
         raise ProgrammeError(reason)
@@ -562,8 +566,8 @@ def _check(p: Programme, path: Path) -> None:
     if p.template_version not in p.accepted_template_versions:
         problems.append("template_version phải nằm trong accepted_template_versions")
     codes = [i.code for i in p.indicators]
-    if len(set(codes)) != len(codes):
-        problems.append("mã chỉ tiêu (code) bị trùng")
+    for code in sorted({c for c in codes if codes.count(c) > 1}):
+        problems.append(f"mã chỉ tiêu (code) {code!r} bị trùng: mỗi chỉ tiêu cần một mã riêng")
     metric_codes = [h.metric_code for h in p.headline]
     for code in sorted({c for c in metric_codes if metric_codes.count(c) > 1}):
         # Two headline rows of one code would be merged into one in the warehouse: a wrong headline.
@@ -572,12 +576,18 @@ def _check(p: Programme, path: Path) -> None:
         if not CODE_PATTERN.match(code):
             problems.append(f"mã {code!r} chỉ được gồm chữ thường không dấu (lower-case), chữ số và dấu _")
     for ind in p.indicators:
+        if not ind.label_vi.strip() or not ind.unit_vi.strip():
+            # The template's row and the report's line would read as nothing.
+            problems.append(f"chỉ tiêu {ind.code}: label_vi và unit_vi phải là một dòng chữ (tên chỉ tiêu, đơn vị tính)")
         if ind.group not in (*GROUPS, "all"):
             problems.append(f"chỉ tiêu {ind.code}: không có khối {ind.group!r}")
         if ind.aggregation not in AGGREGATIONS:
             problems.append(f"chỉ tiêu {ind.code}: không có cách tổng hợp {ind.aggregation!r}")
         if ind.aggregation == "weighted_mean":
-            if ind.weight not in codes:
+            if not ind.weight:
+                problems.append(f"chỉ tiêu {ind.code}: bình quân gia quyền (weighted_mean) cần trọng số: hãy ghi weight "
+                                "là mã của chỉ tiêu dùng làm trọng số (ví dụ số lao động)")
+            elif ind.weight not in codes:
                 problems.append(f"chỉ tiêu {ind.code}: trọng số (weight) {ind.weight!r} không phải là một chỉ tiêu")
             elif p.indicator(ind.weight).group != ind.group:
                 problems.append(f"chỉ tiêu {ind.code}: chỉ tiêu trọng số (weight) phải do cùng khối báo cáo")
@@ -611,8 +621,12 @@ def _check(p: Programme, path: Path) -> None:
             problems.append(f"chỉ tiêu chính {h.metric_code}: không có chỉ tiêu {h.indicator!r}")
         if h.indicator and (h.task_sources or h.task_statuses):
             problems.append(f"chỉ tiêu chính {h.metric_code}: chỉ tiêu lấy từ số liệu không nhận bộ lọc nhiệm vụ")
-        if set(h.task_sources) - sources or set(h.task_statuses) - statuses:
-            problems.append(f"chỉ tiêu chính {h.metric_code}: không có nguồn hoặc trạng thái nhiệm vụ đã ghi")
+        if unknown := sorted(set(h.task_sources) - sources):
+            problems.append(f"chỉ tiêu chính {h.metric_code}: không có nguồn nhiệm vụ {', '.join(map(repr, unknown))} "
+                            f"(task_sources chỉ ghi: {', '.join(sorted(sources))})")
+        if unknown := sorted(set(h.task_statuses) - statuses):
+            problems.append(f"chỉ tiêu chính {h.metric_code}: không có trạng thái nhiệm vụ {', '.join(map(repr, unknown))} "
+                            f"(task_statuses chỉ ghi: {', '.join(sorted(statuses))})")
         if h.plan_metric and h.plan_metric not in metrics:
             problems.append(f"chỉ tiêu chính {h.metric_code}: không có plan_metric {h.plan_metric!r}")
     if p.publication is not None:

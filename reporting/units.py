@@ -161,6 +161,9 @@ def _version(row: dict, where: str, problems: list[str]) -> UnitVersion | None:
         return None
     where = f"{where} ({code})"
     before = len(problems)
+    if not row["name_vi"].strip():
+        # Templates, feedback and the report name the unit by it.
+        problems.append(f"{where}: thiếu tên đơn vị (name_vi)")
     group, unit_type = row["unit_group"].strip(), row["unit_type"].strip()
     if group not in GROUPS:
         problems.append(f"{where}: không có khối {group!r}; cột unit_group ghi {GROUPS_VI}")

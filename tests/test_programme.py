@@ -34,7 +34,8 @@ def test_the_2023_programme_declares_what_the_year_reports():
     (('aggregation = "weighted_mean"\nweight = "workers"', 'aggregation = "median"\nweight = "workers"'), "không có cách tổng hợp"),
     (('weight = "workers"', 'weight = "staff"'), "không phải là một chỉ tiêu"),
     (('group = "all"', 'group = "farms"'), "không có khối 'farms'"),
-    (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'), "không có nguồn hoặc trạng thái nhiệm vụ"),
+    (('task_sources = ["superior", "unit"]', 'task_sources = ["superior", "elsewhere"]'),
+     r"không có nguồn nhiệm vụ 'elsewhere' \(task_sources chỉ ghi: ctr135, superior, unit\)"),
     (('code = "revenue_bn_vnd"', 'code = "Revenue (bn)"'), "chỉ được gồm chữ thường"),
     (('4 = 2024-01-10\n', ''), r"quý 1 đến 4 \(còn thiếu quý 4\)"),
     (('4 = 2024-01-10\n', '4 = 2024-01-10\n5 = 2024-04-10\n'), "deadlines: năm chỉ có quý 1 đến 4, không có quý 5"),
@@ -53,11 +54,14 @@ def test_the_2023_programme_declares_what_the_year_reports():
     (('needs_reason = true', 'needs_reasons = true'),
      r"trạng thái nhiệm vụ thứ \d+ \(stopped\): không có trường 'needs_reasons' \(có phải là 'needs_reason'\?\)"),
     (('contact_vi = ', 'contact_vn = '), r"tệp chương trình: không có trường 'contact_vn' \(có phải là 'contact_vi'\?\)"),
+    (('aggregation = "weighted_mean"\nweight = "workers"', 'aggregation = "weighted_mean"'),
+     r"chỉ tiêu avg_income_m_vnd: bình quân gia quyền \(weighted_mean\) cần trọng số"),
+    (('code = "profit_bn_vnd"', 'code = "revenue_bn_vnd"'), r"mã chỉ tiêu \(code\) 'revenue_bn_vnd' bị trùng"),
+    (('unit_vi = "tỷ đồng"', 'unit_vi = " "'), r"label_vi và unit_vi phải là một dòng chữ"),
 ], ids=["aggregation", "weight", "group", "task-source", "code-not-sql-safe", "deadline-missing", "deadline-fifth-quarter",
-        "year-label-blank", "status-key-misspelt", "top-level-key-misspelt",
-        "headline-code-twice", "deadline-year-before", "deadline-before-quarter-end", "deadline-year-after",
-        "deadline-day-and-month-swapped",
-        "plausible-band-inverted", "comparison-units-differ"])
+        "year-label-blank", "headline-code-twice", "deadline-year-before", "deadline-before-quarter-end",
+        "deadline-year-after", "deadline-day-and-month-swapped", "plausible-band-inverted", "comparison-units-differ",
+        "status-key-misspelt", "top-level-key-misspelt", "weight-missing", "indicator-code-twice", "unit-blank"])
 def test_a_broken_programme_is_refused_with_its_reason(tmp_path, change, reason):
     old, new = change
     assert old in GOOD
@@ -255,9 +259,10 @@ REGISTRY = (PROGRAMMES_DIR / "units.csv").read_text(encoding="utf-8")
      .replace("Quỹ Đầu tư phát triển tỉnh,agencies,chi_bo_co_so,2020-01-01,,", 
               "Quỹ Đầu tư phát triển tỉnh,agencies,chi_bo_co_so,2020-01-01,2024-02-29,CQ003", 1).encode(),
      "dòng 4, 49 (CQ003 → CQ048 → CQ003): các đơn vị hợp nhất vòng tròn vào nhau"),
+    (REGISTRY.replace("CQ004,Chi bộ Sở Kế hoạch và Đầu tư,", "CQ004, ,", 1).encode(), "dòng 5 (CQ004): thiếu tên đơn vị (name_vi)"),
 ], ids=["utf16", "cp1258", "semicolon", "header-translated", "date-dd-mm-yyyy", "group-in-vietnamese", "type-in-vietnamese",
         "code-twice", "code-twice-lower-case", "successor-unknown", "successor-itself", "successor-ended", "successor-without-end",
-        "row-short", "merger-ring"])
+        "row-short", "merger-ring", "name-empty"])
 def test_a_broken_registry_is_refused_in_vietnamese_naming_the_line(tmp_path, data, reason):
     assert "2022-12-31,CQ001" in REGISTRY
     path = tmp_path / "units.csv"
@@ -313,3 +318,10 @@ def test_a_new_years_file_with_its_own_code_and_template_is_used_beside_the_old_
     (tmp_path / "ctr135-2024.toml").write_text(COPIED_FOR_2024.replace("CTr135-2023", "CTr135-2024"), encoding="utf-8")
     assert programme_for_year(2024, tmp_path).code == "CTr135-2024"
     assert programme_for_year(2023, tmp_path).code == "CTr135-2023"
+
+
+def test_two_files_for_one_year_are_refused_naming_both(tmp_path):
+    (tmp_path / "ctr135-2023.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "ctr135-2023-ban-sao.toml").write_text(GOOD, encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=r"\(ctr135-2023-ban-sao.toml, ctr135-2023.toml\); hãy giữ một tệp"):
+        programme_for_year(2023, tmp_path)
