@@ -109,6 +109,7 @@ def check_batch(
     identified = {sid for sid, state in zip(info["submission_id"], info["identity"]) if state == VALID}
     info["successor_shown"] = [merged.get(code, "") for code in info["unit_code"]]
     info["ended_shown"] = [view.ended.get(code, "") for code in info["unit_code"]]
+    info["merged_on_shown"] = [_merged_on(view, code) for code in info["unit_code"]]
     unknown = {code for code in info["unit_code"].dropna() if code not in units and code not in merged}
     ended = {code for code in unknown if code in view.ended}
     unknown -= ended
@@ -277,6 +278,12 @@ class _RegistryView:
             unit_shown=unit_shown,
             owners_shown={name: ", ".join(unit_shown[c] for c in sorted(found)) for name, found in names.items()},
         )
+
+
+def _merged_on(view: _RegistryView, code) -> str:
+    """The first day a merged unit belonged to its successor, as a clerk reads it ('' for any other)."""
+    last = view.latest.get(code) if code in view.merged else None
+    return f"{last.valid_to + dt.timedelta(days=1):%d/%m/%Y}" if last is not None and last.valid_to else ""
 
 
 _VIEWS: dict[tuple, tuple[Registry, _RegistryView]] = {}

@@ -14,7 +14,7 @@ from reporting.periods import Period
 from reporting.programme import Programme
 
 INDEX_COLUMNS = [
-    "submission_id", "successor_shown", "ended_shown", "period_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
+    "submission_id", "successor_shown", "ended_shown", "merged_on_shown", "period_shown", "unit_code", "unit_name", "issued_unit_code", "issued_unit_shown",
     "name_owner_shown", "code_owner_shown",
 ] + [f"{f.key}_cell" for f in L.INFO_FIELDS]
 REQUIRED = ("template_version", "programme_code", "unit_code", "year", "quarter")
@@ -93,8 +93,9 @@ def build_suite(
                  f"{{ended_shown}}), nên không phải nộp báo cáo {period.label_vi}; không cần sửa hay gửi lại tệp. "
                  "Nếu đơn vị vẫn hoạt động, hãy liên hệ văn phòng Đảng ủy Khối để cập nhật danh sách đơn vị."),
                 (sorted(merged_codes) or ["-"], "identity.unit_merged",
-                 "Đơn vị \"{value}\" (ô {cell}) đã hợp nhất vào {successor_shown} trước "
-                 f"{period.label_vi}. Báo cáo của đơn vị sau hợp nhất dùng mẫu của {{successor_shown}}."),
+                 "Đơn vị \"{value}\" (ô {cell}) đã hợp nhất vào {successor_shown} từ ngày {merged_on_shown}, nên không "
+                 f"còn báo cáo riêng {period.label_vi}: số liệu của đơn vị nằm trong báo cáo của {{successor_shown}}, "
+                 "dùng mẫu đã cấp cho đơn vị đó."),
             ],
         ),
         rule(

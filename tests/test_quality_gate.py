@@ -344,3 +344,10 @@ def test_the_identity_names_the_unit_the_template_was_issued_to(checked):
     assert other.value == "Chi bộ Sở Kế hoạch và Đầu tư" and f'"{other.value}"' in other.message_vi
     deadline = next(f for f in checked.findings if f.submission_id == "deadline-edited")
     assert deadline.value == "30/04/2023" and "10/04/2023" in deadline.message_vi
+
+
+def test_a_merged_units_own_template_says_when_it_merged_and_who_reports_for_it(checked):
+    """It said "đã hợp nhất vào CQ001 trước Quý I/2024" of a merger on 29/02/2024."""
+    [merged] = [f for f in checked.findings if f.submission_id == "unit-merged-away-own-template"]
+    assert "đã hợp nhất vào CQ001 (Đảng bộ Văn phòng Ủy ban nhân dân tỉnh) " in merged.message_vi and "từ ngày 01/01/2023, nên không còn báo cáo riêng" \
+        in merged.message_vi, merged.message_vi
