@@ -45,7 +45,7 @@ def _typed(column: str, what: str) -> list:
                  f"Ô {{cell}} ({label}) có giá trị \"{{value}}\", không phải là số. "
                  "Chỉ nhập số, không kèm chữ hay đơn vị tính"
                  + ("; không phát sinh thì nhập 0 (không gõ \"-\" hay \"không\" thay cho số 0)." if column != "plan"
-                    else ".")),
+                    else "; kế hoạch nhập theo đơn vị tính của chỉ tiêu ({unit_vi}), không nhập dạng phần trăm.")),
                 (["ambiguous"], f"indicator.{what}_ambiguous",
                  f"Ô {{cell}} ({label}) ghi \"{{value}}\" dạng chữ, không phải số, nên không rõ là "
                  f"{{{column}_readings}}. Hãy nhập lại ô này thành số (ô định dạng số, không phải chữ), "

@@ -399,9 +399,13 @@ def ytd_hint_vi(before: float, ind, earlier: Period, period: Period) -> str:
     amount = vn_number(before, ind.decimals)
     hint = f"Lũy kế đến hết {earlier.label_vi} (báo cáo đã được chấp nhận): {amount} {ind.unit_vi}. "
     if earlier.quarter < period.quarter - 1:
-        between = Period(period.year, period.quarter - 1).label_vi if earlier.quarter == period.quarter - 2 else \
-            f"các quý từ Quý {earlier.quarter + 1} đến Quý {period.quarter - 1}"
-        hint += f"{between} chưa có báo cáo được chấp nhận: lũy kế quý này phải cộng cả số của quý đó và số trong quý."
+        if earlier.quarter == period.quarter - 2:
+            between, those = Period(period.year, period.quarter - 1).label_vi, "quý đó"
+        else:
+            between = (f"Các quý từ {Period(period.year, earlier.quarter + 1).label_vi} đến "
+                       f"{Period(period.year, period.quarter - 1).label_vi}")
+            those = "các quý đó"
+        hint += f"{between} chưa có báo cáo được chấp nhận: lũy kế quý này phải cộng cả số của {those} và số trong quý."
     else:
         hint += "Lũy kế quý này = số đó + số thực hiện trong quý."
     return hint[:255]

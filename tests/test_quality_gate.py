@@ -351,3 +351,9 @@ def test_a_merged_units_own_template_says_when_it_merged_and_who_reports_for_it(
     [merged] = [f for f in checked.findings if f.submission_id == "unit-merged-away-own-template"]
     assert "đã hợp nhất vào CQ001 (Đảng bộ Văn phòng Ủy ban nhân dân tỉnh) " in merged.message_vi and "từ ngày 01/01/2023, nên không còn báo cáo riêng" \
         in merged.message_vi, merged.message_vi
+
+
+def test_a_plan_typed_as_text_says_how_plans_are_typed(checked):
+    [told] = [f for f in checked.findings if f.submission_id == "plan-text"]
+    assert told.message_vi.endswith("kế hoạch nhập theo đơn vị tính của chỉ tiêu (triệu đồng/người/tháng), không nhập "
+                                    "dạng phần trăm."), told.message_vi

@@ -136,6 +136,11 @@ def test_a_year_to_date_cell_tells_last_quarters_figure_when_selected(tmp_path):
     assert hint == ("Lũy kế đến hết Quý I/2023 (báo cáo đã được chấp nhận): 14,445 tỷ đồng. Quý II/2023 chưa có báo "
                     "cáo được chấp nhận: lũy kế quý này phải cộng cả số của quý đó và số trong quý."), hint
     assert len(hint) <= 255
+    # Q1 accepted, Q2 and Q3 not: "các quý từ Quý 2 đến Quý 3" began a sentence in lower case.
+    hint = ytd_hint_vi(1234567.5, P.indicator("avg_income_m_vnd"), Period(2023, 1), Period(2023, 4))
+    assert ". Các quý từ Quý II/2023 đến Quý III/2023 chưa có báo cáo được chấp nhận: lũy kế quý này phải cộng cả số của " \
+        "các quý đó và số trong quý." in hint, hint
+    assert len(hint) <= 255
 
 
 def test_the_templates_command_writes_one_per_unit(tmp_path, monkeypatch):
