@@ -546,11 +546,19 @@ def _counted_elsewhere(arrival: Arrival, earlier: dict, period: Period) -> Refus
                       f"{period.label_vi}; không cần gửi lại tệp này.")
         return Refusal(arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
                        said + advice)
-    return Refusal(
-        arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
-        said + f"Hãy điền mẫu báo cáo {period.label_vi} rồi gửi; nếu đây đúng là "
-        f"báo cáo {period.label_vi} (trước đây gửi nhầm kỳ), hãy mở tệp, lưu lại rồi gửi lại.",
-    )
+    if earlier.get("status") in PASSED:
+        # It passed that quarter's checks: it is that quarter's report, not one sent to the wrong inbox.
+        advice = (f"Tệp là báo cáo {then.label_vi} đã được chấp nhận, không dùng được cho {period.label_vi}: "
+                  f"hãy điền mẫu báo cáo {period.label_vi} đã được cấp rồi gửi.")
+    else:
+        advice = (f"Hãy điền mẫu báo cáo {period.label_vi} rồi gửi; nếu đây đúng là báo cáo {period.label_vi} "
+                  "(trước đây gửi nhầm kỳ), hãy mở tệp, lưu lại rồi gửi lại.")
+    return Refusal(arrival.original_name, arrival.original_name_raw or arrival.original_name.encode(), "other",
+                   said + advice)
+
+
+# Verdicts of a file that passed its own quarter's checks (held: passed while the quarter was closed).
+PASSED = ("accepted", "accepted_with_warnings", "superseded", "held")
 
 
 def issued_for_another_quarter(arrival: Arrival, issued: Period, unit_code: str | None, period: Period) -> Refusal:

@@ -361,6 +361,9 @@ def test_last_quarters_file_sent_again_for_this_quarter_is_refused_saying_which_
         assert refusal["reason"].startswith(
             "Tệp này trùng nội dung với tệp CQ003.xlsx của đơn vị CQ003 đã nhận cho Quý I/2023 (lúc "), refusal
         assert "không được tính cho Quý II/2023" in refusal["reason"]
+        # Accepted for Q1, it is Q1's report: no "if this really is Q2's report, save it again".
+        assert refusal["reason"].endswith("Tệp là báo cáo Quý I/2023 đã được chấp nhận, không dùng được cho Quý "
+                                          "II/2023: hãy điền mẫu báo cáo Quý II/2023 đã được cấp rồi gửi."), refusal
     with warehouse.engine.connect() as conn:
         periods = conn.execute(text("SELECT year, quarter FROM submission WHERE unit_code = 'CQ003'")).all()
     assert [tuple(p) for p in periods] == [(2023, 1)], "the Q1 report still counts for Q1 alone"

@@ -79,14 +79,15 @@ def received_hashes(
 
 def received_for_other_quarters(engine: Engine, hashes: Iterable[str], year: int, quarter: int) -> dict[str, dict]:
     """Of `hashes`, those received before as another quarter's file: that quarter, the file's name
-    and arrival, and the unit it counted for."""
+    and arrival, the unit it counted for and its verdict there."""
     hashes = list(hashes)
     s, f = m.Submission.__table__, m.ReceivedFile.__table__
     found: dict[str, dict] = {}
     with engine.connect() as conn:
         for start in range(0, len(hashes), 500):
             rows = conn.execute(
-                select(s.c.file_sha256, s.c.year, s.c.quarter, s.c.unit_code, f.c.original_name, f.c.received_at)
+                select(s.c.file_sha256, s.c.year, s.c.quarter, s.c.unit_code, s.c.status, f.c.original_name,
+                       f.c.received_at)
                 .join(f, f.c.file_sha256 == s.c.file_sha256)
                 .where(s.c.file_sha256.in_(hashes[start:start + 500]), (s.c.year != year) | (s.c.quarter != quarter))
             ).mappings()
