@@ -139,6 +139,16 @@ def _page_number_header(section) -> None:
         run._element.append(element)
 
 
+def _draft_footer(section, text: str) -> None:
+    """The draft mark at the foot of every page: a page printed on its own still says it is no issued report."""
+    for footer in (section.first_page_footer, section.footer):
+        p = footer.paragraphs[0]
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = p.add_run(text)
+        _fonts(run, 11, True, True)
+        run.font.color.rgb = RED
+
+
 def _headline_table(doc, programme: Programme, rows: list[dict[str, Any]]) -> None:
     table = doc.add_table(rows=1, cols=len(HEADLINE_TABLE_HEADERS))
     table.style = "Table Grid"
@@ -202,6 +212,8 @@ def build_document(
     draft = draft_note(programme.year, quarters_not_approved)
     # A number is given when the report is issued: a draft leaves it blank ("Số    -BC/ĐUK").
     number = re.sub(r"^\d+", "    ", pub.document_number) if draft else pub.document_number
+    if draft:
+        _draft_footer(section, f"{DRAFT_MARK} – {draft}")
     heading = doc.add_table(rows=1, cols=2)
     _no_borders(heading)
     left, right = heading.rows[0].cells

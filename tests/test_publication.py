@@ -572,6 +572,11 @@ def test_a_draft_says_so_and_names_the_quarters_not_approved(demo, tmp_path):
     paragraphs = docx_text(draft)[0]
     assert paragraphs[paragraphs.index("BÁO CÁO") - 1] == "DỰ THẢO"
     assert "(Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt)" in paragraphs
+    # Every page's foot says so: the second page (the table, the signature) printed alone did not.
+    section = Document(str(draft)).sections[0]
+    for footer in (section.first_page_footer, section.footer):
+        assert footer.paragraphs[0].text == "DỰ THẢO – Số liệu Quý III/2023 và Quý IV/2023 chưa được phê duyệt"
+    assert not Document(str(official)).sections[0].footer.paragraphs[0].text
     assert "Bình Định, ngày 05 tháng 01 năm 2024" in docx_text(draft)[1][0][0][1]
     assert "Số 125-BC/ĐUK" in docx_text(official)[1][0][0][0]
     assert "Số     -BC/ĐUK" in docx_text(draft)[1][0][0][0], "a draft has no number yet"
