@@ -780,7 +780,8 @@ def missing_indicator_rows(
             sid, "indicator.row_missing", ERROR, L.SHEET_INDICATORS, None, code,
             f'Thiếu dòng chỉ tiêu "{label}" ({code}) trong sheet '
             f'"{L.SHEET_INDICATORS}". Không xóa dòng trong mẫu; hãy dùng đúng tệp mẫu '
-            "đã được cấp.",
+            "đã được cấp. Nếu mẫu đã cấp không có dòng này (chương trình được bổ sung chỉ tiêu sau khi phát mẫu), "
+            "đơn vị không cần sửa tệp: hãy báo văn phòng Đảng ủy Khối để được cấp mẫu mới.",
         )
         for sid, code, label in zip(absent["submission_id"], absent["indicator_code"], absent["label_vi"])
     ]

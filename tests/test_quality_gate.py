@@ -357,3 +357,9 @@ def test_a_plan_typed_as_text_says_how_plans_are_typed(checked):
     [told] = [f for f in checked.findings if f.submission_id == "plan-text"]
     assert told.message_vi.endswith("kế hoạch nhập theo đơn vị tính của chỉ tiêu (triệu đồng/người/tháng), không nhập "
                                     "dạng phần trăm."), told.message_vi
+
+
+def test_a_missing_indicator_row_does_not_blame_a_clerk_whose_template_never_had_it(checked):
+    """An indicator added to the year after the templates went out was told "Không xóa dòng trong mẫu"."""
+    told = [f for f in checked.findings if f.rule_id == "indicator.row_missing"]
+    assert told and all("chương trình được bổ sung chỉ tiêu sau khi phát mẫu" in f.message_vi for f in told)
