@@ -477,23 +477,29 @@ def _tasks_sheet(ws: _Sheet, ctx: _Context, by_source: pd.DataFrame) -> None:
     _print_setup(ws, HEADER_ROW, landscape=False)
 
 
+def _fitting(header: str, width: int) -> int:
+    """A column at least as wide as its header's longest word: "(triệu đồng/người/tháng)" was cut
+    mid-word ("thá | ng") when printed."""
+    return max(width, max(len(word) for word in header.split()) + 2)
+
+
 def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, groups: pd.DataFrame) -> None:
     p = ctx.programme
     indicators = [i for i in p.indicators if i.group == "enterprises"]
     headers, widths, columns = ["STT", "Doanh nghiệp"], [5, 46], []
     for ind in indicators:
         headers.append(f"{ind.year_label} ({ind.unit_vi})")
-        widths.append(14)
+        widths.append(_fitting(headers[-1], 14))
         columns.append((ind, "value"))
         if ind.has_plan:
             headers += [f"Kế hoạch {ind.year_label[:1].lower()}{ind.year_label[1:]} ({ind.unit_vi})", "% kế hoạch"]
-            widths += [14, 10]
+            widths += [_fitting(headers[-2], 14), 10]
             columns += [(ind, "plan"), (ind, "pct")]
     headers.append("Mã đơn vị")
     widths.append(11)
     _title(
         ws, ctx, f"KẾT QUẢ SẢN XUẤT, KINH DOANH NĂM {p.year} CỦA CÁC DOANH NGHIỆP TRONG KHỐI",
-        "Mỗi doanh nghiệp như đến cuối năm (số liệu của đơn vị đã hợp nhất trong năm tính vào đơn vị tiếp nhận); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
+        "Mỗi dòng là một doanh nghiệp theo danh sách đơn vị cuối năm (số liệu của đơn vị đã hợp nhất trong năm tính vào đơn vị tiếp nhận); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, widths)

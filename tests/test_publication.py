@@ -805,3 +805,11 @@ def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeyp
     paragraphs, _ = docx_text(reports / "bao-cao-ctr135-2023.docx")
     assert any(re.fullmatch(r"Báo cáo này thay thế Báo cáo số 125-BC/ĐUK ngày \d\d/\d\d/\d{4}\.", p) for p in paragraphs)
     assert not any("tệp chương trình" in p for p in paragraphs), "the system's reasons are not the Committee's"
+
+
+def test_a_column_is_as_wide_as_its_headers_longest_word():
+    """"(triệu đồng/người/tháng)" in a 14-wide column printed as "đồng/người/thá | ng"."""
+    from tasks.report import _fitting
+
+    assert _fitting("Thu nhập bình quân (triệu đồng/người/tháng)", 14) == len("đồng/người/tháng)") + 2
+    assert _fitting("Doanh thu (tỷ đồng)", 14) == 14
