@@ -697,14 +697,19 @@ def _plausibility(
     frame["slip_times"] = [vn_number(s, 0) if hit else "" for s, hit in zip(scale.tolist(), slipped.tolist())]
     # The year-to-date is not "below the quarter" when it is the quarter's value that is wrong.
     frame.loc[slipped, "ytd_compared"] = np.nan
-    # The words are needed only where the warning is given: a change outside the limit.
-    change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
-    for i in np.flatnonzero(compared & ~within):
+    frame["change_shown"], frame["previous_shown"] = _change_words(ratio, before, compared & ~within)
+
+
+def _change_words(ratio: np.ndarray, before: np.ndarray, told: np.ndarray) -> tuple[list[str], list[str]]:
+    """"gấp 4,0 lần" or "chỉ bằng 11%", and the earlier figure, where a change is `told` (the words
+    are needed only where the warning is given); the earlier figure is written as the cell's own
+    value is in the same message ("= 123,5 ... (1234,5)")."""
+    change_shown, previous_shown = [""] * len(ratio), [""] * len(ratio)
+    for i in np.flatnonzero(told):
         r = float(ratio[i])
         change_shown[i] = f"gấp {vn_number(r, 1)} lần" if r >= 1 else f"chỉ bằng {vn_number(100 * r, 0)}%"
-        # Written as the cell's own value is in the same message ("= 123,5 ... (1234,5)").
         previous_shown[i] = shown(float(before[i]))
-    frame["change_shown"], frame["previous_shown"] = change_shown, previous_shown
+    return change_shown, previous_shown
 
 
 # A year's plan revised between quarters by more than this factor is worth a second look: a plan
@@ -734,12 +739,7 @@ def _plan_plausibility(
         ratio = plan / before
         within = (1 / PLAN_CHANGE_LIMIT <= ratio) & (ratio <= PLAN_CHANGE_LIMIT)
     frame["plan_change_ok"] = _flags(compared, within)
-    change_shown, previous_shown = [""] * len(frame), [""] * len(frame)
-    for i in np.flatnonzero(compared & ~within):
-        r = float(ratio[i])
-        change_shown[i] = f"gấp {vn_number(r, 1)} lần" if r >= 1 else f"chỉ bằng {vn_number(100 * r, 0)}%"
-        previous_shown[i] = shown(float(before[i]))
-    frame["plan_change_shown"], frame["plan_previous_shown"] = change_shown, previous_shown
+    frame["plan_change_shown"], frame["plan_previous_shown"] = _change_words(ratio, before, compared & ~within)
 
 
 def _previous_values(units: pd.Series, codes: pd.Series, history: History, column: str = "value") -> np.ndarray:
