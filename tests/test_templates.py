@@ -90,6 +90,8 @@ def test_indicator_rows_follow_the_group_and_plans_only_where_due(tmp_path):
         assert enterprise[f"F{row}"].protection.locked is (not ind.has_ytd)
         assert enterprise[f"B{row}"].protection.locked
         assert enterprise[f"E{row}"].number_format == ("#,##0" if ind.decimals == 0 else "#,##0." + "0" * ind.decimals)
+    # The codes are how the file is read, not words for the clerk: kept in the file, not shown.
+    assert enterprise.column_dimensions["B"].hidden and not enterprise.column_dimensions["C"].hidden
 
 
 def test_sources_and_statuses_are_dropdowns(tmp_path):
