@@ -18,6 +18,8 @@ from pathlib import Path
 from tasks.child_processes import PROC, started_at
 
 FOLDER = "p135-servers"
+PARTIAL = ".partial"
+UNREADABLE_AFTER_SECONDS = 60
 
 
 def note_server(prefect_home: Path, server_pid: int) -> Path | None:
@@ -26,10 +28,13 @@ def note_server(prefect_home: Path, server_pid: int) -> Path | None:
     if server_start is None or own_start is None:
         return None
     folder = prefect_home / FOLDER
+    note, partial = folder / str(server_pid), folder / f"{server_pid}{PARTIAL}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        note = folder / str(server_pid)
-        note.write_text(f"{server_start} {os.getpid()} {own_start}\n", encoding="ascii")
+        # Written aside and renamed: a command killed while writing leaves no empty note under
+        # the server's name, which the next command could not read and so would not stop.
+        partial.write_text(f"{server_start} {os.getpid()} {own_start}\n", encoding="ascii")
+        os.replace(partial, note)
     except OSError:
         return None
     return note
@@ -45,9 +50,10 @@ def stop_leftover_servers(prefect_home: Path, wait_seconds: float = 5.0) -> list
     stopped = []
     for note in notes:
         try:
-            server_pid = int(note.name)
+            server_pid = int(note.name.removesuffix(PARTIAL))
             server_start, owner_pid, owner_start = (int(x) for x in note.read_text(encoding="ascii").split())
         except (OSError, ValueError):
+            _forget_unreadable(note)
             continue
         if started_at(owner_pid) == owner_start:
             continue  # its command is still running
@@ -90,6 +96,14 @@ def _end(terminated: list[int], wait_seconds: float) -> None:
         if started_at(pid) is not None:
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _forget_unreadable(note: Path) -> None:
+    """A note cut short by a kill mid-write names no command to check: forgotten once it is
+    surely not one being written now."""
+    with suppress(OSError):
+        if time.time() - note.stat().st_mtime > UNREADABLE_AFTER_SECONDS:
+            note.unlink()
 
 
 def forget_server(note: Path | None) -> None:
