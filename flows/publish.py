@@ -178,6 +178,11 @@ def publish_year(
                 pdf_note = None
             if labels:
                 get_run_logger().info("Publishing %s as a draft: quarters %s not approved", year, list(not_approved))
+                if reissue:
+                    status.insert(0, (
+                        f"Không phát hành lại bản chính thức (--reissue): {', '.join(labels)} chưa được phê duyệt nên "
+                        f"chỉ lập được bản dự thảo. Hãy phê duyệt (p135 approve --year {year} --quarter N --by TÊN) "
+                        f"rồi chạy lại p135 publish --year {year} --reissue."))
             held = fetch_held_files(data, year)
             markdown = report_markdown(year, headline, report_paragraphs(programme, figures, headline), status, not_approved)
             publish_headline_artifact(year, markdown, labels)

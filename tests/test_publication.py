@@ -742,8 +742,10 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
     cli("reopen", "--year", "2023", "--quarter", "4", "--reason", "DN005 sửa doanh thu", "--by", "Lê Thị Duyệt")
     _send_dn005_correction(demo_copy.warehouse.data_dir)
     collect_quarter(year=2023, quarter=4, data_dir=data)
-    draft = " ".join(cli("publish", "--year", "2023").output.split())
+    draft = " ".join(cli("publish", "--year", "2023", "--reissue").output.split())
     assert "Phiên bản 3 (dự thảo)" in draft
+    assert ("Không phát hành lại bản chính thức (--reissue): Quý IV/2023 chưa được phê duyệt nên chỉ lập được bản "
+            "dự thảo." in draft), "asked for an official version, told why it is a draft"
     assert ("Bản chính thức đang có hiệu lực vẫn là phiên bản 2 (Báo cáo số 125-BC/ĐUK): " in draft
             and "bao-cao-ctr135-2023-v2.docx" in draft), draft
     cli("approve", "--year", "2023", "--quarter", "4", "--by", "Lê Thị Duyệt")
