@@ -144,6 +144,34 @@ def test_completeness_counts_each_unit_once_with_rates_by_group(warehouse):
     ]
 
 
+def test_a_correction_with_an_older_file_time_leaves_a_late_unit_late(warehouse):
+    """CQ002 sent its report late; weeks later a correction arrives whose file time is before the
+    deadline (a copy kept since, a clock set back). The unit's first passing file is the first to
+    arrive, as versions count: it stays late, and the quarter's timeliness stays as it was."""
+    inbox = _inbox(warehouse)
+    save(submission("CQ002", Q1), inbox / "CQ002.xlsx", _at(DEADLINE + dt.timedelta(days=5)))
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    assert _states(warehouse.engine)["CQ002"] == "late"
+    values = default_values("agencies")
+    values["inspections"] = values["inspections"] + 1
+    save(submission("CQ002", Q1, values=values), inbox / "CQ002-bosung.xlsx", _at(DEADLINE - dt.timedelta(days=5)))
+
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+
+    assert _states(warehouse.engine)["CQ002"] == "late"
+    with warehouse.engine.connect() as conn:
+        first = conn.execute(text(
+            "SELECT first_passed_at FROM v_unit_completeness WHERE year = 2023 AND quarter = 1 AND unit_code = 'CQ002'"
+        )).scalar_one()
+        versions = conn.execute(text(
+            "SELECT version, status FROM v_submission_status WHERE year = 2023 AND quarter = 1 AND unit_code = 'CQ002' "
+            "ORDER BY version")).all()
+    first = first if isinstance(first, dt.datetime) else dt.datetime.fromisoformat(str(first))
+    first = first if first.tzinfo else first.replace(tzinfo=dt.timezone.utc)
+    assert first == _at(DEADLINE + dt.timedelta(days=5))
+    assert [tuple(v) for v in versions] == [(1, "superseded"), (2, "accepted")], "the correction counts"
+
+
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_status_lists_missing_and_rejected_units_first_with_rates(warehouse):
     _quarter_of_five(warehouse)

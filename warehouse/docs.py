@@ -187,12 +187,13 @@ LEFT JOIN v_unit_year_indicator_rollup r
 LEFT JOIN v_unit_year_indicator u
        ON u.unit_code = l.current_unit_code AND u.year = 2023
       AND u.indicator_code = 'party_members_end'
-WHERE l.unit_code <> l.current_unit_code AND l.valid_to <= '2023-12-31'
+WHERE l.unit_code <> l.current_unit_code AND l.valid_to < '2023-12-31'
 ORDER BY l.current_unit_code, l.unit_code""",
         "The rolled-up figure exceeds the successor's own only while a merged unit still "
         "reported during the year; `units_reporting` counts the units behind it. `v_unit_lineage` "
         "is the registry as it is today: the date keeps out mergers of later years, which do not "
-        "reach 2023's figures.",
+        "reach 2023's figures. A unit whose last day is 31 December is still in force at the year's "
+        "end (its merger takes effect in 2024), so the date is compared with `<`.",
     ),
 ]
 

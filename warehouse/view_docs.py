@@ -66,7 +66,9 @@ VIEWS: dict[str, str] = {
     "v_submission_status": (
         "One row per submission version, whatever its status: when it arrived against its unit's "
         "`deadline` (the quarter's, or the unit's extension when `is_extended`; `is_on_time`, from "
-        "`received_at`, the file's time capped at when p135 first saw it), its `version` number and whether it `is_latest`. Versions follow "
+        "`received_at`, the file's time capped at when p135 first saw it), its `version` number and whether it `is_latest`: the latest to "
+        "arrive, whatever its status, so a rejected or held file sent after the accepted one is "
+        "the latest (the version that counts is in `v_current_submission`). Versions follow "
         "p135's own arrival order: the collect run that first saw the file, then `received_at`, "
         "then id. A file is counted for the unit its template was handed out to; a merged "
         "unit's rows keep its name."
@@ -76,7 +78,9 @@ VIEWS: dict[str, str] = {
         "day): its `deadline` (the programme's, or the unit's extension when `is_extended`), the "
         "files received and its `state`: `missing` (nothing received), `rejected` (files, none "
         "passed), `held` (passed while the quarter was approved; loaded when it is reopened), "
-        "`on_time` or `late` (accepted; on time when its first passing file arrived by the deadline)."
+        "`on_time` or `late` (accepted; on time when its first passing file, in arrival order "
+        "(`version`), arrived by the deadline: a correction sent later with an earlier file time "
+        "does not change it; `first_passed_at` is that file's `received_at`)."
     ),
     "v_completeness": (
         "One row per year, quarter and unit group (no total row): DHIS2's completeness and "
