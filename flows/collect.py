@@ -38,7 +38,7 @@ from tasks.feedback import rewrite_missing_feedback, write_feedback
 from tasks.intake import archive_originals, contents_of, discover_workbooks, issued_for_another_quarter, split_known
 from tasks.loading import close_run, fetch_run_files, load_submissions, open_run, record_inbox_refusals
 from tasks.memory import fix_mmap_threshold, long_lived_kept_still, release_freed_memory
-from tasks.notify import tell_ops_of_failure
+from tasks.notify import tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_cluster, check_settings, prepare_warehouse, registry_failure_vi
 from tasks.progress import COLLECT_STAGES, StageClock
 from tasks.quality import check_submissions, fetch_history, read_batch
@@ -64,7 +64,8 @@ from warehouse.engine import engine_for
 from warehouse.locks import QuarterBusy, QuarterLost, holder_name, take_quarter
 
 
-@flow(name="collect-quarter", flow_run_name=collect_run_name, on_failure=[tell_ops_of_failure])
+@flow(name="collect-quarter", flow_run_name=collect_run_name, on_failure=[tell_ops_of_failure],
+      on_crashed=[tell_ops_of_crash])
 @stops_when_disk_full(
     "Không mất tệp nào: các tệp vẫn còn nguyên trong thư mục nhận, và lần chạy lại không tính tệp nào hai lần. "
     "Hãy giải phóng dung lượng rồi thu nhận lại."

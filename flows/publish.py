@@ -25,7 +25,7 @@ from tasks.approval import approve_quarter
 from tasks.artifacts import publish_headline_artifact
 from tasks.completeness import read_completeness, year_summary_markdown
 from tasks.disk_full import stops_when_disk_full
-from tasks.notify import tell_ops_of_failure
+from tasks.notify import tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_settings, prepare_warehouse
 from tasks.publishing import (
     check_publish_rights,
@@ -61,7 +61,8 @@ class YearApproval(RunInput):
     note: str = Field("", title="Ghi chú")
 
 
-@flow(name="publish-year", flow_run_name=publish_run_name, on_failure=[tell_ops_of_failure])
+@flow(name="publish-year", flow_run_name=publish_run_name, on_failure=[tell_ops_of_failure],
+      on_crashed=[tell_ops_of_crash])
 @stops_when_disk_full("Hãy giải phóng dung lượng rồi công bố lại.")
 def publish_year(
     year: int | None = None,
@@ -250,13 +251,26 @@ def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int
     approved (none once approved: each is recorded in the audit as approved by whoever answered)."""
     logger = get_run_logger()
     year = programme.year
-    states = {a.quarter: f"đã phê duyệt ({a.approved_by})" for a in approvals.approvals(engine_for(data_dir), year) if a.is_locked}
+    engine = engine_for(data_dir)
+    states = {a.quarter: f"đã phê duyệt ({a.approved_by})" for a in approvals.approvals(engine, year) if a.is_locked}
     summary = year_summary_markdown([read_completeness(data_dir, Period(year, q)) for q in (1, 2, 3, 4)], states, programme)
-    waiting = ", ".join(Period(year, q).label_vi for q in unapproved)
+    # A quarter never collected has no figures to approve: one tick would lock it empty, stop its
+    # reminders and hold every file sent later.
+    collected = approvals.collected_quarters(engine, year)
+    approvable = [q for q in unapproved if q in collected]
+    never = [Period(year, q).label_vi for q in unapproved if q not in collected]
+    if not approvable:
+        logger.warning("No quarter of %s waiting for approval was ever collected (%s): publishing a draft", year, unapproved)
+        return unapproved
+    waiting = ", ".join(Period(year, q).label_vi for q in approvable)
+    not_here = (f" {', '.join(never)} chưa thu nhận lần nào nên không phê duyệt ở đây: báo cáo vẫn là bản DỰ THẢO "
+                "cho đến khi các quý đó được thu nhận và phê duyệt (p135 approve).") if never else ""
     description = (
         f"# Phê duyệt số liệu năm {year} trước khi công bố\n\n"
-        f"Chưa phê duyệt: **{waiting}**. Xem tình hình nộp báo cáo dưới đây; chọn *Phê duyệt* và ghi "
-        "tên người phê duyệt để công bố bản chính thức, hoặc bỏ chọn để công bố bản DỰ THẢO.\n\n"
+        f"Chưa phê duyệt: **{waiting}**.{not_here} Xem tình hình nộp báo cáo dưới đây; chọn *Phê duyệt* và ghi "
+        "tên người phê duyệt để phê duyệt các quý này"
+        + (" và công bố bản chính thức" if not never else "")
+        + ", hoặc bỏ chọn để công bố bản DỰ THẢO.\n\n"
         + summary
     )
     logger.info("Waiting up to %d s for approval of %s quarters %s", timeout, year, unapproved)
@@ -269,7 +283,7 @@ def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int
         logger.warning("Approval of %s declined by %s: publishing a draft", year, answer.approved_by or "the approver")
         return unapproved
     who = answer.approved_by.strip()
-    for quarter in unapproved:
+    for quarter in approvable:
         approve_quarter(data_dir, Period(year, quarter), who, answer.note.strip() or None)
-    logger.info("Quarters %s of %s approved by %s", unapproved, year, who)
-    return []
+    logger.info("Quarters %s of %s approved by %s", approvable, year, who)
+    return [q for q in unapproved if q not in approvable]

@@ -14,14 +14,15 @@ from reporting.units import load_registry
 from tasks.approval import fetch_approval
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
-from tasks.notify import notify_ops, tell_ops_of_failure
+from tasks.notify import notify_ops, tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_settings, prepare_warehouse
 from tasks.reminders import clear_reminders, ops_message, publish_reminder_artifact, write_reminders
 from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse.engine import data_dir as resolve_data_dir
 
 
-@flow(name="remind-missing", flow_run_name=remind_run_name, on_failure=[tell_ops_of_failure])
+@flow(name="remind-missing", flow_run_name=remind_run_name, on_failure=[tell_ops_of_failure],
+      on_crashed=[tell_ops_of_crash])
 @stops_when_disk_full("Hãy giải phóng dung lượng rồi chạy lại lệnh nhắc nộp.")
 def remind_missing(
     year: int | None = None,

@@ -13,11 +13,13 @@ from reporting.programme import ProgrammeError, programme_for_year, programmes_d
 from reporting.units import load_registry
 from tasks.disk_full import stops_when_disk_full
 from tasks.handout import fetch_carry_over, write_templates
+from tasks.notify import tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_settings, prepare_warehouse
 from warehouse.engine import data_dir as resolve_data_dir
 
 
-@flow(name="hand-out-templates", flow_run_name=templates_run_name)
+@flow(name="hand-out-templates", flow_run_name=templates_run_name, on_failure=[tell_ops_of_failure],
+      on_crashed=[tell_ops_of_crash])
 @stops_when_disk_full("Hãy giải phóng dung lượng rồi phát lại mẫu báo cáo.")
 def hand_out_templates(
     year: int | None = None, quarter: int | None = None, out_dir: str | None = None, data_dir: str | None = None

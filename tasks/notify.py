@@ -70,3 +70,14 @@ def tell_ops_of_failure(flow, flow_run, state) -> None:
         subject=f"p135: lần chạy {flow_run.name} ({flow.name}) không thành công",
         body=f"Lần chạy {flow_run.name} của quy trình {flow.name} không thành công: {state.message}",
     )
+
+
+def tell_ops_of_crash(flow, flow_run, state) -> None:
+    """on_crashed hook: the run's process ended before it could say so itself (killed, out of
+    memory, the machine restarted); the worker runs this hook and the ops team is told."""
+    notify_ops(
+        subject=f"p135: lần chạy {flow_run.name} ({flow.name}) bị dừng đột ngột",
+        body=(f"Lần chạy {flow_run.name} của quy trình {flow.name} bị dừng đột ngột trước khi xong (tiến trình bị "
+              "tắt, hết bộ nhớ hoặc máy khởi động lại). Không mất tệp nào đã nhận; hãy chạy lại, phần chưa xong "
+              f"được làm khi chạy lại. Chi tiết kỹ thuật: {state.message}"),
+    )

@@ -463,6 +463,28 @@ def test_a_failed_run_tells_the_ops_team_through_the_block(warehouse, notificati
     assert "không thành công" in sent and "năm 2024" in sent
 
 
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_run_whose_process_was_killed_tells_the_ops_team(warehouse, notifications):
+    """A worker whose flow-run process dies (kill -9, out of memory) marks the run Crashed and runs
+    its on_crashed hooks: every scheduled flow tells the ops team, as a failed run does."""
+    from prefect.states import Crashed
+
+    from flows.publish import publish_year
+    from flows.templates import hand_out_templates
+    from tasks.notify import tell_ops_of_crash, tell_ops_of_failure
+
+    for scheduled in (collect_quarter, publish_year, remind_missing, hand_out_templates):
+        assert scheduled.on_crashed_hooks == [tell_ops_of_crash], scheduled.name
+        assert scheduled.on_failure_hooks == [tell_ops_of_failure], scheduled.name
+    run = dataclasses.make_dataclass("FlowRun", ["name"])("Thu nhận Quý I/2023")
+
+    tell_ops_of_crash(collect_quarter, run, Crashed(message="Process exited with status code: -9"))
+
+    sent = " ".join(notifications.read_text(encoding="utf-8").split())
+    assert "p135: lần chạy Thu nhận Quý I/2023 (collect-quarter) bị dừng đột ngột" in sent
+    assert "Không mất tệp nào đã nhận; hãy chạy lại" in sent and "status code: -9" in sent
+
+
 def test_publish_is_a_draft_naming_the_quarters_not_approved(warehouse):
     from openpyxl import load_workbook
     from prefect.artifacts import Artifact

@@ -87,6 +87,14 @@ def ever_collected(engine: Engine) -> bool:
         return conn.execute(select(runs.c.collect_run_id).limit(1)).first() is not None
 
 
+def collected_quarters(engine: Engine, year: int) -> set[int]:
+    """The quarters of the year a collect run has finished at least once."""
+    runs = m.CollectRun.__table__
+    with engine.connect() as conn:
+        return set(conn.execute(select(runs.c.quarter).distinct().where(
+            runs.c.year == year, runs.c.finished_at.is_not(None))).scalars())
+
+
 def approve(engine: Engine, year: int, quarter: int, actor: str, note: str | None = None) -> bool:
     """Approve (lock) the quarter; False when it was approved already (nothing recorded)."""
     current = approval_of(engine, year, quarter)
