@@ -14,7 +14,7 @@ from reporting.units import load_registry
 from tasks.approval import fetch_approval
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
-from tasks.notify import notify_ops, tell_ops_of_crash, tell_ops_of_failure
+from tasks.notify import notification_block_ref, notify_ops, tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_settings, prepare_warehouse
 from tasks.reminders import clear_reminders, ops_message, publish_reminder_artifact, write_reminders
 from tasks.run_log import drop_expected_failure_tracebacks
@@ -70,7 +70,10 @@ def remind_missing(
     today = dt.datetime.now(LOCAL_TZ).date()
     letters = write_reminders(completeness, programme, load_registry(), data, today)
     subject, body = ops_message(completeness, programme, folder)
-    publish_reminder_artifact(period, subject, body)
     notified = notify_ops(subject, body, notify_block)
+    unsent = None if notified else notification_block_ref(notify_block)
+    if unsent:
+        logger.warning("Reminders for %s written, but the ops team was not told through %s", period.key, unsent)
+    publish_reminder_artifact(period, subject, body, unsent)
     logger.info("Reminders for %s: %d letters in %s; ops team notified: %s", period.key, len(letters), folder, notified)
     return {**result, "reminders": len(letters), "notified": notified}

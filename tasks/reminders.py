@@ -135,12 +135,16 @@ def ops_message(c: Completeness, programme: Programme, folder: Path) -> tuple[st
 
 
 @task
-def publish_reminder_artifact(period: Period, subject: str, body: str) -> None:
-    """Show who was reminded in the Prefect UI."""
+def publish_reminder_artifact(period: Period, subject: str, body: str, unsent_block: str | None = None) -> None:
+    """Show who was reminded in the Prefect UI, and that the ops team was not told when the
+    notification block `unsent_block` failed (the run still completes: the letters are written)."""
+    unsent = (f"**Không gửi được thông báo qua khối {unsent_block}** (khối chưa được tạo, hoặc dịch vụ nhận không "
+              "trả lời; xem nhật ký của lần chạy): tổ vận hành chưa được báo. Các thư nhắc dưới đây vẫn được viết.\n\n"
+              if unsent_block else "")
     create_markdown_artifact(
         key=f"remind-{period.year}-q{period.quarter}",
-        markdown=f"# {subject}\n\n" + body.replace("\n", "  \n"),
-        description=subject.removeprefix("p135: "),
+        markdown=f"# {subject}\n\n" + unsent + body.replace("\n", "  \n"),
+        description=("Chưa gửi được thông báo. " if unsent_block else "") + subject.removeprefix("p135: "),
     )
 
 

@@ -626,6 +626,12 @@ def test_a_notification_block_that_fails_never_fails_the_run(warehouse, monkeypa
     state = remind_missing(year=2023, quarter=1, data_dir=str(warehouse.data_dir), return_state=True)
 
     assert state.is_completed() and state.result()["notified"] is False
+    # The run's page says so in Vietnamese too: the artifact the ops team reads in the UI.
+    from prefect.artifacts import Artifact
+
+    shown = Artifact.get("remind-2023-q1")
+    assert "Không gửi được thông báo qua khối khong-co-loai-nay/khong-co" in shown.data
+    assert shown.description.startswith("Chưa gửi được thông báo.")
     # The command says so in Vietnamese and exits 1: the ops team must not believe it was told.
     told = _cli("remind", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
     assert told.exit_code == 1, told.output

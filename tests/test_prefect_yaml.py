@@ -46,12 +46,33 @@ def test_two_quarters_may_be_collected_at_once():
     assert "concurrency_limit" not in collect, "the warehouse's quarter lock serialises one quarter, not all"
 
 
-def test_reminders_run_before_and_after_each_deadline():
+def _collected_on(day: int, month: int, hour: int) -> bool:
+    """Whether a collect-quarterly schedule runs on that day of that month before `hour`."""
+    collect = next(d for d in DEPLOYMENTS if d["name"] == "collect-quarterly")
+    for schedule in collect["schedules"]:
+        minute, hours, days, months, _ = schedule["cron"].split()
+        if (int(hours) < hour and (days == "*" or str(day) in days.split(","))
+                and str(month) in months.split(",")):
+            return True
+    return False
+
+
+def test_reminders_run_before_and_after_each_deadline_each_after_a_collect():
+    """A reminder names the units whose report has not come: the inbox is collected that morning
+    first (a file sent on the 3rd was reminded on the 5th as missing)."""
     remind = next(d for d in DEPLOYMENTS if d["name"] == "remind-missing")
     days = sorted(int(s["cron"].split()[2]) for s in remind["schedules"])
-    collect = next(d for d in DEPLOYMENTS if d["name"] == "collect-quarterly")
-    collected_on = int(collect["schedules"][0]["cron"].split()[2])
-    assert days[0] < 10 < collected_on <= days[-1], "deadlines fall on the 10th"
+    assert days[0] < 10 < days[-1], "deadlines fall on the 10th"
+    for schedule in remind["schedules"]:
+        _, hour, day, months, _ = schedule["cron"].split()
+        for month in months.split(","):
+            assert _collected_on(int(day), int(month), int(hour)), schedule["cron"]
+
+
+def test_late_files_and_corrections_are_collected_before_the_year_end_publication():
+    publish = next(d for d in DEPLOYMENTS if d["name"] == "publish-yearly")
+    _, hour, day, month, _ = publish["schedules"][0]["cron"].split()
+    assert all(_collected_on(d, int(month), int(hour)) for d in range(11, int(day) + 1))
 
 
 def test_prefect_home_is_never_relative_to_where_a_process_starts():
