@@ -19,6 +19,15 @@ class PdfOutcome:
     note_vi: str | None = None
 
 
+PDF_OFF_VI = f"Không lập bản PDF: {SOFFICE_ENV} được đặt rỗng (tắt bản PDF)."
+
+
+def pdf_switched_off() -> bool:
+    """$P135_SOFFICE set, and empty: the office asked for no PDF."""
+    configured = os.environ.get(SOFFICE_ENV)
+    return configured is not None and not configured.strip()
+
+
 def soffice_path() -> str | None:
     """$P135_SOFFICE (empty: no PDF), else `soffice` on the PATH."""
     configured = os.environ.get(SOFFICE_ENV)

@@ -18,7 +18,7 @@ from reporting.periods import ROMAN, Period
 from reporting.programme import Programme
 from reporting.units import load_registry
 from reporting.versions import basis_sha256
-from tasks.pdf_export import PdfOutcome, convert_to_pdf, soffice_path
+from tasks.pdf_export import PDF_OFF_VI, PdfOutcome, convert_to_pdf, pdf_switched_off, soffice_path
 from tasks.report import WorkbookFigures, report_file_name, write_report
 from tasks.report_chart import ChartData, draw_chart
 from tasks.report_document import DocumentContent, build_document, save_document
@@ -325,9 +325,12 @@ def write_report_files(
 @task(cache_policy=NO_CACHE)
 def convert_report_to_pdf(files: ReportFiles) -> ReportFiles:
     """The PDF of the document by LibreOffice; without it, the reason in Vietnamese."""
+    if pdf_switched_off():
+        return ReportFiles(files.docx, files.xlsx, None, PDF_OFF_VI)
     outcome: PdfOutcome = convert_to_pdf(files.docx, files.docx.with_suffix(".pdf"), soffice_path())
     if outcome.path is None:
-        get_run_logger().warning("No PDF: %s", outcome.note_vi)
+        # The command prints the reason in Vietnamese; the run's log keeps this line for engineers.
+        get_run_logger().warning("No PDF: %s", outcome.note_vi, extra={"p135_per_file": True})
     return ReportFiles(files.docx, files.xlsx, outcome.path, outcome.note_vi)
 
 

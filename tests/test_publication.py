@@ -556,6 +556,20 @@ def test_a_publish_without_libreoffice_says_so_and_goes_on(tmp_path):
     assert not (tmp_path / "r.pdf").exists()
 
 
+def test_a_pdf_switched_off_is_said_so_not_libreoffice_missing(tmp_path, monkeypatch):
+    """P135_SOFFICE set empty is the README's way to ask for no PDF: the note said LibreOffice
+    could not be found on a machine that has it."""
+    from tasks.publishing import ReportFiles, convert_report_to_pdf
+
+    source = tmp_path / "r.docx"
+    Document().save(str(source))
+    monkeypatch.setenv("P135_SOFFICE", " ")
+
+    files = convert_report_to_pdf.fn(ReportFiles(docx=source, xlsx=tmp_path / "r.xlsx"))
+
+    assert files.pdf is None and files.pdf_note == "Không lập bản PDF: P135_SOFFICE được đặt rỗng (tắt bản PDF)."
+
+
 def test_a_draft_says_so_and_names_the_quarters_not_approved(demo, tmp_path):
     import datetime as dt_
 
