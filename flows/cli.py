@@ -518,8 +518,10 @@ def _warehouse(data: Path, year: int | None = None):
     except ProgrammeRefused as exc:
         raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}.") from None
     except RegistryError as exc:
-        # Readable alone, it contradicts the warehouse (a unit with reports dropped or ended early).
-        raise _fail(f"{registry_problem_vi(exc)}.") from None
+        # Readable alone, it contradicts the warehouse (a unit with reports dropped or ended early):
+        # told as the registry's other mistakes are, naming the file.
+        errors.print(f"[red]Lỗi cấu hình:[/red] {escape(registry_problem_vi(exc))}.", soft_wrap=True, highlight=False)
+        raise typer.Exit(2) from None
     return engine_for(data)
 
 

@@ -42,6 +42,8 @@ class UnitVersion:
 class Registry:
     versions: tuple[UnitVersion, ...]
     source_sha256: str
+    # The file it was read from, named in the messages about it (None when built in code).
+    path: Path | None = None
 
     def in_force_on(self, day: dt.date) -> list[UnitVersion]:
         """The units that exist on `day`, one version each, ordered by code."""
@@ -111,7 +113,7 @@ def load_registry(path: Path | None = None) -> Registry:
         if version is not None:
             versions.append(version)
             lines.append(line)
-    registry = Registry(tuple(versions), hashlib.sha256(raw).hexdigest())
+    registry = Registry(tuple(versions), hashlib.sha256(raw).hexdigest(), path)
     _check(registry, lines, codes, problems)
     if problems:
         listed = problems[:PROBLEMS_LISTED]

@@ -296,7 +296,8 @@ def test_a_registry_that_would_drop_counted_reports_is_refused(merged_bloc, edit
 
     said = " ".join(status.output.split())
     assert status.exit_code == 2 and "Traceback" not in status.output, status.output
-    assert "tệp danh sách đơn vị không dùng được: các đơn vị sau đã có báo cáo được chấp nhận" in said, said
+    assert (f"Lỗi cấu hình: tệp danh sách đơn vị không dùng được: {registry_file}: các đơn vị sau đã có báo cáo được "
+            "chấp nhận") in said, said
     assert lost in said and "Các báo cáo ấy sẽ mất khỏi mọi số liệu" in said
     assert state.is_failed() and lost in state.message
     with merged_bloc.engine.connect() as conn:

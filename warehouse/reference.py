@@ -198,7 +198,7 @@ def load_reference(
         changed += unit_changes
         if unit_changes and (lost := _reports_left_without_unit(conn)):
             # Raised inside the transaction: the registry's rows are rolled back with it.
-            raise RegistryError(lost)
+            raise RegistryError(f"{registry.path}: {lost}" if registry.path else lost)
         if unit_changes or not _lineage_is_complete(conn):
             rebuild_lineage(conn)
         if unit_changes or programme_changes or not _has_unit_years(conn):
