@@ -155,7 +155,9 @@ def renamed_text_vi(r: dict) -> str:
 def card_line(summary: dict) -> str:
     """The counts, short enough for an artifact card (rejected first: what needs action)."""
     if not summary["files_new"]:
-        return f"{summary['period']}: không có tệp mới ({summary['files_known']} tệp đã nhận)"
+        # A reopened quarter's collect loads its held files though nothing is new: that is its news.
+        released = f"; {summary['released']} tệp tạm giữ nay được đưa vào số liệu" if summary.get("released") else ""
+        return f"{summary['period']}: không có tệp mới ({summary['files_known']} tệp đã nhận){released}"
     held = f", {summary['held']} tạm giữ" if summary["held"] else ""
     refused = f"; {summary['refused']} mục không thu nhận" if summary["refused"] else ""
     return (
@@ -167,7 +169,7 @@ def card_line(summary: dict) -> str:
 def _extra_counts(summary: dict) -> str:
     parts = []
     if summary["held"]:
-        parts.append(f"{summary['held']} tạm giữ (kỳ đã khóa sổ)")
+        parts.append("tệp tạm giữ: kỳ đã khóa sổ, chưa đưa vào số liệu")
     if summary["released"]:
         parts.append(f"{summary['released']} tệp tạm giữ nay được đưa vào")
     if summary["refused"]:

@@ -217,6 +217,10 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     held = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
     assert (held["files_new"], held["held"], held["accepted"]) == (1, 1, 0)
+    from prefect.artifacts import Artifact
+
+    told = Artifact.get("collect-2023-q1-tong-hop").data
+    assert told.count("1 tạm giữ") == 1 and "tệp tạm giữ: kỳ đã khóa sổ, chưa đưa vào số liệu" in told, told
     engine = warehouse.engine
     with engine.connect() as conn:
         status = conn.execute(text(
@@ -252,6 +256,8 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     loaded = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
     assert (loaded["files_new"], loaded["released"]) == (0, 1)
+    assert Artifact.get("collect-2023-q1").description.endswith(
+        "không có tệp mới (2 tệp đã nhận); 1 tệp tạm giữ nay được đưa vào số liệu"), "the card says what the run did"
     with engine.connect() as conn:
         current = conn.execute(text("SELECT unit_code FROM v_current_submission ORDER BY unit_code")).scalars().all()
         trail = conn.execute(text("SELECT action, actor, reason FROM period_audit ORDER BY period_audit_id")).all()
