@@ -1043,14 +1043,11 @@ def remind(
 
     result = _run(remind_missing, year=period.year, quarter=period.quarter, data_dir=str(data), notify_block=notify)
     if result["closed"]:
-        console.print(
-            f"{period.label_vi} đã được phê duyệt và khóa sổ nên không viết thư nhắc ({len(result['missing'])} đơn vị "
-            f"chưa nộp, {len(result['rejected'])} bị từ chối). Nếu cần nhận thêm báo cáo, hãy mở lại quý "
-            f"(p135 reopen --year {period.year} --quarter {period.quarter} --reason ...) rồi nhắc."
-            + (f" Đã xóa {result['removed']} thư nhắc viết trước khi phê duyệt trong {result['folder']}/, để không "
-               "gửi nhầm." if result.get("removed") else ""),
-            soft_wrap=True, highlight=False, markup=False,
-        )
+        from tasks.reminders import closed_quarter_vi
+
+        console.print(closed_quarter_vi(period, len(result["missing"]), len(result["rejected"]),
+                                        result.get("removed", 0), result["folder"]),
+                      soft_wrap=True, highlight=False, markup=False)
         return
     console.print(
         f"{period.label_vi}: {result['reminders']} thư nhắc trong {result['folder']}/ "

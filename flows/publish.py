@@ -263,8 +263,10 @@ def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int
         logger.warning("No quarter of %s waiting for approval was ever collected (%s): publishing a draft", year, unapproved)
         return unapproved
     waiting = ", ".join(Period(year, q).label_vi for q in approvable)
-    not_here = (f" {', '.join(never)} chưa thu nhận lần nào nên không phê duyệt ở đây: báo cáo vẫn là bản DỰ THẢO "
-                "cho đến khi các quý đó được thu nhận và phê duyệt (p135 approve).") if never else ""
+    those = "quý đó" if len(never) == 1 else "các quý đó"
+    not_here = (f" {', '.join(never)} chưa có lần thu nhận nào chạy xong nên không phê duyệt ở đây: báo cáo vẫn là "
+                f"bản DỰ THẢO cho đến khi {those} được thu nhận (chạy lại thu nhận nếu lần trước bị dừng giữa chừng) và "
+                "phê duyệt (p135 approve).") if never else ""
     description = (
         f"# Phê duyệt số liệu năm {year} trước khi công bố\n\n"
         f"Chưa phê duyệt: **{waiting}**.{not_here} Xem tình hình nộp báo cáo dưới đây; chọn *Phê duyệt* và ghi "

@@ -16,7 +16,14 @@ from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
 from tasks.notify import notification_block_ref, notify_ops, tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_settings, prepare_warehouse
-from tasks.reminders import clear_reminders, ops_message, publish_reminder_artifact, write_reminders
+from tasks.reminders import (
+    clear_reminders,
+    closed_quarter_vi,
+    ops_message,
+    publish_closed_artifact,
+    publish_reminder_artifact,
+    write_reminders,
+)
 from tasks.run_log import drop_expected_failure_tracebacks
 from warehouse.engine import data_dir as resolve_data_dir
 
@@ -66,6 +73,8 @@ def remind_missing(
         # An approved quarter takes no more reports until it is reopened: asking for them misleads.
         removed = clear_reminders(data, period)
         logger.info("Quarter %s is approved: no reminders written, %d earlier ones removed", period.key, removed)
+        publish_closed_artifact(period, closed_quarter_vi(
+            period, len(result["missing"]), len(result["rejected"]), removed, result["folder"]))
         return {**result, "reminders": 0, "notified": False, "closed": True, "removed": removed}
     today = dt.datetime.now(LOCAL_TZ).date()
     letters = write_reminders(completeness, programme, load_registry(), data, today)

@@ -75,9 +75,24 @@ def tell_ops_of_failure(flow, flow_run, state) -> None:
 def tell_ops_of_crash(flow, flow_run, state) -> None:
     """on_crashed hook: the run's process ended before it could say so itself (killed, out of
     memory, the machine restarted); the worker runs this hook and the ops team is told."""
+    name = _current_name(flow_run)
+    # A collect archives every file before anything else: only there is "nothing lost" its own word.
+    kept = "Không mất tệp nào đã nhận; " if flow.name == "collect-quarter" else ""
     notify_ops(
-        subject=f"p135: lần chạy {flow_run.name} ({flow.name}) bị dừng đột ngột",
-        body=(f"Lần chạy {flow_run.name} của quy trình {flow.name} bị dừng đột ngột trước khi xong (tiến trình bị "
-              "tắt, hết bộ nhớ hoặc máy khởi động lại). Không mất tệp nào đã nhận; hãy chạy lại, phần chưa xong "
-              f"được làm khi chạy lại. Chi tiết kỹ thuật: {state.message}"),
+        subject=f"p135: lần chạy {name} ({flow.name}) bị dừng đột ngột",
+        body=(f"Lần chạy {name} của quy trình {flow.name} bị dừng đột ngột trước khi xong (tiến trình bị tắt, hết "
+              f"bộ nhớ hoặc máy khởi động lại). {kept}{'hãy' if kept else 'Hãy'} chạy lại, phần chưa xong được làm khi "
+              f"chạy lại. Chi tiết kỹ thuật: {state.message}"),
     )
+
+
+def _current_name(flow_run) -> str:
+    """The run's name as the UI shows it: a worker holds the run as it was read before the run
+    named itself ("Thu nhận Quý IV/2023"), under Prefect's generated name."""
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(flow_run.id).name
+    except Exception:  # no server, no such run: the name held is still a name
+        return flow_run.name

@@ -135,6 +135,25 @@ def ops_message(c: Completeness, programme: Programme, folder: Path) -> tuple[st
 
 
 @task
+def closed_quarter_vi(period: Period, missing: int, rejected: int, removed: int, folder: str) -> str:
+    """Why an approved quarter gets no reminders, and what to do to take more reports."""
+    return (
+        f"{period.label_vi} đã được phê duyệt và khóa sổ nên không viết thư nhắc ({missing} đơn vị chưa nộp, "
+        f"{rejected} bị từ chối). Nếu cần nhận thêm báo cáo, hãy mở lại quý (p135 reopen --year {period.year} "
+        f"--quarter {period.quarter} --reason ...) rồi nhắc."
+        + (f" Đã xóa {removed} thư nhắc viết trước khi phê duyệt trong {folder}/, để không gửi nhầm." if removed else "")
+    )
+
+
+def publish_closed_artifact(period: Period, text_vi: str) -> None:
+    """The quarter's reminder card says no letter was written (not the letters of an earlier run)."""
+    create_markdown_artifact(
+        key=f"remind-{period.year}-q{period.quarter}",
+        markdown=f"# Không nhắc nộp báo cáo {period.label_vi}\n\n{text_vi}",
+        description=f"Không nhắc nộp {period.label_vi}: quý đã phê duyệt và khóa sổ",
+    )
+
+
 def publish_reminder_artifact(period: Period, subject: str, body: str, unsent_block: str | None = None) -> None:
     """Show who was reminded in the Prefect UI, and that the ops team was not told when the
     notification block `unsent_block` failed (the run still completes: the letters are written)."""
@@ -144,7 +163,7 @@ def publish_reminder_artifact(period: Period, subject: str, body: str, unsent_bl
     create_markdown_artifact(
         key=f"remind-{period.year}-q{period.quarter}",
         markdown=f"# {subject}\n\n" + unsent + body.replace("\n", "  \n"),
-        description=("Chưa gửi được thông báo. " if unsent_block else "") + subject.removeprefix("p135: "),
+        description=("Chưa gửi được thông báo: " if unsent_block else "") + subject.removeprefix("p135: "),
     )
 
 

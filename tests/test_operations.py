@@ -212,13 +212,16 @@ def test_an_approved_quarter_holds_later_files_until_it_is_reopened(warehouse, n
     assert "Quý I/2023 đã được phê duyệt và khóa sổ nên không viết thư nhắc" in reminded.output
     assert not list((warehouse.data_dir / "reminders").rglob("*.txt")), "no unit is asked for a report it cannot send"
     assert "Đã xóa " in reminded.output and "thư nhắc viết trước khi phê duyệt" in reminded.output
+    from prefect.artifacts import Artifact
+
+    card = Artifact.get("remind-2023-q1")
+    assert card.description == "Không nhắc nộp Quý I/2023: quý đã phê duyệt và khóa sổ", "not the letters of before"
+    assert "đã được phê duyệt và khóa sổ nên không viết thư nhắc" in card.data
 
     late = save(submission("CQ002", Q1), inbox / "CQ002.xlsx", _at(DEADLINE + dt.timedelta(days=20)))
     held = collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
 
     assert (held["files_new"], held["held"], held["accepted"]) == (1, 1, 0)
-    from prefect.artifacts import Artifact
-
     told = Artifact.get("collect-2023-q1-tong-hop").data
     assert told.count("1 tạm giữ") == 1 and "tệp tạm giữ: kỳ đã khóa sổ, chưa đưa vào số liệu" in told, told
     engine = warehouse.engine
@@ -482,9 +485,14 @@ def test_a_run_whose_process_was_killed_tells_the_ops_team(warehouse, notificati
     for scheduled in (collect_quarter, publish_year, remind_missing, hand_out_templates):
         assert scheduled.on_crashed_hooks == [tell_ops_of_crash], scheduled.name
         assert scheduled.on_failure_hooks == [tell_ops_of_failure], scheduled.name
-    run = dataclasses.make_dataclass("FlowRun", ["name"])("Thu nhận Quý I/2023")
+    from prefect.client.orchestration import get_client
 
-    tell_ops_of_crash(collect_quarter, run, Crashed(message="Process exited with status code: -9"))
+    with get_client(sync_client=True) as client:
+        named = client.create_flow_run(flow=collect_quarter, name="Thu nhận Quý I/2023")
+    # The worker holds the run as it read it, under Prefect's generated name.
+    held_by_worker = named.model_copy(update={"name": "impossible-tanuki"})
+
+    tell_ops_of_crash(collect_quarter, held_by_worker, Crashed(message="Process exited with status code: -9"))
 
     sent = " ".join(notifications.read_text(encoding="utf-8").split())
     assert "p135: lần chạy Thu nhận Quý I/2023 (collect-quarter) bị dừng đột ngột" in sent
@@ -637,7 +645,7 @@ def test_a_notification_block_that_fails_never_fails_the_run(warehouse, monkeypa
 
     shown = Artifact.get("remind-2023-q1")
     assert "Không gửi được thông báo qua khối khong-co-loai-nay/khong-co" in shown.data
-    assert shown.description.startswith("Chưa gửi được thông báo.")
+    assert shown.description.startswith("Chưa gửi được thông báo: nhắc nộp")
     # The command says so in Vietnamese and exits 1: the ops team must not believe it was told.
     told = _cli("remind", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
     assert told.exit_code == 1, told.output

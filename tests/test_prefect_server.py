@@ -156,7 +156,7 @@ def test_deploy_collect_and_approve_on_a_real_server(tmp_path, processes):
                       lambda: _input_or_none(client, publish.id, keys["description"]), RUN_TIMEOUT, worker_log)
         assert "Tình hình nộp báo cáo năm 2023" in shown and "Chưa phê duyệt: **Quý I/2023**." in shown
         # Only Q1 was collected: one tick must not lock three empty quarters (and stop their reminders).
-        assert "Quý II/2023, Quý III/2023, Quý IV/2023 chưa thu nhận lần nào nên không phê duyệt ở đây" in shown
+        assert "Quý II/2023, Quý III/2023, Quý IV/2023 chưa có lần thu nhận nào chạy xong nên không phê duyệt ở đây" in shown
         # Resumed without a name: the server refuses the answer and the run stays paused.
         for blank in (" ", "\u200b"):  # a space, a zero-width space: no name
             nameless = client.resume_flow_run(publish.id, run_input={"approve": True, "approved_by": blank, "note": ""})
