@@ -254,8 +254,8 @@ def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int
     engine = engine_for(data_dir)
     states = {a.quarter: f"đã phê duyệt ({a.approved_by})" for a in approvals.approvals(engine, year) if a.is_locked}
     summary = year_summary_markdown([read_completeness(data_dir, Period(year, q)) for q in (1, 2, 3, 4)], states, programme)
-    # A quarter never collected has no figures to approve: one tick would lock it empty, stop its
-    # reminders and hold every file sent later.
+    # A quarter no collect has finished in may have no figures to approve: one tick would lock it
+    # empty, stop its reminders and hold every file sent later.
     collected = approvals.collected_quarters(engine, year)
     approvable = [q for q in unapproved if q in collected]
     never = [Period(year, q).label_vi for q in unapproved if q not in collected]
@@ -270,7 +270,7 @@ def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int
     description = (
         f"# Phê duyệt số liệu năm {year} trước khi công bố\n\n"
         f"Chưa phê duyệt: **{waiting}**.{not_here} Xem tình hình nộp báo cáo dưới đây; chọn *Phê duyệt* và ghi "
-        "tên người phê duyệt để phê duyệt các quý này"
+        f"tên người phê duyệt để phê duyệt {'quý này' if len(approvable) == 1 else 'các quý này'}"
         + (" và công bố bản chính thức" if not never else "")
         + ", hoặc bỏ chọn để công bố bản DỰ THẢO.\n\n"
         + summary
