@@ -1214,6 +1214,7 @@ def status(
     _print_unattributed(completeness)
     _print_misnamed(completeness)
     _print_refused(completeness)
+    _print_not_due(completeness)
     held = held_corrections(engine, period.year, period.quarter)
     if held:
         # Not a state of its own (the accepted report still counts) but a decision waiting: reopen or not.
@@ -1237,6 +1238,20 @@ def _print_refused(completeness) -> None:
     entries = completeness.refused
     _print_named_files(completeness, entries, f"Mục trong hộp thư bị từ chối, không thu nhận ({len(entries)}):",
                        "mục nữa (xem bảng inbox_refusal).")
+
+
+def _print_not_due(completeness) -> None:
+    """Files from units not due this quarter (merged, dissolved): in no unit's state, so told here."""
+    files = completeness.not_due
+    if not files:
+        return
+    console.print(f"Tệp của đơn vị không phải báo cáo riêng {completeness.period.label_vi} ({len(files)}), không được "
+                  "tính cho đơn vị nào:", highlight=False)
+    for f in files[:FILES_LISTED]:
+        console.print(f"  {f['unit_code']} – {f['unit_name'] or ''}: tệp {f['original_name']}: {f['first_error'] or ''}",
+                      soft_wrap=True, highlight=False, markup=False)
+    if len(files) > FILES_LISTED:
+        console.print(f"  ... và {len(files) - FILES_LISTED} tệp nữa (xem v_submission_status).", highlight=False)
 
 
 def _print_named_files(completeness, files: list[dict], heading: str, more: str) -> None:

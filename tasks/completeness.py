@@ -19,6 +19,7 @@ from warehouse.completeness import (
     group_completeness,
     latest_errors,
     misnamed_files,
+    not_due_files,
     refused_entries,
     unattributed_files,
     unit_completeness,
@@ -51,6 +52,8 @@ class Completeness:
     misnamed: list[dict] = field(default_factory=list)
     # Inbox entries refused unread (see warehouse.completeness.refused_entries).
     refused: list[dict] = field(default_factory=list)
+    # Files of units not due this quarter: merged, dissolved (see warehouse.completeness.not_due_files).
+    not_due: list[dict] = field(default_factory=list)
 
     def files_named_for(self, unit_code: str) -> list[dict]:
         """The files counted for no unit whose name carries `unit_code` (a PDF sent as CQ042_...),
@@ -83,6 +86,7 @@ def read_completeness(data_dir: Path, period: Period) -> Completeness:
         unattributed_files(engine, period.year, period.quarter),
         misnamed_files(engine, period.year, period.quarter),
         refused_entries(engine, period.year, period.quarter),
+        not_due_files(engine, period.year, period.quarter),
     )
 
 

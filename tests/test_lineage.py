@@ -117,6 +117,24 @@ def test_lineage_names_the_successor_and_a_merged_unit_cannot_report_after(merge
     assert unit == "CQ901 - Chi bộ Hội Văn học Nghệ thuật", "a merged unit's feedback names it, not its code alone"
 
 
+def test_status_names_the_file_of_a_unit_no_longer_due(merged_bloc):
+    """CQ901 merged into CQ903 on 1 July and still sent its own Q3 file: counted for no one and in
+    no unit's state (CQ901 is not due, CQ903 reported), it was listed nowhere by p135 status."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "3",
+                                      "--data-dir", str(merged_bloc.data_dir)])
+
+    said = " ".join(status.output.split())
+    assert status.exit_code == 0, status.output
+    assert ("Tệp của đơn vị không phải báo cáo riêng Quý III/2023 (1), không được tính cho đơn vị nào: "
+            "CQ901 – Chi bộ Hội Văn học Nghệ thuật: tệp CQ901.xlsx: Đơn vị \"CQ901\" (ô B5) đã hợp nhất vào") in said, said
+    quiet = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "2", "--data-dir", str(merged_bloc.data_dir)])
+    assert "không phải báo cáo riêng" not in quiet.output, "every file of Q2 came from a unit due"
+
+
 def test_a_registry_change_makes_a_new_version_saying_why(merged_bloc, monkeypatch):
     """The same submissions under a changed registry give other figures: the version says so."""
     from flows.publish import publish_year

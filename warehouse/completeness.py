@@ -148,3 +148,28 @@ def misnamed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
         year=year, quarter=quarter,
     )
     return rows.astype(object).where(rows.notna(), None).to_dict("records")
+
+
+def not_due_files(engine: Engine, year: int, quarter: int) -> list[dict]:
+    """Each unit's latest file of the quarter from a unit not due to report it (merged into
+    another, dissolved, or not yet founded on the quarter's last day), with its first error:
+    counted for no one, and in no unit's state, so the ops team reads them here."""
+    rows = _frame(
+        engine,
+        """
+        SELECT s.unit_code, s.unit_name, f.original_name, s.received_at,
+               (SELECT v.message_vi FROM validation_finding v
+                WHERE v.submission_id = s.submission_id AND v.severity = 'error'
+                ORDER BY v.validation_finding_id LIMIT 1) AS first_error
+        FROM v_submission_status s
+        JOIN received_file f ON f.file_sha256 = s.file_sha256
+        JOIN period p ON p.year = s.year AND p.quarter = s.quarter
+        WHERE s.year = :year AND s.quarter = :quarter AND s.is_latest AND s.unit_code IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM unit u
+                          WHERE u.unit_code = s.unit_code AND u.valid_from <= p.ends_on
+                            AND (u.valid_to IS NULL OR u.valid_to >= p.ends_on))
+        ORDER BY s.unit_code
+        """,
+        year=year, quarter=quarter,
+    )
+    return rows.astype(object).where(rows.notna(), None).to_dict("records")
