@@ -12,7 +12,7 @@ from reporting.periods import current_period, period_problem_vi, resolve_period
 from reporting.programme import ProgrammeError, programme_for_year, programmes_dir
 from reporting.units import load_registry
 from tasks.disk_full import stops_when_disk_full
-from tasks.handout import fetch_carry_over, write_templates
+from tasks.handout import fetch_carry_over, open_inbox, write_templates
 from tasks.notify import tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_settings, prepare_warehouse
 from warehouse.engine import data_dir as resolve_data_dir
@@ -27,7 +27,8 @@ def hand_out_templates(
     """Write one template per unit for a quarter (default: the quarter in progress).
 
     They land in <data_dir>/templates/<year>-Q<q>/ (or out_dir), each carrying over the unit's
-    key tasks and plans from its latest accepted quarter of the year.
+    key tasks and plans from its latest accepted quarter of the year; the quarter's inbox,
+    <data_dir>/inbox/<year>-Q<q>/, is made ready for the reports.
     """
     try:
         period = resolve_period(year, quarter, default=current_period())
@@ -47,4 +48,6 @@ def hand_out_templates(
         return Failed(message=busy)
     carry = fetch_carry_over(data, period)
     out = Path(out_dir) if out_dir else data / "templates" / period.key
-    return [str(p) for p in write_templates(programme, load_registry(), period, carry, out)]
+    written = write_templates(programme, load_registry(), period, carry, out)
+    open_inbox(data, period)
+    return [str(p) for p in written]

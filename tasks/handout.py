@@ -63,3 +63,12 @@ def write_templates(
         write_template(programme, unit, period, out_dir, carry.get(unit.unit_code))
         for unit in registry.in_force_on(period.ends_on)
     ]
+
+
+@task(cache_policy=NO_CACHE)
+def open_inbox(data_dir: Path, period: Period) -> Path:
+    """Make the quarter's inbox, where its reports will land: the daily collects of the reporting
+    month then find an empty inbox before the first file, not a missing one (a failed run, a page)."""
+    inbox = data_dir / "inbox" / period.key
+    inbox.mkdir(parents=True, exist_ok=True)
+    return inbox

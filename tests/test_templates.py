@@ -152,6 +152,11 @@ def test_the_templates_command_writes_one_per_unit(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in out.iterdir())
     assert files == sorted(f"{u.unit_code}_2023-Q1.xlsx" for u in REGISTRY.in_force_on(dt.date(2023, 3, 31)))
+    # The reporting month's daily collects find the quarter's inbox empty, not missing (a failed run).
+    inbox = tmp_path / "data" / "inbox" / "2023-Q1"
+    assert inbox.is_dir() and not list(inbox.iterdir())
+    collected = CliRunner().invoke(app, ["collect", "--year", "2023", "--quarter", "1", "--data-dir", str(tmp_path / "data")])
+    assert collected.exit_code == 0, collected.output
 
 
 def test_the_year_to_date_handed_on_is_last_accepted_quarters(warehouse):
