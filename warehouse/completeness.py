@@ -9,6 +9,12 @@ from sqlalchemy import Engine, text
 STATE_ORDER = ("missing", "rejected", "held", "late", "on_time")
 
 
+# The first error of submission `s`, in the order the checks found them: what a list of files quotes.
+FIRST_ERROR = """(SELECT v.message_vi FROM validation_finding v
+                WHERE v.submission_id = s.submission_id AND v.severity = 'error'
+                ORDER BY v.validation_finding_id LIMIT 1) AS first_error"""
+
+
 def _frame(engine: Engine, sql: str, **params) -> pd.DataFrame:
     with engine.connect() as conn:
         return pd.read_sql(text(sql), conn, params=params)
@@ -95,11 +101,9 @@ def unattributed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
     units that sent them still show as not reported."""
     rows = _frame(
         engine,
-        """
+        f"""
         SELECT f.original_name, s.received_at,
-               (SELECT v.message_vi FROM validation_finding v
-                WHERE v.submission_id = s.submission_id AND v.severity = 'error'
-                ORDER BY v.validation_finding_id LIMIT 1) AS first_error
+               {FIRST_ERROR}
         FROM submission s
         JOIN received_file f ON f.file_sha256 = s.file_sha256
         WHERE s.year = :year AND s.quarter = :quarter AND s.unit_code IS NULL
@@ -156,11 +160,9 @@ def not_due_files(engine: Engine, year: int, quarter: int) -> list[dict]:
     counted for no one, and in no unit's state, so the ops team reads them here."""
     rows = _frame(
         engine,
-        """
+        f"""
         SELECT s.unit_code, s.unit_name, f.original_name, s.received_at,
-               (SELECT v.message_vi FROM validation_finding v
-                WHERE v.submission_id = s.submission_id AND v.severity = 'error'
-                ORDER BY v.validation_finding_id LIMIT 1) AS first_error
+               {FIRST_ERROR}
         FROM v_submission_status s
         JOIN received_file f ON f.file_sha256 = s.file_sha256
         JOIN period p ON p.year = s.year AND p.quarter = s.quarter
