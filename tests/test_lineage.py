@@ -324,3 +324,64 @@ def test_a_registry_that_would_drop_counted_reports_is_refused(merged_bloc, edit
             "the registry loaded before stays"
         assert conn.execute(text(
             "SELECT COUNT(*) FROM v_current_submission WHERE unit_code = 'CQ904'")).scalar_one() == 2
+
+
+ENTERPRISES = """unit_code,name_vi,unit_group,unit_type,valid_from,valid_to,successor_code
+DN901,Đảng bộ Công ty Cổ phần Cấp thoát nước,enterprises,dang_bo_co_so,2020-01-01,,
+DN902,Chi bộ Công ty Cổ phần Môi trường đô thị,enterprises,chi_bo_co_so,2020-01-01,2023-06-30,DN901
+"""
+
+
+@pytest.fixture
+def merged_enterprises(warehouse, tmp_path, monkeypatch):
+    """DN902 merged into DN901 on 1 July 2023: both report Q1 and Q2 with plans of their own, DN901
+    alone Q3 and Q4. Social insurance (a flow) planned 10 and 30; income (a weighted mean) planned
+    10 for 100 workers and 20 for 300."""
+    programmes = tmp_path / "programmes"
+    programmes.mkdir()
+    shutil.copy(PROGRAMMES_DIR / "ctr135-2023.toml", programmes)
+    (programmes / "units.csv").write_text(ENTERPRISES, encoding="utf-8")
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+    registry = load_registry()
+    figures = {"DN901": (1, 10, 10, 100, 10), "DN902": (2, 30, 20, 300, 20)}
+    for quarter in (1, 2, 3, 4):
+        period = Period(2023, quarter)
+        inbox = warehouse.data_dir / "inbox" / period.key
+        for code, (insurance, insurance_plan, income, workers, income_plan) in figures.items():
+            if code == "DN902" and quarter > 2:
+                continue
+            values = {**default_values("enterprises", 1), "social_insurance_bn_vnd": insurance,
+                      "avg_income_m_vnd": income, "workers": workers}
+            plans = {"social_insurance_bn_vnd": insurance_plan, "avg_income_m_vnd": income_plan,
+                     "new_members_admitted": 1}
+            arrived = dt.datetime.combine(period.ends_on + dt.timedelta(days=2), dt.time(9), tzinfo=LOCAL_TZ)
+            save(submission(code, period, values=values, plans=plans, registry=registry), inbox / f"{code}.xlsx", arrived)
+        collect_quarter(year=2023, quarter=quarter, data_dir=str(warehouse.data_dir))
+    return warehouse
+
+
+def test_a_successor_plans_what_the_units_merged_into_it_planned(merged_enterprises):
+    """The helper's 2024: the successor's row showed both units' figures against its own plan alone
+    (the 134% of a group at 83%), and the enterprises' plans no longer added up to the group's."""
+    from warehouse import queries
+
+    indicators = "('social_insurance_bn_vnd', 'avg_income_m_vnd')"
+    rollup = _rows(merged_enterprises.engine, f"""
+        SELECT unit_code, indicator_code, units_reporting, value, plan_value FROM v_unit_year_indicator_rollup
+        WHERE year = 2023 AND indicator_code IN {indicators}""")
+    values = _rows(merged_enterprises.engine, f"""
+        SELECT unit_code, indicator_code, units_reporting, value FROM v_unit_year_indicator_rollup
+        WHERE year = 2023 AND indicator_code IN {indicators}""")
+    group = _rows(merged_enterprises.engine, f"""
+        SELECT indicator_code, plan_value FROM v_year_group_indicator
+        WHERE year = 2023 AND unit_group = 'enterprises' AND indicator_code IN {indicators}""")
+    # Income: (10 × 400 + 20 × 600) / 1,000 workers-quarters, for the value and the plan alike.
+    assert values == {("DN901", "social_insurance_bn_vnd", 2): 8.0, ("DN901", "avg_income_m_vnd", 2): 16.0}
+    assert {key[:2]: value for key, value in rollup.items()} == {
+        ("DN901", "social_insurance_bn_vnd"): 40.0, ("DN901", "avg_income_m_vnd"): pytest.approx(16.0)}
+    assert group == {("social_insurance_bn_vnd",): 40.0, ("avg_income_m_vnd",): pytest.approx(16.0)}
+
+    published = queries.year_aggregates(merged_enterprises.engine, 2023)["enterprises"].set_index("indicator_code")
+    assert float(published.loc["social_insurance_bn_vnd", "plan_value"]) == 40.0
+    assert float(published.loc["avg_income_m_vnd", "plan_value"]) == pytest.approx(16.0)
+    assert float(published.loc["new_members_admitted", "plan_value"]) == 2.0, "the two units planned one each"

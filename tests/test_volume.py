@@ -71,13 +71,20 @@ def test_the_views_answer_as_the_previous_revision_did(volume):
     same warehouse; at 0012, only the files sent within an extension change in v_submission_status
     (0011) and only the stocks of units closed during the year leave the year's aggregates (0012);
     at 0013 (units as at the year's end) nothing changes, the registry holding no later year; 0014 adds a column to
-    publication only; head (0015) finds a unit's first passing file in arrival order, not by its time."""
+    publication only; 0015 finds a unit's first passing file in arrival order, not by its time; head
+    (0016) gives a successor the plans of the units merged into it, and changes nothing else."""
     engine = volume.engine
-    assert head_revision() == "0015"
+    assert head_revision() == "0016"
     head = _views(engine)
     now = _views_at(engine, "0012")
+    rollup = head["v_unit_year_indicator_rollup"]
+    merged = (rollup["units_reporting"] > 1) & (rollup["aggregation"] != "latest")
     for view in VIEWS:
-        pd.testing.assert_frame_equal(head[view], now[view], check_dtype=False, rtol=1e-9, obj=view)
+        left, right = head[view], now[view]
+        if view == "v_unit_year_indicator_rollup":
+            left, right = left[~merged], right[~merged]
+        pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-9, obj=view)
+    _check_merged_plans(head, now["v_unit_year_indicator_rollup"], merged)
     built = _views_at(engine, "0010")
     before = _views_at(engine, "0009")
     upgrade(engine)
@@ -109,6 +116,27 @@ def test_the_views_answer_as_the_previous_revision_did(volume):
     assert (pd.to_datetime(moved["deadline"]) > pd.to_datetime(moved["deadline_before"])).all()
     assert (moved["is_on_time"].astype(bool) | ~moved["is_on_time_before"].astype(bool)).all(), \
         "an extension never makes a file late"
+
+
+def _check_merged_plans(head: dict[str, pd.DataFrame], before: pd.DataFrame, merged: pd.Series) -> None:
+    """A successor's plan is its members' own plans for the year: added up, or weighted by each one's
+    year weight; before 0016 it was the successor's own (its latest quarter's)."""
+    units = head["v_unit_year_indicator"]
+    units = units[units["aggregation"] != "latest"].assign(
+        weighted=lambda f: f["plan_value"] * f["weight"], planned_weight=lambda f: f["weight"].where(f["plan_value"].notna()))
+    members = units.groupby(["current_unit_code", "year", "indicator_code", "aggregation"]).agg(
+        plan=("plan_value", lambda v: v.sum(min_count=1)), weighted=("weighted", lambda v: v.sum(min_count=1)),
+        planned_weight=("planned_weight", lambda v: v.sum(min_count=1))).reset_index()
+    members["expected"] = members["plan"].where(
+        members["aggregation"] == "sum", members["weighted"] / members["planned_weight"])
+    found = head["v_unit_year_indicator_rollup"][merged].merge(
+        members, left_on=["unit_code", "year", "indicator_code"], right_on=["current_unit_code", "year", "indicator_code"])
+    assert len(found) == merged.sum() > 0, "the fixture merges units that report"
+    assert pd.to_numeric(found["plan_value"]).tolist() == pytest.approx(
+        pd.to_numeric(found["expected"]).tolist(), rel=1e-9, nan_ok=True)
+    now_plan = pd.to_numeric(head["v_unit_year_indicator_rollup"].loc[merged, "plan_value"])
+    old_plan = pd.to_numeric(before.loc[merged, "plan_value"])
+    assert ((now_plan != old_plan) & now_plan.notna() & old_plan.notna()).any(), "the fixture's merged units plan too"
 
 
 def test_the_figures_match_straightforward_queries(volume):

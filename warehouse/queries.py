@@ -277,11 +277,26 @@ _TEMPORARY = {
         FROM ({_unit_years()}) y
         JOIN unit_year l ON l.unit_code = y.unit_code AND l.year = y.year
     """,
+    # A unit that took others in plans, for a flow or a weighted mean, what its members planned, as
+    # revision 0016 makes it (the plan of its latest quarter is its own alone).
     ROLLUP_TABLE: f"""
         SELECT y.unit_code, l.unit_name, l.unit_group, y.members AS units_reporting, y.year, y.indicator_code,
-               y.aggregation, y.value, y.plan_value
+               y.aggregation, y.value,
+               CASE WHEN y.members > 1 AND y.aggregation = 'sum' THEN mp.plan_sum
+                    WHEN y.members > 1 AND y.aggregation = 'weighted_mean'
+                        THEN mp.weighted_plan / NULLIF(mp.plan_weight, 0)
+                    ELSE y.plan_value END AS plan_value
         FROM ({_merged_years()}) y
         JOIN unit_year l ON l.unit_code = y.unit_code AND l.year = y.year
+        LEFT JOIN (
+            SELECT yu.year_end_unit_code AS unit_code, u.year, u.indicator_code,
+                   SUM(u.plan_value) AS plan_sum,
+                   SUM(u.plan_value * u.weight) AS weighted_plan,
+                   SUM(CASE WHEN u.plan_value IS NOT NULL THEN u.weight END) AS plan_weight
+            FROM {UNIT_YEAR_TABLE} u
+            JOIN unit_year yu ON yu.unit_code = u.unit_code AND yu.year = u.year
+            GROUP BY yu.year_end_unit_code, u.year, u.indicator_code
+        ) mp ON mp.unit_code = y.unit_code AND mp.year = y.year AND mp.indicator_code = y.indicator_code
     """,
     # v_key_task_latest groups each task under its unit's group at the year's end.
     TASK_STATE_TABLE: """

@@ -37,7 +37,8 @@ VIEWS: dict[str, str] = {
     "v_unit_year_indicator_rollup": (
         "One row per unit at the year's end, year and indicator, like `v_unit_year_indicator` but "
         "with the figures of the units merged by then added to their successor (`units_reporting` "
-        "counts them); a merger in a later year does not reach this year."
+        "counts them), and its plan for a flow or a weighted mean what they planned, each its own "
+        "year's plan; a merger in a later year does not reach this year."
     ),
     "v_year_group_indicator": (
         "One row per year, group (agencies or enterprises) and indicator: flows are the units' "
