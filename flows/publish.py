@@ -160,7 +160,7 @@ def publish_year(
                 files = write_report_files(programme, figures, headline, decision, in_document, reports, not_approved)
                 files = convert_report_to_pdf(files)
                 record_version(data, programme, decision, files, headline, figures, not_approved)
-                latest = promote_latest(files, reports, year)
+                latest = promote_latest(files, reports, year, decision.version)
                 kind = "dự thảo" if not_approved else "bản chính thức"
                 status = [f"Phiên bản {decision.version} ({kind}), lập ngày "
                           f"{decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
@@ -184,6 +184,8 @@ def publish_year(
                         f"Không phát hành lại bản chính thức (--reissue): {', '.join(labels)} chưa được phê duyệt nên "
                         f"chỉ lập được bản dự thảo. Hãy phê duyệt (p135 approve --year {year} --quarter N --by TÊN) "
                         f"rồi chạy lại p135 publish --year {year} --reissue."))
+            if latest.not_promoted:
+                return Failed(message=latest.not_promoted)
             held = fetch_held_files(data, year)
             markdown = report_markdown(year, headline, report_paragraphs(programme, figures, headline), status, not_approved)
             publish_headline_artifact(year, markdown, labels)

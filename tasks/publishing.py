@@ -4,6 +4,7 @@ workbook and the PDF, record the snapshot, and make the newest files the un-suff
 from __future__ import annotations
 
 import datetime as dt
+import filecmp
 import hashlib
 import shutil
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class ReportFiles:
     xlsx: Path
     pdf: Path | None = None
     pdf_note: str | None = None
+    # Why the un-suffixed names could not be made this version's (Vietnamese), when they could not.
+    not_promoted: str | None = None
 
     def sha256(self) -> dict[str, str | None]:
         return {
@@ -373,32 +376,68 @@ def record_version(
 
 
 @task(cache_policy=NO_CACHE)
-def promote_latest(files: ReportFiles, out_dir: Path, year: int) -> ReportFiles:
+def promote_latest(files: ReportFiles, out_dir: Path, year: int, version: int) -> ReportFiles:
     """Copy this version's files to the un-suffixed names; an older PDF never passes for this one."""
-    latest = {}
-    for suffix, source in ((".docx", files.docx), (".xlsx", files.xlsx), (".pdf", files.pdf)):
-        target = out_dir / report_file_name(year, None, suffix)
-        if source is None:
-            target.unlink(missing_ok=True)
-            latest[suffix] = None
-            continue
-        tmp = target.with_name(target.name + ".tmp")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
-        latest[suffix] = target
+    sources = dict(zip(SUFFIXES, (files.docx, files.xlsx, files.pdf)))
+    problem = _make_latest(out_dir, year, version, sources)
+    if problem:
+        return ReportFiles(files.docx, files.xlsx, files.pdf, files.pdf_note, not_promoted=problem)
+    latest = {suffix: out_dir / report_file_name(year, None, suffix) if source else None
+              for suffix, source in sources.items()}
     return ReportFiles(latest[".docx"], latest[".xlsx"], latest[".pdf"], files.pdf_note)
 
 
 def latest_files(out_dir: Path, year: int, version: int) -> ReportFiles:
-    """The un-suffixed files of the latest version; one deleted by hand is copied back from its
-    -v<n> file (never regenerated: the published bytes stay the published bytes)."""
-    found = {}
-    for suffix in SUFFIXES:
-        target = out_dir / report_file_name(year, None, suffix)
-        kept = out_dir / report_file_name(year, version, suffix)
-        if not target.is_file() and kept.is_file():
+    """The un-suffixed files of the latest version; one deleted by hand, or left from another version
+    by a publish that could not replace it, is copied again from its -v<n> file (never regenerated:
+    the published bytes stay the published bytes)."""
+    kept = {suffix: out_dir / report_file_name(year, version, suffix) for suffix in SUFFIXES}
+    sources = {suffix: path if path.is_file() else None for suffix, path in kept.items()}
+    problem = _make_latest(out_dir, year, version, sources, only_differing=True)
+    found = {suffix: out_dir / report_file_name(year, None, suffix) for suffix in SUFFIXES}
+    found = {suffix: path if path.is_file() else None for suffix, path in found.items()}
+    return ReportFiles(found[".docx"], found[".xlsx"], found[".pdf"], not_promoted=problem)
+
+
+def _make_latest(out_dir: Path, year: int, version: int, sources: dict[str, Path | None],
+                 only_differing: bool = False) -> str | None:
+    """Make the un-suffixed files copies of `sources` (one missing: none under that name, unless only
+    the differing ones are made again). Every copy is written beside its name before any is renamed
+    into place, so a full disk leaves the earlier set whole; a file that refuses to be replaced (held
+    open, locked) can leave a mixed set, which the next publish mends. The reason is returned in
+    Vietnamese, None when all were made."""
+    from tasks.preflight import os_reason
+
+    staged: list[tuple[Path, Path]] = []
+    target = out_dir
+    try:
+        for suffix, source in sources.items():
+            target = out_dir / report_file_name(year, None, suffix)
+            target.with_name(target.name + ".tmp").unlink(missing_ok=True)
+            if source is None:
+                continue
+            if only_differing and target.is_file() and filecmp.cmp(source, target, shallow=False):
+                continue
             tmp = target.with_name(target.name + ".tmp")
-            shutil.copyfile(kept, tmp)
+            shutil.copyfile(source, tmp)
+            staged.append((tmp, target))
+        for suffix, source in sources.items():
+            target = out_dir / report_file_name(year, None, suffix)
+            if source is None and not only_differing:
+                target.unlink(missing_ok=True)
+        for tmp, target in staged:
             tmp.replace(target)
-        found[suffix] = target if target.is_file() else None
-    return ReportFiles(found[".docx"], found[".xlsx"], found[".pdf"])
+    except OSError as exc:
+        for tmp, _ in staged:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+        stem = report_file_name(year, None, "")
+        return (
+            f"Không thay được tệp {target.name} trong {out_dir} ({os_reason(exc)}): các tệp {stem}.docx/.xlsx/.pdf có "
+            f"thể chưa phải phiên bản {version}, đừng gửi chúng. Phiên bản {version} đã được ghi đủ ở các tệp "
+            f"{report_file_name(year, version, '')}.*. Hãy gỡ khóa hoặc cấp quyền ghi cho tệp ấy (đóng chương trình "
+            f"đang mở nó) rồi chạy lại p135 publish --year {year}."
+        )
+    return None
