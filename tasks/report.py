@@ -100,7 +100,7 @@ def write_report(
     wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": constant_memory, "strings_to_numbers": False,
                                         "strings_to_formulas": False, "strings_to_urls": False})
     try:
-        ctx = _Context(programme, draft, version, _Formats(wb))
+        ctx = _Context(programme, draft, version, _Formats(wb), annex_of=_annex_of(programme, draft, stamp))
         _headline_sheet(_Sheet(wb, SHEET_HEADLINE, ctx), ctx, figures.headline,
                         units_count=figures.sources["unit_code"].nunique())
         _groups_sheet(_Sheet(wb, SHEET_GROUPS, ctx), ctx, figures.groups, figures.group_tasks)
@@ -120,6 +120,14 @@ def write_report(
         wb.close()
     tmp.replace(path)
     return path
+
+
+def _annex_of(programme: Programme, draft: str, stamp: dt.datetime) -> str:
+    """The report an issued workbook is the annex of: its number and date, as its heading gives them."""
+    if draft or programme.publication is None:
+        return ""
+    return (f"Phụ lục số liệu kèm theo Báo cáo số {programme.publication.document_number} "
+            f"ngày {stamp.astimezone(LOCAL_TZ):%d/%m/%Y} (bản chính thức). ")
 
 
 class _Formats:
@@ -156,6 +164,7 @@ class _Context:
     draft: str
     version: int | None
     formats: _Formats | None = None
+    annex_of: str = ""
 
     def indicator_format(self, code: str) -> str:
         return number_format(self.programme.display_decimals(code))
@@ -390,7 +399,7 @@ def _headline_sheet(ws: _Sheet, ctx: _Context, headline: pd.DataFrame, units_cou
     _title(
         ws, ctx,
         f"KẾT QUẢ THỰC HIỆN {upper_keeping_symbols(p.title_vi)} NĂM {p.year}",
-        f"Tổng hợp từ báo cáo quý của {units_count} tổ chức cơ sở đảng trong Khối"
+        f"{ctx.annex_of}Tổng hợp từ báo cáo quý của {units_count} tổ chức cơ sở đảng trong Khối"
         + (f"; phiên bản {ctx.version}." if ctx.version else "."),
         len(HEADLINE_COLUMNS),
     )
@@ -492,8 +501,10 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, gro
         widths.append(_fitting(headers[-1], 14))
         columns.append((ind, "value"))
         if ind.has_plan:
-            headers += [f"Kế hoạch {ind.year_label[:1].lower()}{ind.year_label[1:]} ({ind.unit_vi})", "% kế hoạch"]
-            widths += [_fitting(headers[-2], 14), 10]
+            # Two planned indicators side by side: each "% kế hoạch" says whose.
+            label = f"{ind.year_label[:1].lower()}{ind.year_label[1:]}"
+            headers += [f"Kế hoạch {label} ({ind.unit_vi})", f"% kế hoạch {label}"]
+            widths += [_fitting(headers[-2], 14), _fitting(headers[-1], 12)]
             columns += [(ind, "plan"), (ind, "pct")]
     headers.append("Mã đơn vị")
     widths.append(11)
@@ -607,10 +618,14 @@ def _annex_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame, lineage: pd.D
                 text = "chưa có báo cáo được chấp nhận" if (code, quarter) in expected else ""
             quarters.append(text)
         note = ""
+        until = meta.get("valid_to")
+        ended = until is not None and not pd.isna(until)
+        since = f" từ {(pd.Timestamp(until) + pd.Timedelta(days=1)):%d/%m/%Y}" if ended else ""
         if merged:
-            until = meta.get("valid_to")
-            since = f" từ {(pd.Timestamp(until) + pd.Timedelta(days=1)):%d/%m/%Y}" if until is not None and not pd.isna(until) else ""
             note = f"Đã hợp nhất vào {meta.get('current_unit_name') or current(code)} ({current(code)}){since}"
+        elif ended:
+            # Its empty quarters after that are not a missing report.
+            note = f"Thôi hoạt động (giải thể){since}, không phải báo cáo các quý sau"
         rows.append((n, f"↳ {name}" if merged else name, p.groups.get(meta.get("unit_group"), meta.get("unit_group")),
                      *quarters, note, code))
     wrapped = {2, 4, 5, 6, 7, 8}

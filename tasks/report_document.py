@@ -105,6 +105,18 @@ def _no_borders(table) -> None:
     table._tbl.tblPr.append(borders)
 
 
+def recipient_lines(recipients: list[str]) -> list[str]:
+    """"Nơi nhận" as Hướng dẫn 36-HD/VPTW writes it: each line a dash, a comma after each, a full stop
+    after the last (a line the office ended with its own punctuation is left as written)."""
+    return [f"- {r}" if r.rstrip()[-1:] in ",.;:" else f"- {r}{'.' if n == len(recipients) - 1 else ','}"
+            for n, r in enumerate(recipients)]
+
+
+def _row_kept_whole(row) -> None:
+    """The row never breaks across pages (w:cantSplit)."""
+    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+
+
 def _widths(table, widths_mm: list[float]) -> None:
     """Widths in the grid (what LibreOffice reads) and in every cell (what Word reads)."""
     table.autofit = False
@@ -250,24 +262,29 @@ def build_document(
         picture.add_run().add_picture(io.BytesIO(content.chart_png), width=Mm(160))
     for n, line in enumerate(content.changes):
         _paragraph(doc, line, bold=n == 0, indent_mm=12.7, after=2)
-    _paragraph(
+    closing = _paragraph(
         doc,
         f"Trên đây là báo cáo kết quả thực hiện {programme.title_vi} năm {programme.year} "
         f"của {programme.organisation_vi}.",
         indent_mm=12.7,
     )
-    _paragraph(
+    # An issued report names its annex as a Party document does; a draft, the file to check it against.
+    annex = (f"chi tiết theo đơn vị tại tệp {content.workbook_name} (phiên bản {content.version})" if draft
+             else "chi tiết theo đơn vị tại phụ lục số liệu kèm theo")
+    source = _paragraph(
         doc,
-        f"Số liệu tổng hợp từ báo cáo quý của {content.units_count} tổ chức cơ sở đảng; phiên bản {content.version}; "
-        f"chi tiết theo đơn vị tại tệp {content.workbook_name}.",
+        f"Số liệu tổng hợp từ báo cáo quý của {content.units_count} tổ chức cơ sở đảng; {annex}.",
         size=12, italic=True, indent_mm=12.7, after=12,
     )
+    # The closing lines go to the signature's page: a page holding only a name cannot be signed.
+    closing.paragraph_format.keep_with_next = source.paragraph_format.keep_with_next = True
 
     signature = doc.add_table(rows=1, cols=2)
     _no_borders(signature)
+    _row_kept_whole(signature.rows[0])
     left, right = signature.rows[0].cells
     _cell_text(left, [("Nơi nhận:", {"size": 12, "bold": True, "italic": True, "underline": True})]
-               + [(f"- {r}", {"size": 11}) for r in pub.recipients], align=WD_ALIGN_PARAGRAPH.LEFT)
+               + [(line, {"size": 11}) for line in recipient_lines(pub.recipients)], align=WD_ALIGN_PARAGRAPH.LEFT)
     _cell_text(right, [
         (pub.signer_on_behalf.upper(), {"size": BODY_PT, "bold": True}),
         (pub.signer_title.upper(), {"size": BODY_PT, "bold": True, "after": 60}),

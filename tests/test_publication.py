@@ -96,7 +96,8 @@ def test_the_document_is_laid_out_as_the_party_issues_it(demo):
     # The demo's quarters are not approved: a draft, marked above the title.
     assert paragraphs[paragraphs.index("BÁO CÁO") - 1] == "DỰ THẢO"
     signature = doc.tables[-1].rows[0].cells
-    assert signature[0].text.splitlines() == ["Nơi nhận:", *(f"- {r}" for r in pub.recipients)]
+    assert signature[0].text.splitlines() == [
+        "Nơi nhận:", *(f"- {r}," for r in pub.recipients[:-1]), f"- {pub.recipients[-1]}."]
     assert signature[1].text.split("\n")[0:2] == [pub.signer_on_behalf, pub.signer_title]
     assert signature[1].text.rstrip().endswith(pub.signer_name)
     with zipfile.ZipFile(demo.result["document"]) as z:
@@ -118,7 +119,10 @@ def test_the_document_is_marked_vietnamese_and_says_nothing_of_its_tools(demo):
     assert "<Application>p135</Application>" in app and "Microsoft" not in app
     assert f"<Company>{programme_for_year(2023).publication.issuer}</Company>" in app
     # The version's own workbook, which later versions leave as it is (the unversioned one is replaced).
-    assert any("chi tiết theo đơn vị tại tệp bao-cao-ctr135-2023-v1.xlsx" in p.text for p in document.paragraphs)
+    # A draft names the version's own workbook, which later versions leave as it is (the unversioned
+    # one is replaced); an issued report names its annex as a Party document does.
+    assert any("chi tiết theo đơn vị tại tệp bao-cao-ctr135-2023-v1.xlsx (phiên bản 1)" in p.text
+               for p in document.paragraphs)
 
 
 def test_the_year_names_a_stock_for_the_year_not_the_quarter(demo):
@@ -194,6 +198,37 @@ def test_the_pdf_holds_the_golden_figures_with_the_table_on_its_first_pages(pdf_
         assert figure in flat, figure
 
 
+def test_the_signature_never_stands_on_a_page_without_the_closing_lines(soffice, demo, tmp_path):
+    """A corrected report's list of changes pushed the end down: page 3 held only the last recipient
+    and the signer's name, which no one can sign. The document, lengthened line by line over a page
+    turn, always ends on a page with its closing lines."""
+    import copy
+
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    for lines in range(16):
+        document = Document(demo.result["document"])
+        closing = next(p for p in document.paragraphs if p.text.startswith("Trên đây là"))
+        body = next(p for p in document.paragraphs if len(p.text) > 150 and not p.paragraph_format.keep_with_next)
+        for _ in range(lines):
+            line = copy.deepcopy(body._p)
+            for t in line.iter(f"{w}t"):
+                t.text = "Chỉ tiêu đã điều chỉnh so với báo cáo trước."
+            closing._p.addprevious(line)
+        document.save(tmp_path / f"longer-{lines:02d}.docx")
+    sources = sorted(str(path) for path in tmp_path.glob("longer-*.docx"))
+    subprocess.run(["timeout", "-k", "10", "300", soffice, "--headless", "--norestore",
+                    f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), *sources], capture_output=True, check=True)
+    signer = programme_for_year(2023).publication.signer_name
+    for source in sources:
+        pdf = Path(source).with_suffix(".pdf")
+        pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", pdf], capture_output=True, text=True,
+                                                                   check=True).stdout)[1])
+        last = subprocess.run(["pdftotext", "-layout", "-f", str(pages), "-l", str(pages), pdf, "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert signer in last and "Trên đây là báo cáo" in last and "Số liệu tổng hợp" in last, (pdf.name, last)
+
+
 # -- the workbook -------------------------------------------------------------------------------
 
 def test_every_sheet_prints_on_a4_one_page_wide_with_titles_and_page_numbers(demo):
@@ -257,7 +292,10 @@ def test_enterprise_party_annex_and_quality_sheets(demo):
     wb = load_workbook(demo.result["report"])
     enterprises = wb[R.SHEET_ENTERPRISES]
     headers = [c.value for c in enterprises[R.HEADER_ROW]]
-    assert "% kế hoạch" in headers and headers[-1] == "Mã đơn vị"
+    # Each planned indicator's "% kế hoạch" says whose: two stood side by side under one name.
+    percents = [h for h in headers if h.startswith("% kế hoạch")]
+    assert len(percents) == len(set(percents)) >= 2 and headers[-1] == "Mã đơn vị", headers
+    assert "% kế hoạch thu nhập bình quân của người lao động" in percents, percents
     *rows, total = enterprises.iter_rows(min_row=R.HEADER_ROW + 1, values_only=True)
     assert len(rows) >= 20 and all(r[-1].startswith("DN") for r in rows)
     revenue_col = headers.index("Tổng doanh thu (tỷ đồng)")
@@ -310,6 +348,20 @@ def test_the_annex_puts_a_merged_unit_under_its_successor_with_a_note(demo, tmp_
     assert ws.cell(row=R.HEADER_ROW + 1 + at, column=2).value.startswith("↳ ")
     assert ws.cell(row=R.HEADER_ROW + 1 + at, column=8).value == \
         f"Đã hợp nhất vào {successor['unit_name']} (DN022) từ 01/07/2023"
+
+
+def test_the_annex_says_a_unit_dissolved_during_the_year_owes_no_later_quarter(demo, tmp_path):
+    """The helper's DN019, dissolved on 30 September: an empty Q4 and an empty note read as a
+    unit that did not report."""
+    figures = _workbook_figures(demo)
+    lineage = figures.lineage
+    at = lineage.index[lineage["unit_code"] == "DN005"][0]
+    lineage.loc[at, "valid_to"] = dt.date(2023, 9, 30)
+    ws = _written(programme_for_year(2023), figures, tmp_path / "r.xlsx")[R.SHEET_ANNEX]
+    row = next(r for r in range(R.HEADER_ROW + 1, ws.max_row + 1) if ws.cell(row=r, column=9).value == "DN005")
+    assert ws.cell(row=row, column=8).value == "Thôi hoạt động (giải thể) từ 01/10/2023, không phải báo cáo các quý sau"
+    untouched = next(r for r in range(R.HEADER_ROW + 1, ws.max_row + 1) if ws.cell(row=r, column=9).value == "DN006")
+    assert ws.cell(row=untouched, column=8).value in (None, "")
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
@@ -782,6 +834,12 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
                         r"điều chỉnh:", replaces), replaces
     assert "– Tổng doanh thu các doanh nghiệp trong Khối: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)" in paragraphs
     assert not any("So với phiên bản" in p for p in paragraphs), "versions are the ops team's words, not the Committee's"
+    assert not any("phiên bản" in p or ".xlsx" in p for p in paragraphs), "nor are versions and file names"
+    assert any(p.endswith("chi tiết theo đơn vị tại phụ lục số liệu kèm theo.") for p in paragraphs), paragraphs
+    annex = load_workbook(reports / "bao-cao-ctr135-2023.xlsx", read_only=True).worksheets[0]
+    subtitle = next(row[0] for row in annex.iter_rows(min_row=3, max_row=3, values_only=True))
+    assert re.match(r"Phụ lục số liệu kèm theo Báo cáo số 131-BC/ĐUK ngày \d\d/\d\d/\d{4} \(bản chính thức\)\. ",
+                    subtitle), subtitle
 
 
 def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeypatch):
@@ -829,3 +887,39 @@ def test_a_column_is_as_wide_as_its_headers_longest_word():
 
     assert _fitting("Thu nhập bình quân (triệu đồng/người/tháng)", 14) == len("đồng/người/tháng)") + 2
     assert _fitting("Doanh thu (tỷ đồng)", 14) == 14
+
+
+@pytest.mark.parametrize("demo_session", ["sqlite"], indirect=True)
+def test_a_report_file_that_cannot_be_replaced_fails_in_vietnamese_and_the_next_publish_mends_the_set(
+        demo_copy, tmp_path, monkeypatch, caplog):
+    """The helper's locked PDF: publish failed with two tracebacks, left a .tmp, and the un-suffixed
+    files mixed two versions until the next real change. Here a folder stands where the workbook
+    goes (a file that cannot be replaced), and a recipient is added (a new version)."""
+    data = str(demo_copy.warehouse.data_dir)
+    reports = demo_copy.warehouse.data_dir / REPORTS
+    toml = _own_programmes(tmp_path, monkeypatch)
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "recipients = [", 'recipients = [\n    "Ban Tổ chức Tỉnh ủy",', 1), encoding="utf-8")
+    workbook = reports / "bao-cao-ctr135-2023.xlsx"
+    workbook.unlink()
+    workbook.mkdir()
+    (workbook / "đang mở.txt").write_text("x", encoding="utf-8")
+
+    failed = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", data])
+
+    said = " ".join(failed.output.split())
+    assert failed.exit_code == 1, failed.output
+    assert "Không thay được tệp bao-cao-ctr135-2023.xlsx" in said and "Traceback" not in failed.output, said
+    assert "Phiên bản 2 đã được ghi đủ ở các tệp bao-cao-ctr135-2023-v2.*" in said, said
+    assert not any("Traceback" in r.getMessage() or r.exc_info for r in caplog.records if r.levelno >= 40)
+    assert not list(reports.glob("*.tmp"))
+    assert {p.name for p in reports.glob("*-v2.*")} >= {"bao-cao-ctr135-2023-v2.docx", "bao-cao-ctr135-2023-v2.xlsx"}
+
+    shutil.rmtree(workbook)
+    mended = CliRunner().invoke(app, ["publish", "--year", "2023", "--data-dir", data])
+
+    assert mended.exit_code == 0, mended.output
+    assert "Số liệu không thay đổi so với phiên bản 2" in " ".join(mended.output.split())
+    for suffix in (".docx", ".xlsx"):
+        assert (reports / f"bao-cao-ctr135-2023{suffix}").read_bytes() == \
+            (reports / f"bao-cao-ctr135-2023-v2{suffix}").read_bytes(), suffix
