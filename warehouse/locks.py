@@ -469,11 +469,12 @@ def publish_lock(engine: Engine, year: int, holder: str, *, wait_seconds: float 
     )
     with _hold(
         held, wait_seconds, poll_seconds, say,
-        lambda holder_now, waited: (f"Năm {year} đang được {holder_now} công bố; đang chờ "
+        # holder_now names the run ("lượt công bố (…) (từ …)"): the sentence is built around it.
+        lambda holder_now, waited: (f"Năm {year}: đang chờ {holder_now} xong, mỗi năm một lượt công bố một lúc "
                                     f"(đã chờ {waited:.0f}/{wait_seconds:.0f} giây)."),
         lambda holder_now: PublishBusy(
-            f"Không công bố năm {year}: {holder_now} đang công bố năm này và sau {wait_seconds:.0f} giây chờ "
-            "vẫn chưa xong. Hãy chạy lại khi lượt đó kết thúc."
+            f"Không công bố năm {year}: {holder_now} vẫn chưa xong sau {wait_seconds:.0f} giây chờ. "
+            "Hãy chạy lại khi lượt đó kết thúc."
         ),
     ):
         yield
