@@ -251,6 +251,12 @@ def _taken(path: Path, p: Programme, loaded: list[tuple[Path, Programme]]) -> st
     return None
 
 
+def programme_file(year: int, directory: Path | None = None) -> Path | None:
+    """The file of the programmes folder that states `year` (the first by name), None when none does."""
+    directory = Path(directory) if directory else programmes_dir()
+    return next((path for path in sorted(directory.glob("*.toml")) if _stated_year(path) == year), None)
+
+
 def _stated_year(path: Path) -> int | None:
     """The `year` a programme file states, when it parses and says one: whose file a broken one is."""
     try:
@@ -270,6 +276,7 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
     found = []
     loaded = []
     unreadable: list[ProgrammeError] = []
+    misdated: list[str] = []
     for path in sorted(directory.glob("*.toml")):
         try:
             programme = load_programme(path)
@@ -279,6 +286,10 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
                 raise
             if stated is None:
                 unreadable.append(exc)
+            else:
+                # Named all the same: a 2024 file copied from 2023 with `year = 2025` typed is the
+                # one the office looks for, whether or not it would be valid for 2025.
+                misdated.append(f"{path.name} ghi năm {stated}")
             continue
         loaded.append((path, programme))
         if programme.year == year:
@@ -289,7 +300,7 @@ def programme_for_year(year: int, directory: Path | None = None) -> Programme:
             f"tệp không đọc được năm báo cáo: " + "; ".join(str(e) for e in unreadable)
         )
     if not found:
-        present = ", ".join(f"{path.name} ghi năm {p.year}" for path, p in loaded)
+        present = ", ".join(sorted([f"{path.name} ghi năm {p.year}" for path, p in loaded] + misdated))
         raise NoProgramme(f"không có tệp chương trình báo cáo cho năm {year} trong {directory}", present)
     if len(found) > 1:
         names = ", ".join(sorted(path.name for path, _ in found))

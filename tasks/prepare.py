@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from reporting.programme import ProgrammeError, all_programmes
+from reporting.programme import ProgrammeError, all_programmes, programme_file
 from reporting.units import Registry, RegistryError, load_registry
 from warehouse import locks
 from warehouse.engine import engine_for
@@ -64,7 +64,9 @@ def bring_up_to_date(
             time.sleep(min(1.0, left))
     for refused_year, reason in refused:
         if refused_year == year:
-            raise ProgrammeRefused(reason)
+            # Named as every other mistake of a programme file is: the office edits that file.
+            path = programme_file(year)
+            raise ProgrammeRefused(f"{path}: {reason}" if path else reason)
         if say is not None:
             say(f"Programme file of {refused_year} not loaded, it contradicts the warehouse: {reason}")
     return changed

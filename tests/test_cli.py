@@ -326,7 +326,9 @@ def test_a_programme_file_contradicting_the_warehouse_is_refused_for_its_year_on
 
     status = CliRunner().invoke(app, ["status", "--year", str(year), "--quarter", "1", "--data-dir", str(data)])
     assert status.exit_code == 2, status.output
-    assert f"Lỗi: tệp chương trình báo cáo năm {year} không dùng được: {reason}." in " ".join(status.output.split())
+    said = " ".join(status.output.split())
+    assert re.search(rf"Lỗi: tệp chương trình báo cáo năm {year} không dùng được: {re.escape(str(folder))}/[\w.-]+\.toml: "
+                     rf"{re.escape(reason)}\.", said), said
     assert "Traceback" not in status.output
     assert bound() == before
 

@@ -87,6 +87,16 @@ def test_a_year_without_programme_names_the_years_the_files_state(tmp_path):
         programme_for_year(2024, tmp_path)
 
 
+def test_a_year_without_programme_names_a_misdated_file_that_is_not_valid_for_its_year_either(tmp_path):
+    """The helper's slip: only `year = 2025` typed in the 2024 file (its deadlines still 2024, so
+    not a valid 2025 file): the message named 2023's file alone."""
+    (tmp_path / "ctr135-2023.toml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "ctr135-2024.toml").write_text(GOOD.replace("year = 2023", "year = 2025"), encoding="utf-8")
+    with pytest.raises(ProgrammeError, match=re.escape(
+            "(các tệp có: ctr135-2023.toml ghi năm 2023, ctr135-2024.toml ghi năm 2025)")):
+        programme_for_year(2024, tmp_path)
+
+
 def test_the_registry_holds_the_demo_bloc_with_its_history():
     registry = load_registry()
     in_2023 = registry.in_force_on(dt.date(2023, 12, 31))
