@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +14,8 @@ from flows.collect import collect_quarter
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import PROGRAMMES_DIR
 from reporting.units import load_registry
+from tests.conftest import Warehouse, make_warehouse
+from tests.conftest import _point_at as point_at
 from tests.workbooks import default_values, save, submission
 
 UNITS = """unit_code,name_vi,unit_group,unit_type,valid_from,valid_to,successor_code
@@ -23,15 +26,12 @@ CQ904,Chi bộ Ban Quản lý dự án giải thể,agencies,chi_bo_co_so,2020-0
 """
 
 
-@pytest.fixture
-def merged_bloc(warehouse, tmp_path, monkeypatch):
+def _collect_merged_bloc(found: Warehouse, programmes: Path) -> None:
     """Two cells merged on 1 July 2023 into a third, each reporting its own quarters; a fourth
     dissolved on 30 June 2023 without a successor."""
-    programmes = tmp_path / "programmes"
     programmes.mkdir()
     shutil.copy(PROGRAMMES_DIR / "ctr135-2023.toml", programmes)
     (programmes / "units.csv").write_text(UNITS, encoding="utf-8")
-    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(programmes))
     registry = load_registry()
     reports = {
         1: {"CQ901": (1, 10), "CQ902": (2, 20), "CQ904": (3, 25)},
@@ -41,13 +41,55 @@ def merged_bloc(warehouse, tmp_path, monkeypatch):
     }
     for quarter, units in reports.items():
         period = Period(2023, quarter)
-        inbox = warehouse.data_dir / "inbox" / period.key
+        inbox = found.data_dir / "inbox" / period.key
         for code, (inspections, members) in units.items():
             values = {**default_values("agencies", 0), "inspections": inspections, "party_members_end": members}
             arrived = dt.datetime.combine(period.ends_on + dt.timedelta(days=2), dt.time(9), tzinfo=LOCAL_TZ)
             save(submission(code, period, values=values, registry=registry), inbox / f"{code}.xlsx", arrived)
-        collect_quarter(year=2023, quarter=quarter, data_dir=str(warehouse.data_dir))
-    return warehouse
+        collect_quarter(year=2023, quarter=quarter, data_dir=str(found.data_dir))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def merged_bloc_built(request, tmp_path_factory, postgres_databases):
+    """The merged bloc collected once per backend for this module's tests, each of which changes
+    a copy of it (merged_bloc): four collects per test were most of this file's time."""
+    from warehouse.engine import dispose_engines
+
+    root = tmp_path_factory.mktemp(f"merged-bloc-{request.param}")
+    with pytest.MonkeyPatch.context() as mp:
+        found = make_warehouse(request.param, root / "data", postgres_databases, mp)
+        mp.setenv("P135_PROGRAMMES_DIR", str(root / "programmes"))
+        _collect_merged_bloc(found, root / "programmes")
+    dispose_engines()
+    yield found
+    if found.backend == "postgresql":
+        postgres_databases.drop(found.url)
+    dispose_engines()
+
+
+@pytest.fixture
+def merged_bloc(merged_bloc_built, tmp_path, postgres_databases, monkeypatch):
+    """A private copy of the merged bloc (its data folder, warehouse and programmes folder, side by
+    side as `data` and `programmes`), the environment pointing at it."""
+    from sqlalchemy.engine import make_url
+
+    from warehouse.engine import dispose_engines
+
+    source = merged_bloc_built
+    shutil.copytree(source.data_dir.parent / "programmes", tmp_path / "programmes")
+    shutil.copytree(source.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("prefect"))
+    if source.backend == "postgresql":
+        dispose_engines()
+        url = postgres_databases.create(template=make_url(source.url).database)
+    else:
+        url = f"sqlite:///{(tmp_path / 'data' / 'warehouse.db').as_posix()}"
+    copy = Warehouse(source.backend, tmp_path / "data", url)
+    point_at(copy, monkeypatch)
+    monkeypatch.setenv("P135_PROGRAMMES_DIR", str(tmp_path / "programmes"))
+    yield copy
+    if copy.backend == "postgresql":
+        postgres_databases.drop(copy.url)
+    dispose_engines()
 
 
 def _rows(engine, sql):
