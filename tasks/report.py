@@ -715,6 +715,8 @@ def _charts_sheet(ws: _Sheet, ctx: _Context, figures: WorkbookFigures) -> None:
             _series(ws, chart, col, row, last, overlap=100)
         ws.ws.insert_chart(f"F{row}", chart)
     _print_setup(ws, None, landscape=True)
+    # A chart a page: each page carries the sheet's title (and a draft's DỰ THẢO line).
+    ws.ws.repeat_rows(0, 2)
 
 
 def _bar(ws: _Sheet, title: str, axis_title: str, *, horizontal: bool = False, stacked: bool = False,

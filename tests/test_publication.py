@@ -245,8 +245,8 @@ def test_every_sheet_prints_on_a4_one_page_wide_with_titles_and_page_numbers(dem
         fit = tuple(1 if v is None else int(v) for v in (setup.fitToWidth, setup.fitToHeight))
         assert fit == ((1, 1) if ws.title == R.SHEET_HEADLINE else (1, 0)), ws.title
         assert "&P" in ws.oddFooter.center.text, ws.title
-        if ws.title != R.SHEET_CHARTS:
-            assert ws.print_title_rows == f"${R.HEADER_ROW}:${R.HEADER_ROW}", ws.title
+        assert ws.print_title_rows == ("$1:$3" if ws.title == R.SHEET_CHARTS else f"${R.HEADER_ROW}:${R.HEADER_ROW}"), \
+            ws.title
         if ws.title != R.SHEET_CHARTS:
             assert ws.cell(row=R.HEADER_ROW, column=ws.max_column).value in ("Mã chỉ tiêu", "Mã nguồn", "Mã đơn vị"), ws.title
     assert wb[R.SHEET_HEADLINE].page_setup.orientation == "landscape"
