@@ -1,4 +1,5 @@
-"""Rows inserted into or deleted from a template's sheet, told from the locked cells that moved.
+"""Rows inserted into or deleted from a template's sheet, told from the locked cells that moved;
+columns, from the table headers that moved.
 
 A clerk who inserts a row (to add a key task, say) pushes every locked cell below it down: cell
 by cell that reads as dozens of changed cells. When the changed cells of a sheet are mostly the
@@ -16,7 +17,11 @@ from reporting.identity import TemplateIdentity
 
 RULE_INSERTED = "structure.rows_inserted"
 RULE_DELETED = "structure.rows_deleted"
-RULES = (RULE_INSERTED, RULE_DELETED)
+RULE_COLUMNS_INSERTED = "structure.columns_inserted"
+RULE_COLUMNS_DELETED = "structure.columns_deleted"
+# Every cell of a sheet whose columns moved is read from the wrong column: nothing else of it is told.
+COLUMN_RULES = (RULE_COLUMNS_INSERTED, RULE_COLUMNS_DELETED)
+RULES = (RULE_INSERTED, RULE_DELETED, *COLUMN_RULES)
 # Farther than this, a value equal to one handed out elsewhere is a coincidence, not a shift.
 MAX_SHIFT = 200
 CELL = re.compile(r"^([A-Z]+)([0-9]+)$")
@@ -44,9 +49,54 @@ def split_shifted(
     return kept, findings
 
 
+def moved_columns(submission_id: str, headers: list[list]) -> list[Finding]:
+    """One finding per sheet whose table headers are the template's, moved sideways: a column
+    inserted (the headers pushed right) or deleted (pulled left). `headers` rows are
+    (submission_id, sheet, cell, found, expected), as the reader lists them; a header merely
+    retyped is the structure suite's to tell."""
+    by_sheet: dict[str, list[tuple[str, str | None, str]]] = {}
+    for _, sheet, cell, found, expected in headers:
+        by_sheet.setdefault(sheet, []).append((cell, found, expected))
+    findings = []
+    for sheet, cells in by_sheet.items():
+        handed_at = {_words(expected): cell for cell, _, expected in cells}
+        for cell, found, expected in sorted(cells, key=lambda c: _column_number(c[0])):
+            if found is None or _words(found) == _words(expected) or _words(found) not in handed_at:
+                continue
+            origin = handed_at[_words(found)]
+            moved = _column_number(cell) - _column_number(origin)
+            findings.append(_column_finding(submission_id, sheet, cell, str(found), origin, moved))
+            break
+    return findings
+
+
+def _column_finding(submission_id: str, sheet: str, cell: str, found: str, origin: str, moved: int) -> Finding:
+    told = f'tiêu đề ở ô {cell} là "{found}", mẫu đã cấp ghi tiêu đề này ở ô {origin}'
+    if moved > 0:
+        return Finding(
+            submission_id, RULE_COLUMNS_INSERTED, ERROR, sheet, cell, None,
+            f'Sheet "{sheet}" có {moved} cột được chèn thêm: {told}; từ cột {_column(origin)} trở sang phải, các '
+            f"cột của mẫu bị đẩy sang phải {moved} cột nên số liệu không đọc được đúng chỗ. Không chèn hay xóa cột "
+            "trong mẫu: hãy xóa cột đã chèn (hoặc nhập lại số liệu vào tệp mẫu gốc), lưu lại và gửi lại.",
+        )
+    return Finding(
+        submission_id, RULE_COLUMNS_DELETED, ERROR, sheet, cell, None,
+        f'Sheet "{sheet}" có {-moved} cột bị xóa: {told}; từ cột {_column(cell)} trở sang phải, các cột của mẫu '
+        f"bị kéo sang trái {-moved} cột nên số liệu không đọc được đúng chỗ. Không chèn hay xóa cột trong mẫu: "
+        "hãy nhập lại số liệu vào tệp mẫu gốc đã được cấp, lưu lại và gửi lại.",
+    )
+
+
 def shifted_from(findings: list[Finding]) -> dict[tuple[str, str], int]:
-    """(submission, sheet) -> the first row a shift moved, from the findings `split_shifted` made."""
-    return {(f.submission_id, f.sheet): _row(f.cell) for f in findings if f.rule_id in RULES}
+    """(submission, sheet) -> the first row a shift moved (0, the whole sheet, when its columns
+    moved), from the findings `split_shifted` and `moved_columns` made."""
+    shifted: dict[tuple[str, str], int] = {}
+    for f in findings:
+        if f.rule_id in RULES:
+            start = 0 if f.rule_id in COLUMN_RULES else _row(f.cell)
+            key = (f.submission_id, f.sheet)
+            shifted[key] = min(start, shifted.get(key, start))
+    return shifted
 
 
 def below_shift(finding: Finding, shifted: dict[tuple[str, str], int]) -> bool:
@@ -112,3 +162,14 @@ def _row(cell: str) -> int:
 def _column(cell: str) -> str:
     where = CELL.match(cell)
     return where[1] if where else ""
+
+
+def _column_number(cell: str) -> int:
+    number = 0
+    for letter in _column(cell):
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _words(text) -> str:
+    return " ".join(str(text).split()).casefold() if text is not None else ""

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from expectations.shifted_rows import split_shifted
+from expectations.shifted_rows import moved_columns, split_shifted
 from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, shown
 from reporting.frames import (
@@ -236,7 +236,9 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
         locked.extend(changed)
         indicators.extend(_indicator_rows(submission_id, sheets[L.SHEET_INDICATORS]))
         tasks.extend(_task_rows(submission_id, sheets[L.SHEET_TASKS], inspection.is_1904))
-        headers.extend(_header_rows(submission_id, sheets))
+        found_headers = _header_rows(submission_id, sheets)
+        problems.extend(moved_columns(submission_id, found_headers))
+        headers.extend(found_headers)
         summary.extend(_summary_rows(submission_id, sheets[L.SHEET_TASKS]))
         for sheet in sheets.values():
             problems.extend(sheet.problems)

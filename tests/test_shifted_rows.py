@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from openpyxl import load_workbook
 
-from expectations.shifted_rows import RULE_DELETED, RULE_INSERTED
+from expectations.shifted_rows import RULE_COLUMNS_DELETED, RULE_COLUMNS_INSERTED, RULE_DELETED, RULE_INSERTED
 from reporting import layout as L
 from reporting.periods import Period
 from tasks.local_check import check_files
@@ -85,3 +85,53 @@ def test_an_untouched_template_has_no_moved_rows(tmp_path):
         wb[sheet_name][cell] = value
     verdict, = check_files([save(wb, tmp_path / "clean.xlsx")], tmp_path / "data").verdicts
     assert verdict.status == "accepted", [f.message_vi for f in verdict.findings]
+
+
+def _columns_edited(folder, name: str, sheet: str, at: int, count: int, typed: dict | None = None):
+    """The CQ003 template filled in full, then `count` columns inserted before column `at` (deleted if < 0)."""
+    wb = load_workbook(hand_out("CQ003", Q1, folder / "templates"))
+    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
+        wb[sheet_name][cell] = value
+    ws = wb[sheet]
+    ws.protection.sheet = False
+    if count > 0:
+        ws.insert_cols(at, count)
+    else:
+        ws.delete_cols(at, -count)
+    for cell, value in (typed or {}).items():
+        ws[cell] = value
+    return save(wb, folder / f"{name}.xlsx")
+
+
+COLUMN_CASES = {
+    # The helper's clerks: STT deleted (62 findings, the first ten "Thiếu dòng chỉ tiêu"), and a
+    # "Quý trước" column put before the quarter's figures (every figure "chưa có số liệu", in E).
+    "first-column-deleted": (IND, 1, -1, None, RULE_COLUMNS_DELETED, "có 1 cột bị xóa", "từ cột A"),
+    "column-inserted-before-the-figures": (IND, 5, 1, {f"{L.INDICATOR_COLUMNS[4].letter}{L.HEADER_ROW}": "Quý trước"},
+                                           RULE_COLUMNS_INSERTED, "có 1 cột được chèn thêm", "hãy xóa cột đã chèn"),
+    "task-column-deleted": (TSK, 2, -1, None, RULE_COLUMNS_DELETED, "có 1 cột bị xóa", "từ cột B"),
+}
+
+
+@pytest.mark.parametrize("case", COLUMN_CASES.values(), ids=COLUMN_CASES.keys())
+def test_moved_columns_are_the_one_finding_of_their_sheet(tmp_path, case):
+    sheet, at, count, typed, rule, words, more = case
+    verdict, = check_files([_columns_edited(tmp_path, "moved", sheet, at, count, typed)], tmp_path / "data").verdicts
+    assert verdict.status == "rejected"
+    on_sheet = [f for f in verdict.findings if f.sheet == sheet or (f.sheet is None and f.cell is None
+                                                                    and f.rule_id.startswith("indicator."))]
+    assert [f.rule_id for f in on_sheet] == [rule], [(f.rule_id, f.cell, f.message_vi) for f in on_sheet]
+    assert words in on_sheet[0].message_vi and more in on_sheet[0].message_vi, on_sheet[0].message_vi
+    assert "mẫu đã cấp ghi tiêu đề này ở ô" in on_sheet[0].message_vi
+
+
+def test_a_retyped_header_is_told_as_a_changed_header_not_a_moved_column(tmp_path):
+    header = f"{L.INDICATOR_COLUMNS[4].letter}{L.HEADER_ROW}"
+    wb = load_workbook(hand_out("CQ003", Q1, tmp_path / "templates"))
+    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
+        wb[sheet_name][cell] = value
+    wb[IND].protection.sheet = False
+    wb[IND][header] = "Số liệu"
+    verdict, = check_files([save(wb, tmp_path / "retyped.xlsx")], tmp_path / "data").verdicts
+    rules = {f.rule_id for f in verdict.findings}
+    assert "structure.header_changed" in rules and rules.isdisjoint({RULE_COLUMNS_INSERTED, RULE_COLUMNS_DELETED})
