@@ -947,4 +947,13 @@ def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit
     decimals = pd.Series(0, index=frame.index)
     _resolve_numbers(frame, "stated", decimals, pd.Series(False, index=frame.index))
     frame["stated"] = pd.to_numeric(frame["stated"], errors="coerce")
+    # A task whose status (or source) was not understood is told at its own cell: the completed
+    # (or that source's) total is not then called wrong, since the clerk's number may be right.
+    unknown_status = tasks["status_code"].isna().groupby(tasks["submission_id"]).any()
+    unknown_source = tasks["source_code"].isna().groupby(tasks["submission_id"]).any()
+    line_is_source = frame["label"].map(dict(zip(line_frame["label"], line_frame["source_code"].notna()))).eq(True)
+    line_is_completed = frame["label"].map(dict(zip(line_frame["label"], line_frame["is_completed"]))).eq(True)
+    unsure = (line_is_source & frame["submission_id"].map(unknown_source).eq(True)) | (
+        line_is_completed & ~line_is_source & frame["submission_id"].map(unknown_status).eq(True))
+    frame["stated"] = frame["stated"].where(~unsure)
     return frame

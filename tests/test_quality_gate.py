@@ -182,6 +182,14 @@ CASES = {
     "task-status-invalid": ("CQ003", {"tasks": [TASK[:3] + ("Xong rồi",) + TASK[4:]]},
                             {("task.status_invalid", TSK, "E5")}),
     "task-status-missing": ("CQ003", {"tasks": [TASK[:3] + (None, None)]}, {("task.status_missing", TSK, "E5")}),
+    # The helper's clerk typed "Da hoan thanh" and counted the task completed (J9 = 1): told at E5
+    # alone, not also "J9 ghi 1 nhưng danh sách nhiệm vụ có 0", which would have them write 0.
+    "task-status-invalid-counted-completed": ("CQ003", {"tasks": [TASK[:3] + ("Da hoan thanh",) + TASK[4:]],
+                                                        "cells": {(TSK, "J9"): 1}},
+                                              {("task.status_invalid", TSK, "E5")}),
+    "task-source-invalid-counted-in-its-source": ("CQ003", {"tasks": [TASK[:2] + ("CTr 135",) + TASK[3:]],
+                                                            "cells": {(TSK, "J6"): 1}},
+                                                  {("task.source_invalid", TSK, "D5")}),
     "task-completed-undated": ("CQ003", {"tasks": [TASK[:4] + (None,)]}, {("task.completed_on_missing", TSK, "F5")}),
     "task-date-not-a-date": ("CQ003", {"tasks": [TASK[:4] + ("sắp xong",)]}, {("task.completed_on_not_date", TSK, "F5")}),
     "task-date-out-of-range": ("CQ003", {"tasks": [TASK[:4] + (dt.date(2022, 5, 1),)]},
