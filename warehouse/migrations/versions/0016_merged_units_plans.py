@@ -64,6 +64,8 @@ WITH member_quarter AS (
                             AND w.indicator_code = i.weight_indicator_code
     GROUP BY yu.year_end_unit_code, c.unit_code, c.year, c.quarter, c.indicator_code, i.aggregation
 ),
+-- Partitioned by aggregation too (one per indicator): a reader's filter on it, and on the year, reaches
+-- below the windows (v_year_indicator reads the stocks alone).
 member_plan AS (
     SELECT unit_code, year, quarter, indicator_code, aggregation, value, plan_value, weighted_value, weight,
            weighted_plan, plan_weight,
@@ -73,8 +75,8 @@ member_plan AS (
         SELECT m.*,
                CASE WHEN aggregation = 'weighted_mean' THEN weighted_plan / NULLIF(plan_weight, 0)
                     ELSE plan_value END AS own_plan,
-               SUM(weight) OVER (PARTITION BY member_code, year, indicator_code) AS own_weight,
-               ROW_NUMBER() OVER (PARTITION BY member_code, year, indicator_code
+               SUM(weight) OVER (PARTITION BY member_code, year, indicator_code, aggregation) AS own_weight,
+               ROW_NUMBER() OVER (PARTITION BY member_code, year, indicator_code, aggregation
                                   ORDER BY CASE WHEN plan_value IS NULL THEN 1 ELSE 0 END, quarter DESC) AS plan_rank
         FROM member_quarter m
     ) ranked
