@@ -46,10 +46,15 @@ def upper_keeping_symbols(text: str) -> str:
 
 
 def vn_percent(pct: float | None) -> str:
-    """106.0 -> '106%'."""
+    """106.0 -> '106%'; 99.6 -> '99,6%': a share short of (or over) 100 never reads as 100%."""
     if pct is None or (isinstance(pct, float) and math.isnan(pct)):
         return ""
-    return f"{vn_number(pct, 0)}%"
+    return f"{vn_number(pct, percent_decimals(pct))}%"
+
+
+def percent_decimals(pct: float) -> int:
+    """Decimals a % of plan is shown with: none, unless it would round to 100 without being 100."""
+    return 1 if round_half_up(pct) == 100 and round_half_up(pct, 1) != 100 else 0
 
 
 def headline_cells(row: dict[str, Any]) -> tuple[str, str, str, str]:

@@ -18,7 +18,7 @@ from reporting.findings import STATUS_VI
 from reporting.narrative import DRAFT_MARK, draft_note
 from reporting.periods import LOCAL_TZ, ROMAN
 from reporting.programme import Programme
-from reporting.vn_format import round_half_up, upper_keeping_symbols
+from reporting.vn_format import percent_decimals, round_half_up, upper_keeping_symbols
 from tasks.safe_cells import safe_text
 from tasks.templates import number_format as _plain_format
 
@@ -35,6 +35,8 @@ HEADER_ROW = 5
 HEADLINE_HEADER_ROW = HEADER_ROW
 HEADLINE_COLUMNS = ("STT", "Chỉ tiêu", "Đơn vị tính", "Thực hiện năm", "Kế hoạch", "% kế hoạch", "Mã chỉ tiêu")
 PERCENT = "0%"
+# A % of plan that would show 100% while short of (or over) plan: "99,6%" in any locale.
+PERCENT_ONE_DECIMAL = "[$-42A]0.0%"
 # Vietnamese locale in the number format: LibreOffice then prints 9.899,4 whatever its own locale
 # (Excel takes the separators from the reader's system, Vietnamese on the bloc's computers).
 VI_LOCALE = "[$-42A]"
@@ -421,7 +423,8 @@ def _headline_sheet(ws: _Sheet, ctx: _Context, headline: pd.DataFrame, units_cou
             _put(ws, row, col, v, wrap=col == 2)
         _put(ws, row, 4, value, fmt)
         _put(ws, row, 5, plan, fmt)
-        _put(ws, row, 6, None if pct is None else _clean(round_half_up(pct / 100, 3)), PERCENT)
+        _put(ws, row, 6, None if pct is None else _clean(round_half_up(pct / 100, 3)),
+             PERCENT if pct is None or not percent_decimals(pct) else PERCENT_ONE_DECIMAL)
         _put(ws, row, 7, r["metric_code"])
     _print_setup(ws, HEADER_ROW, landscape=True, one_page=True)
 
@@ -510,7 +513,7 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, gro
     widths.append(11)
     _title(
         ws, ctx, f"KẾT QUẢ SẢN XUẤT, KINH DOANH NĂM {p.year} CỦA CÁC DOANH NGHIỆP TRONG KHỐI",
-        "Mỗi dòng là một doanh nghiệp theo danh sách đơn vị cuối năm (số liệu của đơn vị đã hợp nhất trong năm tính vào đơn vị tiếp nhận); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
+        "Mỗi dòng là một doanh nghiệp theo danh sách đơn vị cuối năm (số liệu và kế hoạch của đơn vị đã hợp nhất trong năm tính vào đơn vị tiếp nhận); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, widths)

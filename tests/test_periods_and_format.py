@@ -53,6 +53,8 @@ def test_vietnamese_numbers(value, decimals, text):
 
 def test_vietnamese_percent():
     assert (vn_percent(106.0), vn_percent(134.99), vn_percent(None)) == ("106%", "135%", "")
+    # 1.957 of 1.964 key tasks completed read "100%" in the headline table: seven hidden.
+    assert (vn_percent(99.64), vn_percent(100.4), vn_percent(100.0), vn_percent(99.96)) == ("99,6%", "100,4%", "100%", "100%")
 
 
 @pytest.mark.parametrize(("value", "text"), [
