@@ -679,7 +679,10 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
     rejected = summary.get("rejected_files") or []
     if rejected:
         # A unit whose corrected file passed needs nothing more; say so beside its code.
-        passed = {"on_time": "đã có bản được chấp nhận", "late": "đã có bản được chấp nhận", "held": "đã có bản đạt, đang tạm giữ"}
+        from tasks.artifacts import NOT_DUE, NOT_DUE_VI
+
+        passed = {"on_time": "đã có bản được chấp nhận", "late": "đã có bản được chấp nhận",
+                  "held": "đã có bản đạt, đang tạm giữ", NOT_DUE: NOT_DUE_VI}
         units = sorted({(r["unit_code"] or "(không rõ đơn vị)", passed.get(r.get("unit_state"), "")) for r in rejected})
         names = ", ".join(f"{code} ({note})" if note else code for code, note in units[:FILES_LISTED])
         more = f" ... và {vn_number(len(units) - FILES_LISTED, 0)} đơn vị khác" if len(units) > FILES_LISTED else ""

@@ -25,6 +25,10 @@ COL_UNIT, COL_FILE, COL_STATUS, COL_COUNT, COL_FIRST = (
     "Đơn vị", "Tệp", "Kết quả", "Số lỗi, cảnh báo", "Lỗi hoặc cảnh báo đầu tiên",
 )
 
+# The state of a rejected file's unit when the unit is not due in the quarter (merged, dissolved).
+NOT_DUE = "not_due"
+NOT_DUE_VI = "đơn vị không phải nộp báo cáo quý này"
+
 
 def counts_line(summary: dict) -> str:
     """The collect summary as scripts read it (a contract): plain digits, this exact form; files
@@ -133,7 +137,8 @@ def summarise_collect(
     # Where the whole quarter stands, whichever run decided it (a killed run's verdicts included).
     summary["unit_states"] = dict(Counter(states.values()))
     for r in summary["rejected_files"]:
-        r["unit_state"] = states.get(r["unit_code"])
+        # A unit not due this quarter (merged, dissolved) is in no count of the quarter: said beside it.
+        r["unit_state"] = states.get(r["unit_code"]) or (NOT_DUE if r["unit_code"] else None)
     key = f"collect-{period.year}-q{period.quarter}"
     card = card_line(summary)
     create_table_artifact(key=key, table=rows, description=card)
@@ -201,7 +206,8 @@ def _summary_markdown(
     if summary["rejected_files"]:
         lines += [f"## Tệp bị từ chối ({len(summary['rejected_files'])})", ""]
         lines += [f"- {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}"
-                  + (" *(đơn vị đã có bản đạt kiểm tra)*" if r.get("unit_state") in ("on_time", "late", "held") else "")
+                  + (" *(đơn vị đã có bản đạt kiểm tra)*" if r.get("unit_state") in ("on_time", "late", "held")
+                     else f" *({NOT_DUE_VI})*" if r.get("unit_state") == NOT_DUE else "")
                   for r in summary["rejected_files"]]
         lines += ["", f"Phản hồi cho từng đơn vị: `{summary['feedback_dir']}`", ""]
     if summary["refusals"]:

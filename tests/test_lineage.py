@@ -427,3 +427,22 @@ def test_a_successor_plans_what_the_units_merged_into_it_planned(merged_enterpri
     assert float(published.loc["social_insurance_bn_vnd", "plan_value"]) == 40.0
     assert float(published.loc["avg_income_m_vnd", "plan_value"]) == pytest.approx(16.0)
     assert float(published.loc["new_members_admitted", "plan_value"]) == 2.0, "the two units planned one each"
+
+
+def test_a_collect_says_a_rejected_unit_is_not_due_that_quarter(merged_bloc):
+    """CQ902, merged into CQ903 on 1 July, sends a Q3 file: the collect said '0 bị từ chối' for the
+    quarter, then listed CQ902 under 'Đơn vị bị từ chối' with nothing to reconcile the two."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    period = Period(2023, 3)
+    values = {**default_values("agencies", 0), "inspections": 1, "party_members_end": 20}
+    arrived = dt.datetime.combine(period.ends_on + dt.timedelta(days=3), dt.time(9), tzinfo=LOCAL_TZ)
+    save(submission("CQ902", period, values=values, registry=load_registry()),
+         merged_bloc.data_dir / "inbox" / period.key / "CQ902.xlsx", arrived)
+
+    result = CliRunner().invoke(app, ["collect", "--year", "2023", "--quarter", "3", "--data-dir", str(merged_bloc.data_dir)])
+
+    said = " ".join(result.output.split())
+    assert "Đơn vị bị từ chối (1): CQ902 (đơn vị không phải nộp báo cáo quý này)" in said, said
