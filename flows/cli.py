@@ -852,11 +852,17 @@ def publish(
     reissue: Annotated[bool, typer.Option(
         "--reissue", help="Phát hành lại bản chính thức đã gửi khi căn cứ lập báo cáo đã thay đổi (tệp chương trình, "
                           "danh sách đơn vị, số liệu chính thức năm trước); không có tùy chọn này thì chỉ báo thay đổi.")] = False,
+    date: Annotated[Optional[str], typer.Option(
+        "--date", help="Ngày ghi trên văn bản (ngày ký), ví dụ 20/01/2024; mặc định: ngày lập. Chỉ dùng khi lập phiên bản mới.",
+        show_default=False)] = None,
     data_dir: DataDir = None,
     verbose: Verbose = False,
 ) -> None:
     """Công bố báo cáo kết quả năm và in bảng kết quả chính (bản DỰ THẢO khi còn quý chưa phê duyệt)."""
     year = year or _period(None, None).year
+    document_date = _parse_day(date) if date is not None else None
+    if document_date is not None and document_date < dt.date(year, 1, 1):
+        raise _fail(f"ngày văn bản {document_date:%d/%m/%Y} ở trước năm {year}: hãy cho ngày ký báo cáo (--date).")
     _registry()
     if _programme(year).publication is None:
         raise _fail(f"tệp chương trình năm {year} chưa có mục [publication] (cơ quan ban hành, số, nơi ban hành, "
@@ -865,7 +871,8 @@ def publish(
     with _server_starting():
         from flows.publish import publish_year
 
-    result = _run(publish_year, year=year, data_dir=str(data), ask_approval=False, reissue=reissue)
+    result = _run(publish_year, year=year, data_dir=str(data), ask_approval=False, reissue=reissue,
+                  document_date=document_date)
     if not result["headline"]:
         raise _fail(f"chưa có báo cáo nào được chấp nhận trong năm {year}; chưa công bố gì.", 1)
     _print_headline(result)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -72,6 +73,7 @@ def publish_year(
     approval_timeout_seconds: int = 3600,
     lock_wait_seconds: int = 600,
     reissue: bool = False,
+    document_date: dt.date | None = None,
 ) -> dict:
     """Publish version n+1 of the year when its basis changed; otherwise keep version n as it is.
 
@@ -83,7 +85,8 @@ def publish_year(
     saying who publishes, then fails with one message. A year whose latest version is official
     (issued to the Committee) and still approved gets a new official version only with `reissue`:
     what changed since (the programme file, the registry, the year before's figures) is said, and
-    the issued version stays the latest until someone asks for the new one.
+    the issued version stays the latest until someone asks for the new one. `document_date` is the
+    date the new version's document bears (its signing day), else the day it is made.
     """
     year = year or period_just_ended().year
     drop_expected_failure_tracebacks()
@@ -97,6 +100,11 @@ def publish_year(
         return Failed(message=(
             f"Không có tệp chương trình báo cáo dùng được cho năm {year} (thư mục {programmes_dir()}): "
             f"chưa công bố được năm {year}. Hãy thêm tệp chương trình của năm rồi chạy lại."
+        ))
+    if document_date is not None and document_date < dt.date(year, 1, 1):
+        return Failed(message=(
+            f"Ngày văn bản {document_date:%d/%m/%Y} ở trước năm {year}: báo cáo năm {year} không ghi ngày ấy. "
+            "Hãy cho ngày ký văn bản (--date NGÀY/THÁNG/NĂM)."
         ))
     if programme.publication is None:
         return Failed(message=(
@@ -124,7 +132,8 @@ def publish_year(
                 get_run_logger().info("No accepted submissions for %s: nothing to publish", year)
                 return {"year": year, "report": None, "headline": [], "unapproved": []}
             headline = headline_records(figures)
-            decision = decide_version(data, programme, figures, not_approved)
+            decision = dataclasses.replace(decide_version(data, programme, figures, not_approved),
+                                           document_date=document_date)
             issued = decision.previous if decision.previous is not None and not decision.previous.draft_quarters else None
             held_back = decision.is_new and issued is not None and not not_approved and not reissue
             if held_back:
@@ -176,6 +185,10 @@ def publish_year(
                 changes, change_lines = [], []
                 latest = latest_files(reports, year, decision.version)
                 status = [f"Số liệu không thay đổi so với phiên bản {decision.version}: giữ nguyên phiên bản này, không ghi lại tệp nào."]
+                if document_date is not None and document_date != decision.previous.dated():
+                    status.append(
+                        f"Ngày văn bản {document_date:%d/%m/%Y} (--date) chỉ dùng khi lập phiên bản mới: phiên bản "
+                        f"{decision.version} vẫn ghi ngày {decision.previous.dated():%d/%m/%Y}.")
                 pdf_note = None
             if labels:
                 get_run_logger().info("Publishing %s as a draft: quarters %s not approved", year, list(not_approved))
@@ -214,7 +227,7 @@ def same_number_vi(replaced, year: int, reissue: bool) -> str:
     """Why an official version cannot be issued under the number of the one it replaces."""
     return (
         f"Bản chính thức mới sẽ thay thế Báo cáo số {replaced.document_number} ngày "
-        f"{replaced.published_at.astimezone(LOCAL_TZ):%d/%m/%Y} (phiên bản {replaced.version}) nên cần số văn bản "
+        f"{replaced.dated():%d/%m/%Y} (phiên bản {replaced.version}) nên cần số văn bản "
         f"mới: hãy lấy số mới, ghi vào document_number ở mục [publication] của tệp chương trình năm {year}, rồi "
         f"chạy lại p135 publish --year {year}{' --reissue' if reissue else ''}. Chưa phát hành gì."
     )
@@ -222,7 +235,7 @@ def same_number_vi(replaced, year: int, reissue: bool) -> str:
 
 def replacement_lines_vi(replaced, moved: list) -> list[str]:
     """What an official document replacing an issued one says of it: which one, and the figures adjusted."""
-    when = f"{replaced.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}"
+    when = f"{replaced.dated():%d/%m/%Y}"
     which = (f"Báo cáo số {replaced.document_number} ngày {when}" if replaced.document_number
              else f"báo cáo đã ban hành ngày {when}")
     if not moved:

@@ -82,6 +82,11 @@ def stops_when_disk_full(then_vi: str) -> Callable:
                 data = resolve_data_dir(signature.bind_partial(*args, **kwargs).arguments.get("data_dir"))
                 return Failed(message=f"{where_full_vi(cause, data)}: lần chạy đã dừng. {then_vi}")
 
+        # Prefect reads a flow's parameter types in the globals of the function it is given, this
+        # module's: the body's annotations (strings under `from __future__ import annotations`, such
+        # as `dt.date`) are evaluated in the body's own module instead.
+        run.__signature__ = inspect.signature(body, eval_str=True)
+        run.__annotations__ = inspect.get_annotations(body, eval_str=True)
         return run
 
     return decorate

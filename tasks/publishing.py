@@ -15,7 +15,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from reporting.narrative import Activity, coverage_note, narrative
-from reporting.periods import ROMAN, Period
+from reporting.periods import LOCAL_TZ, ROMAN, Period
 from reporting.programme import Programme
 from reporting.units import load_registry
 from reporting.versions import basis_sha256
@@ -81,6 +81,12 @@ class Decision:
     version: int
     is_new: bool
     published_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    # The date the document bears when one was given (p135 publish --date).
+    document_date: dt.date | None = None
+
+    def dated(self) -> dt.date:
+        """The date the version's document and workbook bear: the one given, else today (local time)."""
+        return self.document_date or self.published_at.astimezone(LOCAL_TZ).date()
 
 
 def file_sha256(path: Path) -> str:
@@ -308,13 +314,14 @@ def write_report_files(
     year, version = programme.year, decision.version
     xlsx = write_report(
         programme, figures.workbook, out_dir / report_file_name(year, version), decision.published_at,
-        version=version, quarters_not_approved=quarters_not_approved,
+        version=version, quarters_not_approved=quarters_not_approved, dated=decision.dated(),
     )
     content = DocumentContent(
         headline=headline,
         paragraphs=report_paragraphs(programme, figures, headline),
         chart_png=draw_chart(chart_data(programme, figures, headline)),
         published_at=decision.published_at,
+        dated=decision.dated(),
         version=version,
         changes=changes,
         units_count=figures.sources["unit_code"].nunique(),
@@ -358,6 +365,7 @@ def record_version(
         "draft_quarters": tuple(quarters_not_approved),
         "file_stem": files.docx.stem,
         "document_number": None if quarters_not_approved else programme.publication.document_number,
+        "document_date": decision.document_date,
         **files.sha256(),
     }
     keep = ("metric_code", "label_vi", "value", "plan", "pct_of_plan", "display_unit_vi", "display_decimals", "position")

@@ -92,6 +92,7 @@ def write_report(
     version: int | None = None,
     quarters_not_approved: tuple[int, ...] = (),
     constant_memory: bool = True,
+    dated: dt.date | None = None,
 ) -> Path:
     """Write the printable workbook to `path`: headline, groups, key tasks, enterprises, party
     building, annex, data quality, charts and sources; a draft names the quarters not approved in
@@ -102,7 +103,7 @@ def write_report(
     wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": constant_memory, "strings_to_numbers": False,
                                         "strings_to_formulas": False, "strings_to_urls": False})
     try:
-        ctx = _Context(programme, draft, version, _Formats(wb), annex_of=_annex_of(programme, draft, stamp))
+        ctx = _Context(programme, draft, version, _Formats(wb), annex_of=_annex_of(programme, draft, dated or stamp.astimezone(LOCAL_TZ).date()))
         _headline_sheet(_Sheet(wb, SHEET_HEADLINE, ctx), ctx, figures.headline,
                         units_count=figures.sources["unit_code"].nunique())
         _groups_sheet(_Sheet(wb, SHEET_GROUPS, ctx), ctx, figures.groups, figures.group_tasks)
@@ -124,12 +125,12 @@ def write_report(
     return path
 
 
-def _annex_of(programme: Programme, draft: str, stamp: dt.datetime) -> str:
+def _annex_of(programme: Programme, draft: str, dated: dt.date) -> str:
     """The report an issued workbook is the annex of: its number and date, as its heading gives them."""
     if draft or programme.publication is None:
         return ""
     return (f"Phụ lục số liệu kèm theo Báo cáo số {programme.publication.document_number} "
-            f"ngày {stamp.astimezone(LOCAL_TZ):%d/%m/%Y} (bản chính thức). ")
+            f"ngày {dated:%d/%m/%Y} (bản chính thức). ")
 
 
 class _Formats:

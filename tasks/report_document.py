@@ -49,6 +49,8 @@ class DocumentContent:
     changes: list[str]
     units_count: int
     workbook_name: str
+    # The date on the document (p135 publish --date, else the day it was made).
+    dated: dt.date | None = None
 
 
 def date_line(place: str, when: dt.date) -> str:
@@ -220,7 +222,7 @@ def build_document(
     _vietnamese(doc)
     _page_number_header(section)
 
-    local_date = content.published_at.astimezone(LOCAL_TZ).date()
+    local_date = content.dated or content.published_at.astimezone(LOCAL_TZ).date()
     draft = draft_note(programme.year, quarters_not_approved)
     # A number is given when the report is issued: a draft leaves it blank ("Số    -BC/ĐUK").
     number = re.sub(r"^\d+", "    ", pub.document_number) if draft else pub.document_number

@@ -804,7 +804,7 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
 
     for quarter in (1, 2, 3, 4):
         cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
-    assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023").output
+    assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023", "--date", "20/01/2024").output
     cli("reopen", "--year", "2023", "--quarter", "4", "--reason", "DN005 sửa doanh thu", "--by", "Lê Thị Duyệt")
     _send_dn005_correction(demo_copy.warehouse.data_dir)
     collect_quarter(year=2023, quarter=4, data_dir=data)
@@ -830,8 +830,8 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
     paragraphs, tables = docx_text(reports / "bao-cao-ctr135-2023.docx")
     assert "Số 131-BC/ĐUK" in " ".join(cell for row in tables[0] for cell in row), tables[0]
     replaces = next(p for p in paragraphs if p.startswith("Báo cáo này thay thế"))
-    assert re.fullmatch(r"Báo cáo này thay thế Báo cáo số 125-BC/ĐUK ngày \d\d/\d\d/\d{4}; các số liệu sau đã được "
-                        r"điều chỉnh:", replaces), replaces
+    # The replaced report is named by the date it bears (--date), not the day it was made.
+    assert replaces == "Báo cáo này thay thế Báo cáo số 125-BC/ĐUK ngày 20/01/2024; các số liệu sau đã được điều chỉnh:"
     assert "– Tổng doanh thu các doanh nghiệp trong Khối: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)" in paragraphs
     assert not any("So với phiên bản" in p for p in paragraphs), "versions are the ops team's words, not the Committee's"
     assert not any("phiên bản" in p or ".xlsx" in p for p in paragraphs), "nor are versions and file names"
@@ -923,3 +923,34 @@ def test_a_report_file_that_cannot_be_replaced_fails_in_vietnamese_and_the_next_
     for suffix in (".docx", ".xlsx"):
         assert (reports / f"bao-cao-ctr135-2023{suffix}").read_bytes() == \
             (reports / f"bao-cao-ctr135-2023-v2{suffix}").read_bytes(), suffix
+
+
+@pytest.mark.parametrize("demo_session", ["sqlite"], indirect=True)
+def test_the_document_bears_the_date_it_is_signed(demo_copy, tmp_path, monkeypatch):
+    """The date line was always the day publish ran: a report signed on 20 January said the day it
+    was made. --date sets it for the new version, in the document, its workbook and the warehouse."""
+    data = str(demo_copy.warehouse.data_dir)
+    reports = demo_copy.warehouse.data_dir / REPORTS
+
+    def cli(*args: str, code: int = 0):
+        result = CliRunner().invoke(app, [*args, "--data-dir", data])
+        assert result.exit_code == code, result.output
+        return " ".join(result.output.split())
+
+    for quarter in (1, 2, 3, 4):
+        cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
+    assert "ở trước năm 2023" in cli("publish", "--year", "2023", "--date", "31/12/2022", code=2)
+    assert "không đọc được" in cli("publish", "--year", "2023", "--date", "32/01/2024", code=2)
+    assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023", "--date", "2024-01-20")
+
+    paragraphs, tables = docx_text(reports / "bao-cao-ctr135-2023.docx")
+    assert "Bình Định, ngày 20 tháng 01 năm 2024" in " ".join(cell for row in tables[0] for cell in row), tables[0]
+    annex = load_workbook(reports / "bao-cao-ctr135-2023.xlsx", read_only=True).worksheets[0]
+    assert "Báo cáo số 125-BC/ĐUK ngày 20/01/2024" in next(annex.iter_rows(min_row=3, max_row=3, values_only=True))[0]
+    with demo_copy.warehouse.engine.connect() as conn:
+        dated = conn.execute(text("SELECT document_date FROM publication WHERE version = 2")).scalar_one()
+    assert str(dated) == "2024-01-20"
+
+    again = cli("publish", "--year", "2023", "--date", "25/01/2024")
+    assert "Số liệu không thay đổi so với phiên bản 2" in again
+    assert "Ngày văn bản 25/01/2024 (--date) chỉ dùng khi lập phiên bản mới: phiên bản 2 vẫn ghi ngày 20/01/2024." in again

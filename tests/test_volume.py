@@ -71,10 +71,11 @@ def test_the_views_answer_as_the_previous_revision_did(volume):
     same warehouse; at 0012, only the files sent within an extension change in v_submission_status
     (0011) and only the stocks of units closed during the year leave the year's aggregates (0012);
     at 0013 (units as at the year's end) nothing changes, the registry holding no later year; 0014 adds a column to
-    publication only; 0015 finds a unit's first passing file in arrival order, not by its time; head
-    (0016) gives a successor the plans of the units merged into it, and changes nothing else."""
+    publication only; 0015 finds a unit's first passing file in arrival order, not by its time; 0016
+    gives a successor the plans of the units merged into it, and changes nothing else; head (0017)
+    adds a column to publication only."""
     engine = volume.engine
-    assert head_revision() == "0016"
+    assert head_revision() == "0017"
     head = _views(engine)
     now = _views_at(engine, "0012")
     rollup = head["v_unit_year_indicator_rollup"]

@@ -394,6 +394,7 @@ class Publication(Base):
     xlsx_sha256: Mapped[str] = mapped_column(String(64), comment="sha256 of the data workbook (.xlsx)")
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), comment="sha256 of the PDF; null when LibreOffice could not make it")
     document_number: Mapped[str | None] = mapped_column(String(50), comment="Number it was issued under (e.g. 125-BC/ĐUK); null for a draft and before revision 0014")
+    document_date: Mapped[dt.date | None] = mapped_column(Date, comment="Date printed on the document (p135 publish --date); null: the day it was published, local time")
 
 
 class PublicationFigure(Base):

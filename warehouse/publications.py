@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
+from reporting.periods import LOCAL_TZ
 from warehouse.load import bulk_insert
 from warehouse.models import Publication, PublicationFigure, PublicationSubmission
 
@@ -29,6 +30,12 @@ class PublishedVersion:
     submissions: list[tuple[str, int, str]] = field(default_factory=list)
     # The number it was issued under (an official version since revision 0014), else None.
     document_number: str | None = None
+    # The date printed on it when one was given (revision 0017), else None.
+    document_date: dt.date | None = None
+
+    def dated(self) -> dt.date:
+        """The date its document bears: the one given, else the day it was published (local time)."""
+        return self.document_date or self.published_at.astimezone(LOCAL_TZ).date()
 
 
 def _quarters(text: str | None) -> tuple[int, ...]:
@@ -65,6 +72,7 @@ def latest_publication(engine: Engine, year: int, official: bool = False) -> Pub
         figures=[dict(f) for f in figures],
         submissions=[tuple(u) for u in used],
         document_number=row.get("document_number"),
+        document_date=row.get("document_date"),
     )
 
 
