@@ -49,6 +49,49 @@ def split_shifted(
     return kept, findings
 
 
+# How far from where it was handed out an emptied cell's text is looked for (moved_alone).
+NEAR_ROWS = 3
+
+
+def moved_alone(
+    submission_id: str, changed: list[list], identity: TemplateIdentity, look
+) -> tuple[list[list], list[Finding]]:
+    """A sheet whose only changes are cells left empty, each one's handed-out text standing the same
+    few rows away in its column where the template has no such text (a row inserted or deleted just
+    above the note under a table): one shift finding for it, not "sửa thành (để trống)". A cleared
+    unit beside another row's same unit is no shift. `look(sheet, cell)` is the text the file holds
+    there (None when empty); `changed` rows as `split_shifted`'s."""
+    handed_out = {(name, cell): expected for name, cell, expected in identity.locked}
+    by_sheet: dict[str, list[list]] = {}
+    for row in changed:
+        by_sheet.setdefault(row[1], []).append(row)
+    kept, findings = [], []
+    for sheet, rows in by_sheet.items():
+        moves: set[int] = set()
+        for row in rows:
+            column, at = _column(row[2]), _row(row[2])
+            if row[3] != "" or row[4] == "" or not column:
+                moves = set()
+                break
+            near = [k for k in range(-NEAR_ROWS, NEAR_ROWS + 1)
+                    if k and at + k >= 1 and handed_out.get((sheet, f"{column}{at + k}")) != row[4]
+                    and look(sheet, f"{column}{at + k}") == row[4]]
+            if len(near) != 1:
+                moves = set()
+                break
+            moves.add(near[0])
+        if len(moves) != 1:
+            kept.extend(rows)
+            continue
+        moved = moves.pop()
+        top = min(rows, key=lambda r: _row(r[2]))
+        now_at = f"{_column(top[2])}{_row(top[2]) + moved}"
+        start = _row(now_at) - moved if moved > 0 else _row(now_at)
+        findings.append(_finding(submission_id, sheet, start, moved,
+                                 [submission_id, sheet, now_at, top[4], top[4], top[6], top[6]]))
+    return kept, findings
+
+
 def moved_columns(submission_id: str, headers: list[list]) -> list[Finding]:
     """One finding per sheet whose table headers are the template's, moved sideways: a column
     inserted (the headers pushed right) or deleted (pulled left). `headers` rows are

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from expectations.shifted_rows import moved_columns, split_shifted
+from expectations.shifted_rows import moved_alone, moved_columns, split_shifted
 from reporting import layout as L
 from reporting.findings import ERROR, WARNING, Finding, shown
 from reporting.frames import (
@@ -232,6 +232,10 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
         changed = _locked_rows(submission_id, sheets, identity, inspection.is_1904)
         if len(changed) >= 2:
             changed, shifts = split_shifted(submission_id, changed, identity)
+            problems.extend(shifts)
+        if changed:
+            changed, shifts = moved_alone(submission_id, changed, identity,
+                                          lambda name, cell: _text_at(sheets, name, cell))
             problems.extend(shifts)
         locked.extend(changed)
         indicators.extend(_indicator_rows(submission_id, sheets[L.SHEET_INDICATORS]))
@@ -595,6 +599,15 @@ def _indicator_rows(submission_id: str, sheet: Sheet) -> list[list]:
 @functools.lru_cache(maxsize=512)
 def _indicator_cells(row: int) -> tuple[str, ...]:
     return tuple(f"{L.IND[key].letter}{row}" for key in ("indicator_code", "label", "unit", "value", "ytd", "plan"))
+
+
+def _text_at(sheets: dict[str, Sheet], name: str, cell: str) -> str | None:
+    """The text a sheet's cell holds, compared with a locked cell's handed-out text."""
+    where = _position(cell)
+    if name not in sheets or where is None:
+        return None
+    found = _text(sheets[name].get(where[0], where[1], record=False))
+    return None if found is None else str(found)
 
 
 def _header_rows(submission_id: str, sheets: dict[str, Sheet]) -> list[list]:

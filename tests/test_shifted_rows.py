@@ -20,11 +20,17 @@ INFO, IND, TSK = L.SHEET_INFO, L.SHEET_INDICATORS, L.SHEET_TASKS
 TASKS = [(f"NV0{n}", f"Nhiệm vụ {n}", "ctr135", "completed", dt.date(2023, 2, n)) for n in range(1, 4)]
 
 
-def _edited(folder, name: str, sheet: str, at: int, count: int, typed_after: dict | None = None):
-    """The CQ003 template filled in full, then `count` rows inserted at row `at` (deleted if < 0)."""
+def _filled(folder):
+    """The CQ003 template as handed out, filled in full as a clerk does."""
     wb = load_workbook(hand_out("CQ003", Q1, folder / "templates"))
     for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
         wb[sheet_name][cell] = value
+    return wb
+
+
+def _edited(folder, name: str, sheet: str, at: int, count: int, typed_after: dict | None = None):
+    """The CQ003 template filled in full, then `count` rows inserted at row `at` (deleted if < 0)."""
+    wb = _filled(folder)
     ws = wb[sheet]
     ws.protection.sheet = False
     if count > 0:
@@ -43,6 +49,9 @@ CASES = {
     "indicator-row-deleted": (IND, 10, -1, RULE_DELETED, "A10", "có 1 dòng bị xóa"),
     "task-row-inserted": (TSK, 6, 1, RULE_INSERTED, "A6", "bị đẩy xuống 1 dòng"),
     "info-row-inserted": (INFO, 13, 1, RULE_INSERTED, "A13", "từ dòng 13 trở xuống"),
+    # The helper's clerk: a row put between the last indicator and the note under the table moves
+    # one locked cell only; it was told as the note "sửa thành (để trống)", to be typed again.
+    "row-inserted-above-the-note": (IND, 15, 1, RULE_INSERTED, "A16", "có 1 dòng được chèn thêm"),
 }
 
 
@@ -66,9 +75,7 @@ def test_a_change_above_the_moved_rows_is_still_reported_on_its_own(tmp_path):
 
 def test_a_row_typed_over_with_its_neighbours_labels_is_not_a_shift(tmp_path):
     """One row's locked labels overwritten by the row above's: each changed cell, not moved rows."""
-    wb = load_workbook(hand_out("CQ003", Q1, tmp_path / "templates"))
-    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
-        wb[sheet_name][cell] = value
+    wb = _filled(tmp_path)
     ws = wb[IND]
     ws.protection.sheet = False
     for column in "BCD":
@@ -80,18 +87,14 @@ def test_a_row_typed_over_with_its_neighbours_labels_is_not_a_shift(tmp_path):
 
 
 def test_an_untouched_template_has_no_moved_rows(tmp_path):
-    wb = load_workbook(hand_out("CQ003", Q1, tmp_path / "templates"))
-    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
-        wb[sheet_name][cell] = value
+    wb = _filled(tmp_path)
     verdict, = check_files([save(wb, tmp_path / "clean.xlsx")], tmp_path / "data").verdicts
     assert verdict.status == "accepted", [f.message_vi for f in verdict.findings]
 
 
 def _columns_edited(folder, name: str, sheet: str, at: int, count: int, typed: dict | None = None):
     """The CQ003 template filled in full, then `count` columns inserted before column `at` (deleted if < 0)."""
-    wb = load_workbook(hand_out("CQ003", Q1, folder / "templates"))
-    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
-        wb[sheet_name][cell] = value
+    wb = _filled(folder)
     ws = wb[sheet]
     ws.protection.sheet = False
     if count > 0:
@@ -127,11 +130,24 @@ def test_moved_columns_are_the_one_finding_of_their_sheet(tmp_path, case):
 
 def test_a_retyped_header_is_told_as_a_changed_header_not_a_moved_column(tmp_path):
     header = f"{L.INDICATOR_COLUMNS[4].letter}{L.HEADER_ROW}"
-    wb = load_workbook(hand_out("CQ003", Q1, tmp_path / "templates"))
-    for (sheet_name, cell), value in typed_cells("agencies", tasks=TASKS).items():
-        wb[sheet_name][cell] = value
+    wb = _filled(tmp_path)
     wb[IND].protection.sheet = False
     wb[IND][header] = "Số liệu"
     verdict, = check_files([save(wb, tmp_path / "retyped.xlsx")], tmp_path / "data").verdicts
     rules = {f.rule_id for f in verdict.findings}
     assert "structure.header_changed" in rules and rules.isdisjoint({RULE_COLUMNS_INSERTED, RULE_COLUMNS_DELETED})
+
+
+def test_a_cleared_unit_beside_the_same_unit_is_a_changed_cell_not_a_moved_row(tmp_path):
+    """Units repeat down the table: one cleared is that cell, whatever its neighbours hold."""
+    wb = _filled(tmp_path)
+    ws = wb[IND]
+    ws.protection.sheet = False
+    unit = L.IND["unit"].letter
+    rows = [r for r in range(L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + 8)
+            if ws[f"{unit}{r}"].value and ws[f"{unit}{r}"].value == ws[f"{unit}{r + 1}"].value]
+    assert rows, "the template has two rows with the same unit"
+    ws[f"{unit}{rows[0]}"] = None
+    verdict, = check_files([save(wb, tmp_path / "cleared.xlsx")], tmp_path / "data").verdicts
+    assert [(f.rule_id, f.cell) for f in verdict.findings if f.sheet == IND] == [
+        ("structure.locked_cell_changed", f"{unit}{rows[0]}")]
