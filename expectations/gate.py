@@ -934,6 +934,13 @@ def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit
         np.where(frame["is_completed"], frame["submission_id"].map(completed).fillna(0),
                  frame["submission_id"].map(total).fillna(0)))
     frame["actual"] = actual.astype(int)
+    # A task whose status (or source) was not understood is told at its own cell: the completed
+    # (or that source's) total is not then called wrong, since the clerk's number may be right.
+    unknown_status = tasks["status_code"].isna().groupby(tasks["submission_id"]).any()
+    unknown_source = tasks["source_code"].isna().groupby(tasks["submission_id"]).any()
+    frame["unsure"] = np.where(
+        frame["source_code"].notna(), frame["submission_id"].map(unknown_source).eq(True),
+        frame["is_completed"] & frame["submission_id"].map(unknown_status).eq(True))
     # What the clerk wrote on each line, found by its label (the last one when a label repeats).
     stated = parsed.summary.drop_duplicates(["submission_id", "key"], keep="last").rename(columns={"key": "label"})
     frame = frame.merge(stated.astype({"submission_id": object, "label": object}), on=["submission_id", "label"],
@@ -943,17 +950,8 @@ def _totals(parsed: ParsedBatch, tasks: pd.DataFrame, programme: Programme, unit
     frame["stated_kind"] = frame["stated_kind"].astype(object).where(found, "missing")
     frame["stated_text"] = frame["stated_text"].astype(object).where(found, None)
     frame["stated_cell"] = frame["stated_cell"].astype(object).where(found, frame["line_cell"])
-    frame = frame.sort_values(["order", "line"], kind="stable")[columns].reset_index(drop=True)
+    frame = frame.sort_values(["order", "line"], kind="stable")[[*columns, "unsure"]].reset_index(drop=True)
     decimals = pd.Series(0, index=frame.index)
     _resolve_numbers(frame, "stated", decimals, pd.Series(False, index=frame.index))
-    frame["stated"] = pd.to_numeric(frame["stated"], errors="coerce")
-    # A task whose status (or source) was not understood is told at its own cell: the completed
-    # (or that source's) total is not then called wrong, since the clerk's number may be right.
-    unknown_status = tasks["status_code"].isna().groupby(tasks["submission_id"]).any()
-    unknown_source = tasks["source_code"].isna().groupby(tasks["submission_id"]).any()
-    line_is_source = frame["label"].map(dict(zip(line_frame["label"], line_frame["source_code"].notna()))).eq(True)
-    line_is_completed = frame["label"].map(dict(zip(line_frame["label"], line_frame["is_completed"]))).eq(True)
-    unsure = (line_is_source & frame["submission_id"].map(unknown_source).eq(True)) | (
-        line_is_completed & ~line_is_source & frame["submission_id"].map(unknown_status).eq(True))
-    frame["stated"] = frame["stated"].where(~unsure)
+    frame["stated"] = pd.to_numeric(frame["stated"], errors="coerce").where(~frame.pop("unsure").astype(bool))
     return frame

@@ -132,7 +132,7 @@ def _column_finding(submission_id: str, sheet: str, cell: str, found: str, origi
 
 def shifted_from(findings: list[Finding]) -> dict[tuple[str, str], int]:
     """(submission, sheet) -> the first row a shift moved (0, the whole sheet, when its columns
-    moved), from the findings `split_shifted` and `moved_columns` made."""
+    moved), from the findings `split_shifted`, `moved_alone` and `moved_columns` made."""
     shifted: dict[tuple[str, str], int] = {}
     for f in findings:
         if f.rule_id in RULES:

@@ -103,7 +103,8 @@ def write_report(
     wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": constant_memory, "strings_to_numbers": False,
                                         "strings_to_formulas": False, "strings_to_urls": False})
     try:
-        ctx = _Context(programme, draft, version, _Formats(wb), annex_of=_annex_of(programme, draft, dated or stamp.astimezone(LOCAL_TZ).date()))
+        annex_of = _annex_of(programme, draft, dated or stamp.astimezone(LOCAL_TZ).date())
+        ctx = _Context(programme, draft, version, _Formats(wb), annex_of=annex_of)
         _headline_sheet(_Sheet(wb, SHEET_HEADLINE, ctx), ctx, figures.headline,
                         units_count=figures.sources["unit_code"].nunique())
         _groups_sheet(_Sheet(wb, SHEET_GROUPS, ctx), ctx, figures.groups, figures.group_tasks)
