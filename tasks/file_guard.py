@@ -204,13 +204,25 @@ def _inspect_zip(data: bytes) -> Inspection:
     )
     if _inflated_as_declared(infos, parts):
         inspection.stored = _stored_package(infos, parts)
+    outside: Refused | None = None
+    within: list[str] = []
     for name, part in sheets.items():
-        _check_extent(name, parts.get(part, b""))
+        try:
+            _check_extent(name, parts.get(part, b""))
+        except Refused as exc:
+            outside = outside or exc
+            continue
+        within.append(name)
         uncached, errors = _formula_cells(parts.get(part, b""))
         if uncached:
             inspection.uncached_formulas[name] = uncached
         if errors:
             inspection.error_values[name] = errors
+    if outside is not None:
+        # The sheets within the template stay readable, so that the file's own identity sheet can
+        # still say whose report was refused.
+        outside.package, outside.sheets_within = inspection.stored or data, within
+        raise outside
     return inspection
 
 

@@ -221,7 +221,7 @@ def read_chunk_measured(items: list[tuple[str, Path]]) -> tuple[ParsedBatch, flo
             inspection.stored = None
         except Refused as exc:
             problems.append(Finding(submission_id, exc.rule_id, ERROR, None, None, None, exc.message_vi))
-            state, identity = read_identity(getattr(exc, "identity_rows", None))
+            state, identity = read_identity(getattr(exc, "identity_rows", None) or _identity_rows_within(exc))
             if state == VALID:
                 attributed[submission_id] = identity.unit_code
             continue
@@ -428,6 +428,24 @@ def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[st
         raise
     except Exception as exc:
         raise Refused("file.damaged", "Không đọc được nội dung tệp: tệp có thể đã bị hỏng.") from exc
+    finally:
+        workbook.close()
+
+
+def _identity_rows_within(refused: Refused) -> list[list] | None:
+    """The identity sheet's rows of a file refused for data outside another sheet (None otherwise):
+    that sheet passed the guard, and it alone is parsed."""
+    if SHEET_IDENTITY not in [unicodedata.normalize("NFC", n) for n in getattr(refused, "sheets_within", ())]:
+        return None
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(refused.package))
+    except Exception:  # calamine raises several unrelated types for damaged files
+        return None
+    try:
+        names = {unicodedata.normalize("NFC", n): n for n in workbook.sheet_names}
+        return _rows(workbook.get_sheet_by_name(names[SHEET_IDENTITY]))
+    except Exception:
+        return None
     finally:
         workbook.close()
 

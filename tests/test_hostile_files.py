@@ -246,6 +246,15 @@ def test_refusals_say_why_in_vietnamese_without_paths(hostile):
         assert "/tmp" not in f.message_vi and "Traceback" not in f.message_vi
 
 
+@pytest.mark.parametrize("case", ["cell-at-XFD1048576", "row-1048576"])
+def test_a_file_refused_for_data_outside_the_template_is_still_its_units(hostile, case):
+    """Its identity sheet is intact: the refusal is recorded under the unit that sent it, not as a
+    file of no unit (the unit would read "chưa nộp" beside a file it sent)."""
+    _, parsed, _ = hostile
+    assert parsed.attributed[case] == "CQ003"
+    assert "truncated-zip" not in parsed.attributed and "zip-bomb-true-header" not in parsed.attributed
+
+
 def test_values_typed_the_clerks_way_are_read(hostile):
     _, _, checked = hostile
     tasks = checked.task_facts.set_index("submission_id")
