@@ -30,6 +30,8 @@ from warehouse.engine import engine_for
 from warehouse.load import Arrival, Refusal, display_name, received_for_other_quarters, received_hashes
 
 IGNORED_PREFIXES = (b".", b"~$")
+# Files named one by one inside an inbox's subfolder (each unit's file there is told to its unit).
+FOLDER_FILES_SHOWN = 500
 # Temporary copies being written into the archive; a dead run's are removed by the next run.
 PARTIAL_PREFIX = ".partial-"
 # A file up to this size is hashed in memory and written only when its content is new.
@@ -93,6 +95,43 @@ def refusal(name_raw: bytes, kind: str) -> Refusal:
     return Refusal(display_name(name_raw), name_raw, kind, reason)
 
 
+def in_folder(folder_raw: bytes, name_raw: bytes) -> Refusal:
+    """The verdict on a file inside a subfolder of the inbox: named by its path, so that the unit
+    whose code it carries is told the file came and why it was not read."""
+    folder = display_name(folder_raw)
+    return Refusal(
+        display_name(folder_raw + b"/" + name_raw), folder_raw + b"/" + name_raw, "directory",
+        f'Tệp nằm trong thư mục con "{folder}" của hộp thư nên không được đọc: tệp báo cáo phải nằm thẳng '
+        "trong thư mục nhận báo cáo (người quản trị hộp thư chuyển tệp ra ngoài rồi thu nhận lại).",
+    )
+
+
+def folder_files(dir_fd: int, folder_raw: bytes) -> list[bytes]:
+    """The names of the regular files directly inside an inbox's subfolder (none opened; at most
+    FOLDER_FILES_SHOWN, a folder of a whole archive is told by its own line)."""
+    try:
+        fd = os.open(folder_raw, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return []
+    try:
+        names = []
+        for name_raw in sorted(os.fsencode(n) for n in os.listdir(fd)):
+            if name_raw.startswith(IGNORED_PREFIXES):
+                continue
+            try:
+                if stat.S_ISREG(os.stat(name_raw, dir_fd=fd, follow_symlinks=False).st_mode):
+                    names.append(name_raw)
+            except OSError:
+                continue
+            if len(names) == FOLDER_FILES_SHOWN:
+                break
+        return names
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+
+
 def unreadable(name_raw: bytes) -> Refusal:
     return Refusal(
         display_name(name_raw), name_raw, "unreadable",
@@ -127,6 +166,8 @@ def discover_workbooks(inbox: Path) -> tuple[list[InboxEntry], list[Refusal]]:
                 files.append((found.st_mtime_ns, InboxEntry(name_raw)))
             else:
                 refused.append(refusal(name_raw, kind))
+            if kind == "directory":
+                refused += [in_folder(name_raw, inner) for inner in folder_files(dir_fd, name_raw)]
     finally:
         os.close(dir_fd)
     files.sort(key=lambda f: (f[0], f[1].name_raw))

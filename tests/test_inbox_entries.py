@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from flows.collect import collect_quarter
 from reporting.periods import LOCAL_TZ, Period
+from tasks.completeness import read_completeness
 from tasks.intake import PARTIAL_PREFIX, archive_originals, discover_workbooks, remove_dead_partials
 from tests.workbooks import save, submission
 
@@ -56,6 +57,7 @@ def _hostile_inbox(tmp_path: Path, inbox: Path) -> dict[str, str]:
     (inbox / "thu-muc").mkdir()
     save(submission("CQ004", Q1), inbox / "thu-muc" / "CQ004.xlsx", ARRIVED)
     kinds["thu-muc"] = "directory"
+    kinds["thu-muc/CQ004.xlsx"] = "directory"  # named by its path: CQ004 is told its file came
     try:
         os.mknod(inbox / "thiet-bi.xlsx", stat.S_IFCHR | 0o600, os.makedev(1, 3))  # what /dev/null is
         kinds["thiet-bi.xlsx"] = "device"
@@ -83,7 +85,10 @@ def test_only_regular_files_inside_the_inbox_are_read(warehouse, tmp_path):
     assert {name: kind for name, kind, _ in refused} == kinds
     what = {"symlink": "liên kết", "fifo": "FIFO", "directory": "thư mục", "device": "thiết bị"}
     for name, kind, reason in refused:
-        assert what[kind] in reason and "không được mở hay đọc" in reason, reason
+        if "/" in name:
+            assert reason.startswith('Tệp nằm trong thư mục con "thu-muc" của hộp thư nên không được đọc'), reason
+        else:
+            assert what[kind] in reason and "không được mở hay đọc" in reason, reason
         assert str(tmp_path) not in reason
     assert received == ["CQ003.xlsx"]
     archived = _archived_contents(warehouse.data_dir)
@@ -97,6 +102,8 @@ def test_only_regular_files_inside_the_inbox_are_read(warehouse, tmp_path):
     # The inbox is never changed: every entry is still what it was.
     assert os.readlink(inbox / "passwd.xlsx") == str(tmp_path / "outside" / "secret.txt")
     assert stat.S_ISFIFO(os.lstat(inbox / "ong.xlsx").st_mode)
+    told = read_completeness(warehouse.data_dir, Q1).files_named_for("CQ004")
+    assert [f["original_name"] for f in told] == ["thu-muc/CQ004.xlsx"], "its unit is told the file came, unread"
 
 
 def test_an_entry_swapped_for_a_symlink_after_listing_is_not_followed(tmp_path):
