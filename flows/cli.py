@@ -1515,6 +1515,10 @@ def db_grant_analyst(
     idle_timeout: Annotated[int, typer.Option(
         "--idle-timeout", min=0, max=1440, metavar="PHÚT",
         help="Máy chủ đóng phiên để giao dịch mở mà không làm gì quá số phút này (0: không giới hạn).")] = 30,
+    remove_password: Annotated[bool, typer.Option(
+        "--remove-password",
+        help="Xóa mật khẩu của vai trò (khi không có tùy chọn này và không đặt $P135_ANALYST_PASSWORD, "
+             "vai trò đã có giữ nguyên mật khẩu của mình).")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Tạo hoặc cập nhật VAI_TRÒ thành người phân tích chỉ được đọc kho PostgreSQL (mật khẩu: $P135_ANALYST_PASSWORD)."""
@@ -1527,6 +1531,8 @@ def db_grant_analyst(
         raise _fail(_role_error_vi(exc, role)) from None
     if password is not None and (password == "" or "\x00" in password):
         raise _fail(f"{PASSWORD_ENV} được đặt nhưng để trống hoặc chứa ký tự NUL; hãy bỏ đặt biến này nếu vai trò không cần mật khẩu.")
+    if password is not None and remove_password:
+        raise _fail(f"--remove-password xóa mật khẩu, nhưng {PASSWORD_ENV} lại đặt mật khẩu: hãy chọn một trong hai.")
     data = _prepare(data_dir)
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -1538,7 +1544,8 @@ def db_grant_analyst(
     try:
         check_grant(engine, role, password)
         upgrade(engine)
-        granted = grant_analyst(engine, role, password, statement_timeout_minutes=statement_timeout,
+        granted = grant_analyst(engine, role, password, remove_password=remove_password,
+                                statement_timeout_minutes=statement_timeout,
                                 idle_in_transaction_minutes=idle_timeout)
     except AnalystRoleError as exc:
         raise _fail(_role_error_vi(exc, role, engine)) from None
@@ -1569,10 +1576,15 @@ def db_grant_analyst(
             f"này: REVOKE EXECUTE ON FUNCTION {', '.join(LARGE_OBJECT_FUNCTIONS)} FROM PUBLIC",
             soft_wrap=True, highlight=False, markup=False,
         )
-    if password is None:
+    if remove_password or (password is None and granted.created):
         console.print(
-            f"Không đặt mật khẩu ({PASSWORD_ENV} chưa được đặt): {role} chỉ đăng nhập được theo pg_hba.conf "
-            "(peer, trust hoặc cert).", soft_wrap=True, highlight=False,
+            f"{'Đã xóa mật khẩu' if remove_password else f'Không đặt mật khẩu ({PASSWORD_ENV} chưa được đặt)'}: "
+            f"{role} chỉ đăng nhập được theo pg_hba.conf (peer, trust hoặc cert).", soft_wrap=True, highlight=False,
+        )
+    elif password is None:
+        console.print(
+            f"Mật khẩu của {role} giữ nguyên như trước ({PASSWORD_ENV} chưa được đặt; xóa mật khẩu: --remove-password).",
+            soft_wrap=True, highlight=False,
         )
     else:
         console.print(f"Mật khẩu lấy từ {PASSWORD_ENV} (máy chủ chỉ lưu bản băm).", soft_wrap=True, highlight=False)

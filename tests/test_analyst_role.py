@@ -134,9 +134,22 @@ def test_grant_again_is_idempotent_and_sets_the_password(warehouse, analyst, mon
     assert settings == ["default_transaction_read_only=on", "statement_timeout=15min",
                         "idle_in_transaction_session_timeout=30min"]
     monkeypatch.delenv(PASSWORD_ENV)
-    result = grant(warehouse, analyst)
+    # Granted again to change a limit, without the variable: the analyst is not locked out.
+    result = CliRunner().invoke(app, ["db", "grant-analyst", analyst, "--statement-timeout", "5",
+                                      "--data-dir", str(warehouse.data_dir)])
     assert result.exit_code == 0, result.output
-    assert "Không đặt mật khẩu" in result.output
+    assert f"Mật khẩu của {analyst} giữ nguyên như trước" in result.output
+    with warehouse.engine.connect() as conn:
+        assert conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": analyst}).scalar() == stored
+    monkeypatch.setenv(PASSWORD_ENV, "other")
+    both = CliRunner().invoke(app, ["db", "grant-analyst", analyst, "--remove-password",
+                                    "--data-dir", str(warehouse.data_dir)])
+    assert both.exit_code == 2 and "hãy chọn một trong hai" in both.output, both.output
+    monkeypatch.delenv(PASSWORD_ENV)
+    result = CliRunner().invoke(app, ["db", "grant-analyst", analyst, "--remove-password",
+                                      "--data-dir", str(warehouse.data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "Đã xóa mật khẩu" in result.output
     with warehouse.engine.connect() as conn:
         assert conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": analyst}).scalar() is None
 

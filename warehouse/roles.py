@@ -124,6 +124,7 @@ class Granted:
 
     group: str
     large_objects_refused: bool
+    created: bool = False
 
 
 # An analyst's query that runs away (a cross join, a client killed mid-query) is stopped by the
@@ -135,12 +136,18 @@ IDLE_IN_TRANSACTION_MINUTES = 30
 
 def grant_analyst(
     engine: Engine, role: str, password: str | None, *,
+    remove_password: bool = False,
     statement_timeout_minutes: int = STATEMENT_TIMEOUT_MINUTES,
     idle_in_transaction_minutes: int = IDLE_IN_TRANSACTION_MINUTES,
 ) -> Granted:
     """Create or update `role` as a read-only member of this warehouse's analyst group, in one
-    transaction; its sessions' statement and idle-in-transaction limits are set (0: none)."""
+    transaction; its sessions' statement and idle-in-transaction limits are set (0: none).
+
+    Without `password`, an existing role keeps its own (granting again to change a limit must not
+    lock the analyst out); `remove_password` removes it."""
     check_grant(engine, role, password)
+    if password is not None and remove_password:
+        raise AnalystRoleError("a password and its removal were both asked for")
     with engine.begin() as conn:
         quote = conn.dialect.identifier_preparer.quote_identifier
         database, user, owner = conn.execute(text(
@@ -156,11 +163,12 @@ def grant_analyst(
         _grant_group(conn, quote(group), quote(database))
         _seal_database(conn, quote(database), quote(group), {quote(user), quote(owner)})
         large_objects_refused = _refuse_large_objects(conn)
-        _ensure_role(conn, role, login=True)
+        created = _ensure_role(conn, role, login=True)
         _revoke_old_group(conn, role, quote(database))
         member = quote(role)
-        # Not text(): a hash holds colons, which text() would take for bind parameters.
-        conn.exec_driver_sql(f"ALTER ROLE {member} PASSWORD {_password_literal(conn, role, password)}")
+        if password is not None or remove_password:
+            # Not text(): a hash holds colons, which text() would take for bind parameters.
+            conn.exec_driver_sql(f"ALTER ROLE {member} PASSWORD {_password_literal(conn, role, password)}")
         conn.execute(text(f"GRANT {quote(group)} TO {member}"))
         conn.execute(text(f"REVOKE CREATE ON SCHEMA public FROM {member}"))
         conn.execute(text(f"REVOKE {WRITE_PRIVILEGES} ON ALL TABLES IN SCHEMA public FROM {member}"))
@@ -170,11 +178,12 @@ def grant_analyst(
         conn.execute(text(f"ALTER ROLE {member} SET idle_in_transaction_session_timeout = "
                           f"'{int(idle_in_transaction_minutes)}min'"))
         _check_read_only(conn, role)
-    return Granted(group, large_objects_refused)
+    return Granted(group, large_objects_refused, created)
 
 
-def _ensure_role(conn: Connection, name: str, *, login: bool) -> None:
-    """Create the role, or give an existing one exactly the attributes an analyst needs."""
+def _ensure_role(conn: Connection, name: str, *, login: bool) -> bool:
+    """Create the role, or give an existing one exactly the attributes an analyst needs; whether
+    it was created."""
     wanted = {column: False for column in _ATTRIBUTES} | {"rolcanlogin": login, "rolinherit": True}
     found = conn.execute(
         text(f"SELECT rolsuper, {', '.join(_ATTRIBUTES)} FROM pg_roles WHERE rolname = :name"),
@@ -183,7 +192,7 @@ def _ensure_role(conn: Connection, name: str, *, login: bool) -> None:
     quoted = conn.dialect.identifier_preparer.quote_identifier(name)
     if found is None:
         conn.execute(text(f"CREATE ROLE {quoted} {'LOGIN' if login else 'NOLOGIN'}"))
-        return
+        return True
     if found["rolsuper"]:
         # Demoting a superuser because of a typo would lock an administrator out.
         raise InvalidRoleName(
@@ -193,6 +202,7 @@ def _ensure_role(conn: Connection, name: str, *, login: bool) -> None:
     changes = [_ATTRIBUTES[c][0 if v else 1] for c, v in wanted.items() if found[c] != v]
     if changes:
         conn.execute(text(f"ALTER ROLE {quoted} {' '.join(changes)}"))
+    return False
 
 
 def _grant_group(conn: Connection, group: str, database: str) -> None:
