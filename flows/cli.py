@@ -47,8 +47,14 @@ DataDir = Annotated[
 ]
 # The years a command takes, as Period does (status said 2000-2100; publish took 0 as "not given").
 YEAR_MIN, YEAR_MAX = 2000, 2100
-Year = Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo (mặc định: xem từng lệnh).", show_default=False)]
-Quarter = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quý 1-4 (mặc định: xem từng lệnh).", show_default=False)]
+# Each command's own default, said in its help: the quarter just ended (collect, status, remind),
+# the quarter in progress (templates), the period written in each file (check).
+Year = Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo, cho cùng --quarter (mặc định: năm của quý vừa kết thúc).", show_default=False)]
+Quarter = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quý 1-4, cho cùng --year (mặc định: quý vừa kết thúc).", show_default=False)]
+YearNow = Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo, cho cùng --quarter (mặc định: năm của quý đang diễn ra).", show_default=False)]
+QuarterNow = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quý 1-4, cho cùng --year (mặc định: quý đang diễn ra).", show_default=False)]
+YearOfFile = Annotated[Optional[int], typer.Option(min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo, cho cùng --quarter (mặc định: kỳ ghi trong từng tệp).", show_default=False)]
+QuarterOfFile = Annotated[Optional[int], typer.Option(min=1, max=4, help="Quý 1-4, cho cùng --year (mặc định: kỳ ghi trong từng tệp).", show_default=False)]
 # For the decisions on one quarter (approve, reopen, extend): no default, whatever the date.
 YearNeeded = Annotated[Optional[int], typer.Option("--year", min=YEAR_MIN, max=YEAR_MAX, help="Năm báo cáo (bắt buộc).", show_default=False)]
 QuarterNeeded = Annotated[Optional[int], typer.Option("--quarter", min=1, max=4, help="Quý 1-4 (bắt buộc).", show_default=False)]
@@ -429,6 +435,9 @@ def _period(year: int | None, quarter: int | None, *, current: bool = False):
 
     if year is not None and quarter is None:
         raise _fail("khi cho --year, hãy cho cả --quarter.")
+    if quarter is not None and year is None:
+        # Not "this year's": in January, quarter 4 meant the one about to begin, not the one to collect.
+        raise _fail("khi cho --quarter, hãy cho cả --year.")
     default = current_period() if current else period_just_ended()
     if year is None and quarter is None:
         return default
@@ -788,8 +797,8 @@ def _print_completeness(c, programme, approval) -> None:
 
 @app.command()
 def templates(
-    year: Year = None,
-    quarter: Quarter = None,
+    year: YearNow = None,
+    quarter: QuarterNow = None,
     out: Annotated[Optional[Path], typer.Option(help="Thư mục ghi; mặc định: <data-dir>/templates/<năm>-Q<quý>/.", show_default=False)] = None,
     data_dir: DataDir = None,
     verbose: Verbose = False,
@@ -987,7 +996,7 @@ def _published_figure(engine, year: int, metric: str, found) -> str | None:
 
     The trace reads the warehouse as it is now; the report people hold is the version published."""
     from reporting.periods import LOCAL_TZ
-    from reporting.vn_format import round_half_up, vn_number
+    from reporting.vn_format import dated_vi, round_half_up, vn_number
     from warehouse.publications import latest_publication
 
     latest = latest_publication(engine, year)
@@ -998,7 +1007,7 @@ def _published_figure(engine, year: int, metric: str, found) -> str | None:
     then = None if figure["value"] is None else round_half_up(figure["value"], places)
     now = None if found.view_value is None else round_half_up(found.view_value, places)
     shown = "không có" if then is None else f"{vn_number(then, places)} {figure['display_unit_vi']}"
-    version = f"phiên bản {latest.version}, lập ngày {latest.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}"
+    version = f"phiên bản {latest.version}, {dated_vi(latest.published_at.astimezone(LOCAL_TZ).date(), latest.document_date)}"
     if then == now:
         return f"Bản công bố mới nhất ({version}) ghi cùng số liệu: {shown}."
     return (f"[yellow]Bản công bố mới nhất ({version}) ghi {shown}: số liệu đã thay đổi sau lần công bố đó; "
@@ -1154,8 +1163,8 @@ def bench(
 @app.command()
 def check(
     files: Annotated[list[Path], typer.Argument(metavar="TỆP", help="Các tệp cần kiểm tra (tên và đuôi tệp bất kỳ).", show_default=False)],
-    year: Year = None,
-    quarter: Quarter = None,
+    year: YearOfFile = None,
+    quarter: QuarterOfFile = None,
     data_dir: DataDir = None,
 ) -> None:
     """Kiểm tra tệp trước khi gửi: cùng quy tắc và lời nhắn như khi thu nhận, không ghi gì.
@@ -1303,7 +1312,7 @@ def _print_misnamed(completeness) -> None:
 def approve(
     year: YearNeeded = None,
     quarter: QuarterNeeded = None,
-    by: Annotated[Optional[str], typer.Option("--by", help="Người phê duyệt (họ tên, chức vụ).", show_default=False)] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Người phê duyệt (họ tên, chức vụ; bắt buộc).", show_default=False)] = None,
     note: Annotated[Optional[str], typer.Option(help="Ghi chú kèm phê duyệt.", show_default=False)] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -1409,10 +1418,10 @@ def _parse_day(text: str) -> dt.date:
 @app.command()
 @_warehouse_errors
 def extend(
-    unit: Annotated[str, typer.Argument(help="Mã đơn vị được gia hạn, ví dụ CQ004.", show_default=False)],
+    unit: Annotated[str, typer.Argument(metavar="MÃ_ĐƠN_VỊ", help="Mã đơn vị được gia hạn, ví dụ CQ004.", show_default=False)],
     year: YearNeeded = None,
     quarter: QuarterNeeded = None,
-    until: Annotated[Optional[str], typer.Option(help="Ngày cuối của hạn mới, ví dụ 20/07/2023 (tính hết ngày).", show_default=False)] = None,
+    until: Annotated[Optional[str], typer.Option(help="Ngày cuối của hạn mới, ví dụ 20/07/2023 (tính hết ngày; bắt buộc).", show_default=False)] = None,
     reason: Annotated[Optional[str], typer.Option(help="Lý do gia hạn (bắt buộc).", show_default=False)] = None,
     by: Actor = None,
     data_dir: DataDir = None,

@@ -22,6 +22,7 @@ from reporting.narrative import report_markdown
 from reporting.periods import LOCAL_TZ, Period, period_just_ended
 from reporting.programme import Programme, ProgrammeError, programme_for_year, programmes_dir
 from reporting.versions import changes_summary_vi, figure_changes
+from reporting.vn_format import dated_vi
 from tasks.approval import approve_quarter
 from tasks.artifacts import publish_headline_artifact
 from tasks.completeness import read_completeness, year_summary_markdown
@@ -141,8 +142,8 @@ def publish_year(
                 change_lines = changes_summary_vi(decision.version, changes, version_reasons(programme, figures, issued))
                 latest = latest_files(reports, year, issued.version)
                 status = [
-                    f"Năm {year} đã có bản chính thức (phiên bản {issued.version}, lập ngày "
-                    f"{issued.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}); từ đó căn cứ lập báo cáo đã thay đổi. "
+                    f"Năm {year} đã có bản chính thức (phiên bản {issued.version}, "
+                    f"{dated_vi(issued.published_at.astimezone(LOCAL_TZ).date(), issued.document_date)}); từ đó căn cứ lập báo cáo đã thay đổi. "
                     f"Chưa phát hành lại: bản chính thức vẫn là phiên bản {issued.version}. Muốn phát hành phiên "
                     f"bản {decision.version}, chạy: p135 publish --year {year} --reissue.",
                     *change_lines,
@@ -171,8 +172,9 @@ def publish_year(
                 record_version(data, programme, decision, files, headline, figures, not_approved)
                 latest = promote_latest(files, reports, year, decision.version)
                 kind = "dự thảo" if not_approved else "bản chính thức"
-                status = [f"Phiên bản {decision.version} ({kind}), lập ngày "
-                          f"{decision.published_at.astimezone(LOCAL_TZ):%d/%m/%Y}.", *change_lines]
+                made_on = decision.published_at.astimezone(LOCAL_TZ).date()
+                status = [f"Phiên bản {decision.version} ({kind}), {dated_vi(made_on, decision.document_date)}.",
+                          *change_lines]
                 # The draft now has the usual file names: the issued version is named, and where it lies.
                 if not_approved and (in_force := latest_official(data, year)) is not None:
                     number = f" (Báo cáo số {in_force.document_number})" if in_force.document_number else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -37,6 +38,13 @@ def vn_plain(value: float) -> str:
         text = f"{value:.15f}".rstrip("0").rstrip(".")
     decimals = len(text.split(".")[1]) if "." in text else 0
     return vn_number(value, decimals)
+
+
+def dated_vi(made_on: dt.date, document_date: dt.date | None) -> str:
+    """When a published version was made, and the date its document bears when that was given."""
+    if document_date is None or document_date == made_on:
+        return f"lập ngày {made_on:%d/%m/%Y}"
+    return f"văn bản ghi ngày {document_date:%d/%m/%Y}, lập ngày {made_on:%d/%m/%Y}"
 
 
 def upper_keeping_symbols(text: str) -> str:

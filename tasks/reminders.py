@@ -14,6 +14,7 @@ from reporting.findings import FILE_NAME_OTHER_UNIT, WRONG_TEMPLATE_RULES
 from reporting.periods import LOCAL_TZ, Period
 from reporting.programme import Programme
 from reporting.units import Registry
+from reporting.vn_format import vn_number
 from tasks.completeness import Completeness, deadline_vi, unit_lines
 from tasks.templates import template_file_name
 
@@ -25,10 +26,10 @@ SUFFIX = ".txt"
 def days_left_vi(deadline: dt.date, today: dt.date) -> str:
     days = (deadline - today).days
     if days > 0:
-        return f"còn {days} ngày"
+        return f"còn {vn_number(days)} ngày"
     if days == 0:
         return "hôm nay là ngày cuối cùng"
-    return f"đã quá hạn {-days} ngày"
+    return f"đã quá hạn {vn_number(-days)} ngày"
 
 
 def reminder_text(unit: dict, c: Completeness, programme: Programme, registry: Registry, today: dt.date) -> str:
