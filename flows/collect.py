@@ -53,6 +53,7 @@ from tasks.runners import (
     ClusterLost,
     SettingValueError,
     batch_runner,
+    checked_parameter,
     checked_runner,
     int_from_env,
     result_on_cluster,
@@ -129,12 +130,14 @@ def collect_quarter(
             "Hãy kiểm tra tham số inbox hoặc thư mục dữ liệu (P135_DATA_DIR)."
         ))
     try:
-        batch_size = batch_size or int_from_env(BATCH_SIZE_ENV, 2000)
-        read_workers = read_workers or int_from_env(READ_WORKERS_ENV, 2)
-        parallel_batches = parallel_batches or int_from_env(PARALLEL_BATCHES_ENV, 2)
-        runner_kind = checked_runner(task_runner) if task_runner else runner_from_env()
+        checked_parameter("lock_wait_seconds", lock_wait_seconds, least=0)
+        batch_size = checked_parameter("batch_size", batch_size) or int_from_env(BATCH_SIZE_ENV, 2000)
+        read_workers = checked_parameter("read_workers", read_workers) or int_from_env(READ_WORKERS_ENV, 2)
+        parallel_batches = (checked_parameter("parallel_batches", parallel_batches)
+                            or int_from_env(PARALLEL_BATCHES_ENV, 2))
+        runner_kind = checked_runner(task_runner, "tham số task_runner") if task_runner else runner_from_env()
     except SettingValueError as exc:
-        return Failed(message=str(exc))
+        return Failed(message=f"Lỗi cấu hình: {exc}")
     dask_address = dask_address or os.environ.get(DASK_ADDRESS_ENV) or None
     if runner_kind == DASK and dask_address and (problem := check_cluster(dask_address)):
         return Failed(message=problem)

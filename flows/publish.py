@@ -105,8 +105,11 @@ def publish_year(
     if document_date is not None and document_date < dt.date(year, 1, 1):
         return Failed(message=(
             f"Ngày văn bản {document_date:%d/%m/%Y} ở trước năm {year}: báo cáo năm {year} không ghi ngày ấy. "
-            "Hãy cho ngày ký văn bản (--date NGÀY/THÁNG/NĂM)."
+            "Hãy cho ngày ký văn bản (lệnh: --date NGÀY/THÁNG/NĂM; lần chạy theo lịch: tham số document_date)."
         ))
+    for name, value in (("approval_timeout_seconds", approval_timeout_seconds), ("lock_wait_seconds", lock_wait_seconds)):
+        if value < 0:
+            return Failed(message=f"Lỗi cấu hình: tham số {name}={value}: phải là một số nguyên từ 0 trở lên.")
     if programme.publication is None:
         return Failed(message=(
             f"Tệp chương trình năm {year} chưa có mục [publication] (cơ quan ban hành, số, nơi ban hành, người ký, "
@@ -171,7 +174,7 @@ def publish_year(
                 files = convert_report_to_pdf(files)
                 record_version(data, programme, decision, files, headline, figures, not_approved)
                 latest = promote_latest(files, reports, year, decision.version)
-                kind = "dự thảo" if not_approved else "bản chính thức"
+                kind = "dự thảo" if not_approved else "bản chính thức" + (f", Báo cáo số {number}" if number else "")
                 made_on = decision.published_at.astimezone(LOCAL_TZ).date()
                 status = [f"Phiên bản {decision.version} ({kind}), {dated_vi(made_on, decision.document_date)}.",
                           *change_lines]
@@ -189,7 +192,7 @@ def publish_year(
                 status = [f"Số liệu không thay đổi so với phiên bản {decision.version}: giữ nguyên phiên bản này, không ghi lại tệp nào."]
                 if document_date is not None and document_date != decision.previous.dated():
                     status.append(
-                        f"Ngày văn bản {document_date:%d/%m/%Y} (--date) chỉ dùng khi lập phiên bản mới: phiên bản "
+                        f"Ngày văn bản {document_date:%d/%m/%Y} (--date, hay tham số document_date) chỉ dùng khi lập phiên bản mới: phiên bản "
                         f"{decision.version} vẫn ghi ngày {decision.previous.dated():%d/%m/%Y}.")
                 pdf_note = None
             if labels:
@@ -292,7 +295,8 @@ def wait_for_approval(data_dir: Path, programme: Programme, unapproved: list[int
         + ", hoặc bỏ chọn để công bố bản DỰ THẢO.\n\n"
         + summary
     )
-    logger.info("Waiting up to %d s for approval of %s quarters %s", timeout, year, unapproved)
+    logger.info("Waiting up to %d s for approval of %s quarters %s%s", timeout, year, approvable,
+                f" (never collected, not offered: {[q for q in unapproved if q not in collected]})" if never else "")
     try:
         answer = pause_flow_run(wait_for_input=YearApproval.with_initial_data(description=description), timeout=timeout)
     except FlowPauseTimeout:

@@ -14,7 +14,7 @@ from reporting.units import load_registry
 from tasks.approval import fetch_approval
 from tasks.completeness import fetch_completeness
 from tasks.disk_full import stops_when_disk_full
-from tasks.notify import notification_block_ref, notify_ops, tell_ops_of_crash, tell_ops_of_failure
+from tasks.notify import block_ref_problem, notification_block_ref, notify_ops, tell_ops_of_crash, tell_ops_of_failure
 from tasks.prepare import check_settings, prepare_warehouse
 from tasks.reminders import (
     clear_reminders,
@@ -50,6 +50,8 @@ def remind_missing(
     data = resolve_data_dir(data_dir)
     if problem := check_settings(data, data_dir is not None):
         return Failed(message=problem)
+    if notify_block and notify_block.strip() and (problem := block_ref_problem(notify_block, "tham số notify_block")):
+        return Failed(message=f"Lỗi cấu hình: {problem}")
     try:
         programme = programme_for_year(period.year)
     except ProgrammeError:

@@ -27,17 +27,28 @@ class Change:
     def delta(self) -> float | None:
         return None if self.old is None or self.new is None else self.new - self.old
 
+    def shown_decimals(self) -> int:
+        """The figure's own decimals, or as many more (up to 3, the view's rounding) as it takes for
+        a change to show: "10,4 → 10,4 (tăng 0,0)" told the reader nothing moved."""
+        if self.delta is None:
+            return self.decimals
+        for places in range(self.decimals, max(self.decimals, 3) + 1):
+            if round_half_up(self.new, places) != round_half_up(self.old, places):
+                return places
+        return max(self.decimals, 3)
+
     def text_vi(self) -> str:
         """'Tổng doanh thu…: 9.899,4 → 9.999,4 tỷ đồng (tăng 100,0 tỷ đồng)'."""
-        old = vn_number(self.old, self.decimals) if self.old is not None else "(chưa có)"
-        new = vn_number(self.new, self.decimals) if self.new is not None else "(không còn)"
+        places = self.shown_decimals()
+        old = vn_number(self.old, places) if self.old is not None else "(chưa có)"
+        new = vn_number(self.new, places) if self.new is not None else "(không còn)"
         line = f"{self.label_vi.lstrip('–- ').strip()}: {old} → {new} {self.unit_vi}"
         if self.delta is not None:
             # The difference of the figures as shown, so that a reader's subtraction agrees
             # (9.999,4 → 9.999,2 is "giảm 0,2", though 9.999,40 - 9.999,15 rounds to 0,3).
-            shown = round_half_up(self.new, self.decimals) - round_half_up(self.old, self.decimals)
+            shown = round_half_up(self.new, places) - round_half_up(self.old, places)
             direction = "tăng" if self.delta > 0 else "giảm"
-            line += f" ({direction} {vn_number(abs(shown), self.decimals)} {self.unit_vi})"
+            line += f" ({direction} {vn_number(abs(shown), places)} {self.unit_vi})"
         return line
 
 

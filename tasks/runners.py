@@ -41,11 +41,13 @@ def runner_from_env() -> str:
     return checked_runner(os.environ.get(RUNNER_ENV) or LOCAL)
 
 
-def checked_runner(name: str) -> str:
+def checked_runner(name: str, setting: str = RUNNER_ENV) -> str:
+    """The runner `name` names, checked; `setting` is where it was given (the variable, or a
+    deployment run's parameter), for the message."""
     kind = name.strip().lower()
     if kind not in RUNNERS:
         raise UnknownRunner(
-            f"{RUNNER_ENV}={name!r}: p135 không biết cách chạy này; hãy để trống (chạy trên máy này, "
+            f"{setting}={name!r}: p135 không biết cách chạy này; hãy để trống (chạy trên máy này, "
             f"như '{LOCAL}') hoặc đặt '{DASK}' (chạy trên cụm Dask, địa chỉ ở {DASK_ADDRESS_ENV})."
         )
     return kind
@@ -62,6 +64,14 @@ def int_from_env(name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise SettingValueError(f"{name}={raw!r}: phải là một số nguyên dương; hãy sửa hoặc bỏ đặt biến này.")
+    return value
+
+
+def checked_parameter(name: str, value: int | None, least: int = 1) -> int | None:
+    """A run's whole-number parameter as given (None: not given), refused below `least`."""
+    if value is not None and value < least:
+        what = "một số nguyên dương" if least == 1 else f"một số nguyên từ {least} trở lên"
+        raise SettingValueError(f"tham số {name}={value}: phải là {what}.")
     return value
 
 

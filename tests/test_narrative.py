@@ -137,6 +137,9 @@ def test_a_new_version_without_moved_figures_says_why():
     # The difference a reader gets by subtracting the figures shown, not the unrounded one (0,25 → 0,3).
     small = Change("revenue_bn_vnd", "Tổng doanh thu", "tỷ đồng", 1, 9999.4, 9999.15)
     assert small.text_vi() == "Tổng doanh thu: 9.999,4 → 9.999,2 tỷ đồng (giảm 0,2 tỷ đồng)"
+    # A change too small to show at the figure's decimals is shown with as many more as it needs.
+    hidden = Change("avg_income_m_vnd", "Thu nhập bình quân", "triệu đồng/tháng", 1, 10.42, 10.44)
+    assert hidden.text_vi() == "Thu nhập bình quân: 10,42 → 10,44 triệu đồng/tháng (tăng 0,02 triệu đồng/tháng)"
 
 
 @pytest.mark.parametrize(("coverage", "expected"), [

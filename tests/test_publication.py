@@ -954,4 +954,4 @@ def test_the_document_bears_the_date_it_is_signed(demo_copy, tmp_path, monkeypat
 
     again = cli("publish", "--year", "2023", "--date", "25/01/2024")
     assert "Số liệu không thay đổi so với phiên bản 2" in again
-    assert "Ngày văn bản 25/01/2024 (--date) chỉ dùng khi lập phiên bản mới: phiên bản 2 vẫn ghi ngày 20/01/2024." in again
+    assert "Ngày văn bản 25/01/2024 (--date, hay tham số document_date) chỉ dùng khi lập phiên bản mới: phiên bản 2 vẫn ghi ngày 20/01/2024." in again

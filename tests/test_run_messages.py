@@ -45,6 +45,43 @@ def test_a_missing_inbox_fails_the_run_naming_the_folder(warehouse, tmp_path):
     assert state.is_failed() and f"{a_file} là một tệp, không phải thư mục nhận báo cáo" in state.message
 
 
+BAD_PARAMETERS = {
+    "batch_size-0": ({"batch_size": 0}, "tham số batch_size=0: phải là một số nguyên dương."),
+    "read_workers-negative": ({"read_workers": -1}, "tham số read_workers=-1: phải là một số nguyên dương."),
+    "parallel_batches-0": ({"parallel_batches": 0}, "tham số parallel_batches=0: phải là một số nguyên dương."),
+    "lock_wait_seconds-negative": ({"lock_wait_seconds": -5},
+                                   "tham số lock_wait_seconds=-5: phải là một số nguyên từ 0 trở lên."),
+    "task_runner-unknown": ({"task_runner": "foo"}, "tham số task_runner='foo': p135 không biết cách chạy này"),
+}
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("case", list(BAD_PARAMETERS), ids=list(BAD_PARAMETERS))
+def test_a_deployment_runs_parameter_out_of_range_fails_the_run_naming_it(warehouse, case):
+    """A custom run's parameters reach the flow unchecked by any command: batch_size=0 used to
+    complete as if nothing were wrong."""
+    (warehouse.data_dir / "inbox" / Q2.key).mkdir(parents=True)
+    parameters, said = BAD_PARAMETERS[case]
+    state = collect_quarter(year=2023, quarter=2, data_dir=str(warehouse.data_dir), return_state=True, **parameters)
+    assert state.is_failed()
+    assert state.message.startswith("Lỗi cấu hình: ") and said in state.message, state.message
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_publish_and_remind_refuse_a_parameter_they_cannot_use_in_one_line(warehouse):
+    """A negative approval timeout failed the paused run with Python's English ValueError and its
+    traceback; a notify_block that names no block completed, the message unsent."""
+    from flows.publish import publish_year
+    from flows.remind import remind_missing
+
+    state = publish_year(year=2023, data_dir=str(warehouse.data_dir), approval_timeout_seconds=-1, return_state=True)
+    assert state.is_failed()
+    assert state.message == "Lỗi cấu hình: tham số approval_timeout_seconds=-1: phải là một số nguyên từ 0 trở lên."
+    state = remind_missing(year=2023, quarter=2, data_dir=str(warehouse.data_dir), notify_block="foo", return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("Lỗi cấu hình: tham số notify_block='foo': không phải tên một khối thông báo Prefect")
+
+
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_an_empty_inbox_completes_says_nothing_is_new_and_leaves_its_artifacts(warehouse, caplog):
     import logging
