@@ -37,10 +37,11 @@ def test_every_help_reads_in_vietnamese_to_its_placeholders(command):
     (["collect", "--year", "2031", "--quarter", "1"], 2, "chưa có tệp chương trình báo cáo cho năm 2031"),
     (["collect", "--year", "2023"], 2, "hãy cho cả --quarter"),
     (["collect", "--quarter", "5"], 2, "phải nhỏ hơn hoặc bằng 4"),
+    (["status", "--quarter", "2"], 2, "khi cho --quarter, hãy cho cả --year."),
     (["publish", "--year", "2023"], 1, "chưa công bố gì"),
     (["templates", "--year", "2023", "--quarter", "3", "--out", "{tmp}/a-file"], 2,
      "--out ({tmp}/a-file): không ghi được vào thư mục này: đường dẫn không phải là thư mục."),
-], ids=["no-programme", "year-without-quarter", "quarter-out-of-range", "nothing-to-publish", "templates-out-a-file"])
+], ids=["no-programme", "year-without-quarter", "quarter-out-of-range", "quarter-without-year", "nothing-to-publish", "templates-out-a-file"])
 def test_bad_input_gets_a_message_and_an_exit_code(tmp_path, monkeypatch, args, code, message):
     monkeypatch.delenv("P135_WAREHOUSE_URL", raising=False)
     (tmp_path / "a-file").write_text("not a folder")
@@ -399,3 +400,22 @@ def test_an_indicator_the_years_reports_hold_cannot_be_dropped_or_renamed(wareho
 
     _programme_folder(folder, good.replace('label_vi = "Số cuộc giám sát chuyên đề"', 'label_vi = "Số cuộc giám sát"'))
     assert bring_up_to_date(warehouse.data_dir, year=2023) > 0, "a label may change"
+
+
+def test_a_reader_that_stops_reading_does_not_change_the_exit_code(tmp_path):
+    """`p135 ... | head -1` in a script with pipefail: the command did its work, so it exits as it
+    would have (rich's console otherwise ended it with exit 1 on the broken pipe)."""
+    import os
+    import subprocess
+    import sys
+
+    from reporting.periods import Period
+    from tests.workbooks import save, submission
+
+    files = [save(submission(unit, Period(2023, 1)), tmp_path / f"{unit}.xlsx") for unit in ("CQ003", "CQ004")]
+    p135 = Path(sys.executable).parent / "p135"
+    env = {**os.environ, "P135_DATA_DIR": str(tmp_path / "data")}
+    command = f"set -o pipefail; {p135} check {' '.join(map(str, files))} | head -c 0"
+    done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
