@@ -19,9 +19,10 @@ RULE_INSERTED = "structure.rows_inserted"
 RULE_DELETED = "structure.rows_deleted"
 RULE_COLUMNS_INSERTED = "structure.columns_inserted"
 RULE_COLUMNS_DELETED = "structure.columns_deleted"
+RULE_REORDERED = "structure.rows_reordered"
 # Every cell of a sheet whose columns moved is read from the wrong column: nothing else of it is told.
 COLUMN_RULES = (RULE_COLUMNS_INSERTED, RULE_COLUMNS_DELETED)
-RULES = (RULE_INSERTED, RULE_DELETED, *COLUMN_RULES)
+RULES = (RULE_INSERTED, RULE_DELETED, RULE_REORDERED, *COLUMN_RULES)
 # Farther than this, a value equal to one handed out elsewhere is a coincidence, not a shift.
 MAX_SHIFT = 200
 CELL = re.compile(r"^([A-Z]+)([0-9]+)$")
@@ -39,6 +40,9 @@ def split_shifted(
         by_sheet.setdefault(row[1], []).append(row)
     kept, findings = [], []
     for sheet, rows in by_sheet.items():
+        if order := _reordered(rows, identity, sheet):
+            findings.append(_reordered_finding(submission_id, sheet, *order))
+            continue
         shift = _shift(rows, identity, sheet) if len(rows) >= 2 else None
         if shift is None:
             kept.extend(rows)
@@ -175,6 +179,49 @@ def _shift(rows: list[list], identity: TemplateIdentity, sheet: str) -> tuple[in
     start = first - moved if moved > 0 else first
     example = min(explained, key=lambda r: (_row(r[2]), -len(r[3])))
     return start, moved, example
+
+
+def _reordered(rows: list[list], identity: TemplateIdentity, sheet: str) -> tuple[int, int, list, int] | None:
+    """(first row, last row, a moved cell's row, where the template has it) when the sheet's changed
+    locked cells are rows of the template put in another order (a table sorted): each changed row
+    holds, in every changed cell, what one other row was handed out with, and the rows they came
+    from are the very rows they went to. A shift moves rows into places no row came from."""
+    handed_out: dict[tuple[str, str], set[int]] = {}
+    for name, cell, expected in identity.locked:
+        if name == sheet and expected != "" and (where := CELL.match(cell)):
+            handed_out.setdefault((where[1], expected), set()).add(int(where[2]))
+    origins: dict[int, set[int]] = {}
+    examples: dict[int, list] = {}
+    rows_changed = set()
+    for row in rows:
+        where = CELL.match(row[2])
+        if where is None or row[3] == "":
+            return None
+        at = int(where[2])
+        rows_changed.add(at)
+        if row[4] == "":
+            continue  # a cell that must stay empty, now holding the figure a moved row brought
+        came = handed_out.get((where[1], row[3]), set()) - {at}
+        origins[at] = origins[at] & came if at in origins else came
+        examples.setdefault(at, row)
+    if len(origins) < 2 or set(origins) != rows_changed or any(len(came) != 1 for came in origins.values()):
+        return None
+    moved_from = {at: next(iter(came)) for at, came in origins.items()}
+    if set(moved_from.values()) != set(moved_from):
+        return None
+    first = min(moved_from)
+    return first, max(moved_from), examples[first], moved_from[first]
+
+
+def _reordered_finding(submission_id: str, sheet: str, first: int, last: int, example: list, origin: int) -> Finding:
+    cell, found = example[2], example[5]
+    return Finding(
+        submission_id, RULE_REORDERED, ERROR, sheet, f"A{first}", None,
+        f'Sheet "{sheet}" có các dòng bị đổi thứ tự (sắp xếp lại) từ dòng {first} đến dòng {last}: ô {cell} ghi '
+        f'"{found}", mẫu đã cấp ghi ở ô {_column(cell)}{origin}, nên số liệu không đọc được đúng chỗ. Không sắp '
+        "xếp hay đổi thứ tự các dòng trong mẫu: hãy đưa các dòng về đúng thứ tự như mẫu đã cấp (hoặc nhập lại số "
+        "liệu vào tệp mẫu gốc), lưu lại và gửi lại.",
+    )
 
 
 def _finding(submission_id: str, sheet: str, start: int, moved: int, example: list) -> Finding:

@@ -9,7 +9,13 @@ import datetime as dt
 import pytest
 from openpyxl import load_workbook
 
-from expectations.shifted_rows import RULE_COLUMNS_DELETED, RULE_COLUMNS_INSERTED, RULE_DELETED, RULE_INSERTED
+from expectations.shifted_rows import (
+    RULE_COLUMNS_DELETED,
+    RULE_COLUMNS_INSERTED,
+    RULE_DELETED,
+    RULE_INSERTED,
+    RULE_REORDERED,
+)
 from reporting import layout as L
 from reporting.periods import Period
 from tasks.local_check import check_files
@@ -84,6 +90,32 @@ def test_a_row_typed_over_with_its_neighbours_labels_is_not_a_shift(tmp_path):
     rules = {f.rule_id for f in verdict.findings}
     assert rules.isdisjoint({RULE_INSERTED, RULE_DELETED})
     assert {f.cell for f in verdict.findings if f.rule_id == "structure.locked_cell_changed"} >= {"B11", "C11"}
+
+
+SORTS = {
+    # The intake helper's clerks sorted the indicator table: told as 3 rows deleted, or (descending)
+    # as a row inserted, with "hãy xóa dòng đã chèn" advice that made the file worse.
+    "by-label": lambda rows: sorted(rows, key=lambda r: str(r[2])),
+    "descending": lambda rows: list(reversed(rows)),
+    "two-rows-swapped": lambda rows: [rows[0], rows[1], rows[3], rows[2], *rows[4:]],
+}
+
+
+@pytest.mark.parametrize("order", SORTS.values(), ids=SORTS.keys())
+def test_a_table_sorted_is_one_finding_saying_the_rows_were_reordered(tmp_path, order):
+    wb = _filled(tmp_path)
+    ws = wb[IND]
+    ws.protection.sheet = False
+    first, last = L.FIRST_DATA_ROW, L.FIRST_DATA_ROW + 9
+    rows = [[ws.cell(r, c).value for c in range(1, 8)] for r in range(first, last + 1)]
+    for r, values in zip(range(first, last + 1), order(rows)):
+        for c, value in enumerate(values, start=1):
+            ws.cell(r, c).value = value
+    verdict, = check_files([save(wb, tmp_path / "sorted.xlsx")], tmp_path / "data").verdicts
+    on_sheet = [f for f in verdict.findings if f.sheet == IND]
+    assert [f.rule_id for f in on_sheet] == [RULE_REORDERED], [(f.rule_id, f.cell, f.message_vi) for f in on_sheet]
+    assert "bị đổi thứ tự (sắp xếp lại)" in on_sheet[0].message_vi
+    assert "chèn" not in on_sheet[0].message_vi and verdict.status == "rejected"
 
 
 def test_an_untouched_template_has_no_moved_rows(tmp_path):
