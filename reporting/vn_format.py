@@ -168,11 +168,17 @@ _TCVN3_SIGNS = re.compile(r"[\u00a7\u00ae\u00b5\u00b6\u00b8\u00b9\u00ab\u00ac\u0
 _VNI = re.compile(r"[A-Za-z][\u00f9\u00f8\u00fb\u00f5\u00ef\u00d9\u00d8\u00db\u00d5\u00cf\u00e2\u00ea\u00f4\u00e4\u00e6\u00e7\u00e8\u00e9\u00eb]|[\u00d1\u00f1][a-z]")
 
 
+# TCVN3 puts many lower-case letters on upper-case Latin-1 ones (ể on Ó, ị on Þ, ế on Õ): a capital
+# inside a lower-case word ("TriÓn", "NguyÔn") is no Vietnamese written in Unicode.
+_TCVN3_INSIDE_WORD = re.compile(r"[a-zß-ÿ][À-Þ]")
+
+
 def legacy_encoding(text: str) -> str | None:
     """'TCVN3 (ABC)' or 'VNI' when text looks typed in that encoding, else None."""
     if len(text) < 4 or _VIETNAMESE.search(text):
         return None
-    if len(_TCVN3_SIGNS.findall(text)) >= 2 and len(_TCVN3.findall(text)) >= 2:
+    signs, inside = len(_TCVN3_SIGNS.findall(text)), len(_TCVN3_INSIDE_WORD.findall(text))
+    if len(_TCVN3.findall(text)) >= 2 and (signs >= 2 or (inside and signs) or inside >= 2):
         return "TCVN3 (ABC)"
     if len(_VNI.findall(text)) >= 2:
         return "VNI"

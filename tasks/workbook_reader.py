@@ -329,8 +329,8 @@ class Sheet:
                                   f"Ô {cell} chứa ký tự điều khiển không nhìn thấy (thường do sao chép từ "
                                   "phần mềm khác). Xóa nội dung ô và gõ lại.")
         if not record:
-            return unicodedata.normalize("NFC", value).strip() or None
-        raw, value = value, unicodedata.normalize("NFC", value).strip()
+            return unicodedata.normalize("NFC", value).translate(LOOKALIKES).strip() or None
+        raw, value = value, unicodedata.normalize("NFC", value).translate(LOOKALIKES).strip()
         encoding = None if value.isascii() else legacy_encoding(value)
         if encoding:
             return self._unusable(cell, value[:80], "text.legacy_encoding",
@@ -585,6 +585,12 @@ def _date(value, is_1904: bool) -> tuple[dt.date | None, str, str | None]:
         except ValueError:
             pass
     return None, "text", text
+
+
+# Letters no Vietnamese text holds that look exactly like its own: Ð/ð (Icelandic eth, what a
+# Windows-1258 "Đ" becomes read as Latin-1) for Đ/đ. A status "Ðã hoàn thành" was refused beside
+# an allowed "Đã hoàn thành" that looked the same.
+LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
 
 
 def _text(value):

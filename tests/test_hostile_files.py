@@ -162,6 +162,10 @@ def build_cases(tmp: Path) -> dict[str, tuple[Path, str, set]]:
                      "accepted", set()),
         "tcvn3-text": (_good(tmp / "tcvn3.xlsx", cells={(L.SHEET_TASKS, "C5"): "Häc tËp nghÞ quyÕt §¶ng bé"}),
                        "rejected", {"text.legacy_encoding"}),
+        "tcvn3-short-text": (_good(tmp / "tcvn3-short.xlsx", cells={(L.SHEET_TASKS, "C5"): "TriÓn khai NghÞ quyÕt"}),
+                             "rejected", {"text.legacy_encoding"}),
+        "eth-for-d-with-stroke": (_good(tmp / "eth.xlsx", cells={(L.SHEET_TASKS, "E5"): "\u00d0ã hoàn thành"}),
+                                  "accepted", set()),
         "vni-text": (_good(tmp / "vni.xlsx", cells={(L.SHEET_TASKS, "C5"): "Hoïc taäp nghò quyeát Ñaûng boä"}),
                      "rejected", {"text.legacy_encoding"}),
         "control-character": (_good(tmp / "control.xlsx", cells={(L.SHEET_TASKS, "C5"): "Học tập _x0007_ nghị quyết"}),
@@ -215,6 +219,7 @@ CASE_IDS = [
     "good", "zip-bomb-true-header", "zip-bomb-lying-header", "cell-at-XFD1048576", "cell-beyond-grid",
     "row-1048576", "billion-laughs", "external-entity", "truncated-zip", "pdf-renamed", "csv-renamed",
     "html-renamed", "empty", "encrypted", "macro-workbook", "hidden-first-sheet", "nfd-text", "tcvn3-text",
+    "tcvn3-short-text", "eth-for-d-with-stroke",
     "vni-text", "control-character", "number-as-vietnamese-text", "formula-without-value",
     "formula-cached-error", "date-as-serial", "date-serial-1904", "cell-over-32767-chars",
 ]
@@ -259,6 +264,7 @@ def test_values_typed_the_clerks_way_are_read(hostile):
     _, _, checked = hostile
     tasks = checked.task_facts.set_index("submission_id")
     assert tasks.loc["date-as-serial", "completed_on"] == dt.date(2023, 2, 1)
+    assert tasks.loc["eth-for-d-with-stroke", "status_code"] == "completed", "Ð read as the Đ it looks like"
     assert tasks.loc["date-serial-1904", "completed_on"] == dt.date(2023, 2, 1)
     hidden = checked.indicator_facts[checked.indicator_facts["submission_id"] == "hidden-first-sheet"]
     assert len(hidden) == len(PROGRAMME.indicators_for("agencies"))
