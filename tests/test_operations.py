@@ -401,6 +401,26 @@ def test_a_file_no_unit_could_be_told_for_is_named_to_the_ops_team_and_its_sende
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
+def test_a_file_read_while_still_being_copied_is_no_longer_listed_once_it_came_whole(warehouse):
+    """A collect read CQ005.xlsx half-copied (damaged, no unit); the next read it whole and
+    accepted it. Status kept listing the name as a damaged file of no unit."""
+    inbox = _inbox(warehouse)
+    whole = save(submission("CQ005", Q1), inbox.parent / "CQ005.xlsx").read_bytes()
+    (inbox / "CQ005.xlsx").parent.mkdir(parents=True, exist_ok=True)
+    (inbox / "CQ005.xlsx").write_bytes(whole[: len(whole) // 2])
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    half = " ".join(_cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir).output.split())
+    assert "Tệp không xác định được đơn vị (1)" in half and "CQ005.xlsx [tên tệp mang mã CQ005" in half
+
+    (inbox / "CQ005.xlsx").write_bytes(whole)
+    collect_quarter(year=2023, quarter=1, data_dir=str(warehouse.data_dir))
+    status = _cli("status", "--year", 2023, "--quarter", 1, "--data-dir", warehouse.data_dir)
+    assert status.exit_code == 0, status.output
+    assert "Tệp không xác định được đơn vị" not in status.output
+    assert _states(warehouse.engine)["CQ005"] != "missing"
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 def test_a_file_sent_in_another_units_template_is_named_to_its_sender(warehouse, notifications):
     """CQ005 typed its report into CQ001's template and sent it as CQ005_BaoCao_Quy1.xlsx: refused,
     it counts for neither. Status names it beside CQ005, still not reported, and CQ005's reminder

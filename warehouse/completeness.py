@@ -98,7 +98,9 @@ def held_corrections(engine: Engine, year: int, quarter: int) -> list[dict]:
 def unattributed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
     """Files of the quarter that no unit could be told for (a PDF, an empty file, a workbook
     without its template's identity), each with its first error: counted for no unit, so the
-    units that sent them still show as not reported."""
+    units that sent them still show as not reported. A file whose name later came again with a
+    content read as a unit's (a copy still being written when a run read it, then finished) is
+    no longer a problem to list."""
     rows = _frame(
         engine,
         f"""
@@ -107,6 +109,11 @@ def unattributed_files(engine: Engine, year: int, quarter: int) -> list[dict]:
         FROM submission s
         JOIN received_file f ON f.file_sha256 = s.file_sha256
         WHERE s.year = :year AND s.quarter = :quarter AND s.unit_code IS NULL
+          AND NOT EXISTS (SELECT 1 FROM submission later
+                          JOIN received_file lf ON lf.file_sha256 = later.file_sha256
+                          WHERE later.year = s.year AND later.quarter = s.quarter
+                            AND later.unit_code IS NOT NULL AND later.received_at > s.received_at
+                            AND lf.original_name = f.original_name)
         ORDER BY s.received_at, f.original_name
         """,
         year=year, quarter=quarter,
