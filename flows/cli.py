@@ -638,6 +638,12 @@ def _run(flow_fn, **params):
 FILES_LISTED = 500
 
 
+def _name_shown(name: str) -> str:
+    """A file name as one line of the output: a line break or another control character in it is
+    shown escaped (\\x0a), so a script reads one line per file."""
+    return name if name.isprintable() else "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in name)
+
+
 def _print_collect(summary: dict, per_file: bool = True) -> None:
     from reporting.findings import STATUS_VI
     from reporting.periods import Period
@@ -654,7 +660,7 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
             f"{n} {word}" for n, word in ((f["errors"], "lỗi"), (f["warnings"], "cảnh báo")) if n
         )
         current = " (bản hiện hành)" if f["status"] in ("accepted", "accepted_with_warnings") else ""
-        lines.append(f"  {f['file']} ({f['unit_code'] or 'không rõ đơn vị'}): "
+        lines.append(f"  {_name_shown(f['file'])} ({f['unit_code'] or 'không rõ đơn vị'}): "
                      f"{STATUS_VI.get(f['status'], f['status'])}{current}{' - ' + counts if counts else ''}")
     if len(files) > FILES_LISTED:
         lines.append(
@@ -664,13 +670,12 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
     if summary.get("refusals"):
         lines.append(f"{len(summary['refusals'])} mục trong hộp thư bị từ chối, không thu nhận (không tính vào số tệp ở trên):")
     for refused in summary.get("refusals", []):
-        name = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in refused["name"])
-        lines.append(f"  {name}: {REFUSED_VI} - {refused['reason']}")
+        lines.append(f"  {_name_shown(refused['name'])}: {REFUSED_VI} - {refused['reason']}")
     if renamed := summary.get("renamed_known"):
         lines.append(f"{summary.get('renamed_known_count', len(renamed))} tệp trùng nội dung với tệp đã nhận trước "
                      "đó nhưng mang tên khác, không kiểm tra lại (muốn gửi lại thì mở tệp, lưu lại rồi gửi):")
         for r in renamed:
-            lines.append(f"  {r['name']}: {renamed_text_vi(r)}")
+            lines.append(f"  {_name_shown(r['name'])}: {_name_shown(renamed_text_vi(r))}")
         if summary.get("renamed_known_count", 0) > len(renamed):
             lines.append(f"  ... và {summary['renamed_known_count'] - len(renamed)} tệp khác.")
     if lines:
@@ -707,7 +712,8 @@ def _print_collect(summary: dict, per_file: bool = True) -> None:
         more = f" ... và {vn_number(len(units) - FILES_LISTED, 0)} đơn vị khác" if len(units) > FILES_LISTED else ""
         console.print(f"Đơn vị bị từ chối ({len(units)}): {names}{more}", soft_wrap=True, highlight=False, markup=False)
         # A national quarter rejects a thousand files or more: the first ones here, all of them in p135 status.
-        shown = [f"  {r['unit_code'] or '(không rõ đơn vị)'} – {r['file']}: {r['finding']}" for r in rejected[:FILES_LISTED]]
+        shown = [f"  {r['unit_code'] or '(không rõ đơn vị)'} – {_name_shown(r['file'])}: {r['finding']}"
+                 for r in rejected[:FILES_LISTED]]
         if len(rejected) > FILES_LISTED:
             year, quarter = summary["period"].split("-Q")
             shown.append(f"  ... và {vn_number(len(rejected) - FILES_LISTED, 0)} tệp bị từ chối khác: xem p135 status "

@@ -86,6 +86,23 @@ def test_collect_lists_new_files_up_to_a_cap_then_counts_the_rest(capsys, monkey
     assert lines[at - 1] == "1 mục trong hộp thư bị từ chối, không thu nhận (không tính vào số tệp ở trên):"
 
 
+def test_a_file_name_with_a_line_break_is_one_line_of_the_collect_output(capsys):
+    from flows import cli
+
+    name = "CQ045\nbao cao.xlsx"
+    cli._print_collect({
+        "period": "2023-Q1", "files_seen": 1, "files_new": 1, "files_known": 0, "accepted": 0,
+        "files": [{"file": name, "unit_code": None, "status": "rejected", "errors": 1, "warnings": 0}],
+        "accepted_with_warnings": 0, "rejected": 1, "held": 0, "released": 0, "refused": 0, "refusals": [],
+        "rejected_files": [{"unit_code": None, "file": name, "finding": "Tệp bị hỏng."}],
+        "feedback_dir": "data/feedback/2023-Q1",
+    })
+    lines = capsys.readouterr().out.splitlines()
+    assert "  CQ045\\x0abao cao.xlsx (không rõ đơn vị): Từ chối - 1 lỗi" in lines
+    assert "  (không rõ đơn vị) – CQ045\\x0abao cao.xlsx: Tệp bị hỏng." in lines
+    assert not any(line.startswith("bao cao") for line in lines)
+
+
 @pytest.mark.parametrize("rejected_files", [4, 7], ids=["at-the-cap", "over-the-cap"])
 def test_collect_lists_rejected_units_and_files_up_to_a_cap_then_counts_the_rest(capsys, monkeypatch, rejected_files):
     from flows import cli
