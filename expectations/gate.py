@@ -209,8 +209,8 @@ def named_for_another_unit(names: dict[str, str], unit_of: dict[str, str], view:
         found.append(Finding(
             sid, FILE_NAME_OTHER_UNIT, ERROR, None, None, name,
             f'Tên tệp "{name}" mang mã đơn vị {view.unit_shown.get(other, other)}, nhưng tệp là mẫu báo cáo đã cấp '
-            f"cho {view.unit_shown.get(unit, unit)}: chưa rõ đây là báo cáo của đơn vị nào nên tệp chưa được thu "
-            f"nhận và không được tính cho đơn vị nào (báo cáo {unit} đã nộp trước đó, nếu có, giữ nguyên). Nếu đây là báo cáo của {other}, hãy nhập số liệu vào "
+            f"cho {view.unit_shown.get(unit, unit)}: chưa rõ đây là báo cáo của đơn vị nào nên tệp bị từ chối, số "
+            f"liệu không được tính cho đơn vị nào (báo cáo {unit} đã nộp trước đó, nếu có, giữ nguyên). Nếu đây là báo cáo của {other}, hãy nhập số liệu vào "
             f"mẫu đã cấp cho {other} rồi gửi lại; nếu đúng là báo cáo của {unit}, hãy đổi tên tệp (bỏ mã {other}), "
             "mở tệp và lưu lại rồi gửi lại (một tệp chỉ đổi tên, nội dung y hệt, được coi là tệp đã nhận và không "
             "được kiểm tra lại).",

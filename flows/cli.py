@@ -1312,8 +1312,8 @@ def _print_misnamed(completeness) -> None:
     if not files:
         return
     not_reported = completeness.units.loc[completeness.units["state"] == "missing", "unit_code"].tolist()
-    console.print(f"Tệp mang mã của đơn vị khác với mẫu báo cáo ({len(files)}), đã bị từ chối, không được tính cho "
-                  "đơn vị nào:", highlight=False)
+    console.print(f"Tệp mang mã của đơn vị khác với mẫu báo cáo ({len(files)}), đã bị từ chối, số liệu không được "
+                  "tính cho đơn vị nào:", highlight=False)
     for f in files[:FILES_LISTED]:
         named = [code for code in not_reported if f in completeness.files_named_for(code)]
         hint = f"; {', '.join(named)} đang ở mục Chưa nộp" if named else ""

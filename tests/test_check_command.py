@@ -87,7 +87,7 @@ def test_a_file_named_for_another_unit_is_refused_saying_how_to_resend_it(tmp_pa
     [error] = other.findings
     assert error.rule_id == "identity.file_name_other_unit"
     assert error.message_vi.startswith('Tên tệp "CQ002_BaoCao_Quy1.xlsx" mang mã đơn vị CQ002 - ')
-    assert "chưa được thu nhận và không được tính cho đơn vị nào (báo cáo CQ001 đã nộp trước đó, nếu có, giữ nguyên)" \
+    assert "bị từ chối, số liệu không được tính cho đơn vị nào (báo cáo CQ001 đã nộp trước đó, nếu có, giữ nguyên)" \
         in error.message_vi
     assert "nhập số liệu vào mẫu đã cấp cho CQ002" in error.message_vi and "bỏ mã CQ002" in error.message_vi
     for name in ("BaoCao_2023_Q1_CQ001_CQ002.xlsx", "BaoCao_2023-Q1.xlsx"):
