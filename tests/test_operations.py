@@ -552,7 +552,8 @@ def test_publish_is_a_draft_naming_the_quarters_not_approved(warehouse):
     assert official.exit_code == 0, official.output
     assert "DỰ THẢO" not in official.output
     said = " ".join(official.output.split())
-    assert "Phiên bản 2 (bản chính thức), lập ngày" in said and "Phiên bản 1 (dự thảo)" in " ".join(draft.output.split())
+    number = PROGRAMME.publication.document_number
+    assert f"Phiên bản 2 (bản chính thức, Báo cáo số {number}), lập ngày" in said and "Phiên bản 1 (dự thảo)" in " ".join(draft.output.split())
     assert ("So với phiên bản 1: các số liệu chính không thay đổi (đã phê duyệt Quý II/2023, Quý III/2023, "
             "Quý IV/2023: đây là bản chính thức).") in said
     issued = Document(str(warehouse.data_dir / "reports" / "bao-cao-ctr135-2023.docx"))
