@@ -418,11 +418,14 @@ def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[st
         for wanted in L.REQUIRED_SHEETS:
             if wanted not in names:
                 raise SheetMissing(wanted, identity_rows)
+            found = workbook.get_sheet_by_name(names[wanted])
             sheets[wanted] = Sheet(
-                wanted, submission_id, _rows(workbook.get_sheet_by_name(names[wanted])),
+                wanted, submission_id, _rows(found),
                 set(inspection.uncached_formulas.get(names[wanted], [])),
                 inspection.error_values.get(names[wanted], {}),
             )
+            if wanted in MERGES_TOLD:
+                sheets[wanted].problems.extend(_merged(submission_id, wanted, _merged_ranges(found)))
         return sheets, identity_rows
     except Refused:
         raise
@@ -430,6 +433,46 @@ def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[st
         raise Refused("file.damaged", "Không đọc được nội dung tệp: tệp có thể đã bị hỏng.") from exc
     finally:
         workbook.close()
+
+
+# The sheets whose rows the clerk fills: a merge there (the template has none below its headers)
+# keeps only its first cell's value, and the others read as empty.
+MERGES_TOLD = (L.SHEET_INDICATORS, L.SHEET_TASKS)
+
+
+def _merged(submission_id: str, sheet: str, ranges: list) -> list[Finding]:
+    """One warning per range of cells merged below the sheet's headers, at its first cell."""
+    told = []
+    for (top, left), (bottom, right) in sorted(ranges or ()):
+        if top < L.FIRST_DATA_ROW - 1 or (top, left) == (bottom, right) or right >= MAX_COLUMN or bottom >= MAX_ROW:
+            continue
+        first, last = _a1(top, left), _a1(bottom, right)
+        told.append(Finding(
+            submission_id, "cell.merged", WARNING, sheet, first, f"{first}:{last}",
+            f"Các ô {first}:{last} bị gộp thành một ô (Gộp ô, Merge): chỉ ô {first} còn giữ nội dung, các ô còn "
+            "lại được đọc là để trống. Hãy bỏ gộp (Trang đầu > Gộp & Căn giữa > Bỏ gộp Ô; bản tiếng Anh: Home > "
+            "Merge & Center > Unmerge Cells) rồi nhập lại số liệu vào từng ô.",
+        ))
+    return told
+
+
+def _merged_ranges(sheet) -> list:
+    """The sheet's merged ranges as calamine reads them; none where its reader of that format has
+    no such list (a merge is worth a warning, never a refusal)."""
+    try:
+        return list(sheet.merged_cell_ranges or ())
+    except Exception:  # calamine's readers differ by format
+        return []
+
+
+def _a1(row: int, column: int) -> str:
+    """The A1 name of a 0-based cell."""
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 def _identity_rows_within(refused: Refused) -> list[list] | None:
