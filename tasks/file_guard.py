@@ -134,11 +134,19 @@ def _not_a_workbook(head: bytes) -> str:
 
 
 def _looks_like_text(head: bytes) -> bool:
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return all(c.isprintable() or c in "\r\n\t" for c in text)
+    """Whether the file starts as text: UTF-8, or a Windows code page (a CSV saved by LibreOffice or
+    Excel in the system's own, 1258 for Vietnamese or 1252); a cut multi-byte letter at the end
+    of the head is no binary."""
+    for encoding in ("utf-8", "cp1258", "cp1252"):
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if encoding != "utf-8" or exc.start < len(head) - 3:
+                continue
+            text = head[:exc.start].decode(encoding)
+        if all(c.isprintable() or c in "\r\n\t" for c in text):
+            return True
+    return False
 
 
 def _inspect_ole2(data: bytes) -> Inspection:

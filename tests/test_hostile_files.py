@@ -152,6 +152,8 @@ def build_cases(tmp: Path) -> dict[str, tuple[Path, str, set]]:
         "truncated-zip": (_truncated(good, tmp / "truncated.xlsx"), "rejected", {"file.damaged"}),
         "pdf-renamed": (_bytes(tmp / "pdf.xlsx", b"%PDF-1.7\n1 0 obj <<>> endobj\n"), "rejected", {"file.not_a_workbook"}),
         "csv-renamed": (_bytes(tmp / "csv.xlsx", "Mã đơn vị;Doanh thu\nDN001;1.234,5\n".encode()), "rejected", {"file.not_a_workbook"}),
+        "csv-code-page": (_bytes(tmp / "csv1252.xlsx", "Mã đơn vị;Doanh thu\nDN001;1.234,5\n".encode("cp1252", errors="replace")),
+                          "rejected", {"file.not_a_workbook"}),
         "html-renamed": (_bytes(tmp / "html.xlsx", b"<!DOCTYPE html><html><body><table><tr><td>1</td></tr></table></body></html>"),
                          "rejected", {"file.not_a_workbook"}),
         "empty": (_bytes(tmp / "empty.xlsx", b""), "rejected", {"file.empty"}),
@@ -217,7 +219,7 @@ def hostile(tmp_path_factory):
 
 CASE_IDS = [
     "good", "zip-bomb-true-header", "zip-bomb-lying-header", "cell-at-XFD1048576", "cell-beyond-grid",
-    "row-1048576", "billion-laughs", "external-entity", "truncated-zip", "pdf-renamed", "csv-renamed",
+    "row-1048576", "billion-laughs", "external-entity", "truncated-zip", "pdf-renamed", "csv-renamed", "csv-code-page",
     "html-renamed", "empty", "encrypted", "macro-workbook", "hidden-first-sheet", "nfd-text", "tcvn3-text",
     "tcvn3-short-text", "eth-for-d-with-stroke",
     "vni-text", "control-character", "number-as-vietnamese-text", "formula-without-value",
@@ -244,6 +246,8 @@ def test_refusals_say_why_in_vietnamese_without_paths(hostile):
     assert "mật khẩu" in by_rule["file.encrypted"]
     assert "Tệp > Thông tin > Bảo vệ sổ làm việc" in by_rule["file.encrypted"], "the menu as a Vietnamese Excel names it"
     assert "PDF" in next(f.message_vi for f in checked.findings if f.submission_id == "pdf-renamed")
+    for case in ("csv-renamed", "csv-code-page"):
+        assert "một tệp văn bản (CSV hoặc TXT)" in next(f.message_vi for f in checked.findings if f.submission_id == case)
     assert "XFD1048576" in next(f.message_vi for f in checked.findings if f.submission_id == "cell-at-XFD1048576")
     assert "TCVN3" in next(f.message_vi for f in checked.findings if f.submission_id == "tcvn3-text")
     assert "#DIV/0!" in by_rule["cell.error_value"]
