@@ -35,7 +35,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, subcommand_metavar="LỆNH [THAM SỐ]...", help="Quản lý lược đồ kho dữ liệu.")
 app.add_typer(db_app, name="db")
-# Piped output (make, CI logs) would otherwise be cut to 80 columns and wrap every label.
 class _Output(Console):
     """The command's output: a reader that stops reading (`p135 collect | head -1`, a script taking
     the summary line) silences the rest, and the command ends with its own exit code, not 1."""
@@ -46,6 +45,7 @@ class _Output(Console):
         os.dup2(devnull, sys.stdout.fileno())
 
 
+# Piped output (make, CI logs) would otherwise be cut to 80 columns and wrap every label.
 console = _Output(width=None if sys.stdout.isatty() else 130)
 errors = Console(stderr=True)
 
