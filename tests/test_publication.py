@@ -804,7 +804,7 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
 
     for quarter in (1, 2, 3, 4):
         cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
-    assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023", "--date", "20/01/2024").output
+    assert "Phiên bản 2 (bản chính thức, Báo cáo số " in cli("publish", "--year", "2023", "--date", "20/01/2024").output
     cli("reopen", "--year", "2023", "--quarter", "4", "--reason", "DN005 sửa doanh thu", "--by", "Lê Thị Duyệt")
     _send_dn005_correction(demo_copy.warehouse.data_dir)
     collect_quarter(year=2023, quarter=4, data_dir=data)
@@ -826,7 +826,7 @@ def test_an_official_version_replacing_an_issued_one_says_what_moved_since_it(de
 
     official = cli("publish", "--year", "2023").output
 
-    assert "Phiên bản 4 (bản chính thức)" in official
+    assert "Phiên bản 4 (bản chính thức, Báo cáo số " in official
     paragraphs, tables = docx_text(reports / "bao-cao-ctr135-2023.docx")
     assert "Số 131-BC/ĐUK" in " ".join(cell for row in tables[0] for cell in row), tables[0]
     replaces = next(p for p in paragraphs if p.startswith("Báo cáo này thay thế"))
@@ -857,7 +857,7 @@ def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeyp
 
     for quarter in (1, 2, 3, 4):
         cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
-    assert "Phiên bản 2 (bản chính thức)" in cli("publish", "--year", "2023")
+    assert "Phiên bản 2 (bản chính thức, Báo cáo số " in cli("publish", "--year", "2023")
     issued = (reports / "bao-cao-ctr135-2023.docx").read_bytes()
     toml.write_text(toml.read_text(encoding="utf-8").replace(
         'label_vi = "Số buổi sinh hoạt chi bộ định kỳ"', 'label_vi = "Số buổi sinh hoạt chi bộ thường kỳ"', 1),
@@ -874,7 +874,7 @@ def test_an_issued_year_is_reissued_only_when_asked(demo_copy, tmp_path, monkeyp
     _renumber(toml, "131-BC/ĐUK")
     reissued = cli("publish", "--year", "2023", "--reissue")
 
-    assert "Phiên bản 3 (bản chính thức)" in reissued and "tệp chương trình đã thay đổi" in reissued
+    assert "Phiên bản 3 (bản chính thức, Báo cáo số " in reissued and "tệp chương trình đã thay đổi" in reissued
     assert list(reports.glob("*-v3.docx"))
     paragraphs, _ = docx_text(reports / "bao-cao-ctr135-2023.docx")
     assert any(re.fullmatch(r"Báo cáo này thay thế Báo cáo số 125-BC/ĐUK ngày \d\d/\d\d/\d{4}\.", p) for p in paragraphs)
@@ -941,7 +941,7 @@ def test_the_document_bears_the_date_it_is_signed(demo_copy, tmp_path, monkeypat
         cli("approve", "--year", "2023", "--quarter", str(quarter), "--by", "Lê Thị Duyệt")
     assert "ở trước năm 2023" in cli("publish", "--year", "2023", "--date", "31/12/2022", code=2)
     assert "không đọc được" in cli("publish", "--year", "2023", "--date", "32/01/2024", code=2)
-    assert "Phiên bản 2 (bản chính thức), văn bản ghi ngày 20/01/2024, lập ngày" in cli(
+    assert "Phiên bản 2 (bản chính thức, Báo cáo số 125-BC/ĐUK), văn bản ghi ngày 20/01/2024, lập ngày" in cli(
         "publish", "--year", "2023", "--date", "2024-01-20")
 
     paragraphs, tables = docx_text(reports / "bao-cao-ctr135-2023.docx")
