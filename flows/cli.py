@@ -1472,7 +1472,7 @@ def extend(
 
 def _role_error_vi(exc: Exception, role: str, engine=None) -> str:
     """Why p135 refuses a grant, in Vietnamese (the details the server gave kept as they are)."""
-    from warehouse.roles import InvalidRoleName, RoleNotReadOnly, RolesNotSupported
+    from warehouse.roles import InvalidRoleName, RoleNotReadOnly, RolesNotSupported, ServerRightsHeld
 
     if isinstance(exc, RolesNotSupported):
         path = engine.url.database if engine is not None else "warehouse.db"
@@ -1482,9 +1482,16 @@ def _role_error_vi(exc: Exception, role: str, engine=None) -> str:
             f"hoặc để họ mở tệp ở chế độ chỉ đọc: "
             f"sqlite3 'file:{path}?mode=ro', hay địa chỉ SQLAlchemy 'sqlite:///file:{path}?mode=ro&uri=true'."
         )
+    if isinstance(exc, ServerRightsHeld):
+        return (f"vai trò {role} đã có và là thành viên của {', '.join(exc.held)}: vai trò đó đọc, ghi tệp hoặc chạy "
+                "chương trình trên máy chủ cơ sở dữ liệu (COPY ... TO/FROM tệp hay PROGRAM), điều mà cấp quyền chỉ "
+                "đọc không gỡ được; hãy chọn tên khác, hoặc để quản trị viên thu hồi: "
+                f"REVOKE {', '.join(exc.held)} FROM {role}.")
     if isinstance(exc, InvalidRoleName):
         if "connects as" in str(exc):
-            return f"{role} là người dùng mà p135 dùng để kết nối (chủ sở hữu kho); hãy chọn tên khác."
+            return f"{role} là người dùng mà p135 dùng để kết nối; hãy chọn tên khác."
+        if "owns the warehouse" in str(exc):
+            return f"{role} là chủ sở hữu cơ sở dữ liệu của kho; hãy chọn tên khác."
         if "is a superuser" in str(exc):
             return (f"vai trò {role} đã có và là superuser: p135 không hạ quyền một quản trị viên (gõ nhầm tên sẽ "
                     "khóa quyền quản trị của người đó); hãy chọn tên khác.")

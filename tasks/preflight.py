@@ -197,9 +197,14 @@ def check_warehouse(data: Path, *, connect: bool = True, writes: bool = True, re
 
 def _read_only(conn, url: URL) -> bool:
     """Whether the connection may only read: a login whose transactions are read-only by default
-    (an analyst's, see warehouse.roles), or a SQLite URI opened `mode=ro` or `immutable=1`."""
+    (an analyst's, see warehouse.roles), one that may not write p135's own tables (an analyst who
+    turned that default off), or a SQLite URI opened `mode=ro` or `immutable=1`."""
     if url.get_backend_name() == "postgresql":
-        return conn.execute(text("SHOW transaction_read_only")).scalar() == "on"
+        return conn.execute(text(
+            "SELECT current_setting('transaction_read_only') = 'on' "
+            "OR (to_regclass('public.collect_run') IS NOT NULL "
+            "    AND NOT has_table_privilege('public.collect_run', 'INSERT'))"
+        )).scalar()
     return url.query.get("mode") == "ro" or url.query.get("immutable") == "1"
 
 

@@ -369,8 +369,14 @@ def test_each_warehouse_has_its_own_group_within_63_bytes():
 
 
 @pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
-def test_p135_run_with_the_analysts_login_reads_status_and_refuses_writes_in_one_line(warehouse, analyst):
+@pytest.mark.parametrize("read_only_default", ["on", "off"], ids=["as-granted", "default-turned-off"])
+def test_p135_run_with_the_analysts_login_reads_status_and_refuses_writes_in_one_line(warehouse, analyst,
+                                                                                     read_only_default):
+    """With the read-only default turned off in the URL, collect crashed with four tracebacks and
+    publish advised granting TEMPORARY to the analyst: the privileges are what refuse, and say so."""
     url = make_url(warehouse.url).set(username=analyst, password=None)
+    if read_only_default == "off":
+        url = url.update_query_dict({"options": "-c default_transaction_read_only=off"})
     data = ["--data-dir", str(warehouse.data_dir)]
     # Undone before the role is dropped, which takes the owner's login.
     with pytest.MonkeyPatch.context() as patch:
@@ -378,10 +384,11 @@ def test_p135_run_with_the_analysts_login_reads_status_and_refuses_writes_in_one
         status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "1", *data])
         approve = CliRunner().invoke(app, ["approve", "--year", "2023", "--quarter", "1", "--by", "Nguyễn Văn A", *data])
         publish = CliRunner().invoke(app, ["publish", "--year", "2023", *data])
+        collect = CliRunner().invoke(app, ["collect", "--year", "2023", "--quarter", "1", *data])
 
     assert status.exit_code == 0, status.output
     assert "Quý I/2023: hạn nộp" in status.output
-    for refused in (approve, publish):
+    for refused in (approve, publish, collect):
         assert refused.exit_code == 2, refused.output
         assert f"{analyst}@" in refused.output and "chỉ được đọc kho" in refused.output
         assert "Traceback" not in refused.output
@@ -510,3 +517,46 @@ def test_every_view_carries_its_description_for_the_analyst(warehouse, analyst):
 
     load_reference(warehouse.engine, [programme_for_year(2023)], load_registry())
     assert comments() == VIEWS
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_granting_again_undoes_the_limits_an_analyst_lifted_in_this_database(warehouse, analyst):
+    """Settings a role gives itself IN DATABASE outrank its role-wide ones: granting again rewrote
+    only the latter, and the analyst kept read-write sessions without limits."""
+    engine = connect_as(warehouse, analyst)
+    database = make_url(warehouse.url).database
+    with engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN READ WRITE")
+        for setting, value in (("default_transaction_read_only", "off"), ("statement_timeout", "0")):
+            conn.exec_driver_sql(f'ALTER ROLE "{analyst}" IN DATABASE "{database}" SET {setting} = {value}')
+        conn.exec_driver_sql("COMMIT")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "off"
+    result = grant(warehouse, analyst)
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "15min"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("server_role", ["pg_write_server_files", "pg_execute_server_program"])
+def test_a_role_that_reaches_the_servers_files_is_not_made_an_analyst(warehouse, server_role):
+    """It could still COPY ... TO a file or PROGRAM as the server: no read-only grant takes that away."""
+    role = f"p135_test_power_{uuid.uuid4().hex[:8]}"
+    with warehouse.engine.begin() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT {server_role} TO "{role}"'))
+    try:
+        result = grant(warehouse, role)
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        assert f"là thành viên của {server_role}" in said and f"REVOKE {server_role} FROM {role}" in said, said
+        with warehouse.engine.connect() as conn:
+            groups = conn.execute(text(
+                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+                "WHERE m.member = CAST(:r AS regrole) AND g.rolname LIKE 'p135_analyst%'"), {"r": role}).scalar()
+        assert groups == 0, "nothing of the grant is left"
+    finally:
+        drop_roles(warehouse.engine, role, group_for(make_url(warehouse.url).database))

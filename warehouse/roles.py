@@ -154,10 +154,10 @@ def grant_analyst(
             "SELECT current_database(), current_user, pg_get_userbyid(datdba) FROM pg_database "
             "WHERE datname = current_database()"
         )).one()
-        if role in (user, owner):
-            raise InvalidRoleName(
-                f"{role} is the user p135 connects as or owns the warehouse; choose another name"
-            )
+        if role == user:
+            raise InvalidRoleName(f"{role} is the user p135 connects as; choose another name")
+        if role == owner:
+            raise InvalidRoleName(f"{role} owns the warehouse database; choose another name")
         group = group_for(database)
         _ensure_role(conn, group, login=False)
         _grant_group(conn, quote(group), quote(database))
@@ -172,6 +172,9 @@ def grant_analyst(
         conn.execute(text(f"GRANT {quote(group)} TO {member}"))
         conn.execute(text(f"REVOKE CREATE ON SCHEMA public FROM {member}"))
         conn.execute(text(f"REVOKE {WRITE_PRIVILEGES} ON ALL TABLES IN SCHEMA public FROM {member}"))
+        # Settings the role gave itself in this database outrank its own: they are what granting
+        # again must undo, or the limits below would not be restored.
+        conn.execute(text(f"ALTER ROLE {member} IN DATABASE {quote(database)} RESET ALL"))
         # A second guard: an analyst can turn it off per session, the privileges still hold.
         conn.execute(text(f"ALTER ROLE {member} SET default_transaction_read_only = on"))
         conn.execute(text(f"ALTER ROLE {member} SET statement_timeout = '{int(statement_timeout_minutes)}min'"))
@@ -179,6 +182,26 @@ def grant_analyst(
                           f"'{int(idle_in_transaction_minutes)}min'"))
         _check_read_only(conn, role)
     return Granted(group, large_objects_refused, created)
+
+
+# Memberships that reach beyond the database: the server's files and programs (COPY TO/FROM a
+# file or PROGRAM, pg_read_file). No grant here takes them away, and an analyst must not hold them.
+SERVER_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
+
+
+class ServerRightsHeld(InvalidRoleName):
+    """The role reaches the server's files or programs through a membership p135 will not revoke."""
+
+    def __init__(self, role: str, held: list[str]):
+        super().__init__(f"role {role} is a member of {', '.join(held)}; choose another name or revoke it")
+        self.held = held
+
+
+def _refuse_server_rights(conn: Connection, name: str) -> None:
+    held = [r for r in SERVER_ROLES if conn.execute(
+        text("SELECT pg_has_role(:name, :server, 'MEMBER')"), {"name": name, "server": r}).scalar()]
+    if held:
+        raise ServerRightsHeld(name, held)
 
 
 def _ensure_role(conn: Connection, name: str, *, login: bool) -> bool:
@@ -198,6 +221,7 @@ def _ensure_role(conn: Connection, name: str, *, login: bool) -> bool:
         raise InvalidRoleName(
             f"role {name} exists and is a superuser; p135 will not demote it: choose another name"
         )
+    _refuse_server_rights(conn, name)
     # Only what differs: a CREATEROLE (non-superuser) admin may not name some attributes at all.
     changes = [_ATTRIBUTES[c][0 if v else 1] for c, v in wanted.items() if found[c] != v]
     if changes:
