@@ -525,15 +525,26 @@ def _warehouse_errors(command):
     return run
 
 
-def _warehouse(data: Path, year: int | None = None):
+def _warehouse(data: Path, year: int | None = None, read_only_ok: bool = False):
     """The warehouse, migrated and with the programmes and units loaded: plain functions, no Prefect
-    run. Refuses (one line, exit 1) when the programme of `year` contradicts the warehouse."""
+    run. Refuses (one line, exit 1) when the programme of `year` contradicts the warehouse. With
+    `read_only_ok`, a login that may only read gets the warehouse as it is, and a note when the
+    files have changed since p135 last loaded them."""
+    from sqlalchemy.exc import DBAPIError
+
     from reporting.units import RegistryError
     from tasks.prepare import ProgrammeRefused, bring_up_to_date
     from warehouse.engine import engine_for
 
     try:
         bring_up_to_date(data, year=year)
+    except DBAPIError as exc:
+        if not read_only_ok or getattr(exc.orig, "sqlstate", None) not in READ_ONLY_SQLSTATES:
+            raise
+        errors.print(
+            "Lưu ý: tệp chương trình báo cáo hoặc danh sách đơn vị đã thay đổi từ lần p135 nạp gần nhất, mà tài "
+            "khoản này chỉ được đọc kho: số liệu dưới đây theo kho như hiện có (lệnh thu nhận hay công bố kế tiếp "
+            "sẽ nạp các tệp mới).", soft_wrap=True, highlight=False)
     except ProgrammeRefused as exc:
         raise _fail(f"tệp chương trình báo cáo năm {year} không dùng được: {exc}.") from None
     except RegistryError as exc:
@@ -1243,7 +1254,7 @@ def status(
     from warehouse.approval import approval_of
     from warehouse.completeness import held_corrections
 
-    engine = _warehouse(data, period.year)
+    engine = _warehouse(data, period.year, read_only_ok=True)
     completeness = read_completeness(data, period)
     _print_completeness(completeness, programme, approval_of(engine, period.year, period.quarter))
     _print_unattributed(completeness)

@@ -560,3 +560,28 @@ def test_a_role_that_reaches_the_servers_files_is_not_made_an_analyst(warehouse,
         assert groups == 0, "nothing of the grant is left"
     finally:
         drop_roles(warehouse.engine, role, group_for(make_url(warehouse.url).database))
+
+
+@pytest.mark.parametrize("warehouse", ["postgresql"], indirect=True)
+def test_status_with_the_analysts_login_reads_the_warehouse_as_it_is_after_the_programme_changed(
+        warehouse, analyst, tmp_path):
+    """Status loads the programme file when it changed, a write: with an analyst's login it failed
+    ('Lệnh này cần quyền ghi'), though the README says status works with one."""
+    import shutil
+    from pathlib import Path
+
+    programmes = tmp_path / "programmes"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "programmes", programmes)
+    toml = programmes / "ctr135-2023.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'label_vi = "Do ngành dọc cấp trên giao"', 'label_vi = "Do cấp trên giao"'), encoding="utf-8")
+    url = make_url(warehouse.url).set(username=analyst, password=None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("P135_WAREHOUSE_URL", url.render_as_string(hide_password=False))
+        patch.setenv("P135_PROGRAMMES_DIR", str(programmes))
+        status = CliRunner().invoke(app, ["status", "--year", "2023", "--quarter", "1",
+                                          "--data-dir", str(warehouse.data_dir)])
+    assert status.exit_code == 0, status.output
+    said = " ".join(status.output.split())
+    assert "Quý I/2023: hạn nộp" in said and "mà tài khoản này chỉ được đọc kho: số liệu dưới đây theo kho" in said
+    assert "Traceback" not in status.output
