@@ -415,7 +415,9 @@ def _headline_sheet(ws: _Sheet, ctx: _Context, headline: pd.DataFrame, units_cou
         metric = p.headline_metric(r["metric_code"])
         if metric.indicator:
             fmt = ctx.indicator_format(metric.indicator)
-            value, plan = ctx.rounded(metric.indicator, r["value"]), ctx.rounded(metric.indicator, r["plan"])
+            # As the headline view gives them (rounded to 3 decimals there): rounding them again to
+            # the indicator's 2 made a plan of 10.0046 a 10.01.
+            value, plan = (None if v is None else _clean(v) for v in (_num(r["value"]), _num(r["plan"])))
         else:
             fmt = number_format(0)
             value, plan = _num(r["value"]), _num(r["plan"])

@@ -180,3 +180,23 @@ def test_the_demo_fills_an_indicator_a_later_years_programme_adds(tmp_path):
         [f.message_vi for f in checked.findings if f.severity == "error"][:3]
     commended = checked.indicator_facts[checked.indicator_facts["indicator_code"] == "members_commended"]
     assert len(commended) == len(files) and commended["value"].notna().all()
+
+
+def test_a_plan_in_the_workbook_is_the_views_not_rounded_twice(demo, tmp_path):
+    """The 2024 helper's income plan, 10.0046 (the view's 10.005), stood in the workbook as 10.01:
+    the view's 3 decimals rounded again to the indicator's 2."""
+    import datetime as dt
+
+    from reporting.programme import programme_for_year
+    from tasks.publishing import fetch_year_figures
+    from tasks.report import write_report
+
+    programme = programme_for_year(2023)
+    figures = fetch_year_figures.fn(demo.warehouse.data_dir, 2023, programme).workbook
+    at = figures.headline.index[figures.headline["metric_code"] == "avg_income_m_vnd"][0]
+    figures.headline["plan"] = figures.headline["plan"].astype(object)
+    figures.headline.at[at, "plan"] = 10.005
+    path = write_report(programme, figures, tmp_path / "r.xlsx", dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc))
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET_HEADLINE).to_python(skip_empty_area=False)
+    plan = next(r[4] for r in rows[HEADLINE_HEADER_ROW:] if r[6] == "avg_income_m_vnd")
+    assert plan == 10.005
