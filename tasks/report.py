@@ -645,18 +645,24 @@ def _quality_sheet(ws: _Sheet, ctx: _Context, findings: pd.DataFrame, sources: p
     p = ctx.programme
     headers = ["STT", "Tổ chức cơ sở đảng", "Quý", "Tình trạng bản mới nhất", "Lần nộp", "Lỗi", "Cảnh báo", "Một phát hiện", "Mã đơn vị"]
     with_warnings = int((sources["status"] == "accepted_with_warnings").sum()) if not sources.empty else 0
-    open_rejected = int((findings["status"] == "rejected").sum()) if not findings.empty else 0
+    rejected = findings["status"] == "rejected" if not findings.empty else pd.Series(dtype=bool)
+    due = findings["is_due"].astype(bool) if not findings.empty else pd.Series(dtype=bool)
+    open_rejected, not_due = int((rejected & due).sum()), int((rejected & ~due).sum())
     _title(
         ws, ctx, f"CHẤT LƯỢNG SỐ LIỆU NĂM {p.year}",
         f"{len(sources)} báo cáo quý được dùng để tổng hợp, {with_warnings} báo cáo có cảnh báo; "
-        f"{open_rejected} bản gửi mới nhất bị từ chối (đơn vị cần gửi lại). Bảng dưới: các bản mới nhất còn lỗi hoặc cảnh báo.",
+        f"{open_rejected} bản gửi mới nhất bị từ chối (đơn vị cần gửi lại)"
+        + (f"; {not_due} bản bị từ chối của đơn vị không phải báo cáo quý đó (đã hợp nhất hoặc giải thể: không cần "
+           "gửi lại)" if not_due else "")
+        + ". Bảng dưới: các bản mới nhất còn lỗi hoặc cảnh báo.",
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, [5, 40, 7, 20, 8, 7, 9, 60, 10])
     for n, r in enumerate(findings.to_dict("records"), start=1):
         row = HEADER_ROW + n
         values = [
-            n, r["unit_name"] or r["unit_code"], f"Quý {ROMAN[int(r['quarter'])]}", STATUS_VI.get(r["status"], r["status"]),
+            n, r["unit_name"] or r["unit_code"], f"Quý {ROMAN[int(r['quarter'])]}",
+            STATUS_VI.get(r["status"], r["status"]) + ("" if r["is_due"] else " (không phải báo cáo quý này)"),
             int(r["version"]), int(r["errors"] or 0), int(r["warnings"] or 0), r["a_message"], r["unit_code"],
         ]
         for col, v in enumerate(values, start=1):

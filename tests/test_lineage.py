@@ -446,3 +446,14 @@ def test_a_collect_says_a_rejected_unit_is_not_due_that_quarter(merged_bloc):
 
     said = " ".join(result.output.split())
     assert "Đơn vị bị từ chối (1): CQ902 (đơn vị không phải nộp báo cáo quý này)" in said, said
+
+
+def test_the_quality_sheet_asks_no_merged_unit_to_resend(merged_bloc):
+    """CQ901's Q3 file, sent after it merged into CQ903, is rejected: the data-quality sheet counted
+    it among the latest rejected files "đơn vị cần gửi lại", which CQ901 must not do."""
+    from warehouse.queries import open_findings
+
+    findings = open_findings(merged_bloc.engine, 2023)
+    late = findings[(findings["unit_code"] == "CQ901") & (findings["quarter"] == 3)]
+    assert list(late["status"]) == ["rejected"] and list(late["is_due"]) == [0]
+    assert set(findings.loc[findings["unit_code"] != "CQ901", "is_due"]) <= {1}
