@@ -235,23 +235,27 @@ class _Stopped(SystemExit):
 
 
 def _stop(signum: int = signal.SIGTERM) -> _Stopped:
-    """Say in Vietnamese that the command was stopped (once); the exit to raise."""
+    """Say in Vietnamese that the command was stopped (once); the exit to raise, by the signal that
+    stopped it first."""
     if _STOPPING.is_set():
-        return _Stopped(128 + signum)
+        return _Stopped(128 + _STOPPED_BY[0])
+    _STOPPED_BY.append(signum)
     _STOPPING.set()
+    told = "nhận Ctrl-C, tín hiệu SIGINT" if signum == signal.SIGINT else "nhận tín hiệu dừng SIGTERM"
     errors.print(
-        "[red]Lỗi:[/red] lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
+        f"[red]Lỗi:[/red] lệnh đã bị dừng giữa chừng ({told}). Không mất tệp nào đã nhận; "
         "phần chưa xong được làm khi chạy lại lệnh.", soft_wrap=True, highlight=False,
     )
     return _Stopped(128 + signum)
 
 
 def _from_termination(exc: BaseException | None) -> bool:
-    """`exc` is Prefect's TerminationSignal, or came while handling one (a SIGTERM that landed
-    while a task run was being created fails the flow with "Task run is not set" instead)."""
+    """`exc` is Prefect's TerminationSignal or the command's own stop (Ctrl-C), or came while
+    handling one (a stop that landed while a task run was being created fails the flow with "Task
+    run is not set" instead)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if type(exc).__name__ == "TerminationSignal":
+        if type(exc).__name__ == "TerminationSignal" or isinstance(exc, _Stopped):
             return True
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
@@ -291,17 +295,21 @@ def _stop_cleanly_on_sigterm() -> None:
             signal.signal(signal.SIGALRM, lambda _signum, later: stopped(signum, later))
             signal.setitimer(signal.ITIMER_REAL, 0.05)
             return
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signum, signal.SIG_DFL)
         raise _stop(signum)
 
     with suppress(ValueError):  # only the main thread may set a handler; a command always runs there
         signal.signal(signal.SIGTERM, stopped)
+        # Ctrl-C the same way, unless the command was started with it ignored (a script's background job).
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, stopped)
         _watch_for_a_lost_stop()
 
 
 # Seconds after a SIGTERM by which a command has begun to stop (4 s measured mid-collect).
 LOST_STOP_SECONDS = 10.0
 _STOPPING = threading.Event()
+_STOPPED_BY: list[int] = []
 
 
 def _watch_for_a_lost_stop() -> None:
@@ -358,10 +366,36 @@ def _server_starting():
             "(kill -9 hoặc hết bộ nhớ).", soft_wrap=True, highlight=False,
         )
 
+    class OwnServer(SubprocessASGIServer):
+        """Prefect's temporary server in a session of its own, noted as soon as its process runs.
+
+        Ctrl-C signals the terminal's whole process group: the server stopped under the run, which
+        went on logging to it in tracebacks. The command stops its server when it ends. Noted only
+        once it answered, a server whose command was killed while it started was left for good."""
+
+        def _run_uvicorn_command(self):
+            import subprocess
+
+            import prefect
+            from prefect.settings import get_current_settings
+
+            # Prefect 3.9's own command and environment, with a session of its own.
+            process = subprocess.Popen(
+                args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+                      "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                      "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+                env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                     "PREFECT__SERVER_FINAL": "1",
+                     **get_current_settings().to_environment_variables(exclude_unset=True)},
+                start_new_session=True,
+            )
+            atexit.register(forget_server, note_server(home, process.pid))
+            return process
+
     def start() -> None:
         server = None
         try:
-            server = SubprocessASGIServer()
+            server = OwnServer()
             server.start()
         except Exception:
             # Prefect leaves a server that did not answer in time running, and the flow starts
@@ -372,8 +406,6 @@ def _server_starting():
                 with suppress(Exception):
                     process.wait(timeout=10)
             return
-        if server.server_process is not None:
-            atexit.register(forget_server, note_server(home, server.server_process.pid))
 
     # The server module is imported above, in this thread: the thread below only waits on the server.
     starting = threading.Thread(target=start, name="p135-prefect-server", daemon=True)
@@ -401,6 +433,8 @@ class _ToldInVietnamese(logging.Filter):
         if record.name.startswith("prefect") and ("termination signal" in record.getMessage() or (
                 record.exc_info and _from_termination(record.exc_info[1]))):
             return False
+        if _STOPPING.is_set() and record.name.startswith("prefect") and "Crash" in record.getMessage():
+            return False  # the run crashed of the stop the command already told (Ctrl-C)
         return not getattr(record, "p135_per_file", False)
 
 

@@ -21,6 +21,8 @@ Q1 = Period(2023, 1)
 P135 = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "p135"
 STOPPED_VI = ("Lỗi: lệnh đã bị dừng giữa chừng (nhận tín hiệu dừng SIGTERM). Không mất tệp nào đã nhận; "
               "phần chưa xong được làm khi chạy lại lệnh.")
+CTRL_C_VI = ("Lỗi: lệnh đã bị dừng giữa chừng (nhận Ctrl-C, tín hiệu SIGINT). Không mất tệp nào đã nhận; "
+             "phần chưa xong được làm khi chạy lại lệnh.")
 
 
 def _children(pid: int) -> dict[int, str]:
@@ -56,8 +58,13 @@ def _holds_the_quarter(data: Path) -> bool:
         return False  # not set up yet
 
 
-@pytest.mark.parametrize("when", ["while_the_server_starts", "while_the_run_holds_the_quarter"])
-def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(when, tmp_path):
+@pytest.mark.parametrize(("when", "how"), [
+    ("while_the_server_starts", "sigterm"), ("while_the_run_holds_the_quarter", "sigterm"),
+    # Ctrl-C signals the terminal's process group: the server stopped under the run, which went on
+    # in tracebacks of its lost API and exited 1, without a word in Vietnamese.
+    ("while_the_run_holds_the_quarter", "ctrl-c"),
+], ids=["while_the_server_starts", "while_the_run_holds_the_quarter", "ctrl-c_while_the_run_holds_the_quarter"])
+def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(when, how, tmp_path):
     codes = sorted({v.unit_code for v in REGISTRY.versions if v.valid_from <= Q1.ends_on
                     and (v.valid_to is None or v.valid_to >= Q1.ends_on)})[:30]
     inbox = tmp_path / "inbox"
@@ -84,7 +91,10 @@ def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(w
             assert process.poll() is None, f"p135 collect ended before it was stopped: {out_file.read_text()}"
             assert time.monotonic() < deadline, "p135 collect never got that far"
             time.sleep(0.01)
-        process.send_signal(signal.SIGTERM)
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
         gone = time.monotonic() + 10
         while _alive(server) and time.monotonic() < gone:
@@ -99,8 +109,9 @@ def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(w
             pass
     out, err = out_file.read_text(), err_file.read_text()
     shown = out + err
-    assert process.returncode == 128 + signal.SIGTERM, shown
-    assert STOPPED_VI in err
+    told = signal.SIGINT if how == "ctrl-c" else signal.SIGTERM
+    assert process.returncode == 128 + told, shown
+    assert (CTRL_C_VI if how == "ctrl-c" else STOPPED_VI) in err
     assert "Traceback" not in shown
     assert "Crash detected" not in shown and "| ERROR |" not in shown, "said once, in Vietnamese"
     assert not left, "Prefect's temporary server outlived the command"
@@ -217,19 +228,23 @@ def test_a_server_that_does_not_start_in_time_is_one_line_and_is_stopped(tmp_pat
 
 @pytest.fixture
 def handlers():
-    """The process's SIGTERM and SIGALRM handlers and wakeup fd as they were, and p135 not yet stopping."""
+    """The process's SIGTERM, SIGINT and SIGALRM handlers and wakeup fd as they were, and p135 not
+    yet stopping."""
     from flows import cli
 
     cli._STOPPING.clear()
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGALRM)
+    cli._STOPPED_BY.clear()
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGALRM), signal.getsignal(signal.SIGINT)
     try:
         yield cli
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGTERM, before[0])
         signal.signal(signal.SIGALRM, before[1])
+        signal.signal(signal.SIGINT, before[2])
         signal.set_wakeup_fd(-1)
         cli._STOPPING.clear()
+        cli._STOPPED_BY.clear()
 
 
 def test_a_stop_a_handler_lost_is_delivered_again(handlers, monkeypatch):
