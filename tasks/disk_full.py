@@ -42,6 +42,25 @@ def disk_full_cause(exc: BaseException | None) -> BaseException | None:
     return None
 
 
+# PostgreSQL's class 08, connection exception, and the server shutting down (57P01-57P03).
+POSTGRES_GONE = ("08", "57P01", "57P02", "57P03")
+
+
+def warehouse_lost_cause(exc: BaseException | None) -> BaseException | None:
+    """The lost connection to the PostgreSQL warehouse behind `exc` (the server stopped, restarted
+    or unreachable mid-run), if any: an event to run again after, as a full disk is."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        state = getattr(exc, "sqlstate", None)
+        if state is not None and state.startswith(POSTGRES_GONE):
+            return exc
+        if state is None and type(exc).__name__ == "OperationalError" and type(exc).__module__.startswith("psycopg"):
+            return exc  # refused or cut before the server said anything
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return None
+
+
 def unless_disk_full(_task, _task_run, state) -> bool:
     """A task's `retry_condition_fn`: transient I/O is tried again, a full disk is not (it stays full
     for the seconds between tries)."""
@@ -59,8 +78,16 @@ def where_full_vi(cause: BaseException, data: Path) -> str:
     return f"Ổ đĩa chứa thư mục dữ liệu ({data}) đã đầy"
 
 
+WAREHOUSE_LOST_VI = (
+    "Mất kết nối tới máy chủ PostgreSQL của kho dữ liệu (máy chủ dừng, khởi động lại hoặc không liên lạc được): "
+    "lần chạy đã dừng. Không mất tệp nào đã nhận; phần đã ghi vào kho được giữ nguyên. Khi máy chủ hoạt động "
+    "lại, hãy chạy lại lệnh: phần chưa xong sẽ được làm tiếp, không tính tệp nào hai lần."
+)
+
+
 def stops_when_disk_full(then_vi: str) -> Callable:
-    """A flow body that fails with one message, `where_full_vi` then `then_vi`, when a disk is full.
+    """A flow body that fails with one message, `where_full_vi` then `then_vi`, when a disk is full;
+    with WAREHOUSE_LOST_VI when the PostgreSQL warehouse's server went away mid-run.
 
     Put under `@flow`: the run's state then carries the message (the Prefect UI, the command's
     "Lỗi:" line and the ops team's notification all show it), and the run raises nothing more.
@@ -76,6 +103,8 @@ def stops_when_disk_full(then_vi: str) -> Callable:
                 return body(*args, **kwargs)
             except Exception as exc:
                 cause = disk_full_cause(exc)
+                if cause is None and warehouse_lost_cause(exc) is not None:
+                    return Failed(message=WAREHOUSE_LOST_VI)
                 if cause is None:
                     raise
                 # Prefect hands a flow its parameters by position as well as by name.

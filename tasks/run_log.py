@@ -24,18 +24,19 @@ class ExpectedFailureFilter(logging.Filter):
 
 
 class LostQuarterFilter(logging.Filter):
-    """Keeps the line of a task stopped because its run lost the quarter, or because a disk is
-    full, without the traceback.
+    """Keeps the line of a task stopped because its run lost the quarter, because a disk is full,
+    or because the warehouse's server went away, without the traceback.
 
     The run then fails with one message saying so (its lock connection dropped, or its lock file
     went; which disk is full): that is an event to act on by running again, not a bug to look at.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from tasks.disk_full import disk_full_cause
+        from tasks.disk_full import disk_full_cause, warehouse_lost_cause
         from warehouse.locks import QuarterLost
 
-        if record.exc_info and (isinstance(record.exc_info[1], QuarterLost) or disk_full_cause(record.exc_info[1])):
+        if record.exc_info and (isinstance(record.exc_info[1], QuarterLost) or disk_full_cause(record.exc_info[1])
+                                or warehouse_lost_cause(record.exc_info[1])):
             record.exc_info, record.exc_text = None, None
         return True
 

@@ -79,6 +79,48 @@ def test_a_full_disk_is_told_apart_from_other_errors(case, tmp_path):
     assert unless_disk_full(None, None, _State()) is not is_full, "a full disk is not tried again"
 
 
+def _refused_connection() -> OperationalError:
+    """A real connection refused by a PostgreSQL port nothing listens on, through SQLAlchemy."""
+    engine = create_engine("postgresql+psycopg://p135@127.0.0.1:9/p135?connect_timeout=2")
+    with pytest.raises(OperationalError) as caught:
+        with engine.connect():
+            pass
+    engine.dispose()
+    return caught.value
+
+
+LOST = {
+    "connection-refused": (lambda: _refused_connection(), True),
+    "server-shut-down": (lambda: _wrapped(psycopg.errors.AdminShutdown("terminating connection")), True),
+    "connection-failure": (lambda: psycopg.errors.ConnectionFailure("server closed the connection"), True),
+    "unique-violation": (lambda: psycopg.errors.UniqueViolation("duplicate key"), False),
+    "disk-full": (lambda: psycopg.errors.DiskFull("could not extend file"), False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOST), ids=sorted(LOST))
+def test_a_warehouse_server_gone_mid_run_fails_the_run_in_one_line(case):
+    """PostgreSQL stopped under a collect: the run ended in six tracebacks and the driver's English
+    error. It fails with one Vietnamese line, the rerun doing the rest (nothing received is lost)."""
+    from tasks.disk_full import WAREHOUSE_LOST_VI, stops_when_disk_full, warehouse_lost_cause
+
+    make, lost = LOST[case]
+    error = make()
+    assert (warehouse_lost_cause(error) is not None) is lost
+
+    @stops_when_disk_full("Hãy giải phóng dung lượng.")
+    def body(data_dir: str | None = None):
+        raise error
+
+    if lost:
+        assert body().message == WAREHOUSE_LOST_VI
+    elif disk_full_cause(error) is not None:
+        assert body().message != WAREHOUSE_LOST_VI
+    else:
+        with pytest.raises(type(error)):
+            body()
+
+
 def _mount_tmpfs(where: Path, size: str) -> None:
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("mounting a small file system needs root")
