@@ -109,7 +109,8 @@ def write_report(
                         units_count=figures.sources["unit_code"].nunique())
         _groups_sheet(_Sheet(wb, SHEET_GROUPS, ctx), ctx, figures.groups, figures.group_tasks)
         _tasks_sheet(_Sheet(wb, SHEET_TASKS, ctx), ctx, figures.tasks_by_source)
-        _enterprises_sheet(_Sheet(wb, SHEET_ENTERPRISES, ctx), ctx, figures.enterprises, figures.groups)
+        _enterprises_sheet(_Sheet(wb, SHEET_ENTERPRISES, ctx), ctx, figures.enterprises, figures.groups,
+                           figures.in_force)
         _party_sheet(_Sheet(wb, SHEET_PARTY, ctx), ctx, figures.groups, figures.bloc)
         _annex_sheet(_Sheet(wb, SHEET_ANNEX, ctx), ctx, figures.sources, figures.lineage, figures.in_force)
         _quality_sheet(_Sheet(wb, SHEET_QUALITY, ctx), ctx, figures.findings, figures.sources)
@@ -499,8 +500,13 @@ def _fitting(header: str, width: int) -> int:
     return max(width, max(len(word) for word in header.split()) + 2)
 
 
-def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, groups: pd.DataFrame) -> None:
+def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, groups: pd.DataFrame,
+                       in_force: pd.DataFrame | None = None) -> None:
     p = ctx.programme
+    # A unit that ended during the year (dissolved) has no year-end stock: its workers were not
+    # in the total row, and its line made the rows add up to more than the total.
+    at_year_end = (None if in_force is None or in_force.empty
+                   else set(in_force.loc[in_force["quarter"].astype(int) == 4, "unit_code"]))
     indicators = [i for i in p.indicators if i.group == "enterprises"]
     headers, widths, columns = ["STT", "Doanh nghiệp"], [5, 46], []
     for ind in indicators:
@@ -517,7 +523,8 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, gro
     widths.append(11)
     _title(
         ws, ctx, f"KẾT QUẢ SẢN XUẤT, KINH DOANH NĂM {p.year} CỦA CÁC DOANH NGHIỆP TRONG KHỐI",
-        "Mỗi dòng là một doanh nghiệp theo danh sách đơn vị cuối năm (số liệu và kế hoạch của đơn vị đã hợp nhất trong năm tính vào đơn vị tiếp nhận); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
+        "Mỗi dòng là một doanh nghiệp theo danh sách đơn vị cuối năm (số liệu và kế hoạch của đơn vị đã hợp nhất trong năm tính vào đơn vị tiếp nhận; "
+        "doanh nghiệp thôi hoạt động trong năm chỉ có số phát sinh, không có số cuối năm); kế hoạch là kế hoạch năm đơn vị báo cáo gần nhất.",
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, widths)
@@ -530,10 +537,11 @@ def _enterprises_sheet(ws: _Sheet, ctx: _Context, enterprises: pd.DataFrame, gro
     names = enterprises.drop_duplicates("unit_code").set_index("unit_code")["unit_name"]
     for n, code in enumerate(names.index, start=1):
         row = HEADER_ROW + n
+        ended = at_year_end is not None and code not in at_year_end
         _put(ws, row, 1, n)
-        _put(ws, row, 2, names[code], wrap=True)
+        _put(ws, row, 2, names[code] + (" (thôi hoạt động trong năm)" if ended else ""), wrap=True)
         for col, (ind, what) in enumerate(columns, start=3):
-            r = wide.get((code, ind.code), {})
+            r = {} if ended and ind.aggregation == "latest" else wide.get((code, ind.code), {})
             if what == "value":
                 _put(ws, row, col, ctx.rounded(ind.code, r.get("value")), ctx.indicator_format(ind.code))
             elif what == "plan":

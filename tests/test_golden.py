@@ -200,3 +200,30 @@ def test_a_plan_in_the_workbook_is_the_views_not_rounded_twice(demo, tmp_path):
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET_HEADLINE).to_python(skip_empty_area=False)
     plan = next(r[4] for r in rows[HEADLINE_HEADER_ROW:] if r[6] == "avg_income_m_vnd")
     assert plan == 10.005
+
+
+def test_an_enterprise_that_ended_during_the_year_shows_its_flows_not_a_year_end_stock(demo, tmp_path):
+    """The 2024 helper's DN020, dissolved on 30 September, stood on the enterprises sheet with its
+    60 workers, which the total row (the year-end units') did not count: the rows added up to more."""
+    import datetime as dt
+
+    from reporting.programme import programme_for_year
+    from tasks.publishing import fetch_year_figures
+    from tasks.report import SHEET_ENTERPRISES, write_report
+
+    programme = programme_for_year(2023)
+    figures = fetch_year_figures.fn(demo.warehouse.data_dir, 2023, programme).workbook
+    ended = sorted(figures.enterprises["unit_code"].unique())[0]
+    figures.in_force = figures.in_force[~((figures.in_force["unit_code"] == ended) & (figures.in_force["quarter"] == 4))]
+    path = write_report(programme, figures, tmp_path / "r.xlsx", dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc))
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET_ENTERPRISES).to_python(skip_empty_area=False)
+    header = next(r for r in rows if r and r[0] == "STT")
+    row = next(r for r in rows if r and r[-1] == ended)
+    stocks = [i for i in programme.indicators if i.group == "enterprises" and i.aggregation == "latest"]
+    flows = [i for i in programme.indicators if i.group == "enterprises" and i.aggregation == "sum"]
+    assert stocks and flows
+    assert row[1].endswith(" (thôi hoạt động trong năm)")
+    for ind in stocks:
+        assert row[header.index(f"{ind.year_label} ({ind.unit_vi})")] == ""
+    for ind in flows:
+        assert row[header.index(f"{ind.year_label} ({ind.unit_vi})")] != ""
