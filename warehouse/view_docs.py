@@ -16,11 +16,14 @@ VIEWS: dict[str, str] = {
     "v_current_submission": (
         "One row per submission that counts (status `accepted` or `accepted_with_warnings`; a "
         "corrected file turns the earlier one `superseded`), with the unit as named that "
-        "quarter and its `current_unit_code`."
+        "quarter and its `current_unit_code`: the unit it belongs to now, after every merger, a "
+        "later year's included (the year views give the one of that year's end: group a past "
+        "year by theirs)."
     ),
     "v_unit_quarter_indicator": (
         "One row per unit, quarter and indicator, from the current submissions only: the "
-        "quarter's value and the year's plan as the unit reported them."
+        "quarter's value and the year's plan as the unit reported them; `current_unit_code` as "
+        "in `v_current_submission` (the unit it belongs to now)."
     ),
     WIDE_VIEW: (
         "One row per unit and quarter (current submissions), one column per indicator code of "
@@ -38,7 +41,9 @@ VIEWS: dict[str, str] = {
         "One row per unit at the year's end, year and indicator, like `v_unit_year_indicator` but "
         "with the figures of the units merged by then added to their successor (`units_reporting` "
         "counts them), and its plan for a flow or a weighted mean what they planned, each its own "
-        "year's plan; a merger in a later year does not reach this year."
+        "year's plan; a merger in a later year does not reach this year. A unit closed during the "
+        "year without a successor keeps a row of its own, for its flows: its stock there is the "
+        "last it reported, counted in no group's or the bloc's year-end stock."
     ),
     "v_year_group_indicator": (
         "One row per year, group (agencies or enterprises) and indicator: flows are the units' "
@@ -54,7 +59,9 @@ VIEWS: dict[str, str] = {
     "v_key_task_latest": (
         "One row per unit, year and key task (nhiệm vụ trọng tâm), in the state of the unit's "
         "latest current submission that year; a task counts once a year. The unit is named and "
-        "grouped as it stood at the year's end, and `current_unit_code` is the unit it belonged to then."
+        "grouped as it stood at the year's end, and `current_unit_code` is the unit it belonged to then. "
+        "A unit merged or closed during the year counts its tasks in the state of its last report "
+        "(a task its successor takes over is the successor's to list again)."
     ),
     "v_key_tasks_by_source": (
         "One row per year, group and key-task source: how many tasks were identified and how "
