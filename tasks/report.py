@@ -769,14 +769,14 @@ def _series(ws: _Sheet, chart, col: int, header_row: int, last: int, **extra) ->
 
 
 def _sources_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame) -> None:
-    headers = ["Tổ chức cơ sở đảng", "Quý", "Lần nộp", "Tình trạng", "Thời điểm nhận", "Hạn nộp", "Tệp nhận trong hạn", "Tên tệp", "Mã băm SHA-256", "Mã đơn vị"]
+    headers = ["Tổ chức cơ sở đảng", "Quý", "Lần nộp", "Tình trạng", "Thời điểm nhận (giờ Việt Nam)", "Hạn nộp", "Tệp nhận trong hạn", "Tên tệp", "Mã băm SHA-256", "Mã đơn vị"]
     _title(
         ws, ctx, "NGUỒN SỐ LIỆU",
         "Báo cáo quý được dùng để tổng hợp: mỗi dòng là một tệp đã được chấp nhận (bản mới nhất của đơn vị trong quý). "
         "Bản sửa gửi sau hạn không làm đơn vị thành nộp muộn khi lần nộp đầu tiên đạt yêu cầu đã đúng hạn.",
         len(headers),
     )
-    _header(ws, HEADER_ROW, headers, [40, 6, 8, 20, 16, 11, 9, 32, 58, 10])
+    _header(ws, HEADER_ROW, headers, [40, 6, 8, 20, 17, 11, 9, 32, 58, 10])
     received = pd.to_datetime(sources["received_at"], utc=True).dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
     deadlines = pd.to_datetime(sources["deadline"]).dt.date
     columns = [
