@@ -379,16 +379,21 @@ def _server_starting():
             import prefect
             from prefect.settings import get_current_settings
 
-            # Prefect 3.9's own command and environment, with a session of its own.
-            process = subprocess.Popen(
-                args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
-                      "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
-                      "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
-                env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-                     "PREFECT__SERVER_FINAL": "1",
-                     **get_current_settings().to_environment_variables(exclude_unset=True)},
-                start_new_session=True,
-            )
+            # Prefect 3.9's own command and environment, with a session of its own and its output in
+            # a file: a server left by a command killed outright held the caller's pipes open, and
+            # `$(p135 collect)` or a harness reading them waited until the next command stopped it.
+            log = home / "p135-temporary-server.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("ab") as out:
+                process = subprocess.Popen(
+                    args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+                          "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+                          "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+                    env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                         "PREFECT__SERVER_FINAL": "1",
+                         **get_current_settings().to_environment_variables(exclude_unset=True)},
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                )
             atexit.register(forget_server, note_server(home, process.pid))
             return process
 

@@ -32,6 +32,7 @@ from warehouse.load import Arrival, Refusal, display_name, received_for_other_qu
 IGNORED_PREFIXES = (b".", b"~$")
 # Files named one by one inside an inbox's subfolder (each unit's file there is told to its unit).
 FOLDER_FILES_SHOWN = 500
+FOLDER_DEPTH = 4
 # Temporary copies being written into the archive; a dead run's are removed by the next run.
 PARTIAL_PREFIX = ".partial-"
 # A file up to this size is hashed in memory and written only when its content is new.
@@ -106,25 +107,29 @@ def in_folder(folder_raw: bytes, name_raw: bytes) -> Refusal:
     )
 
 
-def folder_files(dir_fd: int, folder_raw: bytes) -> list[bytes]:
-    """The names of the regular files directly inside an inbox's subfolder (none opened; at most
-    FOLDER_FILES_SHOWN, a folder of a whole archive is told by its own line)."""
+def folder_files(dir_fd: int, folder_raw: bytes, depth: int = 0) -> list[bytes]:
+    """The paths, below an inbox's subfolder, of the regular files in it and in its own subfolders
+    (FOLDER_DEPTH levels; none opened, no link followed; at most FOLDER_FILES_SHOWN: a folder of
+    a whole archive is told by its own line)."""
     try:
         fd = os.open(folder_raw, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
         return []
     try:
-        names = []
+        names: list[bytes] = []
         for name_raw in sorted(os.fsencode(n) for n in os.listdir(fd)):
             if name_raw.startswith(IGNORED_PREFIXES):
                 continue
             try:
-                if stat.S_ISREG(os.stat(name_raw, dir_fd=fd, follow_symlinks=False).st_mode):
-                    names.append(name_raw)
+                mode = os.stat(name_raw, dir_fd=fd, follow_symlinks=False).st_mode
             except OSError:
                 continue
-            if len(names) == FOLDER_FILES_SHOWN:
-                break
+            if stat.S_ISREG(mode):
+                names.append(name_raw)
+            elif stat.S_ISDIR(mode) and depth + 1 < FOLDER_DEPTH:
+                names += [name_raw + b"/" + inner for inner in folder_files(fd, name_raw, depth + 1)]
+            if len(names) >= FOLDER_FILES_SHOWN:
+                return names[:FOLDER_FILES_SHOWN]
         return names
     except OSError:
         return []

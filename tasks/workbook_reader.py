@@ -435,9 +435,9 @@ def _sheets(handle, submission_id: str, inspection: Inspection) -> tuple[dict[st
         workbook.close()
 
 
-# The sheets whose rows the clerk fills: a merge there (the template has none below its headers)
+# The sheets whose cells the clerk fills: a merge there (the template has none below its titles)
 # keeps only its first cell's value, and the others read as empty.
-MERGES_TOLD = (L.SHEET_INDICATORS, L.SHEET_TASKS)
+MERGES_TOLD = (L.SHEET_INFO, L.SHEET_INDICATORS, L.SHEET_TASKS)
 
 
 def _merged(submission_id: str, sheet: str, ranges: list) -> list[Finding]:

@@ -58,6 +58,8 @@ def _hostile_inbox(tmp_path: Path, inbox: Path) -> dict[str, str]:
     save(submission("CQ004", Q1), inbox / "thu-muc" / "CQ004.xlsx", ARRIVED)
     kinds["thu-muc"] = "directory"
     kinds["thu-muc/CQ004.xlsx"] = "directory"  # named by its path: CQ004 is told its file came
+    save(submission("CQ005", Q1), inbox / "thu-muc" / "con" / "CQ005.xlsx", ARRIVED)
+    kinds["thu-muc/con/CQ005.xlsx"] = "directory"  # two folders deep too
     try:
         os.mknod(inbox / "thiet-bi.xlsx", stat.S_IFCHR | 0o600, os.makedev(1, 3))  # what /dev/null is
         kinds["thiet-bi.xlsx"] = "device"

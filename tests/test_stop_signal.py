@@ -80,6 +80,8 @@ def test_a_collect_told_to_stop_exits_in_one_line_and_stops_its_prefect_server(w
         process = subprocess.Popen(
             [str(P135), "collect", "--year", "2023", "--quarter", "1", "--inbox", str(inbox), "--data-dir", str(data)],
             env=env, cwd=tmp_path, stdout=out, stderr=err, start_new_session=True,
+            # As from a terminal: a test worker may run with SIGINT ignored, which the command keeps.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     server = None
     try:
@@ -144,6 +146,8 @@ def test_a_server_left_by_a_killed_collect_is_stopped_by_the_next_command(tmp_pa
         killed.kill()
         killed.wait(timeout=30)
         assert _alive(server), "a killed command's server outlives it (else nothing to test)"
+        # Not the command's output: `$(p135 collect)` waited on a pipe the leftover server held open.
+        assert os.readlink(f"/proc/{server}/fd/1").endswith("p135-temporary-server.log")
         again = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         left = _alive(server)
     finally:
