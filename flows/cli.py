@@ -341,6 +341,14 @@ def _watch_for_a_lost_stop() -> None:
     threading.Thread(target=watch, name="p135-lost-stop", daemon=True).start()
 
 
+# `python -c` with this, then `uvicorn` and its arguments: uvicorn's command line, SIGINT ignored.
+SERVER_DEAF_TO_CTRL_C = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "import uvicorn.server; uvicorn.server.HANDLED_SIGNALS = (signal.SIGTERM,); "
+    "from uvicorn.main import main; sys.argv = sys.argv[1:]; main()"
+)
+
+
 @contextmanager
 def _server_starting():
     """Prefect's temporary server starts while the body imports the flow's modules.
@@ -367,11 +375,12 @@ def _server_starting():
         )
 
     class OwnServer(SubprocessASGIServer):
-        """Prefect's temporary server in a session of its own, noted as soon as its process runs.
+        """Prefect's temporary server, deaf to Ctrl-C, noted as soon as its process runs.
 
         Ctrl-C signals the terminal's whole process group: the server stopped under the run, which
-        went on logging to it in tracebacks. The command stops its server when it ends. Noted only
-        once it answered, a server whose command was killed while it started was left for good."""
+        went on logging to it in tracebacks. It now stays in the command's group (a kill of the group
+        still ends it) but leaves SIGINT to the command, which stops it when it ends. Noted only once
+        it answered, a server whose command was killed while it started was left for good."""
 
         def _run_uvicorn_command(self):
             import subprocess
@@ -379,20 +388,21 @@ def _server_starting():
             import prefect
             from prefect.settings import get_current_settings
 
-            # Prefect 3.9's own command and environment, with a session of its own and its output in
-            # a file: a server left by a command killed outright held the caller's pipes open, and
-            # `$(p135 collect)` or a harness reading them waited until the next command stopped it.
+            # Prefect 3.9's own command and environment, run by uvicorn's own entry point once SIGINT
+            # is ignored and uvicorn no longer takes it, with its output in a file: a server left by a
+            # command killed outright held the caller's pipes open, and `$(p135 collect)` waited.
             log = home / "p135-temporary-server.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             with log.open("ab") as out:
                 process = subprocess.Popen(
-                    args=[sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent),
+                    args=[sys.executable, "-c", SERVER_DEAF_TO_CTRL_C, "uvicorn",
+                          "--app-dir", str(prefect.__module_path__.parent),
                           "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
                           "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
                     env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                          "PREFECT__SERVER_FINAL": "1",
                          **get_current_settings().to_environment_variables(exclude_unset=True)},
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 )
             atexit.register(forget_server, note_server(home, process.pid))
             return process
