@@ -154,13 +154,19 @@ def below_shift(finding: Finding, shifted: dict[tuple[str, str], int]) -> bool:
     return finding.cell is None or _row(finding.cell) >= start
 
 
+def _handed_out_rows(identity: TemplateIdentity, sheet: str) -> dict[tuple[str, str], set[int]]:
+    """(column, text) -> the rows of the sheet where the template was handed out with that text."""
+    handed_out: dict[tuple[str, str], set[int]] = {}
+    for name, cell, expected in identity.locked:
+        if name == sheet and expected != "" and (where := CELL.match(cell)):
+            handed_out.setdefault((where[1], expected), set()).add(int(where[2]))
+    return handed_out
+
+
 def _shift(rows: list[list], identity: TemplateIdentity, sheet: str) -> tuple[int, int, list] | None:
     """(first row moved, rows moved down (> 0) or up (< 0), a moved cell's row) when most of the
     sheet's changed cells hold a handed-out value from the same number of rows away."""
-    handed_out: dict[tuple[str, str], list[int]] = {}
-    for name, cell, expected in identity.locked:
-        if name == sheet and expected != "" and (where := CELL.match(cell)):
-            handed_out.setdefault((where[1], expected), []).append(int(where[2]))
+    handed_out = _handed_out_rows(identity, sheet)
     votes: Counter[int] = Counter()
     for row in rows:
         where = CELL.match(row[2])
@@ -186,10 +192,7 @@ def _reordered(rows: list[list], identity: TemplateIdentity, sheet: str) -> tupl
     locked cells are rows of the template put in another order (a table sorted): each changed row
     holds, in every changed cell, what one other row was handed out with, and the rows they came
     from are the very rows they went to. A shift moves rows into places no row came from."""
-    handed_out: dict[tuple[str, str], set[int]] = {}
-    for name, cell, expected in identity.locked:
-        if name == sheet and expected != "" and (where := CELL.match(cell)):
-            handed_out.setdefault((where[1], expected), set()).add(int(where[2]))
+    handed_out = _handed_out_rows(identity, sheet)
     origins: dict[int, set[int]] = {}
     examples: dict[int, list] = {}
     rows_changed = set()

@@ -113,7 +113,7 @@ def write_report(
                            figures.in_force)
         _party_sheet(_Sheet(wb, SHEET_PARTY, ctx), ctx, figures.groups, figures.bloc)
         _annex_sheet(_Sheet(wb, SHEET_ANNEX, ctx), ctx, figures.sources, figures.lineage, figures.in_force)
-        _quality_sheet(_Sheet(wb, SHEET_QUALITY, ctx), ctx, figures.findings, figures.sources)
+        _quality_sheet(_Sheet(wb, SHEET_QUALITY, ctx), ctx, figures.findings, figures.sources, figures.in_force)
         _charts_sheet(_Sheet(wb, SHEET_CHARTS, ctx), ctx, figures)
         _sources_sheet(_Sheet(wb, SHEET_SOURCES, ctx), ctx, figures.sources)
         wb.set_properties({
@@ -649,13 +649,17 @@ def _annex_sheet(ws: _Sheet, ctx: _Context, sources: pd.DataFrame, lineage: pd.D
     _print_setup(ws, HEADER_ROW, landscape=True)
 
 
-def _quality_sheet(ws: _Sheet, ctx: _Context, findings: pd.DataFrame, sources: pd.DataFrame) -> None:
+def _quality_sheet(ws: _Sheet, ctx: _Context, findings: pd.DataFrame, sources: pd.DataFrame,
+                   in_force: pd.DataFrame) -> None:
     p = ctx.programme
     headers = ["STT", "Tổ chức cơ sở đảng", "Quý", "Tình trạng bản mới nhất", "Lần nộp", "Lỗi", "Cảnh báo", "Một phát hiện", "Mã đơn vị"]
     with_warnings = int((sources["status"] == "accepted_with_warnings").sum()) if not sources.empty else 0
-    rejected = findings["status"] == "rejected" if not findings.empty else pd.Series(dtype=bool)
-    due = findings["is_due"].astype(bool) if not findings.empty else pd.Series(dtype=bool)
-    open_rejected, not_due = int((rejected & due).sum()), int((rejected & ~due).sum())
+    # A unit not due that quarter (merged into another, dissolved) has nothing to send again.
+    expected = set(zip(in_force["unit_code"].tolist(), in_force["quarter"].astype(int).tolist()))
+    due = [(u, int(q)) in expected for u, q in zip(findings["unit_code"], findings["quarter"])]
+    rejected = (findings["status"] == "rejected").tolist()
+    open_rejected = sum(r and d for r, d in zip(rejected, due))
+    not_due = sum(r and not d for r, d in zip(rejected, due))
     _title(
         ws, ctx, f"CHẤT LƯỢNG SỐ LIỆU NĂM {p.year}",
         f"{len(sources)} báo cáo quý được dùng để tổng hợp, {with_warnings} báo cáo có cảnh báo; "
@@ -666,11 +670,11 @@ def _quality_sheet(ws: _Sheet, ctx: _Context, findings: pd.DataFrame, sources: p
         len(headers),
     )
     _header(ws, HEADER_ROW, headers, [5, 40, 7, 20, 8, 7, 9, 60, 10])
-    for n, r in enumerate(findings.to_dict("records"), start=1):
+    for n, (r, is_due) in enumerate(zip(findings.to_dict("records"), due), start=1):
         row = HEADER_ROW + n
         values = [
             n, r["unit_name"] or r["unit_code"], f"Quý {ROMAN[int(r['quarter'])]}",
-            STATUS_VI.get(r["status"], r["status"]) + ("" if r["is_due"] else " (không phải báo cáo quý này)"),
+            STATUS_VI.get(r["status"], r["status"]) + ("" if is_due else " (không phải báo cáo quý này)"),
             int(r["version"]), int(r["errors"] or 0), int(r["warnings"] or 0), r["a_message"], r["unit_code"],
         ]
         for col, v in enumerate(values, start=1):

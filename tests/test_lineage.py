@@ -448,12 +448,23 @@ def test_a_collect_says_a_rejected_unit_is_not_due_that_quarter(merged_bloc):
     assert "Đơn vị bị từ chối (1): CQ902 (đơn vị không phải nộp báo cáo quý này)" in said, said
 
 
-def test_the_quality_sheet_asks_no_merged_unit_to_resend(merged_bloc):
+def test_the_quality_sheet_asks_no_merged_unit_to_resend(merged_bloc, tmp_path):
     """CQ901's Q3 file, sent after it merged into CQ903, is rejected: the data-quality sheet counted
     it among the latest rejected files "đơn vị cần gửi lại", which CQ901 must not do."""
-    from warehouse.queries import open_findings
+    import datetime as dt
 
-    findings = open_findings(merged_bloc.engine, 2023)
-    late = findings[(findings["unit_code"] == "CQ901") & (findings["quarter"] == 3)]
-    assert list(late["status"]) == ["rejected"] and list(late["is_due"]) == [0]
-    assert set(findings.loc[findings["unit_code"] != "CQ901", "is_due"]) <= {1}
+    from python_calamine import CalamineWorkbook
+
+    from reporting.programme import programme_for_year
+    from tasks.publishing import fetch_year_figures
+    from tasks.report import SHEET_QUALITY, write_report
+
+    programme = programme_for_year(2023)
+    figures = fetch_year_figures.fn(merged_bloc.data_dir, 2023, programme).workbook
+    path = write_report(programme, figures, tmp_path / "r.xlsx", dt.datetime(2024, 1, 20, tzinfo=dt.timezone.utc))
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET_QUALITY).to_python(skip_empty_area=False)
+    said = " ".join(str(c) for r in rows[:3] for c in r)
+    assert "0 bản gửi mới nhất bị từ chối (đơn vị cần gửi lại)" in said, said
+    assert "1 bản bị từ chối của đơn vị không phải báo cáo quý đó" in said, said
+    late = next(r for r in rows if r[-1] == "CQ901" and r[2] == "Quý III")
+    assert late[3] == "Từ chối (không phải báo cáo quý này)", late

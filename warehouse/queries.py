@@ -118,24 +118,18 @@ def unit_year(engine: Engine, year: int) -> pd.DataFrame:
 
 
 def open_findings(engine: Engine, year: int) -> pd.DataFrame:
-    """Each unit's latest file of each quarter that still carries findings (warnings or errors);
-    `is_due` is 0 for a unit not due that quarter (merged into another, dissolved): nothing to resend."""
+    """Each unit's latest file of each quarter that still carries findings (warnings or errors)."""
     return _frame(
         engine,
         """
-        SELECT s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.version, s.is_due,
+        SELECT s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.version,
                SUM(CASE WHEN f.severity = 'error' THEN 1 ELSE 0 END) AS errors,
                SUM(CASE WHEN f.severity = 'warning' THEN 1 ELSE 0 END) AS warnings,
                MIN(f.message_vi) AS a_message
-        FROM (SELECT s.*,
-                     CASE WHEN EXISTS (SELECT 1 FROM unit u JOIN period p ON p.year = s.year AND p.quarter = s.quarter
-                                       WHERE u.unit_code = s.unit_code AND u.valid_from <= p.ends_on
-                                         AND (u.valid_to IS NULL OR u.valid_to >= p.ends_on))
-                          THEN 1 ELSE 0 END AS is_due
-              FROM v_submission_status s
-              WHERE s.year = :year AND s.is_latest) s
+        FROM v_submission_status s
         JOIN v_validation_findings f ON f.submission_id = s.submission_id
-        GROUP BY s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.version, s.is_due
+        WHERE s.year = :year AND s.is_latest
+        GROUP BY s.unit_code, s.unit_name, s.unit_group, s.quarter, s.status, s.version
         ORDER BY s.unit_code, s.quarter
         """,
         year=year,
